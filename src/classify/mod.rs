@@ -1,0 +1,318 @@
+//! The taxonomy of mail-client noise and the classifier that sorts request paths into it.
+//!
+//! Categories are data ([`CATEGORIES`]): each is a list of path roots, a root being either a
+//! directory (matching itself and everything under it) or one exact file. From the table one
+//! regex-automata multi-pattern matcher is compiled once; each worker brings its own
+//! [`Scratch`] (regex cache and buffers), so classification never allocates or locks.
+//!
+//! Matching is case-insensitive on the path as nginx normalizes it before it matches a
+//! `location` ([`normalize`]): query removed, `%XX` decoded once, `//` merged, `.`/`..`
+//! resolved, trailing `/` ignored.
+
+mod normalize;
+
+pub use normalize::{needs_normalizing, normalize};
+
+use regex_automata::{meta, util::syntax, Anchored, Input};
+
+/// One path root of a category, lower-case, starting with `/`.
+#[derive(Clone, Copy, Debug)]
+pub struct Root {
+    /// The root path.
+    pub path: &'static str,
+    /// `true`: the root and everything under it; `false`: exactly this path.
+    pub dir: bool,
+}
+
+const fn dir(path: &'static str) -> Root {
+    Root { path, dir: true }
+}
+
+const fn file(path: &'static str) -> Root {
+    Root { path, dir: false }
+}
+
+/// A kind of mail-client noise.
+#[derive(Debug)]
+pub struct Category {
+    /// Stable identifier used in JSON and on the command line.
+    pub id: &'static str,
+    /// What sends it, for people.
+    pub name: &'static str,
+    /// The path roots it covers.
+    pub roots: &'static [Root],
+}
+
+/// The built-in categories. Adding one is adding an entry here.
+pub static CATEGORIES: &[Category] = &[
+    Category {
+        id: "autodiscover",
+        name: "Outlook/Exchange Autodiscover",
+        roots: &[
+            dir("/autodiscover"),
+            file("/autodiscover.xml"),
+            file("/autodiscover.json"),
+        ],
+    },
+    Category {
+        id: "autoconfig",
+        name: "Thunderbird autoconfig",
+        roots: &[
+            dir("/.well-known/autoconfig"),
+            file("/mail/config-v1.1.xml"),
+        ],
+    },
+    Category {
+        id: "activesync",
+        name: "Exchange ActiveSync",
+        roots: &[dir("/microsoft-server-activesync")],
+    },
+    Category {
+        id: "ews",
+        name: "Exchange Web Services",
+        roots: &[dir("/ews")],
+    },
+    Category {
+        id: "owa",
+        name: "Outlook on the web",
+        roots: &[dir("/owa")],
+    },
+    Category {
+        id: "exchange",
+        name: "other Exchange endpoints",
+        roots: &[
+            dir("/rpc"),
+            dir("/mapi"),
+            dir("/oab"),
+            dir("/ecp"),
+            dir("/powershell"),
+        ],
+    },
+    Category {
+        id: "dav",
+        name: "CalDAV/CardDAV discovery",
+        roots: &[dir("/.well-known/caldav"), dir("/.well-known/carddav")],
+    },
+    Category {
+        id: "mta-sts",
+        name: "MTA-STS policy",
+        roots: &[file("/.well-known/mta-sts.txt")],
+    },
+];
+
+/// Where a normalized path falls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// Mail-client noise of the category with this index in [`CATEGORIES`].
+    Noise(usize),
+    /// Not noise, but it starts (case-insensitively, as a plain string prefix) with a noise
+    /// root: a block entry could cover it, so the collateral check must know of it.
+    NearNoise,
+    /// Anything else.
+    Other,
+}
+
+/// The compiled classifier, built once and shared by all workers.
+#[derive(Debug)]
+pub struct Classifier {
+    regex: meta::Regex,
+    /// Lower-case bytes that can follow the leading `/` of any root: a cheap first filter.
+    first: [bool; 256],
+}
+
+/// Per-worker scratch space for [`Classifier::classify`].
+pub struct Scratch {
+    cache: meta::Cache,
+    /// Holds the normalized path when normalizing changed it.
+    pub normalized: Vec<u8>,
+    decoded: Vec<u8>,
+}
+
+fn escape_regex(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let esc = !c.is_ascii_alphanumeric() && c != '/' && c != '-' && c != '_';
+            esc.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+impl Classifier {
+    /// Compiles the built-in categories: one pattern per category, and a last pattern for
+    /// paths that merely start with a root.
+    pub fn new() -> Self {
+        let mut patterns: Vec<String> = CATEGORIES
+            .iter()
+            .map(|c| {
+                let alts: Vec<String> = c
+                    .roots
+                    .iter()
+                    .map(|r| {
+                        let tail = if r.dir { "(?:/.*)?" } else { "" };
+                        format!("{}{tail}", escape_regex(r.path))
+                    })
+                    .collect();
+                format!("(?:{})$", alts.join("|"))
+            })
+            .collect();
+        let near: Vec<String> = roots().map(|r| escape_regex(r.path)).collect();
+        patterns.push(format!("(?:{})", near.join("|")));
+        let mut first = [false; 256];
+        for r in roots() {
+            first[usize::from(r.path.as_bytes()[1])] = true;
+        }
+        let regex = meta::Regex::builder()
+            .syntax(
+                syntax::Config::new()
+                    .case_insensitive(true)
+                    .unicode(false)
+                    .utf8(false)
+                    .dot_matches_new_line(true),
+            )
+            .configure(meta::Config::new().match_kind(regex_automata::MatchKind::LeftmostFirst))
+            .build_many(&patterns)
+            .expect("built-in category patterns compile");
+        Classifier { regex, first }
+    }
+
+    /// Fresh scratch space for one worker.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            cache: self.regex.create_cache(),
+            normalized: Vec::with_capacity(256),
+            decoded: Vec::with_capacity(256),
+        }
+    }
+
+    /// Classifies an unescaped request path (query already removed). Returns the class and
+    /// the normalized path, which borrows either `path` or `scratch.normalized`.
+    #[inline]
+    pub fn classify<'a>(&self, path: &'a [u8], scratch: &'a mut Scratch) -> (Class, &'a [u8]) {
+        let norm: &[u8] = if needs_normalizing(path) {
+            normalize(path, &mut scratch.decoded, &mut scratch.normalized);
+            &scratch.normalized
+        } else {
+            path
+        };
+        let norm = trim_trailing_slash(norm);
+        let class = self.class_of(norm, &mut scratch.cache);
+        (class, norm)
+    }
+
+    fn class_of(&self, norm: &[u8], cache: &mut meta::Cache) -> Class {
+        match norm.get(1) {
+            Some(&b) if self.first[usize::from(b.to_ascii_lowercase())] => {}
+            _ => return Class::Other,
+        }
+        let input = Input::new(norm).anchored(Anchored::Yes);
+        match self.regex.search_with(cache, &input) {
+            Some(m) if m.pattern().as_usize() < CATEGORIES.len() => {
+                Class::Noise(m.pattern().as_usize())
+            }
+            Some(_) => Class::NearNoise,
+            None => Class::Other,
+        }
+    }
+}
+
+impl Default for Classifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Every root of every category.
+pub fn roots() -> impl Iterator<Item = &'static Root> {
+    CATEGORIES.iter().flat_map(|c| c.roots.iter())
+}
+
+/// `/a/b/` → `/a/b`; `/` stays.
+pub fn trim_trailing_slash(p: &[u8]) -> &[u8] {
+    let mut p = p;
+    while p.len() > 1 && p.ends_with(b"/") {
+        p = &p[..p.len() - 1];
+    }
+    p
+}
+
+/// The category index for an id.
+pub fn category_index(id: &str) -> Option<usize> {
+    CATEGORIES.iter().position(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(path: &str) -> Class {
+        let c = Classifier::new();
+        let mut s = c.scratch();
+        c.classify(path.as_bytes(), &mut s).0
+    }
+
+    fn noise(id: &str) -> Class {
+        Class::Noise(category_index(id).unwrap())
+    }
+
+    #[test]
+    fn classifies_every_category() {
+        let cases = [
+            ("/autodiscover/autodiscover.xml", "autodiscover"),
+            ("/AutoDiscover/AutoDiscover.xml", "autodiscover"),
+            ("/autodiscover", "autodiscover"),
+            ("/Autodiscover.xml", "autodiscover"),
+            ("/autodiscover.json", "autodiscover"),
+            ("/autodiscover/autodiscover.svc", "autodiscover"),
+            ("/.well-known/autoconfig/mail/config-v1.1.xml", "autoconfig"),
+            ("/mail/config-v1.1.xml", "autoconfig"),
+            ("/Microsoft-Server-ActiveSync", "activesync"),
+            ("/EWS/Exchange.asmx", "ews"),
+            ("/owa/", "owa"),
+            ("/rpc/rpcproxy.dll", "exchange"),
+            ("/mapi/nspi/", "exchange"),
+            ("/ecp", "exchange"),
+            ("/PowerShell/", "exchange"),
+            ("/oab/x", "exchange"),
+            ("/.well-known/caldav", "dav"),
+            ("/.well-known/carddav/", "dav"),
+            ("/.well-known/mta-sts.txt", "mta-sts"),
+        ];
+        for (path, id) in cases {
+            assert_eq!(class(path), noise(id), "{path}");
+        }
+    }
+
+    #[test]
+    fn normalizes_like_nginx_before_matching() {
+        for path in [
+            "//autodiscover/autodiscover.xml",
+            "/%61utodiscover/autodiscover.xml",
+            "/foo/../autodiscover/x",
+            "/./autodiscover",
+            "/../autodiscover",
+        ] {
+            assert_eq!(class(path), noise("autodiscover"), "{path}");
+        }
+        assert_eq!(class("/ews/../EWS/Exchange.asmx"), noise("ews"));
+    }
+
+    #[test]
+    fn near_misses_are_not_noise() {
+        for path in [
+            "/autodiscover-help/",
+            "/owasp",
+            "/ewsletter",
+            "/mail/config.xml",
+        ] {
+            let want = if path == "/mail/config.xml" {
+                Class::Other
+            } else {
+                Class::NearNoise
+            };
+            assert_eq!(class(path), want, "{path}");
+        }
+        for path in ["/", "/mail/subscribe", "/wp-login.php", "/autodiscove", ""] {
+            assert_eq!(class(path), Class::Other, "{path}");
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The `$request` field: method, target path and protocol, and nginx's `\xHH` escapes.
+//!
+//! A request line is attacker-written: it may be TLS bytes sent to a plain port, `-`, empty,
+//! or a path with spaces. [`split`] never fails loudly; it returns `None` when there is no
+//! method and path to speak of, and the line still counts as parsed.
+
+use memchr::{memchr, memrchr};
+
+/// The parts of a request line, borrowed from the (still escaped) log field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, ... (ASCII upper-case letters, `-` or `_`).
+    pub method: &'a [u8],
+    /// The path of the target, without query string or fragment; for an absolute-form target
+    /// (`http://host/path`) only the path.
+    pub path: &'a [u8],
+}
+
+fn is_method(m: &[u8]) -> bool {
+    !m.is_empty()
+        && m.len() <= 24
+        && m.iter()
+            .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
+}
+
+/// Splits `METHOD SP target [SP HTTP/x.y]`. The target may itself hold spaces (clients that
+/// do not encode them), so the protocol is taken from the end.
+pub fn split(request: &[u8]) -> Option<Request<'_>> {
+    let sp = memchr(b' ', request)?;
+    let method = &request[..sp];
+    if !is_method(method) {
+        return None;
+    }
+    let mut target = &request[sp + 1..];
+    if let Some(last) = memrchr(b' ', target) {
+        if target[last + 1..].starts_with(b"HTTP/") {
+            target = &target[..last];
+        }
+    }
+    let path = path_of_target(target)?;
+    Some(Request { method, path })
+}
+
+/// The path of a request target: origin-form as is, absolute-form after its authority;
+/// query (`?`) and fragment (`#`) removed. `*` and authority-form have no path.
+fn path_of_target(target: &[u8]) -> Option<&[u8]> {
+    let target = if target.first() == Some(&b'/') {
+        target
+    } else {
+        let scheme_end = memchr(b':', target)?;
+        let scheme = &target[..scheme_end];
+        if !(scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https")) {
+            return None;
+        }
+        let after = target[scheme_end..].strip_prefix(b"://")?;
+        match memchr(b'/', after) {
+            Some(i) => &after[i..],
+            None => b"/",
+        }
+    };
+    let end = target
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(target.len());
+    Some(&target[..end])
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Undoes nginx's `\xHH` escaping of logged strings. Returns `s` itself when it holds no
+/// backslash (the common case), else the decoded bytes in `scratch`.
+pub fn unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    let Some(first) = memchr(b'\\', s) else {
+        return s;
+    };
+    scratch.clear();
+    scratch.extend_from_slice(&s[..first]);
+    let mut i = first;
+    while i < s.len() {
+        if s[i] == b'\\' && i + 3 < s.len() && s[i + 1] == b'x' {
+            if let (Some(h), Some(l)) = (hex(s[i + 2]), hex(s[i + 3])) {
+                scratch.push(h << 4 | l);
+                i += 4;
+                continue;
+            }
+        }
+        scratch.push(s[i]);
+        i += 1;
+    }
+    scratch
+}
+
+/// Decodes `%XX` once (invalid escapes stay literal), like nginx before it matches locations.
+pub fn percent_decode_into(s: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' && i + 2 < s.len() {
+            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(s[i]);
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(r: &[u8]) -> Option<&[u8]> {
+        split(r).map(|r| r.path)
+    }
+
+    #[test]
+    fn splits_ordinary_requests() {
+        let r = split(b"POST /Autodiscover/Autodiscover.xml HTTP/1.1").unwrap();
+        assert_eq!(r.method, b"POST");
+        assert_eq!(r.path, b"/Autodiscover/Autodiscover.xml");
+        assert_eq!(path(b"GET /a?b=c HTTP/2.0"), Some(&b"/a"[..]));
+        assert_eq!(path(b"GET /a#frag"), Some(&b"/a"[..]));
+        assert_eq!(path(b"GET /a b/c HTTP/1.1"), Some(&b"/a b/c"[..]));
+        assert_eq!(path(b"GET http://x.org/owa/ HTTP/1.1"), Some(&b"/owa/"[..]));
+        assert_eq!(path(b"GET https://x.org HTTP/1.1"), Some(&b"/"[..]));
+    }
+
+    #[test]
+    fn garbage_has_no_path() {
+        for r in [
+            &b""[..],
+            b"-",
+            b"\\x16\\x03\\x01\\x00",
+            b"get / HTTP/1.1",
+            b"OPTIONS * HTTP/1.1",
+            b"CONNECT x.org:443 HTTP/1.1",
+            b"GET",
+            b"GET ftp://x/y HTTP/1.1",
+        ] {
+            assert_eq!(path(r), None, "{}", String::from_utf8_lossy(r));
+        }
+    }
+
+    #[test]
+    fn unescapes_nginx_hex() {
+        let mut s = Vec::new();
+        assert_eq!(unescape(b"/plain", &mut s), b"/plain");
+        assert_eq!(unescape(br"/a\x22b\x5Cc", &mut s), b"/a\"b\\c");
+        assert_eq!(unescape(br"/bad\xZZ\x4", &mut s), br"/bad\xZZ\x4");
+    }
+
+    #[test]
+    fn percent_decodes_once() {
+        let mut out = Vec::new();
+        percent_decode_into(b"/%61utodiscover/%2541%zz%4", &mut out);
+        assert_eq!(out, b"/autodiscover/%41%zz%4");
+    }
+}

@@ -1,0 +1,233 @@
+//! The chunker: the only code that knows where read buffers end.
+//!
+//! It reads a source into large buffers and hands out blocks of whole lines: each block ends
+//! at its last `\n`, and the partial line after it is carried to the start of the next buffer.
+//! A line that grows past the line-length cap without a `\n` is not buffered further: it is
+//! handed out as one [`Payload::Overlong`] line (its first bytes only) and skipped to its end,
+//! so memory stays bounded whatever the input. Buffers come from and return to a pool, so a
+//! long scan reuses the same few allocations.
+
+use memchr::{memchr, memrchr};
+use std::io::{self, Read};
+
+/// How a source is cut.
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkConfig {
+    /// Target block size in bytes.
+    pub chunk: usize,
+    /// Longest line kept, in bytes.
+    pub max_line: usize,
+}
+
+/// What a block holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// `buf[..len]` holds whole lines (the last may lack its `\n` at the end of a source).
+    Lines(usize),
+    /// One line longer than the cap; `buf[..len]` holds its first bytes.
+    Overlong(usize),
+}
+
+/// A block of input handed to a worker.
+#[derive(Debug)]
+pub struct Block {
+    /// Index of the source in the input list.
+    pub source: u32,
+    /// Position of the block within its source (0, 1, ...).
+    pub seq: u64,
+    /// The buffer (from the pool; return it when done).
+    pub buf: Vec<u8>,
+    /// What the buffer holds.
+    pub payload: Payload,
+}
+
+impl Block {
+    /// The bytes of the block.
+    pub fn data(&self) -> &[u8] {
+        match self.payload {
+            Payload::Lines(n) | Payload::Overlong(n) => &self.buf[..n],
+        }
+    }
+}
+
+/// Whether the consumer still wants blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The source was read to its end.
+    Done,
+    /// The consumer hung up; stop reading.
+    Stopped,
+}
+
+/// Reads until `*filled >= want` or end of input; returns `true` at end of input.
+fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, filled: &mut usize, want: usize) -> io::Result<bool> {
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    while *filled < want {
+        match r.read(&mut buf[*filled..]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// The excerpt kept of an overlong line.
+const OVERLONG_HEAD: usize = 160;
+
+/// Cuts `r` into blocks and passes each to `send` (which returns `false` to stop).
+/// `take` supplies empty buffers. On a read error, what was read before it is sent, then the
+/// error is returned.
+pub fn read_blocks(
+    source: u32,
+    r: &mut dyn Read,
+    cfg: ChunkConfig,
+    take: &mut dyn FnMut() -> Vec<u8>,
+    send: &mut dyn FnMut(Block) -> bool,
+) -> io::Result<Flow> {
+    let chunk = cfg.chunk.max(1);
+    let mut seq = 0u64;
+    let mut buf = take();
+    let mut filled = 0usize;
+    let mut block = |buf: Vec<u8>, payload: Payload, seq: &mut u64| {
+        let b = Block {
+            source,
+            seq: *seq,
+            buf,
+            payload,
+        };
+        *seq += 1;
+        send(b)
+    };
+    loop {
+        // A block of about `chunk` bytes; a line longer than that grows the buffer by a chunk
+        // at a time until it ends or passes the cap.
+        let want = if filled < chunk {
+            chunk
+        } else {
+            filled + chunk
+        };
+        let eof = match fill(r, &mut buf, &mut filled, want) {
+            Ok(eof) => eof,
+            Err(e) => {
+                if filled > 0 {
+                    block(buf, Payload::Lines(filled), &mut seq);
+                }
+                return Err(e);
+            }
+        };
+        if eof {
+            if filled > 0 && !block(buf, Payload::Lines(filled), &mut seq) {
+                return Ok(Flow::Stopped);
+            }
+            return Ok(Flow::Done);
+        }
+        if let Some(i) = memrchr(b'\n', &buf[..filled]) {
+            let carry = filled - (i + 1);
+            let mut next = take();
+            if next.len() < carry + chunk {
+                next.resize(carry + chunk, 0);
+            }
+            next[..carry].copy_from_slice(&buf[i + 1..filled]);
+            if !block(buf, Payload::Lines(i + 1), &mut seq) {
+                return Ok(Flow::Stopped);
+            }
+            buf = next;
+            filled = carry;
+        } else if filled > cfg.max_line {
+            let head = filled.min(OVERLONG_HEAD);
+            if !block(buf, Payload::Overlong(head), &mut seq) {
+                return Ok(Flow::Stopped);
+            }
+            buf = take();
+            match skip_line(r, &mut buf)? {
+                Some(rest) => filled = rest,
+                None => return Ok(Flow::Done),
+            }
+        }
+    }
+}
+
+/// Discards input up to and including the next `\n`; what follows it is moved to the start of
+/// `buf` and its length returned. `None` at end of input.
+fn skip_line(r: &mut dyn Read, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    if buf.is_empty() {
+        buf.resize(64 * 1024, 0);
+    }
+    loop {
+        let n = match r.read(buf) {
+            Ok(0) => return Ok(None),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(i) = memchr(b'\n', &buf[..n]) {
+            buf.copy_within(i + 1..n, 0);
+            return Ok(Some(n - i - 1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(input: &[u8], chunk: usize, max_line: usize) -> Vec<(Payload, Vec<u8>)> {
+        let mut out = Vec::new();
+        let cfg = ChunkConfig { chunk, max_line };
+        let mut r = input;
+        read_blocks(0, &mut r, cfg, &mut Vec::new, &mut |b| {
+            out.push((b.payload, b.data().to_vec()));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn blocks_end_on_newlines_and_keep_every_byte() {
+        let input = b"aa\nbbbb\nc\n\nddddd";
+        for chunk in 1..20 {
+            let blocks = cut(input, chunk, 100);
+            let joined: Vec<u8> = blocks.iter().flat_map(|b| b.1.clone()).collect();
+            assert_eq!(joined, input, "chunk {chunk}");
+            for (p, data) in &blocks[..blocks.len() - 1] {
+                assert!(matches!(p, Payload::Lines(_)));
+                assert!(data.ends_with(b"\n"), "chunk {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn overlong_lines_become_one_marker() {
+        let mut input = b"ok\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend_from_slice(b"\nafter\n");
+        let blocks = cut(&input, 64, 100);
+        let overlong: Vec<_> = blocks
+            .iter()
+            .filter(|b| matches!(b.0, Payload::Overlong(_)))
+            .collect();
+        assert_eq!(overlong.len(), 1);
+        let head = &overlong[0].1;
+        assert!(!head.is_empty() && head.len() <= OVERLONG_HEAD);
+        assert!(head.iter().all(|&b| b == b'x'));
+        let lines: Vec<u8> = blocks
+            .iter()
+            .filter(|b| matches!(b.0, Payload::Lines(_)))
+            .flat_map(|b| b.1.clone())
+            .collect();
+        assert_eq!(lines, b"ok\nafter\n");
+    }
+
+    #[test]
+    fn overlong_line_at_end_without_newline() {
+        let input = vec![b'y'; 1000];
+        let blocks = cut(&input, 64, 100);
+        assert_eq!(blocks.len(), 1);
+        assert!(matches!(blocks[0].0, Payload::Overlong(_)));
+    }
+}

@@ -1,0 +1,72 @@
+//! Input sources: stdin and files, plain or gzip (told apart by their magic bytes, not their
+//! names), and the chunker that cuts them into newline-aligned blocks.
+
+mod chunker;
+
+pub use chunker::{read_blocks, Block, ChunkConfig, Flow, Payload};
+
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::PathBuf;
+
+/// One input named on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input (`-` or no path at all).
+    Stdin,
+    /// A file.
+    Path(PathBuf),
+}
+
+impl Input {
+    /// Reads a command-line argument: `-` is stdin.
+    pub fn from_arg(arg: &std::ffi::OsStr) -> Self {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
+    }
+
+    /// The name used in reports and messages.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".to_string(),
+            Input::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Opens an input for reading, decompressing it when it starts with the gzip magic bytes.
+/// Concatenated gzip members (as `cat a.gz b.gz` makes) are all read.
+pub fn open(input: &Input) -> io::Result<Box<dyn Read + Send>> {
+    let mut raw: Box<dyn Read + Send> = match input {
+        Input::Stdin => Box::new(io::stdin()),
+        Input::Path(p) => {
+            if p.is_dir() {
+                return Err(io::Error::other("is a directory"));
+            }
+            Box::new(File::open(p)?)
+        }
+    };
+    let mut head = [0u8; 2];
+    let mut got = 0;
+    while got < head.len() {
+        match raw.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let whole = Cursor::new(head[..got].to_vec()).chain(raw);
+    if head[..got] == [0x1f, 0x8b] {
+        Ok(Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            256 * 1024,
+            whole,
+        ))))
+    } else {
+        Ok(Box::new(whole))
+    }
+}

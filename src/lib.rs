@@ -1,0 +1,18 @@
+//! noisegate: finds mail-client probe noise in nginx access logs, reports what it costs and
+//! emits the `pantheon.yml` block that stops it.
+//!
+//! The modules follow the data flow: [`input`] (sources and the chunker) → [`scan`] (parse,
+//! classify and fold lines into a [`summary::Summary`], one per worker) → [`pipeline`]
+//! (threads and merge) → [`remedy`] (paths to protect) → [`report`] (view model and
+//! renderers). [`cli`] resolves the command line; `main` only maps results to exit codes.
+
+pub mod classify;
+pub mod cli;
+pub mod format;
+pub mod gen;
+pub mod input;
+pub mod pipeline;
+pub mod remedy;
+pub mod report;
+pub mod scan;
+pub mod summary;

@@ -1,0 +1,269 @@
+//! The remedy: which paths to protect, checked against what the site really serves, and the
+//! `pantheon.yml` text that protects them.
+//!
+//! Rules (Pantheon's `protected_web_paths`, see DOMAIN.md): exact, case-sensitive paths with a
+//! leading `/`, no wildcards, at most 24 entries, an entry also protecting what is nested under
+//! it. Prefix semantics are not documented, so the checks are conservative both ways:
+//! - an entry *covers* a noise path only when the path equals it or continues with `/`;
+//! - an entry *endangers* a served path whenever the path merely starts with it
+//!   (`/owa` endangers `/owa-help`).
+//!
+//! Only bytes from a small safe set ever reach the emitted YAML; a path with anything else is
+//! dropped with a reason, never quoted or escaped into the file.
+
+use crate::classify::{needs_normalizing, normalize, trim_trailing_slash, CATEGORIES};
+use crate::report::escape::escape_text;
+use crate::report::numbers::plural;
+use crate::summary::Summary;
+use std::collections::BTreeMap;
+
+/// Pantheon's limit on `protected_web_paths` entries.
+pub const MAX_ENTRIES: usize = 24;
+
+/// One path to protect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The path, safe by construction.
+    pub path: String,
+    /// Noise requests it covers.
+    pub requests: u64,
+    /// Ids of the categories of those requests.
+    pub categories: Vec<&'static str>,
+}
+
+/// A path that was not emitted, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    /// The path, escaped for display.
+    pub path: String,
+    /// Noise requests it stood for.
+    pub requests: u64,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// The checked list of paths to protect.
+#[derive(Clone, Debug, Default)]
+pub struct BlockPlan {
+    /// What to protect, most requests first.
+    pub entries: Vec<Entry>,
+    /// What was narrowed or left out.
+    pub dropped: Vec<Dropped>,
+    /// All noise requests.
+    pub noise_requests: u64,
+    /// Noise requests that the entries cover.
+    pub covered_requests: u64,
+}
+
+/// A candidate entry and the normalized noise paths it stands for.
+#[derive(Default)]
+struct Group {
+    requests: u64,
+    members: BTreeMap<Vec<u8>, (u64, usize)>,
+}
+
+fn is_safe(path: &[u8]) -> bool {
+    path.first() == Some(&b'/')
+        && path.len() <= 255
+        && path
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"/._~-".contains(&b))
+}
+
+/// The dir root (with the casing of `norm`) that `norm` falls under, if any.
+fn dir_prefix(norm: &[u8], category: usize) -> Option<&[u8]> {
+    CATEGORIES[category]
+        .roots
+        .iter()
+        .filter(|r| r.dir)
+        .map(|r| r.path.as_bytes())
+        .find(|root| {
+            norm.len() >= root.len()
+                && norm[..root.len()].eq_ignore_ascii_case(root)
+                && (norm.len() == root.len() || norm[root.len()] == b'/')
+        })
+        .map(|root| &norm[..root.len()])
+}
+
+/// Noise paths, normalized, grouped under the entry that would cover them.
+fn groups(summary: &Summary) -> BTreeMap<Vec<u8>, Group> {
+    let mut groups: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
+    let (mut decoded, mut normalized) = (Vec::new(), Vec::new());
+    for (ci, cat) in summary.categories.iter().enumerate() {
+        for (raw, n) in cat.paths.sorted() {
+            let norm = if needs_normalizing(raw) {
+                normalize(raw, &mut decoded, &mut normalized);
+                trim_trailing_slash(&normalized).to_vec()
+            } else {
+                trim_trailing_slash(raw).to_vec()
+            };
+            let key = dir_prefix(&norm, ci).unwrap_or(&norm).to_vec();
+            let g = groups.entry(key).or_default();
+            g.requests += n;
+            g.members.entry(norm).or_insert((0, ci)).0 += n;
+        }
+    }
+    groups
+}
+
+/// The first served path that `entry` would endanger, with its count.
+fn collateral<'s>(summary: &'s Summary, entry: &[u8]) -> Option<(&'s [u8], u64)> {
+    summary
+        .served
+        .sorted()
+        .into_iter()
+        .find(|(p, _)| p.starts_with(entry))
+}
+
+fn collateral_reason(summary: &Summary, entry: &[u8]) -> Option<String> {
+    collateral(summary, entry).map(|(p, n)| {
+        format!(
+            "would also block {} (served 2xx/3xx: {})",
+            escape_text(p),
+            plural(n, "request")
+        )
+    })
+}
+
+fn categories_of(members: &[(u64, usize)]) -> Vec<&'static str> {
+    let mut ids: Vec<usize> = members.iter().map(|m| m.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().map(|i| CATEGORIES[i].id).collect()
+}
+
+/// Plans the entries for the noise in `summary`.
+pub fn plan(summary: &Summary) -> BlockPlan {
+    let mut plan = BlockPlan {
+        noise_requests: summary.noise_requests(),
+        ..BlockPlan::default()
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    for (key, g) in groups(summary) {
+        let members: Vec<(u64, usize)> = g.members.values().copied().collect();
+        let whole = g.members.len() > 1 || !g.members.contains_key(&key);
+        if whole && is_safe(&key) && collateral(summary, &key).is_none() {
+            entries.push(Entry {
+                path: String::from_utf8(key).expect("safe paths are ASCII"),
+                requests: g.requests,
+                categories: categories_of(&members),
+            });
+            continue;
+        }
+        if whole && is_safe(&key) {
+            plan.dropped.push(Dropped {
+                path: escape_text(&key),
+                requests: g.requests,
+                reason: format!(
+                    "narrowed to exact paths: {}",
+                    collateral_reason(summary, &key).unwrap_or_default()
+                ),
+            });
+        }
+        for (path, (n, ci)) in g.members {
+            let reason = if !is_safe(&path) {
+                Some("characters outside A-Z a-z 0-9 / . _ ~ -".to_string())
+            } else {
+                collateral_reason(summary, &path)
+            };
+            match reason {
+                Some(reason) => plan.dropped.push(Dropped {
+                    path: escape_text(&path),
+                    requests: n,
+                    reason,
+                }),
+                None => entries.push(Entry {
+                    path: String::from_utf8(path).expect("safe paths are ASCII"),
+                    requests: n,
+                    categories: vec![CATEGORIES[ci].id],
+                }),
+            }
+        }
+    }
+    entries.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    for e in entries.drain(MAX_ENTRIES.min(entries.len())..) {
+        plan.dropped.push(Dropped {
+            path: e.path,
+            requests: e.requests,
+            reason: format!("over Pantheon's limit of {MAX_ENTRIES} entries"),
+        });
+    }
+    plan.covered_requests = covered(summary, &entries);
+    plan.entries = entries;
+    plan.dropped.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    plan
+}
+
+/// Noise requests whose normalized path equals an entry or lies under it.
+fn covered(summary: &Summary, entries: &[Entry]) -> u64 {
+    groups(summary)
+        .values()
+        .flat_map(|g| g.members.iter())
+        .filter(|(p, _)| {
+            entries.iter().any(|e| {
+                let e = e.path.as_bytes();
+                p.starts_with(e) && (p.len() == e.len() || p[e.len()] == b'/')
+            })
+        })
+        .map(|(_, (n, _))| n)
+        .sum()
+}
+
+/// The `pantheon.yml` text for `plan`: `api_version: 1` and `protected_web_paths`, each entry
+/// under a comment with the requests it covers.
+pub fn pantheon_yml(plan: &BlockPlan) -> String {
+    let mut out = String::from("api_version: 1\n");
+    if plan.entries.is_empty() {
+        out.push_str("# noisegate: no mail-client noise to protect against in these logs\n");
+        return out;
+    }
+    out.push_str("protected_web_paths:\n");
+    for e in &plan.entries {
+        out.push_str(&format!(
+            "  # {} ({})\n  - {}\n",
+            plural(e.requests, "request"),
+            e.categories.join(", "),
+            e.path
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_paths_only() {
+        assert!(is_safe(b"/Autodiscover/Autodiscover.xml"));
+        assert!(is_safe(b"/.well-known/mta-sts.txt"));
+        for bad in [
+            &b"autodiscover"[..],
+            b"/a b",
+            b"/a:b",
+            b"/a#b",
+            b"/a\"",
+            b"/\xc3\xa9",
+        ] {
+            assert!(!is_safe(bad));
+        }
+    }
+
+    #[test]
+    fn dir_prefix_keeps_casing() {
+        assert_eq!(
+            dir_prefix(b"/AutoDiscover/x.xml", 0),
+            Some(&b"/AutoDiscover"[..])
+        );
+        assert_eq!(dir_prefix(b"/autodiscover.xml", 0), None);
+        assert_eq!(dir_prefix(b"/autodiscoverx", 0), None);
+    }
+}

@@ -1,0 +1,41 @@
+//! Reports: the view model ([`model`]) and its renderers. Renderers are pure functions from
+//! the model to bytes on a `&mut dyn Write`; they never compute statistics and never probe the
+//! terminal: color is decided once by the caller and passed in.
+
+pub mod escape;
+pub mod model;
+pub mod numbers;
+mod text;
+
+pub use model::{build, Report};
+
+use std::io::{self, Write};
+
+/// Output formats of the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Aligned text for a person.
+    Text,
+    /// The `noisegate/1` JSON document.
+    Json,
+}
+
+/// Presentation decisions made once, before rendering.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    /// Emit ANSI colors.
+    pub color: bool,
+    /// How many paths the text report lists per category (0 = all).
+    pub top: usize,
+}
+
+/// Renders `report` as `output`.
+pub fn render(report: &Report, output: Output, style: Style, w: &mut dyn Write) -> io::Result<()> {
+    match output {
+        Output::Text => text::render(report, style, w),
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut *w, report)?;
+            writeln!(w)
+        }
+    }
+}

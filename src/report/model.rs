@@ -1,0 +1,353 @@
+//! The report's view model: every figure the renderers show, computed once from a scan, in a
+//! deterministic order (counts descending, ties by key). Its serde form *is* the JSON contract
+//! (`"schema": "noisegate/1"`, see README); renderers only lay it out.
+
+use super::escape::ser_bytes;
+use super::numbers::share;
+use crate::classify::CATEGORIES;
+use crate::format::{time::rfc3339, Reject};
+use crate::pipeline::ScanResult;
+use crate::remedy::{self, BlockPlan};
+use crate::summary::{KeyCounts, Summary, Traffic};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The JSON schema identifier.
+pub const SCHEMA: &str = "noisegate/1";
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// noisegate's version.
+    pub version: &'static str,
+    /// The log format used (`null` for an empty input).
+    pub format: Option<&'static str>,
+    /// Input names.
+    pub inputs: Vec<String>,
+    /// Line accounting: `total = parsed + rejected`.
+    pub lines: LinesView,
+    /// Rejected lines by reason, with the first few.
+    pub rejects: RejectsView,
+    /// First and last timestamp.
+    pub time: Option<SpanView>,
+    /// All parsed requests.
+    pub totals: TrafficView,
+    /// All noise categories together.
+    pub noise: NoiseView,
+    /// Each category seen, most requests first.
+    pub categories: Vec<CategoryView>,
+    /// The paths to protect.
+    pub block: BlockView,
+    /// Inputs that could not be read.
+    pub errors: Vec<ErrorView>,
+}
+
+/// Line accounting.
+#[derive(Debug, Serialize)]
+pub struct LinesView {
+    pub total: u64,
+    pub parsed: u64,
+    pub rejected: u64,
+    pub filtered: u64,
+}
+
+/// Rejected lines.
+#[derive(Debug, Serialize)]
+pub struct RejectsView {
+    /// Count per reason id (only reasons seen).
+    pub by_reason: BTreeMap<&'static str, u64>,
+    /// The first rejected lines, in input order.
+    pub examples: Vec<RejectExampleView>,
+}
+
+/// One rejected line.
+#[derive(Debug, Serialize)]
+pub struct RejectExampleView {
+    pub file: String,
+    pub line: u64,
+    pub reason: &'static str,
+    #[serde(serialize_with = "ser_bytes")]
+    pub text: Vec<u8>,
+}
+
+/// The time covered by the logs.
+#[derive(Debug, Serialize)]
+pub struct SpanView {
+    pub first: String,
+    pub last: String,
+    pub seconds: i64,
+}
+
+/// Counts, bytes and time of a set of requests.
+#[derive(Debug, Serialize)]
+pub struct TrafficView {
+    pub requests: u64,
+    pub bytes: u64,
+    /// Sum of `$request_time`; `null` when the format has none.
+    pub request_time_s: Option<f64>,
+    pub request_time_p50_s: Option<f64>,
+    pub request_time_p95_s: Option<f64>,
+    pub request_time_p99_s: Option<f64>,
+    pub request_time_max_s: Option<f64>,
+    /// Requests per status code.
+    pub status: BTreeMap<String, u64>,
+}
+
+/// Noise over all categories.
+#[derive(Debug, Serialize)]
+pub struct NoiseView {
+    pub requests: u64,
+    pub share_of_requests: f64,
+    pub not_found: u64,
+    pub share_of_404s: f64,
+    pub bytes: u64,
+    pub request_time_s: Option<f64>,
+    pub share_of_request_time: Option<f64>,
+}
+
+/// Declares a `{ <key>: string, requests }` list item; each list names its key for JSON.
+macro_rules! count_type {
+    ($name:ident, $key:ident) => {
+        /// A key from the log and its request count.
+        #[derive(Debug, Serialize)]
+        pub struct $name {
+            #[serde(serialize_with = "ser_bytes")]
+            pub $key: Vec<u8>,
+            pub requests: u64,
+        }
+
+        impl From<(&[u8], u64)> for $name {
+            fn from((key, requests): (&[u8], u64)) -> Self {
+                $name {
+                    $key: key.to_vec(),
+                    requests,
+                }
+            }
+        }
+    };
+}
+
+count_type!(MethodCount, method);
+count_type!(ClientCount, client);
+count_type!(AgentCount, user_agent);
+count_type!(PathCount, path);
+
+/// One noise category.
+#[derive(Debug, Serialize)]
+pub struct CategoryView {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub share_of_requests: f64,
+    pub share_of_request_time: Option<f64>,
+    #[serde(flatten)]
+    pub traffic: TrafficView,
+    pub not_found: u64,
+    pub methods: Vec<MethodCount>,
+    /// Distinct clients (a lower bound when `approximate`).
+    pub clients: usize,
+    pub top_clients: Vec<ClientCount>,
+    pub user_agents: usize,
+    pub top_user_agents: Vec<AgentCount>,
+    /// Every distinct raw path (as logged, query removed).
+    pub paths: Vec<PathCount>,
+    /// `true` when a per-key cap was reached and the lists above are incomplete.
+    pub approximate: bool,
+}
+
+/// The block.
+#[derive(Debug, Serialize)]
+pub struct BlockView {
+    /// The `protected_web_paths` entries.
+    pub paths: Vec<String>,
+    pub entries: Vec<EntryView>,
+    pub coverage: CoverageView,
+    pub dropped: Vec<DroppedView>,
+    pub pantheon_yml: String,
+}
+
+/// One entry.
+#[derive(Debug, Serialize)]
+pub struct EntryView {
+    pub path: String,
+    pub requests: u64,
+    pub categories: Vec<&'static str>,
+}
+
+/// What share of noise the entries cover.
+#[derive(Debug, Serialize)]
+pub struct CoverageView {
+    pub noise_requests: u64,
+    pub covered_requests: u64,
+    pub share: f64,
+}
+
+/// A path left out.
+#[derive(Debug, Serialize)]
+pub struct DroppedView {
+    pub path: String,
+    pub requests: u64,
+    pub reason: String,
+}
+
+/// An input error.
+#[derive(Debug, Serialize)]
+pub struct ErrorView {
+    pub file: String,
+    pub message: String,
+}
+
+fn seconds(us: u64) -> f64 {
+    us as f64 / 1e6
+}
+
+fn traffic(t: &Traffic) -> TrafficView {
+    let timed = t.timed > 0;
+    let q = |p: f64| timed.then(|| seconds(t.latency_quantile(p)));
+    TrafficView {
+        requests: t.requests,
+        bytes: t.bytes,
+        request_time_s: timed.then(|| seconds(t.request_time_us)),
+        request_time_p50_s: q(0.50),
+        request_time_p95_s: q(0.95),
+        request_time_p99_s: q(0.99),
+        request_time_max_s: timed.then(|| seconds(t.max_request_time_us)),
+        status: t.statuses().map(|(c, n)| (format!("{c:03}"), n)).collect(),
+    }
+}
+
+fn counts<T: for<'a> From<(&'a [u8], u64)>>(k: &KeyCounts, top: usize) -> Vec<T> {
+    k.top(top).into_iter().map(T::from).collect()
+}
+
+fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
+    let c = &s.categories[i];
+    let t = &c.traffic;
+    let timed = s.totals.timed > 0;
+    CategoryView {
+        id: CATEGORIES[i].id,
+        name: CATEGORIES[i].name,
+        share_of_requests: share(t.requests, s.totals.requests),
+        share_of_request_time: timed.then(|| share(t.request_time_us, s.totals.request_time_us)),
+        traffic: traffic(t),
+        not_found: t.status[404],
+        methods: counts(&c.methods, 0),
+        clients: c.clients.len(),
+        top_clients: counts(&c.clients, top),
+        user_agents: c.user_agents.len(),
+        top_user_agents: counts(&c.user_agents, top),
+        paths: counts(&c.paths, 0),
+        approximate: [&c.methods, &c.clients, &c.user_agents, &c.paths]
+            .iter()
+            .any(|k| k.approximate()),
+    }
+}
+
+fn noise(s: &Summary) -> NoiseView {
+    let cats = &s.categories;
+    let requests = s.noise_requests();
+    let not_found: u64 = cats.iter().map(|c| c.traffic.status[404]).sum();
+    let rt: u64 = cats.iter().map(|c| c.traffic.request_time_us).sum();
+    let timed = s.totals.timed > 0;
+    NoiseView {
+        requests,
+        share_of_requests: share(requests, s.totals.requests),
+        not_found,
+        share_of_404s: share(not_found, s.totals.status[404]),
+        bytes: cats.iter().map(|c| c.traffic.bytes).sum(),
+        request_time_s: timed.then(|| seconds(rt)),
+        share_of_request_time: timed.then(|| share(rt, s.totals.request_time_us)),
+    }
+}
+
+fn block(plan: &BlockPlan) -> BlockView {
+    BlockView {
+        paths: plan.entries.iter().map(|e| e.path.clone()).collect(),
+        entries: plan
+            .entries
+            .iter()
+            .map(|e| EntryView {
+                path: e.path.clone(),
+                requests: e.requests,
+                categories: e.categories.clone(),
+            })
+            .collect(),
+        coverage: CoverageView {
+            noise_requests: plan.noise_requests,
+            covered_requests: plan.covered_requests,
+            share: share(plan.covered_requests, plan.noise_requests),
+        },
+        dropped: plan
+            .dropped
+            .iter()
+            .map(|d| DroppedView {
+                path: d.path.clone(),
+                requests: d.requests,
+                reason: d.reason.clone(),
+            })
+            .collect(),
+        pantheon_yml: remedy::pantheon_yml(plan),
+    }
+}
+
+/// Builds the report; `top` bounds the client and user-agent lists (0 = all).
+pub fn build(scan: &ScanResult, plan: &BlockPlan, top: usize) -> Report {
+    let s = &scan.summary;
+    let mut categories: Vec<CategoryView> = (0..CATEGORIES.len())
+        .filter(|&i| s.categories[i].traffic.requests > 0)
+        .map(|i| category(s, i, top))
+        .collect();
+    categories.sort_by(|a, b| {
+        b.traffic
+            .requests
+            .cmp(&a.traffic.requests)
+            .then_with(|| a.id.cmp(b.id))
+    });
+    Report {
+        schema: SCHEMA,
+        version: env!("CARGO_PKG_VERSION"),
+        format: scan.format.map(|f| f.name()),
+        inputs: scan.sources.clone(),
+        lines: LinesView {
+            total: s.lines.total,
+            parsed: s.lines.parsed,
+            rejected: s.lines.rejected,
+            filtered: s.lines.filtered,
+        },
+        rejects: RejectsView {
+            by_reason: Reject::ALL
+                .iter()
+                .filter(|r| s.rejects[**r as usize] > 0)
+                .map(|r| (r.id(), s.rejects[*r as usize]))
+                .collect(),
+            examples: s
+                .reject_examples
+                .iter()
+                .map(|e| RejectExampleView {
+                    file: scan.sources[e.source as usize].clone(),
+                    line: e.line,
+                    reason: e.reason.id(),
+                    text: e.text.clone(),
+                })
+                .collect(),
+        },
+        time: s.span.map(|(a, b)| SpanView {
+            first: rfc3339(a),
+            last: rfc3339(b),
+            seconds: b - a,
+        }),
+        totals: traffic(&s.totals),
+        noise: noise(s),
+        categories,
+        block: block(plan),
+        errors: scan
+            .errors
+            .iter()
+            .map(|e| ErrorView {
+                file: e.source.clone(),
+                message: e.message.clone(),
+            })
+            .collect(),
+    }
+}

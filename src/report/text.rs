@@ -1,0 +1,288 @@
+//! The text report: aligned, readable at 80 columns, colored only when asked. Every string
+//! that came from a log goes through `escape_text` before it is written.
+
+use super::escape::{escape_text, fit};
+use super::model::{CategoryView, Report, TrafficView};
+use super::numbers::{bytes, pct, plural, secs, span, thousands};
+use super::Style;
+use std::io::{self, Write};
+
+/// Width of the key column in lists (clients, agents, paths).
+const KEY_WIDTH: usize = 62;
+
+struct Out<'w> {
+    w: &'w mut dyn Write,
+    style: Style,
+}
+
+impl Out<'_> {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.style.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn heading(&mut self, s: &str) -> io::Result<()> {
+        let h = self.paint("1", s);
+        writeln!(self.w, "\n{h}")
+    }
+
+    fn field(&mut self, name: &str, value: &str) -> io::Result<()> {
+        writeln!(self.w, "{name:<11}{value}")
+    }
+
+    fn list_row(&mut self, key: &[u8], n: u64) -> io::Result<()> {
+        let key = fit(&escape_text(key), KEY_WIDTH);
+        writeln!(self.w, "    {key:<KEY_WIDTH$} {:>11}", thousands(n))
+    }
+}
+
+fn statuses(t: &TrafficView) -> String {
+    let parts: Vec<String> = t
+        .status
+        .iter()
+        .map(|(code, n)| format!("{code}: {}", thousands(*n)))
+        .collect();
+    parts.join(" · ")
+}
+
+fn opt_secs(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), secs)
+}
+
+/// Writes the text report.
+pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
+    let mut o = Out { w, style };
+    let title = o.paint("1", "noisegate");
+    writeln!(
+        o.w,
+        "{title} {} · mail-client noise in nginx access logs",
+        r.version
+    )?;
+    overview(&mut o, r)?;
+    noise_table(&mut o, r)?;
+    for c in &r.categories {
+        category(&mut o, c)?;
+    }
+    rejects(&mut o, r)?;
+    block(&mut o, r)
+}
+
+fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
+    writeln!(o.w)?;
+    let inputs: Vec<String> = r.inputs.iter().map(|i| escape_text(i.as_bytes())).collect();
+    let format = r.format.unwrap_or("none: no lines");
+    o.field("Input", &format!("{} ({format} format)", inputs.join(", ")))?;
+    let l = &r.lines;
+    o.field(
+        "Lines",
+        &format!(
+            "{} read · {} parsed · {} rejected",
+            thousands(l.total),
+            thousands(l.parsed),
+            thousands(l.rejected)
+        ),
+    )?;
+    if let Some(t) = &r.time {
+        o.field(
+            "Time",
+            &format!("{} .. {} ({})", t.first, t.last, span(t.seconds)),
+        )?;
+    }
+    let t = &r.totals;
+    let server = t.request_time_s.map_or_else(
+        || "no request_time in this format".to_string(),
+        |s| format!("{s:.1} s of server time"),
+    );
+    o.field(
+        "Requests",
+        &format!(
+            "{} · {} sent · {server}",
+            thousands(t.requests),
+            bytes(t.bytes)
+        ),
+    )?;
+    o.field("Statuses", &statuses(t))
+}
+
+fn noise_table(o: &mut Out, r: &Report) -> io::Result<()> {
+    let n = &r.noise;
+    o.heading("MAIL-CLIENT NOISE")?;
+    if n.requests == 0 {
+        return writeln!(o.w, "  none found: no request matched a mail-client path");
+    }
+    let time = match (n.request_time_s, n.share_of_request_time) {
+        (Some(s), Some(sh)) => format!(", {s:.1} s = {} of server time", pct(sh)),
+        _ => String::new(),
+    };
+    let line = format!(
+        "  {}: {} of requests, {} of 404s{time}",
+        plural(n.requests, "request"),
+        pct(n.share_of_requests),
+        pct(n.share_of_404s)
+    );
+    writeln!(o.w, "{}", o.paint("33", &line))?;
+    writeln!(
+        o.w,
+        "\n  {:<14}{:>9}{:>8}{:>8}{:>10}{:>8}{:>8}{:>9}",
+        "category", "requests", "share", "404", "server s", "p50 s", "p95 s", "clients"
+    )?;
+    for c in &r.categories {
+        let t = &c.traffic;
+        let f3 = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.3}"));
+        writeln!(
+            o.w,
+            "  {:<14}{:>9}{:>8}{:>8}{:>10}{:>8}{:>8}{:>9}",
+            c.id,
+            thousands(t.requests),
+            pct(c.share_of_requests),
+            thousands(c.not_found),
+            t.request_time_s
+                .map_or_else(|| "-".into(), |v| format!("{v:.1}")),
+            f3(t.request_time_p50_s),
+            f3(t.request_time_p95_s),
+            thousands(c.clients as u64),
+        )?;
+    }
+    Ok(())
+}
+
+fn category(o: &mut Out, c: &CategoryView) -> io::Result<()> {
+    let t = &c.traffic;
+    o.heading(&format!("{} · {}", c.id, c.name))?;
+    let time = match (t.request_time_s, c.share_of_request_time) {
+        (Some(s), Some(sh)) => format!(" · {s:.1} s server time ({})", pct(sh)),
+        _ => String::new(),
+    };
+    let w = &mut *o;
+    w.field(
+        "  requests",
+        &format!(
+            "{} ({} of all) · {}{time}",
+            thousands(t.requests),
+            pct(c.share_of_requests),
+            bytes(t.bytes)
+        ),
+    )?;
+    w.field("  statuses", &statuses(t))?;
+    let methods: Vec<String> = c
+        .methods
+        .iter()
+        .map(|m| format!("{}: {}", escape_text(&m.method), thousands(m.requests)))
+        .collect();
+    w.field("  methods", &methods.join(" · "))?;
+    if t.request_time_s.is_some() {
+        w.field(
+            "  latency",
+            &format!(
+                "p50 {} · p95 {} · p99 {} · max {}",
+                opt_secs(t.request_time_p50_s),
+                opt_secs(t.request_time_p95_s),
+                opt_secs(t.request_time_p99_s),
+                opt_secs(t.request_time_max_s)
+            ),
+        )?;
+    }
+    let approx = if c.approximate {
+        " (at least; cap reached)"
+    } else {
+        ""
+    };
+    w.field(
+        "  clients",
+        &format!("{} distinct{approx}", thousands(c.clients as u64)),
+    )?;
+    for x in &c.top_clients {
+        w.list_row(&x.client, x.requests)?;
+    }
+    w.field(
+        "  agents",
+        &format!("{} distinct", thousands(c.user_agents as u64)),
+    )?;
+    for x in &c.top_user_agents {
+        w.list_row(&x.user_agent, x.requests)?;
+    }
+    w.field(
+        "  paths",
+        &format!("{} distinct", thousands(c.paths.len() as u64)),
+    )?;
+    let top = if w.style.top == 0 {
+        c.paths.len()
+    } else {
+        w.style.top
+    };
+    for x in c.paths.iter().take(top) {
+        w.list_row(&x.path, x.requests)?;
+    }
+    if c.paths.len() > top {
+        writeln!(
+            w.w,
+            "    ... {} more (--top 0 or --output json lists them all)",
+            c.paths.len() - top
+        )?;
+    }
+    Ok(())
+}
+
+fn rejects(o: &mut Out, r: &Report) -> io::Result<()> {
+    if r.lines.rejected == 0 {
+        return Ok(());
+    }
+    o.heading(&format!(
+        "REJECTED LINES: {} (not in the {} format)",
+        thousands(r.lines.rejected),
+        r.format.unwrap_or("detected")
+    ))?;
+    for (reason, n) in &r.rejects.by_reason {
+        writeln!(o.w, "  {reason:<20}{:>10}", thousands(*n))?;
+    }
+    for e in &r.rejects.examples {
+        let text = fit(&escape_text(&e.text), 60);
+        writeln!(
+            o.w,
+            "  {}:{}: {}: {text}",
+            escape_text(e.file.as_bytes()),
+            e.line,
+            e.reason
+        )?;
+    }
+    Ok(())
+}
+
+fn block(o: &mut Out, r: &Report) -> io::Result<()> {
+    let b = &r.block;
+    o.heading("BLOCK IT: pantheon.yml")?;
+    for line in b.pantheon_yml.lines() {
+        writeln!(o.w, "  {line}")?;
+    }
+    let c = &b.coverage;
+    if c.noise_requests > 0 {
+        writeln!(
+            o.w,
+            "\n  covers {} of {} noise requests ({})",
+            thousands(c.covered_requests),
+            thousands(c.noise_requests),
+            pct(c.share)
+        )?;
+    }
+    for d in &b.dropped {
+        writeln!(
+            o.w,
+            "  left out {} ({}): {}",
+            d.path,
+            plural(d.requests, "request"),
+            d.reason
+        )?;
+    }
+    if !b.paths.is_empty() {
+        writeln!(
+            o.w,
+            "\n  Commit pantheon.yml at the repository root and deploy Dev -> Test -> Live.\n  \
+             nginx then answers these probes with a cheap 403 before PHP starts. The\n  \
+             lasting cure is DNS: point autodiscover.<domain> at the mail provider."
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! `Summary`, the one aggregate of a scan, and its `merge`.
+//!
+//! Workers fold lines into their own `Summary`; summaries of threads, blocks, files and runs
+//! combine with [`Summary::merge`], which is associative and commutative, so the result does
+//! not depend on how the input was split (a property test checks this). Every per-key map has
+//! a cap ([`Caps`]); past it new keys are counted in an overflow figure and the map says it
+//! became approximate, so memory is bounded by the caps, never by the input size.
+
+mod keys;
+
+pub use keys::KeyCounts;
+
+use crate::classify::CATEGORIES;
+use crate::format::Reject;
+use hdrhistogram::Histogram;
+
+/// Highest latency the histograms resolve (one hour, in microseconds); longer times are
+/// recorded as this value.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+/// How many rejected lines are kept as examples.
+pub const REJECT_EXAMPLES: usize = 5;
+/// How many bytes of a rejected line are kept in its example.
+pub const REJECT_EXCERPT: usize = 160;
+
+/// The caps on distinct keys kept per map (per category for the category maps).
+#[derive(Clone, Copy, Debug)]
+pub struct Caps {
+    /// Distinct clients per category.
+    pub clients: usize,
+    /// Distinct user agents per category.
+    pub user_agents: usize,
+    /// Distinct raw paths per category.
+    pub paths: usize,
+    /// Distinct methods per category.
+    pub methods: usize,
+    /// Distinct near-noise paths served with 2xx/3xx.
+    pub served: usize,
+}
+
+impl Default for Caps {
+    fn default() -> Self {
+        Caps {
+            clients: 50_000,
+            user_agents: 10_000,
+            paths: 10_000,
+            methods: 64,
+            served: 10_000,
+        }
+    }
+}
+
+/// How every input line was accounted for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lines {
+    /// All lines read.
+    pub total: u64,
+    /// Lines that fit the format.
+    pub parsed: u64,
+    /// Lines that did not.
+    pub rejected: u64,
+    /// Parsed lines left out by a filter (none yet; kept so `total = parsed + rejected`
+    /// holds as filters arrive, with `filtered` counted inside `parsed`).
+    pub filtered: u64,
+}
+
+/// Counts, bytes and time of a set of requests.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    /// Requests.
+    pub requests: u64,
+    /// Body bytes sent.
+    pub bytes: u64,
+    /// Sum of `$request_time`, microseconds.
+    pub request_time_us: u64,
+    /// Requests that had a `$request_time`.
+    pub timed: u64,
+    /// The longest `$request_time`, microseconds (exact).
+    pub max_request_time_us: u64,
+    /// Requests by status code (index = code, 0..=999).
+    pub status: Vec<u64>,
+    /// `$request_time` distribution, microseconds.
+    pub latency: Histogram<u64>,
+}
+
+impl Traffic {
+    fn new() -> Self {
+        Traffic {
+            requests: 0,
+            bytes: 0,
+            request_time_us: 0,
+            timed: 0,
+            max_request_time_us: 0,
+            status: vec![0; 1000],
+            latency: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid bounds"),
+        }
+    }
+
+    /// Counts one request.
+    #[inline]
+    pub fn add(&mut self, status: u16, bytes: u64, request_time_us: Option<u64>) {
+        self.requests += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.status[usize::from(status)] += 1;
+        if let Some(us) = request_time_us {
+            self.timed += 1;
+            self.request_time_us = self.request_time_us.saturating_add(us);
+            self.max_request_time_us = self.max_request_time_us.max(us);
+            self.latency.saturating_record(us.min(MAX_LATENCY_US));
+        }
+    }
+
+    fn merge(&mut self, o: &Traffic) {
+        self.requests += o.requests;
+        self.bytes = self.bytes.saturating_add(o.bytes);
+        self.request_time_us = self.request_time_us.saturating_add(o.request_time_us);
+        self.timed += o.timed;
+        self.max_request_time_us = self.max_request_time_us.max(o.max_request_time_us);
+        for (a, b) in self.status.iter_mut().zip(&o.status) {
+            *a += b;
+        }
+        self.latency
+            .add(&o.latency)
+            .expect("histograms share their bounds");
+    }
+
+    /// The `q` quantile of `$request_time` in microseconds, as the lowest value of its
+    /// histogram bucket (within 0.1% of the true value; exact for millisecond data below 2 s).
+    pub fn latency_quantile(&self, q: f64) -> u64 {
+        self.latency
+            .lowest_equivalent(self.latency.value_at_quantile(q))
+    }
+
+    /// Status codes seen, ascending, with their counts.
+    pub fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.status
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(code, &n)| (code as u16, n))
+    }
+}
+
+/// Everything kept about one noise category.
+#[derive(Clone, Debug)]
+pub struct CategoryStats {
+    /// Its requests.
+    pub traffic: Traffic,
+    /// Requests by method.
+    pub methods: KeyCounts,
+    /// Requests by client address.
+    pub clients: KeyCounts,
+    /// Requests by user agent (as logged).
+    pub user_agents: KeyCounts,
+    /// Requests by raw path: unescaped, query removed, not normalized.
+    pub paths: KeyCounts,
+}
+
+impl CategoryStats {
+    fn new(caps: &Caps) -> Self {
+        CategoryStats {
+            traffic: Traffic::new(),
+            methods: KeyCounts::new(caps.methods),
+            clients: KeyCounts::new(caps.clients),
+            user_agents: KeyCounts::new(caps.user_agents),
+            paths: KeyCounts::new(caps.paths),
+        }
+    }
+
+    fn merge(&mut self, o: &CategoryStats) {
+        self.traffic.merge(&o.traffic);
+        self.methods.merge(&o.methods);
+        self.clients.merge(&o.clients);
+        self.user_agents.merge(&o.user_agents);
+        self.paths.merge(&o.paths);
+    }
+}
+
+/// A rejected line kept as an example. While a scan runs, `line` counts within the block
+/// `block` of source `source`; the pipeline then turns it into the line number in the file
+/// (and sets `block` to 0), so examples sort by position either way.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RejectExample {
+    /// Input source index.
+    pub source: u32,
+    /// Block sequence number within the source (0 once resolved).
+    pub block: u64,
+    /// Line number (1-based) within the block, or within the file once resolved.
+    pub line: u64,
+    /// Why it was rejected.
+    pub reason: Reject,
+    /// The first bytes of the line.
+    pub text: Vec<u8>,
+}
+
+/// The aggregate of a scan.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Line accounting.
+    pub lines: Lines,
+    /// Rejected lines by reason (index = position in [`Reject::ALL`]).
+    pub rejects: [u64; Reject::ALL.len()],
+    /// The first rejected lines, by position.
+    pub reject_examples: Vec<RejectExample>,
+    /// All parsed requests.
+    pub totals: Traffic,
+    /// Earliest and latest timestamp seen (UTC epoch seconds).
+    pub span: Option<(i64, i64)>,
+    /// Per category, in [`CATEGORIES`] order.
+    pub categories: Vec<CategoryStats>,
+    /// Normalized non-noise paths that start like a noise root and were answered 2xx/3xx:
+    /// what a block entry must not cover.
+    pub served: KeyCounts,
+}
+
+impl Summary {
+    /// The identity of `merge`.
+    pub fn new(caps: &Caps) -> Self {
+        Summary {
+            lines: Lines::default(),
+            rejects: [0; Reject::ALL.len()],
+            reject_examples: Vec::new(),
+            totals: Traffic::new(),
+            span: None,
+            categories: CATEGORIES
+                .iter()
+                .map(|_| CategoryStats::new(caps))
+                .collect(),
+            served: KeyCounts::new(caps.served),
+        }
+    }
+
+    /// Counts a rejected line and keeps it as an example if it is among the first.
+    pub fn reject(&mut self, source: u32, block: u64, line: u64, reason: Reject, text: &[u8]) {
+        self.lines.total += 1;
+        self.lines.rejected += 1;
+        self.rejects[reason as usize] += 1;
+        let ex = RejectExample {
+            source,
+            block,
+            line,
+            reason,
+            text: text[..text.len().min(REJECT_EXCERPT)].to_vec(),
+        };
+        if self.reject_examples.len() < REJECT_EXAMPLES {
+            self.reject_examples.push(ex);
+            self.reject_examples.sort();
+        } else if ex < self.reject_examples[REJECT_EXAMPLES - 1] {
+            self.reject_examples[REJECT_EXAMPLES - 1] = ex;
+            self.reject_examples.sort();
+        }
+    }
+
+    /// Widens the time span to include `t`.
+    #[inline]
+    pub fn see_time(&mut self, t: i64) {
+        self.span = Some(match self.span {
+            None => (t, t),
+            Some((a, b)) => (a.min(t), b.max(t)),
+        });
+    }
+
+    /// Adds `o` into `self`.
+    pub fn merge(&mut self, o: &Summary) {
+        self.lines.total += o.lines.total;
+        self.lines.parsed += o.lines.parsed;
+        self.lines.rejected += o.lines.rejected;
+        self.lines.filtered += o.lines.filtered;
+        for (a, b) in self.rejects.iter_mut().zip(&o.rejects) {
+            *a += b;
+        }
+        self.reject_examples
+            .extend(o.reject_examples.iter().cloned());
+        self.reject_examples.sort();
+        self.reject_examples.truncate(REJECT_EXAMPLES);
+        self.totals.merge(&o.totals);
+        if let Some((a, b)) = o.span {
+            self.see_time(a);
+            self.see_time(b);
+        }
+        for (a, b) in self.categories.iter_mut().zip(&o.categories) {
+            a.merge(b);
+        }
+        self.served.merge(&o.served);
+    }
+
+    /// Noise requests over all categories.
+    pub fn noise_requests(&self) -> u64 {
+        self.categories.iter().map(|c| c.traffic.requests).sum()
+    }
+}

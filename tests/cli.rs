@@ -1,0 +1,429 @@
+//! The CLI through the real binary: inputs (stdin, files, gzip, several files), outputs (text,
+//! JSON, block), exit codes and errors, and the invariants users rely on (every line
+//! accounted for, output independent of threads and block size, nothing unsafe printed).
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+fn noisegate() -> Command {
+    Command::cargo_bin("noisegate").unwrap()
+}
+
+/// One Pantheon-format line.
+fn pline(t: &str, req: &str, status: u16, ua: &str, rt: &str, xff: &str) -> String {
+    format!(
+        "10.0.0.1 - - [19/Feb/2016:{t} +0000]  \"{req}\" {status} 5120 \"-\" \"{ua}\" {rt} \"{xff}\"\n"
+    )
+}
+
+const OUTLOOK: &str = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)";
+
+/// A small log: noise in three casings and categories, ordinary traffic, a served page that
+/// looks like noise, a TLS garbage request and a malformed line.
+fn fixture() -> String {
+    let mut s = String::new();
+    for i in 0..30 {
+        let t = format!("02:{:02}:{:02}", i / 60, i % 60);
+        let path = match i % 3 {
+            0 => "/Autodiscover/Autodiscover.xml",
+            1 => "/autodiscover/autodiscover.xml",
+            _ => "/AutoDiscover/AutoDiscover.xml",
+        };
+        let xff = format!("198.51.100.{}, 10.0.0.2", i % 4);
+        s += &pline(
+            &t,
+            &format!("POST {path} HTTP/1.1"),
+            404,
+            OUTLOOK,
+            "0.512",
+            &xff,
+        );
+        s += &pline(
+            &t,
+            "GET /blog/post/ HTTP/1.1",
+            200,
+            "Mozilla/5.0",
+            "0.120",
+            "203.0.113.9",
+        );
+    }
+    s += &pline(
+        "03:00:00",
+        "GET /.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=a%40b.c HTTP/1.1",
+        404,
+        "Thunderbird/128.3.0",
+        "0.300",
+        "-",
+    );
+    s += &pline(
+        "03:00:01",
+        "GET /owa/ HTTP/1.1",
+        404,
+        "x",
+        "0.250",
+        "192.0.2.1",
+    );
+    s += &pline(
+        "03:00:02",
+        "GET /owa-help HTTP/1.1",
+        200,
+        "x",
+        "0.100",
+        "192.0.2.2",
+    );
+    s += &pline(
+        "03:00:03",
+        "\\x16\\x03\\x01\\x00",
+        400,
+        "-",
+        "0.000",
+        "192.0.2.3",
+    );
+    s += "this is not a log line\n";
+    s
+}
+
+fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+fn json_of(args: &[&str], stdin: Option<&[u8]>) -> Value {
+    let mut cmd = noisegate();
+    cmd.args(["--output", "json"]).args(args);
+    if let Some(data) = stdin {
+        cmd.write_stdin(data.to_vec());
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The JSON without what legitimately differs between runs over the same lines in other
+/// files: the input names and the positions of rejected examples.
+fn comparable(mut v: Value) -> Value {
+    v["inputs"] = Value::Null;
+    v["rejects"]["examples"] = Value::Null;
+    v
+}
+
+#[test]
+fn reports_noise_from_a_file_with_every_line_accounted_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", fixture().as_bytes());
+    let v = json_of(&[log.to_str().unwrap()], None);
+    assert_eq!(v["schema"], "noisegate/1");
+    assert_eq!(v["format"], "pantheon");
+    assert_eq!(v["lines"]["total"], 65);
+    assert_eq!(v["lines"]["parsed"], 64);
+    assert_eq!(v["lines"]["rejected"], 1);
+    assert_eq!(v["rejects"]["examples"][0]["line"], 65);
+    assert_eq!(v["totals"]["requests"], 64);
+    assert_eq!(v["totals"]["status"]["404"], 32);
+    assert_eq!(v["noise"]["requests"], 32);
+    let cats = v["categories"].as_array().unwrap();
+    assert_eq!(cats[0]["id"], "autodiscover");
+    assert_eq!(cats[0]["requests"], 30);
+    assert_eq!(cats[0]["clients"], 4);
+    assert_eq!(cats[0]["methods"][0]["method"], "POST");
+    assert_eq!(cats[0]["paths"].as_array().unwrap().len(), 3);
+    assert_eq!(cats[0]["top_user_agents"][0]["user_agent"], OUTLOOK);
+    assert_eq!(cats[0]["request_time_p50_s"].as_f64().unwrap(), 0.512);
+    let rt = cats[0]["request_time_s"].as_f64().unwrap();
+    assert!((rt - 15.36).abs() < 1e-9, "{rt}");
+    // The autoconfig probe had X-Forwarded-For "-": the client is $remote_addr.
+    let autoconfig = cats.iter().find(|c| c["id"] == "autoconfig").unwrap();
+    assert_eq!(autoconfig["top_clients"][0]["client"], "10.0.0.1");
+}
+
+#[test]
+fn stdin_file_and_gzip_give_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture();
+    let plain = write(dir.path(), "a.log", data.as_bytes());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data.as_bytes()).unwrap();
+    // Named .log on purpose: gzip is detected by its magic bytes, not its name.
+    let gzipped = write(dir.path(), "b.log", &gz.finish().unwrap());
+    let from_file = comparable(json_of(&[plain.to_str().unwrap()], None));
+    let from_stdin = comparable(json_of(&[], Some(data.as_bytes())));
+    let from_dash = comparable(json_of(&["-"], Some(data.as_bytes())));
+    let from_gzip = comparable(json_of(&[gzipped.to_str().unwrap()], None));
+    assert_eq!(from_file, from_stdin);
+    assert_eq!(from_file, from_dash);
+    assert_eq!(from_file, from_gzip);
+}
+
+#[test]
+fn several_files_merge_into_one_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture();
+    let cut = data[..data.len() / 3].rfind('\n').unwrap() + 1;
+    let (a, b) = (&data[..cut], &data[cut..]);
+    let whole = write(dir.path(), "whole.log", data.as_bytes());
+    let pa = write(dir.path(), "a.log", a.as_bytes());
+    let pb = write(dir.path(), "b.log", b.as_bytes());
+    let one = json_of(&[whole.to_str().unwrap()], None);
+    let two = json_of(&[pb.to_str().unwrap(), pa.to_str().unwrap()], None);
+    assert_eq!(comparable(one), comparable(two.clone()));
+    assert_eq!(two["inputs"].as_array().unwrap().len(), 2);
+    assert!(two["rejects"]["examples"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("b.log"));
+}
+
+#[test]
+fn output_is_byte_identical_for_any_threads_and_block_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", fixture().repeat(40).as_bytes());
+    let log = log.to_str().unwrap();
+    for output in ["text", "json"] {
+        let run = |extra: &[&str]| {
+            let out = noisegate()
+                .args(["--output", output, "--color", "never", log])
+                .args(extra)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            out.stdout
+        };
+        let base = run(&["--threads", "1"]);
+        for extra in [
+            &["--threads", "2"][..],
+            &["--threads", "3", "--chunk-size", "1K"],
+            &["--threads", "2", "--chunk-size", "7"],
+        ] {
+            assert!(base == run(extra), "{output} differs with {extra:?}");
+        }
+    }
+}
+
+#[test]
+fn block_prints_valid_yaml_that_spares_served_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", fixture().as_bytes());
+    let out = noisegate().arg("block").arg(&log).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+    let doc = &docs[0];
+    assert_eq!(doc["api_version"].as_i64(), Some(1));
+    let paths: Vec<&str> = doc["protected_web_paths"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    // One entry per casing, shortened to the directory; most requests first, then by path.
+    assert_eq!(
+        paths,
+        [
+            "/AutoDiscover",
+            "/Autodiscover",
+            "/autodiscover",
+            "/.well-known/autoconfig"
+        ]
+    );
+    // /owa would also block /owa-help, which the site served with 200.
+    assert!(!paths.iter().any(|p| "/owa-help".starts_with(p)));
+}
+
+#[test]
+fn block_json_matches_block_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", fixture().as_bytes());
+    let v = json_of(&[log.to_str().unwrap()], None);
+    let yml = noisegate().arg("block").arg(&log).output().unwrap().stdout;
+    assert_eq!(v["block"]["pantheon_yml"].as_str().unwrap().as_bytes(), yml);
+    assert_eq!(v["block"]["paths"].as_array().unwrap().len(), 4);
+    assert_eq!(v["block"]["coverage"]["covered_requests"], 31);
+    assert_eq!(v["block"]["dropped"][0]["path"], "/owa");
+}
+
+#[test]
+fn no_noise_gives_a_valid_empty_block_and_exit_0() {
+    let data = pline("02:00:00", "GET / HTTP/1.1", 200, "x", "0.1", "1.2.3.4");
+    let out = noisegate().arg("block").write_stdin(data).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
+    assert_eq!(docs[0]["api_version"].as_i64(), Some(1));
+}
+
+#[test]
+fn combined_format_is_detected() {
+    let line = "203.0.113.5 - - [19/Feb/2016:02:00:00 -0500] \"POST /EWS/Exchange.asmx HTTP/1.1\" 404 12 \"-\" \"x\"\n";
+    let v = json_of(&[], Some(line.repeat(3).as_bytes()));
+    assert_eq!(v["format"], "combined");
+    assert_eq!(v["categories"][0]["id"], "ews");
+    assert_eq!(
+        v["categories"][0]["top_clients"][0]["client"],
+        "203.0.113.5"
+    );
+    assert_eq!(v["time"]["first"], "2016-02-19T07:00:00Z");
+    assert!(v["totals"]["request_time_s"].is_null());
+}
+
+#[test]
+fn unknown_format_is_an_error_that_shows_the_line() {
+    let out = noisegate()
+        .write_stdin("hello world\nsecond line\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("<stdin>:1: no known log format fits"), "{err}");
+    assert!(err.contains("hello world"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn unreadable_input_is_exit_2_after_reporting_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "access.log", fixture().as_bytes());
+    let missing = dir.path().join("missing.log");
+    let out = noisegate()
+        .args(["--output", "json"])
+        .arg(&missing)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("missing.log"), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lines"]["total"], 65);
+    assert!(v["errors"][0]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("missing.log"));
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    noisegate().arg("--threads").arg("0").assert().code(2);
+    noisegate().arg("--no-such-flag").assert().code(2);
+    noisegate()
+        .args(["-", "-"])
+        .write_stdin("")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn truncated_gzip_is_an_error_but_its_lines_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(fixture().repeat(50).as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let log = write(dir.path(), "cut.log.gz", &bytes[..bytes.len() / 2]);
+    let out = noisegate()
+        .args(["--output", "json"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cut.log.gz"));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let l = &v["lines"];
+    assert!(l["total"].as_u64().unwrap() > 0);
+    assert_eq!(
+        l["total"],
+        l["parsed"].as_u64().unwrap() + l["rejected"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn empty_input_is_an_empty_report() {
+    let v = json_of(&[], Some(b""));
+    assert_eq!(v["lines"]["total"], 0);
+    assert!(v["format"].is_null());
+    noisegate().write_stdin("").assert().success();
+}
+
+#[test]
+fn crlf_missing_final_newline_and_overlong_lines() {
+    let mut data = fixture().replace('\n', "\r\n").into_bytes();
+    data.extend(std::iter::repeat_n(b'x', 5000));
+    data.extend_from_slice(b"\n");
+    data.extend_from_slice(
+        pline("04:00:00", "GET /owa/ HTTP/1.1", 404, "x", "0.1", "-")
+            .trim_end()
+            .as_bytes(),
+    );
+    let v = json_of(&["--max-line", "1K", "--chunk-size", "256"], Some(&data));
+    assert_eq!(v["lines"]["total"], 67);
+    assert_eq!(v["lines"]["rejected"], 2);
+    assert_eq!(v["rejects"]["by_reason"]["too_long"], 1);
+    assert_eq!(v["rejects"]["examples"][1]["line"], 66);
+    assert_eq!(v["noise"]["requests"], 33);
+}
+
+#[test]
+fn hostile_strings_never_reach_the_terminal_raw() {
+    let ua = "\\x1B[31mevil\\x07\\x0D\\x0A";
+    let mut data = fixture();
+    data += &pline(
+        "05:00:00",
+        "GET /owa/\\x1B]0;pwn\\x07 HTTP/1.1",
+        404,
+        ua,
+        "0.1",
+        "-",
+    );
+    for args in [&["--color", "always"][..], &[]] {
+        let out = noisegate()
+            .args(args)
+            .write_stdin(data.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let bad: Vec<u8> = out
+            .stdout
+            .iter()
+            .copied()
+            .filter(|&b| b < 0x20 && b != b'\n')
+            .collect();
+        // Only our own color codes (ESC followed by `[`) may appear, and only when asked.
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("\\x1b[31mevil\\x07\\x0d\\x0a"), "{text}");
+        if args.is_empty() {
+            assert!(bad.is_empty(), "control bytes in uncolored output");
+        } else {
+            assert!(bad.iter().all(|&b| b == 0x1b));
+            assert!(!text.contains("\x1b]"));
+        }
+    }
+}
+
+#[test]
+fn broken_pipe_is_a_quiet_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = fixture().replace("this is not a log line\n", "");
+    let log = write(dir.path(), "access.log", clean.repeat(200).as_bytes());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noisegate"))
+        .args(["--top", "0", "--output", "json"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
