@@ -1,1 +1,119 @@
-fn main() {}
+//! Throughput of each stage on a generated Pantheon log (~32 MB, realistic shape), in bytes
+//! per second: parse, classify, the full per-worker scan (parse + classify + aggregate),
+//! merge, and the end-to-end pipeline from a file with 1 and 2 threads.
+//!
+//! `cargo bench --bench throughput`; the figures are in README and BENCHMARKS.md.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use noisegate::classify::Classifier;
+use noisegate::format::{self, request, time::TimeCache, Format};
+use noisegate::gen::{generate, GenConfig};
+use noisegate::input::Input;
+use noisegate::pipeline::{scan, ScanOptions};
+use noisegate::scan::{ScanConfig, Scanner};
+use noisegate::summary::Caps;
+use std::hint::black_box;
+
+const LINES: u64 = 130_000;
+
+fn log() -> Vec<u8> {
+    let mut out = Vec::new();
+    generate(&GenConfig::bench(LINES), &mut out).expect("generate");
+    out
+}
+
+fn config() -> ScanConfig {
+    ScanConfig {
+        format: Format::Pantheon,
+        max_line: 1 << 20,
+        caps: Caps::default(),
+        classifier: Classifier::new(),
+    }
+}
+
+fn stages(c: &mut Criterion) {
+    let data = log();
+    let cfg = config();
+    let mut g = c.benchmark_group("stage");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(20);
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            let mut times = TimeCache::default();
+            let mut ok = 0u64;
+            for line in data.split(|&c| c == b'\n') {
+                ok += u64::from(format::parse(Format::Pantheon, line, &mut times).is_ok());
+            }
+            black_box(ok)
+        })
+    });
+    let paths: Vec<&[u8]> = data
+        .split(|&c| c == b'\n')
+        .filter_map(|l| format::parse(Format::Pantheon, l, &mut TimeCache::default()).ok())
+        .filter_map(|r| request::split(r.request).map(|q| q.path))
+        .collect();
+    g.bench_function("classify", |b| {
+        let mut scratch = cfg.classifier.scratch();
+        b.iter(|| {
+            let mut noise = 0u64;
+            for p in &paths {
+                let (class, _) = cfg.classifier.classify(p, &mut scratch);
+                noise += u64::from(matches!(class, noisegate::classify::Class::Noise(_)));
+            }
+            black_box(noise)
+        })
+    });
+    g.bench_function("scan (parse+classify+aggregate)", |b| {
+        b.iter_batched(
+            || Scanner::new(&cfg),
+            |mut s| {
+                s.scan_block(0, 0, &data);
+                s.summary
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut a = Scanner::new(&cfg);
+    a.scan_block(0, 0, &data);
+    let mut m = c.benchmark_group("merge");
+    m.sample_size(20);
+    m.bench_function("merge two worker summaries", |b| {
+        b.iter_batched(
+            || a.summary.clone(),
+            |mut s| {
+                s.merge(&a.summary);
+                s
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    m.finish();
+}
+
+fn pipeline(c: &mut Criterion) {
+    let data = log();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bench.log");
+    std::fs::write(&path, &data).expect("write");
+    let mut g = c.benchmark_group("pipeline");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(10);
+    for threads in [1, 2] {
+        let opts = ScanOptions {
+            threads,
+            chunk: 2 << 20,
+            max_line: 1 << 20,
+            format: None,
+            caps: Caps::default(),
+        };
+        g.bench_function(format!("file, {threads} thread(s)"), |b| {
+            b.iter(|| scan(&[Input::Path(path.clone())], &opts).expect("scan"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, pipeline);
+criterion_main!(benches);
