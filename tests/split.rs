@@ -17,9 +17,21 @@ fn line(kind: u8, n: u16) -> String {
     let day = 10 + n % 3;
     let client = format!("198.51.100.{}", n % 17);
     let (req, status, ua) = match kind % 9 {
-        0 => ("POST /Autodiscover/Autodiscover.xml HTTP/1.1", 404, "Microsoft Office/16.0"),
-        1 => ("POST /autodiscover/autodiscover.xml HTTP/1.1", 403, "Microsoft Office/16.0"),
-        2 => ("GET /.well-known/autoconfig/mail/config-v1.1.xml?e=1 HTTP/1.1", 404, "Thunderbird/128"),
+        0 => (
+            "POST /Autodiscover/Autodiscover.xml HTTP/1.1",
+            404,
+            "Microsoft Office/16.0",
+        ),
+        1 => (
+            "POST /autodiscover/autodiscover.xml HTTP/1.1",
+            403,
+            "Microsoft Office/16.0",
+        ),
+        2 => (
+            "GET /.well-known/autoconfig/mail/config-v1.1.xml?e=1 HTTP/1.1",
+            404,
+            "Thunderbird/128",
+        ),
         3 => ("GET /owa/auth HTTP/1.1", 404, "curl/8"),
         4 => ("GET /blog/ HTTP/1.1", 200, "Mozilla/5.0"),
         5 => ("GET /owa-help HTTP/1.1", 200, "Mozilla/5.0"),
@@ -34,7 +46,10 @@ fn line(kind: u8, n: u16) -> String {
 }
 
 fn lines() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec((any::<u8>(), any::<u16>()).prop_map(|(k, n)| line(k, n)), 1..120)
+    prop::collection::vec(
+        (any::<u8>(), any::<u16>()).prop_map(|(k, n)| line(k, n)),
+        1..120,
+    )
 }
 
 fn json(summary: Summary) -> serde_json::Value {

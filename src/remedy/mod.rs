@@ -47,7 +47,9 @@ pub struct Dropped {
 pub struct BlockPlan {
     /// What to protect, most requests first.
     pub entries: Vec<Entry>,
-    /// What was narrowed or left out.
+    /// Directory entries replaced by their exact paths, and why.
+    pub narrowed: Vec<Dropped>,
+    /// Paths left out, and why.
     pub dropped: Vec<Dropped>,
     /// All noise requests.
     pub noise_requests: u64,
@@ -151,13 +153,10 @@ pub fn plan(summary: &Summary) -> BlockPlan {
             continue;
         }
         if whole && is_safe(&key) {
-            plan.dropped.push(Dropped {
+            plan.narrowed.push(Dropped {
                 path: escape_text(&key),
                 requests: g.requests,
-                reason: format!(
-                    "narrowed to exact paths: {}",
-                    collateral_reason(summary, &key).unwrap_or_default()
-                ),
+                reason: collateral_reason(summary, &key).unwrap_or_default(),
             });
         }
         for (path, (n, ci)) in g.members {

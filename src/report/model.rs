@@ -163,6 +163,9 @@ pub struct BlockView {
     pub paths: Vec<String>,
     pub entries: Vec<EntryView>,
     pub coverage: CoverageView,
+    /// Directory entries replaced by their exact paths because they would cover a served page.
+    pub narrowed: Vec<DroppedView>,
+    /// Paths left out (unsafe characters, served pages, over the entry limit).
     pub dropped: Vec<DroppedView>,
     pub pantheon_yml: String,
 }
@@ -189,6 +192,16 @@ pub struct DroppedView {
     pub path: String,
     pub requests: u64,
     pub reason: String,
+}
+
+impl From<&remedy::Dropped> for DroppedView {
+    fn from(d: &remedy::Dropped) -> Self {
+        DroppedView {
+            path: d.path.clone(),
+            requests: d.requests,
+            reason: d.reason.clone(),
+        }
+    }
 }
 
 /// An input error.
@@ -278,15 +291,8 @@ fn block(plan: &BlockPlan) -> BlockView {
             covered_requests: plan.covered_requests,
             share: share(plan.covered_requests, plan.noise_requests),
         },
-        dropped: plan
-            .dropped
-            .iter()
-            .map(|d| DroppedView {
-                path: d.path.clone(),
-                requests: d.requests,
-                reason: d.reason.clone(),
-            })
-            .collect(),
+        narrowed: plan.narrowed.iter().map(DroppedView::from).collect(),
+        dropped: plan.dropped.iter().map(DroppedView::from).collect(),
         pantheon_yml: remedy::pantheon_yml(plan),
     }
 }

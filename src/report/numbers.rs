@@ -35,12 +35,13 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Seconds for a latency: `0.512 s`, `12.3 s`.
+/// Seconds: `0.512 s`, `12.3 s`, `1,566.6 s`.
 pub fn secs(s: f64) -> String {
     if s < 10.0 {
         format!("{s:.3} s")
     } else {
-        format!("{s:.1} s")
+        let tenths = (s * 10.0).round() as u64;
+        format!("{}.{} s", thousands(tenths / 10), tenths % 10)
     }
 }
 
@@ -88,6 +89,8 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(bytes(950), "950 B");
         assert_eq!(bytes(12_345_678), "12.3 MB");
+        assert_eq!(secs(0.5123), "0.512 s");
+        assert_eq!(secs(1566.64), "1,566.6 s");
         assert_eq!(span(45), "45s");
         assert_eq!(span(3 * 3600 + 120), "3h 2m");
         assert_eq!(span(2 * 86_400 + 4 * 3600), "2d 4h");

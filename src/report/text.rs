@@ -94,7 +94,7 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     let t = &r.totals;
     let server = t.request_time_s.map_or_else(
         || "no request_time in this format".to_string(),
-        |s| format!("{s:.1} s of server time"),
+        |s| format!("{} of server time", secs(s)),
     );
     o.field(
         "Requests",
@@ -114,7 +114,7 @@ fn noise_table(o: &mut Out, r: &Report) -> io::Result<()> {
         return writeln!(o.w, "  none found: no request matched a mail-client path");
     }
     let time = match (n.request_time_s, n.share_of_request_time) {
-        (Some(s), Some(sh)) => format!(", {s:.1} s = {} of server time", pct(sh)),
+        (Some(s), Some(sh)) => format!(", {} = {} of server time", secs(s), pct(sh)),
         _ => String::new(),
     };
     let line = format!(
@@ -153,7 +153,7 @@ fn category(o: &mut Out, c: &CategoryView) -> io::Result<()> {
     let t = &c.traffic;
     o.heading(&format!("{} · {}", c.id, c.name))?;
     let time = match (t.request_time_s, c.share_of_request_time) {
-        (Some(s), Some(sh)) => format!(" · {s:.1} s server time ({})", pct(sh)),
+        (Some(s), Some(sh)) => format!(" · {} server time ({})", secs(s), pct(sh)),
         _ => String::new(),
     };
     let w = &mut *o;
@@ -267,14 +267,16 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
             pct(c.share)
         )?;
     }
-    for d in &b.dropped {
-        writeln!(
-            o.w,
-            "  left out {} ({}): {}",
-            d.path,
-            plural(d.requests, "request"),
-            d.reason
-        )?;
+    for (what, list) in [("narrowed", &b.narrowed), ("left out", &b.dropped)] {
+        for d in list {
+            writeln!(
+                o.w,
+                "  {what} {} ({}):\n    {}",
+                d.path,
+                plural(d.requests, "request"),
+                d.reason
+            )?;
+        }
     }
     if !b.paths.is_empty() {
         writeln!(
