@@ -186,6 +186,16 @@ impl Classifier {
 
     /// Classifies an unescaped request path (query already removed). Returns the class and
     /// the normalized path, which borrows either `path` or `scratch.normalized`.
+    ///
+    /// ```
+    /// use noisegate::classify::{Class, Classifier, CATEGORIES};
+    /// let c = Classifier::new();
+    /// let mut scratch = c.scratch();
+    /// let (class, norm) = c.classify(b"/EWS//Exchange.asmx", &mut scratch);
+    /// assert_eq!(class, Class::Noise(3));
+    /// assert_eq!(CATEGORIES[3].id, "ews");
+    /// assert_eq!(norm, b"/EWS/Exchange.asmx");
+    /// ```
     #[inline]
     pub fn classify<'a>(&self, path: &'a [u8], scratch: &'a mut Scratch) -> (Class, &'a [u8]) {
         let norm: &[u8] = if needs_normalizing(path) {

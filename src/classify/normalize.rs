@@ -20,6 +20,12 @@ pub fn needs_normalizing(path: &[u8]) -> bool {
 
 /// Writes the normalized form of `path` to `out` (`decoded` is scratch). The result always
 /// starts with `/`; a trailing `/` is kept when the input had one.
+///
+/// ```
+/// let (mut scratch, mut out) = (Vec::new(), Vec::new());
+/// noisegate::classify::normalize(b"//%41utoDiscover/./x/../y.xml", &mut scratch, &mut out);
+/// assert_eq!(out, b"/AutoDiscover/y.xml");
+/// ```
 pub fn normalize(path: &[u8], decoded: &mut Vec<u8>, out: &mut Vec<u8>) {
     percent_decode_into(path, decoded);
     out.clear();

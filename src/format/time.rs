@@ -82,7 +82,8 @@ fn day_base(date: &[u8], tz: &[u8]) -> Option<i64> {
 /// the same day costs only the `HH:MM:SS` digits.
 #[derive(Default, Clone)]
 pub struct TimeCache {
-    key: [u8; 17],
+    date: [u8; 11],
+    tz: [u8; 5],
     base: i64,
     valid: bool,
 }
@@ -94,12 +95,12 @@ impl TimeCache {
         if t.len() != 26 || t[11] != b':' || t[14] != b':' || t[17] != b':' || t[20] != b' ' {
             return None;
         }
-        let (date, tz) = (&t[0..11], &t[21..26]);
-        if !self.valid || self.key[..11] != *date || self.key[11..16] != *tz {
-            self.base = day_base(date, tz)?;
-            self.key[..11].copy_from_slice(date);
-            self.key[11..16].copy_from_slice(tz);
-            self.valid = true;
+        // Fixed-size arrays compare inline, without a memcmp call.
+        let date: [u8; 11] = t[0..11].try_into().ok()?;
+        let tz: [u8; 5] = t[21..26].try_into().ok()?;
+        if !self.valid || self.date != date || self.tz != tz {
+            self.base = day_base(&date, &tz)?;
+            (self.date, self.tz, self.valid) = (date, tz, true);
         }
         let h = two_digits(&t[12..14])?;
         let mi = two_digits(&t[15..17])?;
