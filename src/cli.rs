@@ -92,7 +92,7 @@ struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
 
-    /// Entries in each top-clients, top-agents and (text) paths list; 0 lists all.
+    /// Entries in each category's top-clients and top-user-agents lists; 0 lists all.
     #[arg(long, default_value_t = 10)]
     top: usize,
 }
@@ -149,6 +149,9 @@ impl InputArgs {
 
     fn scan(&self) -> Result<ScanResult> {
         let inputs = self.inputs();
+        if self.paths.is_empty() && io::stdin().is_terminal() {
+            bail!("no input: name a log file, or pipe one in (cat nginx-access.log | noisegate); see --help");
+        }
         if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
             bail!("stdin ('-') can be read only once");
         }
@@ -211,7 +214,6 @@ pub fn run() -> Result<ExitCode> {
 fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
     let style = Style {
         color: use_color(args.color),
-        top: args.top,
     };
     let scan = args.input.scan()?;
     let plan = remedy::plan(&scan.summary);

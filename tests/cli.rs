@@ -427,3 +427,41 @@ fn broken_pipe_is_a_quiet_success() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`, part of every Debian system),
+/// so that stdin and stdout are a tty.
+fn on_tty(args: &str, no_color: bool) -> (Option<i32>, String) {
+    let bin = env!("CARGO_BIN_EXE_noisegate");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null());
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.output().expect("script(1) from util-linux");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn colors_only_on_a_terminal_and_never_with_no_color() {
+    let (code, text) = on_tty("samples/combined.log", false);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("\x1b[1m"), "{text}");
+    let (_, text) = on_tty("samples/combined.log", true);
+    assert!(!text.contains('\x1b'));
+    let piped = noisegate().arg("samples/combined.log").output().unwrap();
+    assert!(!piped.stdout.contains(&0x1b));
+}
+
+#[test]
+fn a_terminal_on_stdin_is_not_waited_on() {
+    let (code, text) = on_tty("", false);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("no input"), "{text}");
+}

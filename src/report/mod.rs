@@ -25,8 +25,6 @@ pub enum Output {
 pub struct Style {
     /// Emit ANSI colors.
     pub color: bool,
-    /// How many paths the text report lists per category (0 = all).
-    pub top: usize,
 }
 
 /// Renders `report` as `output`.

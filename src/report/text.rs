@@ -9,6 +9,8 @@ use std::io::{self, Write};
 
 /// Width of the key column in lists (clients, agents, paths).
 const KEY_WIDTH: usize = 62;
+/// The width the report keeps to.
+const WIDTH: usize = 80;
 
 struct Out<'w> {
     w: &'w mut dyn Write,
@@ -29,8 +31,27 @@ impl Out<'_> {
         writeln!(self.w, "\n{h}")
     }
 
+    /// `name` in an 11-column gutter, then `value`, wrapped at its ` · ` separators so that
+    /// lines stay within [`WIDTH`] columns.
     fn field(&mut self, name: &str, value: &str) -> io::Result<()> {
-        writeln!(self.w, "{name:<11}{value}")
+        let mut line = format!("{name:<11}");
+        let mut filled = 0;
+        for (i, part) in value.split(" · ").enumerate() {
+            let len = part.chars().count();
+            if i > 0 && 11 + filled + 3 + len > WIDTH {
+                writeln!(self.w, "{line}")?;
+                line = format!("{:11}{part}", "");
+                filled = len;
+            } else {
+                if i > 0 {
+                    line.push_str(" · ");
+                    filled += 3;
+                }
+                line.push_str(part);
+                filled += len;
+            }
+        }
+        writeln!(self.w, "{line}")
     }
 
     fn list_row(&mut self, key: &[u8], n: u64) -> io::Result<()> {
@@ -113,17 +134,22 @@ fn noise_table(o: &mut Out, r: &Report) -> io::Result<()> {
     if n.requests == 0 {
         return writeln!(o.w, "  none found: no request matched a mail-client path");
     }
-    let time = match (n.request_time_s, n.share_of_request_time) {
-        (Some(s), Some(sh)) => format!(", {} = {} of server time", secs(s), pct(sh)),
-        _ => String::new(),
-    };
-    let line = format!(
-        "  {}: {} of requests, {} of 404s{time}",
-        plural(n.requests, "request"),
-        pct(n.share_of_requests),
-        pct(n.share_of_404s)
-    );
-    writeln!(o.w, "{}", o.paint("33", &line))?;
+    o.field(
+        "  requests",
+        &format!(
+            "{} · {} of all requests · {} of all 404s · {}",
+            thousands(n.requests),
+            pct(n.share_of_requests),
+            pct(n.share_of_404s),
+            bytes(n.bytes)
+        ),
+    )?;
+    if let (Some(s), Some(sh)) = (n.request_time_s, n.share_of_request_time) {
+        o.field(
+            "  server",
+            &format!("{} · {} of all server time", secs(s), pct(sh)),
+        )?;
+    }
     writeln!(
         o.w,
         "\n  {:<14}{:>9}{:>8}{:>8}{:>10}{:>8}{:>8}{:>9}",
@@ -208,20 +234,8 @@ fn category(o: &mut Out, c: &CategoryView) -> io::Result<()> {
         "  paths",
         &format!("{} distinct", thousands(c.paths.len() as u64)),
     )?;
-    let top = if w.style.top == 0 {
-        c.paths.len()
-    } else {
-        w.style.top
-    };
-    for x in c.paths.iter().take(top) {
+    for x in &c.paths {
         w.list_row(&x.path, x.requests)?;
-    }
-    if c.paths.len() > top {
-        writeln!(
-            w.w,
-            "    ... {} more (--top 0 or --output json lists them all)",
-            c.paths.len() - top
-        )?;
     }
     Ok(())
 }
