@@ -465,3 +465,36 @@ fn a_terminal_on_stdin_is_not_waited_on() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("no input"), "{text}");
 }
+
+/// README promises: its first two commands are the sample run and the CI test command, and
+/// every flag in `--help` is documented.
+#[test]
+fn readme_is_in_step_with_the_cli_and_ci() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = readme.split("```").nth(1).unwrap();
+    let cmds: Vec<&str> = block
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('#').next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(cmds[0], "cargo run --release -- samples/pantheon.log");
+    assert!(root.join("samples/pantheon.log").exists());
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|l| l.trim() == cmds[1]),
+        "{} not in .ci/run",
+        cmds[1]
+    );
+    for sub in [&[][..], &["block"]] {
+        let help = noisegate().args(sub).arg("--help").output().unwrap().stdout;
+        let help = String::from_utf8(help).unwrap();
+        for word in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if word.starts_with("--") && word != "--help" && word != "--version" {
+                assert!(readme.contains(&format!("`{word}")), "README lacks {word}");
+            }
+        }
+    }
+}

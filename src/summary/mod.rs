@@ -58,8 +58,8 @@ pub struct Lines {
     pub parsed: u64,
     /// Lines that did not.
     pub rejected: u64,
-    /// Parsed lines left out by a filter (none yet; kept so `total = parsed + rejected`
-    /// holds as filters arrive, with `filtered` counted inside `parsed`).
+    /// Lines left out by a filter such as a time window. No filter exists yet, so this is
+    /// always 0 and `total = parsed + rejected`.
     pub filtered: u64,
 }
 
