@@ -93,9 +93,15 @@ pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
 
 fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     writeln!(o.w)?;
-    let inputs: Vec<String> = r.inputs.iter().map(|i| escape_text(i.as_bytes())).collect();
+    let names: Vec<String> = r.inputs.iter().map(|i| escape_text(i.as_bytes())).collect();
+    let inputs = match &names[..] {
+        [first, .., last] if names.len() > 4 => {
+            format!("{} files · {first} .. {last}", names.len())
+        }
+        _ => names.join(" · "),
+    };
     let format = r.format.unwrap_or("none: no lines");
-    o.field("Input", &format!("{} ({format} format)", inputs.join(", ")))?;
+    o.field("Input", &format!("{inputs} · {format} format"))?;
     let l = &r.lines;
     o.field(
         "Lines",
