@@ -56,6 +56,8 @@ pub struct ScanResult {
 
 /// How many non-empty lines detection looks at.
 const DETECT_LINES: usize = 200;
+/// How many bytes detection holds back at most before it decides (on what it has).
+const DETECT_BYTES: usize = 8 << 20;
 
 /// Scans `inputs` into one summary.
 pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
@@ -74,7 +76,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
 
     let (format, pending) = match opts.format {
         Some(f) => (Some(f), Vec::new()),
-        None => match detect(&rx, &sources) {
+        None => match detect(&rx, &sources, opts.max_line) {
             Ok(found) => found,
             Err(e) => {
                 drop(rx);
@@ -138,22 +140,30 @@ fn read_all(
     errors
 }
 
-/// Takes blocks until `DETECT_LINES` non-empty lines are seen (or the input ends) and picks
-/// the format. Returns the blocks taken, to be scanned first.
-fn detect(rx: &Receiver<Block>, sources: &[String]) -> Result<(Option<Format>, Vec<Block>)> {
+/// Takes blocks until `DETECT_LINES` usable lines are seen, `DETECT_BYTES` are held, or the
+/// input ends, and picks the format from the non-empty lines no longer than `max_line` (the
+/// others are rejected whatever the format). Returns the blocks taken, to be scanned first.
+fn detect(
+    rx: &Receiver<Block>,
+    sources: &[String],
+    max_line: usize,
+) -> Result<(Option<Format>, Vec<Block>)> {
     let mut pending = Vec::new();
     let mut sample: Vec<(u32, u64, Vec<u8>)> = Vec::new();
     let mut line_base = 0u64;
     let mut last_source = u32::MAX;
-    while sample.len() < DETECT_LINES {
+    let mut held = 0usize;
+    while sample.len() < DETECT_LINES && held < DETECT_BYTES {
         let Ok(block) = rx.recv() else { break };
+        held += block.buf.len();
         if block.source != last_source {
             (last_source, line_base) = (block.source, 0);
         }
         if let Payload::Lines(_) = block.payload {
             for (n, line) in block.data().split_inclusive(|&b| b == b'\n').enumerate() {
                 let line = line.strip_suffix(b"\n").unwrap_or(line);
-                if !line.trim_ascii().is_empty() && sample.len() < DETECT_LINES {
+                let usable = !line.trim_ascii().is_empty() && line.len() <= max_line;
+                if usable && sample.len() < DETECT_LINES {
                     sample.push((block.source, line_base + n as u64 + 1, line.to_vec()));
                 }
             }

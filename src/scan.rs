@@ -95,6 +95,11 @@ impl<'c> Scanner<'c> {
         };
         let path = request::unescape(req.path, &mut self.path_buf);
         let (class, norm) = self.cfg.classifier.classify(path, &mut self.scratch);
+        // Whatever a block entry could cover and the site answered 2xx/3xx: a real page, a
+        // redirect the site wants, or a mail endpoint it really hosts.
+        if class != Class::Other && (200..400).contains(&rec.status) {
+            s.served.add(norm, 1);
+        }
         match class {
             Class::Noise(i) => {
                 let c = &mut s.categories[i];
@@ -106,7 +111,6 @@ impl<'c> Scanner<'c> {
                 c.user_agents
                     .add(request::unescape(rec.user_agent, &mut self.text_buf), 1);
             }
-            Class::NearNoise if (200..400).contains(&rec.status) => s.served.add(norm, 1),
             Class::NearNoise | Class::Other => {}
         }
     }

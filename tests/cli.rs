@@ -498,3 +498,154 @@ fn readme_is_in_step_with_the_cli_and_ci() {
         }
     }
 }
+
+fn block_paths(data: &str) -> (Vec<String>, Value) {
+    let v = json_of(&[], Some(data.as_bytes()));
+    let paths = v["block"]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    (paths, v)
+}
+
+#[test]
+fn block_spares_noise_looking_paths_the_site_serves() {
+    let mut data = String::new();
+    for i in 0..3 {
+        let t = format!("02:00:0{i}");
+        data += &pline(
+            &t,
+            "GET /ecp/about-the-pact/ HTTP/1.1",
+            200,
+            "x",
+            "0.1",
+            "1.1.1.1",
+        );
+        data += &pline(
+            &t,
+            "GET /.well-known/mta-sts.txt HTTP/1.1",
+            200,
+            "x",
+            "0.1",
+            "1.1.1.2",
+        );
+        data += &pline(
+            &t,
+            "GET /ecp/Current/x.aspx HTTP/1.1",
+            404,
+            "x",
+            "0.1",
+            "1.1.1.3",
+        );
+        data += &pline(
+            &t,
+            "POST /EWS/Exchange.asmx HTTP/1.1",
+            404,
+            "x",
+            "0.1",
+            "1.1.1.3",
+        );
+    }
+    let (paths, v) = block_paths(&data);
+    assert_eq!(paths, ["/EWS", "/ecp/Current/x.aspx"]);
+    let narrowed = &v["block"]["narrowed"][0];
+    assert_eq!(narrowed["path"], "/ecp");
+    assert!(narrowed["reason"]
+        .as_str()
+        .unwrap()
+        .contains("/ecp/about-the-pact"));
+    let dropped = &v["block"]["dropped"][0];
+    assert_eq!(dropped["path"], "/.well-known/mta-sts.txt");
+}
+
+#[test]
+fn past_a_key_cap_the_report_is_still_deterministic_and_flagged() {
+    let mut data = String::new();
+    for i in 0..12_000 {
+        let t = format!("{:02}:{:02}:{:02}", i / 3600 % 24, i / 60 % 60, i % 60);
+        let req = format!("POST /autodiscover/p{i}.xml HTTP/1.1");
+        data += &pline(&t, &req, 404, "x", "0.2", "1.1.1.1");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "a.log", data.as_bytes());
+    let log = log.to_str().unwrap();
+    let one = json_of(&["--threads", "1", log], None);
+    let two = json_of(&["--threads", "2", "--chunk-size", "4K", log], None);
+    assert_eq!(one, two);
+    let cat = &one["categories"][0];
+    assert_eq!(cat["requests"], 12_000, "totals stay exact");
+    assert_eq!(cat["approximate"], true);
+    assert_eq!(cat["approximate_lists"], serde_json::json!(["paths"]));
+    assert_eq!(cat["paths"].as_array().unwrap().len(), 10_000);
+    let est = cat["distinct_paths"].as_u64().unwrap();
+    assert!((9_000..16_000).contains(&est), "estimate {est}");
+    assert!(!one["block"]["warnings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn when_served_paths_overflow_no_directory_entry_is_trusted() {
+    let mut data = String::new();
+    for i in 0..10_001 {
+        let req = format!("GET /autodiscover-old-{i} HTTP/1.1");
+        data += &pline("02:00:00", &req, 301, "x", "0.01", "1.1.1.1");
+    }
+    data += &pline(
+        "02:00:01",
+        "GET /owa-help HTTP/1.1",
+        200,
+        "x",
+        "0.1",
+        "1.1.1.1",
+    );
+    data += &pline(
+        "02:00:02",
+        "GET /owa/auth/logon.aspx HTTP/1.1",
+        404,
+        "x",
+        "0.1",
+        "1.1.1.2",
+    );
+    data += &pline(
+        "02:00:03",
+        "GET /owa/x HTTP/1.1",
+        404,
+        "x",
+        "0.1",
+        "1.1.1.2",
+    );
+    let (paths, v) = block_paths(&data);
+    assert!(!paths.contains(&"/owa".to_string()), "{paths:?}");
+    assert!(v["block"]["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("served"));
+}
+
+#[test]
+fn absurd_sizes_saturate_instead_of_overflowing() {
+    let mut data = String::new();
+    for req in ["GET /owa/ HTTP/1.1", "GET /ews/ HTTP/1.1"] {
+        data += &pline("02:00:00", req, 404, "x", "999999999.999", "1.1.1.1")
+            .replace(" 5120 ", " 9999999999999999999 ");
+    }
+    let v = json_of(&[], Some(data.as_bytes()));
+    assert_eq!(v["noise"]["bytes"], u64::MAX);
+    assert_eq!(v["totals"]["bytes"], u64::MAX);
+}
+
+#[test]
+fn detection_skips_lines_over_the_cap_whatever_the_block_size() {
+    let mut data = "x".repeat(3000);
+    data.push('\n');
+    data += &pline("02:00:00", "GET /owa/ HTTP/1.1", 404, "x", "0.1", "1.1.1.1");
+    for chunk in ["2M", "512"] {
+        let v = json_of(
+            &["--max-line", "2K", "--chunk-size", chunk],
+            Some(data.as_bytes()),
+        );
+        assert_eq!(v["format"], "pantheon");
+        assert_eq!(v["rejects"]["by_reason"]["too_long"], 1);
+    }
+}

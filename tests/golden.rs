@@ -70,6 +70,16 @@ fn reports_on_samples_match_expected_output() {
 }
 
 #[test]
+fn text_reports_fit_in_80_columns() {
+    for (expected, _) in CASES.iter().filter(|c| c.0.ends_with(".txt")) {
+        let text = std::fs::read_to_string(root().join("samples/expected").join(expected)).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            assert!(line.chars().count() <= 80, "{expected}:{}: {line}", i + 1);
+        }
+    }
+}
+
+#[test]
 fn samples_are_what_the_generator_makes() {
     let mut malformed = GenConfig::sample(GenFormat::Pantheon);
     malformed.malformed_share = 0.03;

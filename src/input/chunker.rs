@@ -138,11 +138,11 @@ pub fn read_blocks(
             buf = next;
             filled = carry;
         } else if filled > cfg.max_line {
-            let head = filled.min(OVERLONG_HEAD);
-            if !block(buf, Payload::Overlong(head), &mut seq) {
+            // Hand out a copy of the head only: the grown buffer stays here for the skip.
+            let head = buf[..filled.min(OVERLONG_HEAD)].to_vec();
+            if !block(head, Payload::Overlong(filled.min(OVERLONG_HEAD)), &mut seq) {
                 return Ok(Flow::Stopped);
             }
-            buf = take();
             match skip_line(r, &mut buf)? {
                 Some(rest) => filled = rest,
                 None => return Ok(Flow::Done),

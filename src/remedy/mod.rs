@@ -51,6 +51,8 @@ pub struct BlockPlan {
     pub narrowed: Vec<Dropped>,
     /// Paths left out, and why.
     pub dropped: Vec<Dropped>,
+    /// What limits the checks (caps reached).
+    pub warnings: Vec<String>,
     /// All noise requests.
     pub noise_requests: u64,
     /// Noise requests that the entries cover.
@@ -108,23 +110,35 @@ fn groups(summary: &Summary) -> BTreeMap<Vec<u8>, Group> {
     groups
 }
 
-/// The first served path that `entry` would endanger, with its count.
-fn collateral<'s>(summary: &'s Summary, entry: &[u8]) -> Option<(&'s [u8], u64)> {
-    summary
-        .served
-        .sorted()
-        .into_iter()
-        .find(|(p, _)| p.starts_with(entry))
+/// Paths the site answered 2xx/3xx that a block entry could cover.
+struct Served<'s> {
+    paths: Vec<(&'s [u8], u64)>,
+    /// `false` when the cap on served paths was reached: some are unknown, so no directory
+    /// entry can be proven safe.
+    complete: bool,
 }
 
-fn collateral_reason(summary: &Summary, entry: &[u8]) -> Option<String> {
-    collateral(summary, entry).map(|(p, n)| {
-        format!(
-            "would also block {} (served 2xx/3xx: {})",
-            escape_text(p),
-            plural(n, "request")
-        )
-    })
+impl<'s> Served<'s> {
+    fn new(summary: &'s Summary) -> Self {
+        Served {
+            paths: summary.served.sorted(),
+            complete: !summary.served.approximate(),
+        }
+    }
+
+    /// Why `entry` must not be emitted, if it would cover a served path.
+    fn endangers(&self, entry: &[u8]) -> Option<String> {
+        let (p, n) = self.paths.iter().find(|(p, _)| p.starts_with(entry))?;
+        let served = plural(*n, "request");
+        Some(if *p == entry {
+            format!("the site answered it 2xx/3xx ({served}): it may really serve it")
+        } else {
+            format!(
+                "would also block {} (served 2xx/3xx: {served})",
+                escape_text(p)
+            )
+        })
+    }
 }
 
 fn categories_of(members: &[(u64, usize)]) -> Vec<&'static str> {
@@ -140,44 +154,24 @@ pub fn plan(summary: &Summary) -> BlockPlan {
         noise_requests: summary.noise_requests(),
         ..BlockPlan::default()
     };
+    let served = Served::new(summary);
+    if !served.complete {
+        plan.warnings.push(format!(
+            "more than {} distinct paths that look like noise were served 2xx/3xx: directory \
+             entries were not used, and exact paths were checked against a sample only",
+            summary.served.cap()
+        ));
+    }
+    if summary.categories.iter().any(|c| c.paths.approximate()) {
+        plan.warnings.push(
+            "a category has more distinct paths than its cap: the block is built from a sample \
+             of them"
+                .to_string(),
+        );
+    }
     let mut entries: Vec<Entry> = Vec::new();
     for (key, g) in groups(summary) {
-        let members: Vec<(u64, usize)> = g.members.values().copied().collect();
-        let whole = g.members.len() > 1 || !g.members.contains_key(&key);
-        if whole && is_safe(&key) && collateral(summary, &key).is_none() {
-            entries.push(Entry {
-                path: String::from_utf8(key).expect("safe paths are ASCII"),
-                requests: g.requests,
-                categories: categories_of(&members),
-            });
-            continue;
-        }
-        if whole && is_safe(&key) {
-            plan.narrowed.push(Dropped {
-                path: escape_text(&key),
-                requests: g.requests,
-                reason: collateral_reason(summary, &key).unwrap_or_default(),
-            });
-        }
-        for (path, (n, ci)) in g.members {
-            let reason = if !is_safe(&path) {
-                Some("characters outside A-Z a-z 0-9 / . _ ~ -".to_string())
-            } else {
-                collateral_reason(summary, &path)
-            };
-            match reason {
-                Some(reason) => plan.dropped.push(Dropped {
-                    path: escape_text(&path),
-                    requests: n,
-                    reason,
-                }),
-                None => entries.push(Entry {
-                    path: String::from_utf8(path).expect("safe paths are ASCII"),
-                    requests: n,
-                    categories: vec![CATEGORIES[ci].id],
-                }),
-            }
-        }
+        plan_group(&mut plan, &mut entries, &served, key, g);
     }
     entries.sort_by(|a, b| {
         b.requests
@@ -199,6 +193,57 @@ pub fn plan(summary: &Summary) -> BlockPlan {
             .then_with(|| a.path.cmp(&b.path))
     });
     plan
+}
+
+/// One group: its directory entry when that is safe, else each of its exact paths.
+fn plan_group(
+    plan: &mut BlockPlan,
+    entries: &mut Vec<Entry>,
+    served: &Served,
+    key: Vec<u8>,
+    g: Group,
+) {
+    let members: Vec<(u64, usize)> = g.members.values().copied().collect();
+    let whole = g.members.len() > 1 || !g.members.contains_key(&key);
+    if whole && is_safe(&key) {
+        let why = if served.complete {
+            served.endangers(&key)
+        } else {
+            Some("not every served path is known (cap reached)".to_string())
+        };
+        let Some(reason) = why else {
+            entries.push(Entry {
+                path: String::from_utf8(key).expect("safe paths are ASCII"),
+                requests: g.requests,
+                categories: categories_of(&members),
+            });
+            return;
+        };
+        plan.narrowed.push(Dropped {
+            path: escape_text(&key),
+            requests: g.requests,
+            reason,
+        });
+    }
+    for (path, (n, ci)) in g.members {
+        let reason = if is_safe(&path) {
+            served.endangers(&path)
+        } else {
+            Some("characters outside A-Z a-z 0-9 / . _ ~ -".to_string())
+        };
+        match reason {
+            Some(reason) => plan.dropped.push(Dropped {
+                path: escape_text(&path),
+                requests: n,
+                reason,
+            }),
+            None => entries.push(Entry {
+                path: String::from_utf8(path).expect("safe paths are ASCII"),
+                requests: n,
+                categories: vec![CATEGORIES[ci].id],
+            }),
+        }
+    }
 }
 
 /// Noise requests whose normalized path equals an entry or lies under it.

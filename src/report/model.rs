@@ -145,15 +145,21 @@ pub struct CategoryView {
     pub traffic: TrafficView,
     pub not_found: u64,
     pub methods: Vec<MethodCount>,
-    /// Distinct clients (a lower bound when `approximate`).
-    pub clients: usize,
+    /// Distinct clients (estimated when `approximate` names `clients`).
+    pub clients: u64,
     pub top_clients: Vec<ClientCount>,
-    pub user_agents: usize,
+    /// Distinct user agents (estimated when `approximate` names `user_agents`).
+    pub user_agents: u64,
     pub top_user_agents: Vec<AgentCount>,
-    /// Every distinct raw path (as logged, query removed).
+    /// Distinct raw paths (estimated when `approximate` names `paths`).
+    pub distinct_paths: u64,
+    /// Every distinct raw path (as logged, query removed), or past the cap a sample of them.
     pub paths: Vec<PathCount>,
-    /// `true` when a per-key cap was reached and the lists above are incomplete.
+    /// `true` when a per-key cap was reached: the lists named in `approximate_lists` then
+    /// hold a deterministic sample of the keys (each with its exact count) and their
+    /// distinct counts are estimates. Request, byte and time figures stay exact.
     pub approximate: bool,
+    pub approximate_lists: Vec<&'static str>,
 }
 
 /// The block.
@@ -167,6 +173,8 @@ pub struct BlockView {
     pub narrowed: Vec<DroppedView>,
     /// Paths left out (unsafe characters, served pages, over the entry limit).
     pub dropped: Vec<DroppedView>,
+    /// What limited the checks (caps reached).
+    pub warnings: Vec<String>,
     pub pantheon_yml: String,
 }
 
@@ -238,6 +246,16 @@ fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
     let c = &s.categories[i];
     let t = &c.traffic;
     let timed = s.totals.timed > 0;
+    let approximate_lists: Vec<&'static str> = [
+        ("methods", &c.methods),
+        ("clients", &c.clients),
+        ("user_agents", &c.user_agents),
+        ("paths", &c.paths),
+    ]
+    .into_iter()
+    .filter(|(_, k)| k.approximate())
+    .map(|(name, _)| name)
+    .collect();
     CategoryView {
         id: CATEGORIES[i].id,
         name: CATEGORIES[i].name,
@@ -246,29 +264,34 @@ fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
         traffic: traffic(t),
         not_found: t.status[404],
         methods: counts(&c.methods, 0),
-        clients: c.clients.len(),
+        clients: c.clients.distinct(),
         top_clients: counts(&c.clients, top),
-        user_agents: c.user_agents.len(),
+        user_agents: c.user_agents.distinct(),
         top_user_agents: counts(&c.user_agents, top),
+        distinct_paths: c.paths.distinct(),
         paths: counts(&c.paths, 0),
-        approximate: [&c.methods, &c.clients, &c.user_agents, &c.paths]
-            .iter()
-            .any(|k| k.approximate()),
+        approximate: !approximate_lists.is_empty(),
+        approximate_lists,
     }
 }
 
 fn noise(s: &Summary) -> NoiseView {
     let cats = &s.categories;
     let requests = s.noise_requests();
-    let not_found: u64 = cats.iter().map(|c| c.traffic.status[404]).sum();
-    let rt: u64 = cats.iter().map(|c| c.traffic.request_time_us).sum();
+    // Category figures saturate (a hostile log can claim absurd sizes), so their sums must too.
+    let sum = |f: fn(&Traffic) -> u64| {
+        cats.iter()
+            .fold(0u64, |a, c| a.saturating_add(f(&c.traffic)))
+    };
+    let not_found = sum(|t| t.status[404]);
+    let rt = sum(|t| t.request_time_us);
     let timed = s.totals.timed > 0;
     NoiseView {
         requests,
         share_of_requests: share(requests, s.totals.requests),
         not_found,
         share_of_404s: share(not_found, s.totals.status[404]),
-        bytes: cats.iter().map(|c| c.traffic.bytes).sum(),
+        bytes: sum(|t| t.bytes),
         request_time_s: timed.then(|| seconds(rt)),
         share_of_request_time: timed.then(|| share(rt, s.totals.request_time_us)),
     }
@@ -293,6 +316,7 @@ fn block(plan: &BlockPlan) -> BlockView {
         },
         narrowed: plan.narrowed.iter().map(DroppedView::from).collect(),
         dropped: plan.dropped.iter().map(DroppedView::from).collect(),
+        warnings: plan.warnings.clone(),
         pantheon_yml: remedy::pantheon_yml(plan),
     }
 }

@@ -54,6 +54,29 @@ impl Out<'_> {
         writeln!(self.w, "{line}")
     }
 
+    /// Free text, word-wrapped within [`WIDTH`] columns; continuation lines get `indent`
+    /// plus two spaces.
+    fn para(&mut self, indent: usize, text: &str) -> io::Result<()> {
+        let (mut line, mut lead) = (String::new(), indent);
+        let mut width = lead;
+        for word in text.split(' ').filter(|w| !w.is_empty()) {
+            let n = word.chars().count();
+            if !line.is_empty() && width + 1 + n > WIDTH {
+                writeln!(self.w, "{:lead$}{line}", "")?;
+                line.clear();
+                lead = indent + 2;
+                width = lead;
+            }
+            if !line.is_empty() {
+                line.push(' ');
+                width += 1;
+            }
+            line.push_str(word);
+            width += n;
+        }
+        writeln!(self.w, "{:lead$}{line}", "")
+    }
+
     fn list_row(&mut self, key: &[u8], n: u64) -> io::Result<()> {
         let key = fit(&escape_text(key), KEY_WIDTH);
         writeln!(self.w, "    {key:<KEY_WIDTH$} {:>11}", thousands(n))
@@ -100,8 +123,11 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
         }
         _ => names.join(" · "),
     };
-    let format = r.format.unwrap_or("none: no lines");
-    o.field("Input", &format!("{inputs} · {format} format"))?;
+    let format = match r.format {
+        Some(f) => format!("{f} format"),
+        None => "format unknown: no non-empty line".to_string(),
+    };
+    o.field("Input", &format!("{inputs} · {format}"))?;
     let l = &r.lines;
     o.field(
         "Lines",
@@ -175,7 +201,7 @@ fn noise_table(o: &mut Out, r: &Report) -> io::Result<()> {
                 .map_or_else(|| "-".into(), |v| format!("{v:.1}")),
             f3(t.request_time_p50_s),
             f3(t.request_time_p95_s),
-            thousands(c.clients as u64),
+            thousands(c.clients),
         )?;
     }
     Ok(())
@@ -217,29 +243,25 @@ fn category(o: &mut Out, c: &CategoryView) -> io::Result<()> {
             ),
         )?;
     }
-    let approx = if c.approximate {
-        " (at least; cap reached)"
-    } else {
-        ""
+    let distinct = |n: u64, list: &str| {
+        if c.approximate_lists.contains(&list) {
+            format!(
+                "about {} distinct (a sample is listed: cap reached)",
+                thousands(n)
+            )
+        } else {
+            format!("{} distinct", thousands(n))
+        }
     };
-    w.field(
-        "  clients",
-        &format!("{} distinct{approx}", thousands(c.clients as u64)),
-    )?;
+    w.field("  clients", &distinct(c.clients, "clients"))?;
     for x in &c.top_clients {
         w.list_row(&x.client, x.requests)?;
     }
-    w.field(
-        "  agents",
-        &format!("{} distinct", thousands(c.user_agents as u64)),
-    )?;
+    w.field("  agents", &distinct(c.user_agents, "user_agents"))?;
     for x in &c.top_user_agents {
         w.list_row(&x.user_agent, x.requests)?;
     }
-    w.field(
-        "  paths",
-        &format!("{} distinct", thousands(c.paths.len() as u64)),
-    )?;
+    w.field("  paths", &distinct(c.distinct_paths, "paths"))?;
     for x in &c.paths {
         w.list_row(&x.path, x.requests)?;
     }
@@ -259,14 +281,9 @@ fn rejects(o: &mut Out, r: &Report) -> io::Result<()> {
         writeln!(o.w, "  {reason:<20}{:>10}", thousands(*n))?;
     }
     for e in &r.rejects.examples {
-        let text = fit(&escape_text(&e.text), 60);
-        writeln!(
-            o.w,
-            "  {}:{}: {}: {text}",
-            escape_text(e.file.as_bytes()),
-            e.line,
-            e.reason
-        )?;
+        let file = escape_text(e.file.as_bytes());
+        writeln!(o.w, "  {file}:{}: {}", e.line, e.reason)?;
+        writeln!(o.w, "    {}", fit(&escape_text(&e.text), WIDTH - 4))?;
     }
     Ok(())
 }
@@ -287,15 +304,14 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
             pct(c.share)
         )?;
     }
+    for w in &b.warnings {
+        o.para(2, &format!("warning: {w}"))?;
+    }
     for (what, list) in [("narrowed", &b.narrowed), ("left out", &b.dropped)] {
         for d in list {
-            writeln!(
-                o.w,
-                "  {what} {} ({}):\n    {}",
-                d.path,
-                plural(d.requests, "request"),
-                d.reason
-            )?;
+            let requests = plural(d.requests, "request");
+            o.para(2, &format!("{what} {} ({requests}):", d.path))?;
+            o.para(4, &d.reason)?;
         }
     }
     if !b.paths.is_empty() {

@@ -1,21 +1,37 @@
-//! `KeyCounts`: exact counts per byte-string key, with a cap on distinct keys.
+//! `KeyCounts`: exact counts per byte-string key, with a cap on distinct keys that keeps the
+//! result independent of how the input was split.
 //!
 //! Keys are copied to the heap only when a new key is inserted; a hit costs one hash and no
-//! allocation. The hasher is seeded per process, because keys (paths, user agents) are chosen
-//! by whoever sends requests. Iteration order never leaks out: [`KeyCounts::top`] sorts by
-//! count descending, then key ascending.
+//! allocation. The map's hasher is seeded per process, because keys (paths, user agents) are
+//! chosen by whoever sends requests.
+//!
+//! Past the cap the map becomes a *bottom-k sample*: it keeps the `cap` keys with the smallest
+//! rank (a hash with a fixed seed), each with its exact count, and counts everything else as
+//! overflow. Which keys survive depends only on the set of keys, never on the order they came
+//! in or on how summaries were split and merged, so the output stays the same for any thread
+//! count or block size even under attack. The number of distinct keys is then estimated from
+//! the rank of the last key kept (the KMV estimator). Iteration order never leaks out: every
+//! accessor sorts.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 type Map = HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>;
 
-/// Counts per key, exact until `cap` distinct keys are held.
+/// The rank of a key for the bottom-k sample: a hash with a fixed seed.
+fn rank(key: &[u8]) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x6e6f_6973_6567_6174).hash_one(key)
+}
+
+/// Counts per key, exact until `cap` distinct keys, then a deterministic sample.
 #[derive(Clone, Debug)]
 pub struct KeyCounts {
     map: Map,
     cap: usize,
-    /// Counts that arrived for keys not kept because the cap was reached.
-    pub overflow: u64,
+    /// Keys whose rank is at or above this were dropped (`u64::MAX`: none yet).
+    threshold: u64,
+    /// Counts of dropped keys.
+    overflow: u64,
 }
 
 impl KeyCounts {
@@ -23,7 +39,8 @@ impl KeyCounts {
     pub fn new(cap: usize) -> Self {
         KeyCounts {
             map: Map::default(),
-            cap,
+            cap: cap.max(1),
+            threshold: u64::MAX,
             overflow: 0,
         }
     }
@@ -33,35 +50,83 @@ impl KeyCounts {
     pub fn add(&mut self, key: &[u8], n: u64) {
         if let Some(v) = self.map.get_mut(key) {
             *v += n;
-        } else if self.map.len() < self.cap {
-            self.map.insert(key.into(), n);
-        } else {
+        } else if self.threshold != u64::MAX && rank(key) >= self.threshold {
             self.overflow += n;
+        } else {
+            self.map.insert(key.into(), n);
+            // Prune lazily, at twice the cap, so that inserting past the cap stays amortized
+            // O(1); the accessors look only at the `cap` smallest ranks.
+            if self.map.len() >= 2 * self.cap {
+                self.prune();
+            }
         }
+    }
+
+    /// Drops every key whose rank is not among the `cap` smallest.
+    fn prune(&mut self) {
+        if self.map.len() <= self.cap {
+            return;
+        }
+        let mut ranks: Vec<u64> = self.map.keys().map(|k| rank(k)).collect();
+        let (_, &mut first_out, _) = ranks.select_nth_unstable(self.cap);
+        self.lower_threshold(first_out);
+    }
+
+    fn lower_threshold(&mut self, threshold: u64) {
+        if threshold >= self.threshold {
+            return;
+        }
+        self.threshold = threshold;
+        let mut dropped = 0;
+        self.map.retain(|k, v| {
+            let keep = rank(k) < threshold;
+            if !keep {
+                dropped += *v;
+            }
+            keep
+        });
+        self.overflow += dropped;
     }
 
     /// Adds every count of `o`.
     pub fn merge(&mut self, o: &KeyCounts) {
+        self.lower_threshold(o.threshold);
         for (k, &v) in &o.map {
             self.add(k, v);
         }
         self.overflow += o.overflow;
+        self.prune();
     }
 
-    /// Distinct keys kept.
-    pub fn len(&self) -> usize {
-        self.map.len()
+    /// The kept entries: all of them, or past the cap the `cap` smallest ranks.
+    fn kept(&self) -> Vec<(&[u8], u64)> {
+        let mut v: Vec<(&[u8], u64)> = self.map.iter().map(|(k, &c)| (&k[..], c)).collect();
+        if v.len() > self.cap {
+            v.sort_unstable_by_key(|(k, _)| rank(k));
+            v.truncate(self.cap);
+        }
+        v
     }
 
-    /// `true` when no key is kept.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// `true` once the cap dropped a key: counts of kept keys may then be low, and the number
-    /// of distinct keys is a lower bound.
+    /// `true` once the cap dropped a key: the lists hold a sample of the keys (with exact
+    /// counts), and [`KeyCounts::distinct`] is an estimate.
     pub fn approximate(&self) -> bool {
-        self.overflow > 0
+        self.overflow > 0 || self.map.len() > self.cap
+    }
+
+    /// Distinct keys: exact, or past the cap estimated from the rank of the last key kept.
+    pub fn distinct(&self) -> u64 {
+        if !self.approximate() {
+            return self.map.len() as u64;
+        }
+        let last = self
+            .kept()
+            .iter()
+            .map(|(k, _)| rank(k))
+            .max()
+            .unwrap_or(u64::MAX);
+        let fraction = (last as f64 + 1.0) / 2f64.powi(64);
+        ((self.cap as f64 - 1.0) / fraction).round() as u64
     }
 
     /// The cap on distinct keys.
@@ -69,9 +134,16 @@ impl KeyCounts {
         self.cap
     }
 
-    /// The `n` largest entries (all when `n` is 0), count descending then key ascending.
+    /// Counts that belong to keys not kept.
+    pub fn overflow(&self) -> u64 {
+        let kept: u64 = self.kept().iter().map(|e| e.1).sum();
+        let all: u64 = self.map.values().sum();
+        self.overflow + (all - kept)
+    }
+
+    /// The `n` largest kept entries (all when `n` is 0), count descending then key ascending.
     pub fn top(&self, n: usize) -> Vec<(&[u8], u64)> {
-        let mut v: Vec<(&[u8], u64)> = self.map.iter().map(|(k, &c)| (&k[..], c)).collect();
+        let mut v = self.kept();
         v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         if n > 0 {
             v.truncate(n);
@@ -79,9 +151,9 @@ impl KeyCounts {
         v
     }
 
-    /// Every entry, in key order.
+    /// Every kept entry, in key order.
     pub fn sorted(&self) -> Vec<(&[u8], u64)> {
-        let mut v: Vec<(&[u8], u64)> = self.map.iter().map(|(k, &c)| (&k[..], c)).collect();
+        let mut v = self.kept();
         v.sort_unstable();
         v
     }
@@ -92,18 +164,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_sorts_and_caps() {
-        let mut k = KeyCounts::new(2);
+    fn counts_and_sorts_exactly_under_the_cap() {
+        let mut k = KeyCounts::new(10);
         k.add(b"b", 1);
         k.add(b"a", 1);
         k.add(b"b", 2);
-        k.add(b"c", 5);
         assert_eq!(k.top(0), vec![(&b"b"[..], 3), (&b"a"[..], 1)]);
-        assert_eq!(k.overflow, 5);
-        assert!(k.approximate());
-        let mut m = KeyCounts::new(10);
-        m.merge(&k);
-        assert_eq!(m.top(1), vec![(&b"b"[..], 3)]);
-        assert_eq!(m.overflow, 5);
+        assert_eq!(k.top(1), vec![(&b"b"[..], 3)]);
+        assert!(!k.approximate());
+        assert_eq!(k.distinct(), 2);
+    }
+
+    fn keys(range: std::ops::Range<u32>) -> Vec<Vec<u8>> {
+        range.map(|i| format!("/k{i}").into_bytes()).collect()
+    }
+
+    #[test]
+    fn past_the_cap_the_kept_keys_do_not_depend_on_order_or_split() {
+        let all = keys(0..5000);
+        let mut whole = KeyCounts::new(100);
+        for k in &all {
+            whole.add(k, 2);
+        }
+        let mut parts = [
+            KeyCounts::new(100),
+            KeyCounts::new(100),
+            KeyCounts::new(100),
+        ];
+        for (i, k) in all.iter().rev().enumerate() {
+            parts[i % 3].add(k, 1);
+            parts[(i + 1) % 3].add(k, 1);
+        }
+        let mut merged = KeyCounts::new(100);
+        for p in parts.iter().rev() {
+            merged.merge(p);
+        }
+        assert!(whole.approximate() && merged.approximate());
+        assert_eq!(whole.sorted(), merged.sorted());
+        assert_eq!(whole.sorted().len(), 100);
+        assert!(
+            whole.sorted().iter().all(|&(_, n)| n == 2),
+            "kept counts are exact"
+        );
+        let kept: u64 = whole.sorted().iter().map(|e| e.1).sum();
+        assert_eq!(kept + whole.overflow(), 10_000);
+        assert_eq!(merged.overflow(), whole.overflow());
+        let est = whole.distinct() as f64;
+        assert!((est - 5000.0).abs() < 1500.0, "KMV estimate {est}");
     }
 }

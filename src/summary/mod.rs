@@ -14,9 +14,10 @@ use crate::classify::CATEGORIES;
 use crate::format::Reject;
 use hdrhistogram::Histogram;
 
-/// Highest latency the histograms resolve (one hour, in microseconds); longer times are
-/// recorded as this value.
-pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+/// Highest latency the histograms resolve (one hour, in milliseconds); longer times are
+/// recorded as this value. nginx logs times with millisecond resolution, so the histograms
+/// count milliseconds: three significant digits are then exact below 2.048 s.
+pub const MAX_LATENCY_MS: u64 = 3_600_000;
 /// How many rejected lines are kept as examples.
 pub const REJECT_EXAMPLES: usize = 5;
 /// How many bytes of a rejected line are kept in its example.
@@ -78,7 +79,7 @@ pub struct Traffic {
     pub max_request_time_us: u64,
     /// Requests by status code (index = code, 0..=999).
     pub status: Vec<u64>,
-    /// `$request_time` distribution, microseconds.
+    /// `$request_time` distribution, milliseconds.
     pub latency: Histogram<u64>,
 }
 
@@ -91,7 +92,7 @@ impl Traffic {
             timed: 0,
             max_request_time_us: 0,
             status: vec![0; 1000],
-            latency: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid bounds"),
+            latency: Histogram::new_with_bounds(1, MAX_LATENCY_MS, 3).expect("valid bounds"),
         }
     }
 
@@ -105,7 +106,8 @@ impl Traffic {
             self.timed += 1;
             self.request_time_us = self.request_time_us.saturating_add(us);
             self.max_request_time_us = self.max_request_time_us.max(us);
-            self.latency.saturating_record(us.min(MAX_LATENCY_US));
+            self.latency
+                .saturating_record((us.saturating_add(500) / 1000).min(MAX_LATENCY_MS));
         }
     }
 
@@ -123,11 +125,12 @@ impl Traffic {
             .expect("histograms share their bounds");
     }
 
-    /// The `q` quantile of `$request_time` in microseconds, as the lowest value of its
-    /// histogram bucket (within 0.1% of the true value; exact for millisecond data below 2 s).
+    /// The `q` quantile of `$request_time` in microseconds: the lowest value of its histogram
+    /// bucket, rounded to the millisecond (exact below 2.048 s, within 0.1% above).
     pub fn latency_quantile(&self, q: f64) -> u64 {
         self.latency
             .lowest_equivalent(self.latency.value_at_quantile(q))
+            * 1000
     }
 
     /// Status codes seen, ascending, with their counts.
@@ -192,6 +195,13 @@ pub struct RejectExample {
     pub text: Vec<u8>,
 }
 
+impl RejectExample {
+    /// Where the line is: (source, block, line).
+    pub fn position(&self) -> (u32, u64, u64) {
+        (self.source, self.block, self.line)
+    }
+}
+
 /// The aggregate of a scan.
 #[derive(Clone, Debug)]
 pub struct Summary {
@@ -207,8 +217,8 @@ pub struct Summary {
     pub span: Option<(i64, i64)>,
     /// Per category, in [`CATEGORIES`] order.
     pub categories: Vec<CategoryStats>,
-    /// Normalized non-noise paths that start like a noise root and were answered 2xx/3xx:
-    /// what a block entry must not cover.
+    /// Normalized paths that are noise or start like a noise root, answered 2xx/3xx: what a
+    /// block entry must not cover.
     pub served: KeyCounts,
 }
 
@@ -234,6 +244,11 @@ impl Summary {
         self.lines.total += 1;
         self.lines.rejected += 1;
         self.rejects[reason as usize] += 1;
+        // Copy the line only when it is among the first; most rejects cost no allocation.
+        let full = self.reject_examples.len() >= REJECT_EXAMPLES;
+        if full && (source, block, line) >= self.reject_examples[REJECT_EXAMPLES - 1].position() {
+            return;
+        }
         let ex = RejectExample {
             source,
             block,
@@ -241,13 +256,12 @@ impl Summary {
             reason,
             text: text[..text.len().min(REJECT_EXCERPT)].to_vec(),
         };
-        if self.reject_examples.len() < REJECT_EXAMPLES {
-            self.reject_examples.push(ex);
-            self.reject_examples.sort();
-        } else if ex < self.reject_examples[REJECT_EXAMPLES - 1] {
+        if full {
             self.reject_examples[REJECT_EXAMPLES - 1] = ex;
-            self.reject_examples.sort();
+        } else {
+            self.reject_examples.push(ex);
         }
+        self.reject_examples.sort();
     }
 
     /// Widens the time span to include `t`.
