@@ -5,7 +5,6 @@
 //! `cargo bench --bench throughput`; the figures are in README and BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use noisegate::classify::Classifier;
 use noisegate::format::{self, request, time::TimeCache, Format};
 use noisegate::gen::{generate, GenConfig};
 use noisegate::input::Input;
@@ -23,12 +22,7 @@ fn log() -> Vec<u8> {
 }
 
 fn config() -> ScanConfig {
-    ScanConfig {
-        format: Format::Pantheon,
-        max_line: 1 << 20,
-        caps: Caps::default(),
-        classifier: Classifier::new(),
-    }
+    ScanConfig::new(Format::Pantheon)
 }
 
 fn stages(c: &mut Criterion) {

@@ -24,6 +24,18 @@ pub struct ScanConfig {
     pub classifier: Classifier,
 }
 
+impl ScanConfig {
+    /// `format` with a 1 MiB line cap and the default key caps.
+    pub fn new(format: Format) -> Self {
+        ScanConfig {
+            format,
+            max_line: 1 << 20,
+            caps: Caps::default(),
+            classifier: Classifier::new(),
+        }
+    }
+}
+
 /// One worker's state: its summary and its scratch space.
 pub struct Scanner<'c> {
     cfg: &'c ScanConfig,

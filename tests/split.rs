@@ -1,7 +1,6 @@
 //! Property tests of the merge: however the lines are split (into blocks, files, workers) and
 //! in whatever order the parts are merged, the report is the same as for the whole input.
 
-use noisegate::classify::Classifier;
 use noisegate::format::Format;
 use noisegate::input::Input;
 use noisegate::pipeline::{scan, ScanOptions, ScanResult};
@@ -66,12 +65,7 @@ fn json(summary: Summary) -> serde_json::Value {
 }
 
 fn config() -> ScanConfig {
-    ScanConfig {
-        format: Format::Pantheon,
-        max_line: 1 << 20,
-        caps: Caps::default(),
-        classifier: Classifier::new(),
-    }
+    ScanConfig::new(Format::Pantheon)
 }
 
 proptest! {

@@ -74,44 +74,39 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// Undoes nginx's `\xHH` escaping of logged strings. Returns `s` itself when it holds no
-/// backslash (the common case), else the decoded bytes in `scratch`.
-pub fn unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
-    let Some(first) = memchr(b'\\', s) else {
-        return s;
-    };
-    scratch.clear();
-    scratch.extend_from_slice(&s[..first]);
-    let mut i = first;
-    while i < s.len() {
-        if s[i] == b'\\' && i + 3 < s.len() && s[i + 1] == b'x' {
-            if let (Some(h), Some(l)) = (hex(s[i + 2]), hex(s[i + 3])) {
-                scratch.push(h << 4 | l);
-                i += 4;
-                continue;
-            }
-        }
-        scratch.push(s[i]);
-        i += 1;
-    }
-    scratch
-}
-
-/// Decodes `%XX` once (invalid escapes stay literal), like nginx before it matches locations.
-pub fn percent_decode_into(s: &[u8], out: &mut Vec<u8>) {
-    out.clear();
+/// Appends `s` to `out` with every `<marker>HH` (two hex digits) decoded to its byte; an
+/// invalid escape stays as it is.
+fn decode_hex_escapes(s: &[u8], marker: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < s.len() {
-        if s[i] == b'%' && i + 2 < s.len() {
-            if let (Some(h), Some(l)) = (hex(s[i + 1]), hex(s[i + 2])) {
+        let at = i + marker.len();
+        if s[i..].starts_with(marker) && at + 1 < s.len() {
+            if let (Some(h), Some(l)) = (hex(s[at]), hex(s[at + 1])) {
                 out.push(h << 4 | l);
-                i += 3;
+                i = at + 2;
                 continue;
             }
         }
         out.push(s[i]);
         i += 1;
     }
+}
+
+/// Undoes nginx's `\xHH` escaping of logged strings. Returns `s` itself when it holds no
+/// backslash (the common case), else the decoded bytes in `scratch`.
+pub fn unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if memchr(b'\\', s).is_none() {
+        return s;
+    }
+    scratch.clear();
+    decode_hex_escapes(s, b"\\x", scratch);
+    scratch
+}
+
+/// Decodes `%XX` once (invalid escapes stay literal), like nginx before it matches locations.
+pub fn percent_decode_into(s: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    decode_hex_escapes(s, b"%", out);
 }
 
 #[cfg(test)]
