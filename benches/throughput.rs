@@ -5,12 +5,11 @@
 //! `cargo bench --bench throughput`; the figures are in README and BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use noisegate::format::{self, request, time::TimeCache, Format};
+use noisegate::format::{request, time::TimeCache, LogFormat};
 use noisegate::gen::{generate, GenConfig};
 use noisegate::input::Input;
 use noisegate::pipeline::{scan, ScanOptions};
-use noisegate::scan::{ScanConfig, Scanner};
-use noisegate::summary::Caps;
+use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
 use std::hint::black_box;
 
 const LINES: u64 = 130_000;
@@ -21,13 +20,18 @@ fn log() -> Vec<u8> {
     out
 }
 
-fn config() -> ScanConfig {
-    ScanConfig::new(Format::Pantheon)
+fn at(format: &LogFormat) -> BlockInfo<'_> {
+    BlockInfo {
+        source: 0,
+        seq: 0,
+        format,
+    }
 }
 
 fn stages(c: &mut Criterion) {
     let data = log();
-    let cfg = config();
+    let cfg = ScanConfig::default();
+    let fmt = LogFormat::preset("pantheon").expect("preset");
     let mut g = c.benchmark_group("stage");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(20);
@@ -36,15 +40,15 @@ fn stages(c: &mut Criterion) {
             let mut times = TimeCache::default();
             let mut ok = 0u64;
             for line in data.split(|&c| c == b'\n') {
-                ok += u64::from(format::parse(Format::Pantheon, line, &mut times).is_ok());
+                ok += u64::from(fmt.parse(line, &mut times).is_ok());
             }
             black_box(ok)
         })
     });
     let paths: Vec<&[u8]> = data
         .split(|&c| c == b'\n')
-        .filter_map(|l| format::parse(Format::Pantheon, l, &mut TimeCache::default()).ok())
-        .filter_map(|r| request::split(r.request).map(|q| q.path))
+        .filter_map(|l| fmt.parse(l, &mut TimeCache::default()).ok())
+        .filter_map(|r| request::split(r.request?).map(|q| q.path))
         .collect();
     g.bench_function("classify", |b| {
         let mut scratch = cfg.classifier.scratch();
@@ -61,7 +65,7 @@ fn stages(c: &mut Criterion) {
         b.iter_batched(
             || Scanner::new(&cfg),
             |mut s| {
-                s.scan_block(0, 0, &data);
+                s.scan_block(at(&fmt), &data);
                 s.summary
             },
             BatchSize::LargeInput,
@@ -70,7 +74,7 @@ fn stages(c: &mut Criterion) {
     g.finish();
 
     let mut a = Scanner::new(&cfg);
-    a.scan_block(0, 0, &data);
+    a.scan_block(at(&fmt), &data);
     let mut m = c.benchmark_group("merge");
     m.sample_size(20);
     m.bench_function("merge two worker summaries", |b| {
@@ -95,13 +99,7 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
     for threads in [1, 2] {
-        let opts = ScanOptions {
-            threads,
-            chunk: 2 << 20,
-            max_line: 1 << 20,
-            format: None,
-            caps: Caps::default(),
-        };
+        let opts = ScanOptions::new(threads);
         g.bench_function(format!("file, {threads} thread(s)"), |b| {
             b.iter(|| scan(&[Input::Path(path.clone())], &opts).expect("scan"))
         });

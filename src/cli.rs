@@ -1,24 +1,32 @@
-//! The command line: clap definitions, and the resolution of every decision (format, threads,
-//! color) before any input byte is read. `run` returns the exit code; main stays thin.
+//! The command line: clap definitions, and the resolution of every decision (inputs, formats,
+//! time window, threads, color) before the scan reads a byte. `run` returns the exit code;
+//! main stays thin.
 
-use crate::format::Format;
-use crate::input::Input;
-use crate::pipeline::{self, ScanOptions, ScanResult};
+use crate::format::conf::NginxConf;
+use crate::format::json::JsonLines;
+use crate::format::time::parse_iso8601;
+use crate::format::{ClientIp, Escape, LogFormat};
+use crate::input::{discover, Input};
+use crate::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
 use crate::remedy;
 use crate::report::{self, Output, Style};
 use crate::summary::Caps;
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+mod formats;
 
 /// Finds mail-client probe noise (Outlook Autodiscover, Thunderbird autoconfig, ActiveSync,
 /// EWS, OWA, ...) in nginx access logs, reports what it costs, and prints the pantheon.yml
 /// block that stops it.
 ///
-/// Reads Pantheon's nginx format or combined, plain or gzip, from files or stdin.
-/// Exit codes: 0 done, 2 usage, input or I/O error.
+/// Reads Pantheon's nginx format, combined, common, JSON lines or any nginx log_format, plain
+/// or gzip, from files, directories or stdin. Exit codes: 0 done, 2 usage, input or I/O error.
 #[derive(Debug, Parser)]
 #[command(name = "noisegate", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -34,17 +42,34 @@ enum Command {
     Report(ReportArgs),
     /// Print only the pantheon.yml snippet that protects the noise paths.
     Block(BlockArgs),
+    /// List the built-in formats, or tell which one fits a log's first lines.
+    Formats(formats::FormatsArgs),
 }
 
 /// Log format choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
-    /// Decide from the first lines.
+    /// Decide for each input from its first lines.
     Auto,
     /// Pantheon's nginx format.
     Pantheon,
     /// nginx/Apache combined.
     Combined,
+    /// nginx/Apache common.
+    Common,
+    /// One JSON object per line (keys mapped by name, see --json-fields).
+    Json,
+}
+
+/// Whose address is the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ClientArg {
+    /// Pantheon: the first X-Forwarded-For hop; other formats: $remote_addr.
+    Auto,
+    /// The first X-Forwarded-For hop, else $remote_addr.
+    XffFirst,
+    /// $remote_addr.
+    RemoteAddr,
 }
 
 /// When to color the text report.
@@ -58,13 +83,49 @@ enum ColorArg {
 
 #[derive(Debug, Args)]
 struct InputArgs {
-    /// Log files (plain or gzip); `-` or none reads stdin.
+    /// Log files (plain or gzip) or directories (searched recursively); `-` or none reads stdin.
     #[arg(value_name = "PATH")]
     paths: Vec<OsString>,
 
     /// Log format of the input.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     format: FormatArg,
+
+    /// An nginx log_format string, e.g. '$remote_addr [$time_local] "$request" $status'.
+    #[arg(long, value_name = "FORMAT", conflicts_with_all = ["nginx_conf", "format"])]
+    log_format: Option<String>,
+
+    /// Read the log format out of this nginx configuration file.
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    nginx_conf: Option<PathBuf>,
+
+    /// With --nginx-conf: the log_format to use [default: the first access_log's].
+    #[arg(long, value_name = "NAME", requires = "nginx_conf")]
+    log_format_name: Option<String>,
+
+    /// JSON lines: which key holds which field, e.g. 'status=code,request_time=duration'.
+    #[arg(long, value_name = "FIELD=KEY,...")]
+    json_fields: Option<String>,
+
+    /// Whose address counts as the client.
+    #[arg(long, value_enum, default_value_t = ClientArg::Auto)]
+    client_ip: ClientArg,
+
+    /// Only lines at or after this time: RFC 3339, or relative like 90m, 24h, 7d.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+
+    /// Only lines before this time: RFC 3339, or relative like 90m, 24h, 7d.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+
+    /// Relative --since/--until count back from now instead of from the newest line.
+    #[arg(long)]
+    now: bool,
+
+    /// In directories, read the files whose name matches this glob (default: access logs).
+    #[arg(long, value_name = "GLOB")]
+    glob: Option<String>,
 
     /// Worker threads [default: all cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -120,42 +181,186 @@ fn parse_size(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A time bound: absolute epoch seconds, or seconds back from a reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bound {
+    At(i64),
+    Ago(i64),
+}
+
+/// Parses `--since`/`--until`: RFC 3339, or `90s`, `90m`, `24h`, `7d`, `2w`.
+fn parse_bound(s: &str) -> Result<Bound> {
+    if let Some(t) = parse_iso8601(s.as_bytes()) {
+        return Ok(Bound::At(t));
+    }
+    let unit = s.chars().last().unwrap_or(' ');
+    let secs = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => bail!("'{s}' is neither RFC 3339 (2024-03-10T00:00:00Z) nor relative (90m, 24h, 7d)"),
+    };
+    let n: i64 = s[..s.len() - 1]
+        .parse()
+        .map_err(|_| anyhow!("'{s}': expected a number before '{unit}'"))?;
+    Ok(Bound::Ago(
+        n.checked_mul(secs).context("time out of range")?,
+    ))
+}
+
 impl InputArgs {
-    fn inputs(&self) -> Vec<Input> {
+    /// The inputs, with directories expanded; notes go to stderr, unreadable directories
+    /// become errors of the scan.
+    fn inputs(&self) -> Result<(Vec<Input>, Vec<pipeline::SourceError>)> {
         if self.paths.is_empty() {
-            vec![Input::Stdin]
-        } else {
-            self.paths.iter().map(|p| Input::from_arg(p)).collect()
+            if io::stdin().is_terminal() {
+                bail!("no input: name a log file, or pipe one in (cat nginx-access.log | noisegate); see --help");
+            }
+            return Ok((vec![Input::Stdin], vec![]));
+        }
+        if self.paths.iter().filter(|p| *p == "-").count() > 1 {
+            bail!("stdin ('-') can be read only once");
+        }
+        if let Some(g) = &self.glob {
+            discover::check_glob(g).map_err(|e| anyhow!("--glob: {e}"))?;
+        }
+        let args: Vec<PathBuf> = self.paths.iter().map(PathBuf::from).collect();
+        let found = discover::discover(&args, self.glob.as_deref());
+        for note in &found.notes {
+            eprintln!("noisegate: note: {note}");
+        }
+        let errors = found
+            .errors
+            .iter()
+            .map(|(p, e)| pipeline::SourceError {
+                source: p.display().to_string(),
+                message: e.to_string(),
+            })
+            .collect();
+        let inputs: Vec<Input> = found
+            .files
+            .iter()
+            .map(|p| Input::from_arg(p.as_os_str()))
+            .collect();
+        Ok((inputs, errors))
+    }
+
+    /// The format choice: a log_format, an nginx.conf's, a preset, or detection.
+    fn format(&self) -> Result<FormatChoice> {
+        let json = || match &self.json_fields {
+            Some(spec) => JsonLines::with_fields(spec).map_err(|e| anyhow!("--json-fields: {e}")),
+            None => Ok(JsonLines::auto()),
+        };
+        let fixed = |f: LogFormat| Ok(FormatChoice::Fixed(Arc::new(f)));
+        if let Some(fmt) = &self.log_format {
+            let escape = if fmt.trim_start().starts_with('{') {
+                Escape::Json
+            } else {
+                Escape::Default
+            };
+            return fixed(
+                LogFormat::custom("custom", fmt, escape)
+                    .map_err(|e| anyhow!("--log-format: {e}"))?,
+            );
+        }
+        if let Some(conf) = &self.nginx_conf {
+            return fixed(from_conf(conf, self.log_format_name.as_deref())?);
+        }
+        let name = match self.format {
+            FormatArg::Auto => {
+                let mut all = LogFormat::presets();
+                if let Some(last) = all.last_mut() {
+                    *last = LogFormat::json(json()?);
+                }
+                return Ok(FormatChoice::Detect(
+                    all.into_iter().map(Arc::new).collect(),
+                ));
+            }
+            FormatArg::Json => return fixed(LogFormat::json(json()?)),
+            FormatArg::Pantheon => "pantheon",
+            FormatArg::Combined => "combined",
+            FormatArg::Common => "common",
+        };
+        fixed(LogFormat::preset(name).expect("known preset"))
+    }
+
+    fn client(&self) -> Option<ClientIp> {
+        match self.client_ip {
+            ClientArg::Auto => None,
+            ClientArg::XffFirst => Some(ClientIp::XffFirst),
+            ClientArg::RemoteAddr => Some(ClientIp::RemoteAddr),
         }
     }
 
-    fn options(&self) -> ScanOptions {
+    fn options(&self) -> Result<ScanOptions> {
         let threads = self
             .threads
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        ScanOptions {
+        Ok(ScanOptions {
             threads,
             chunk: self.chunk_size,
             max_line: self.max_line,
-            format: match self.format {
-                FormatArg::Auto => None,
-                FormatArg::Pantheon => Some(Format::Pantheon),
-                FormatArg::Combined => Some(Format::Combined),
-            },
+            format: self.format()?,
             caps: Caps::default(),
-        }
+            window: (i64::MIN, i64::MAX),
+            client: self.client(),
+        })
+    }
+
+    /// The `[since, until)` window; relative bounds count back from now (`--now`) or from the
+    /// newest line, which costs a first pass over the inputs.
+    fn window(&self, inputs: &[Input], opts: &ScanOptions) -> Result<(i64, i64)> {
+        let since = self.since.as_deref().map(parse_bound).transpose()?;
+        let until = self.until.as_deref().map(parse_bound).transpose()?;
+        let relative = [since, until]
+            .iter()
+            .any(|b| matches!(b, Some(Bound::Ago(_))));
+        let reference = if !relative {
+            0
+        } else if self.now {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        } else {
+            if inputs.contains(&Input::Stdin) {
+                bail!("a relative --since/--until counts back from the newest line, which needs a second pass that stdin cannot give: add --now, or give an RFC 3339 time");
+            }
+            let first = pipeline::scan(inputs, opts)?;
+            match first.summary.span {
+                Some((_, newest)) => newest,
+                None => return Ok((i64::MIN, i64::MAX)),
+            }
+        };
+        let resolve = |b: Option<Bound>, open: i64| match b {
+            None => open,
+            Some(Bound::At(t)) => t,
+            Some(Bound::Ago(d)) => reference.saturating_sub(d),
+        };
+        Ok((resolve(since, i64::MIN), resolve(until, i64::MAX)))
     }
 
     fn scan(&self) -> Result<ScanResult> {
-        let inputs = self.inputs();
-        if self.paths.is_empty() && io::stdin().is_terminal() {
-            bail!("no input: name a log file, or pipe one in (cat nginx-access.log | noisegate); see --help");
-        }
-        if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
-            bail!("stdin ('-') can be read only once");
-        }
-        pipeline::scan(&inputs, &self.options())
+        let (inputs, mut errors) = self.inputs()?;
+        let mut opts = self.options()?;
+        opts.window = self.window(&inputs, &opts)?;
+        let mut result = pipeline::scan(&inputs, &opts)?;
+        result.errors.append(&mut errors);
+        Ok(result)
+    }
+}
+
+/// The format an nginx configuration file defines.
+pub(crate) fn from_conf(path: &std::path::Path, name: Option<&str>) -> Result<LogFormat> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).with_context(|| format!("{shown}"))?;
+    let conf = NginxConf::parse(&text).map_err(|e| anyhow!("{shown}: {e}"))?;
+    match conf.select(name).map_err(|e| anyhow!("{shown}: {e}"))? {
+        None => Ok(LogFormat::preset("combined").expect("preset")),
+        Some(def) => LogFormat::custom(&def.name, &def.format, def.escape)
+            .map_err(|e| anyhow!("{shown}:{}: log_format {}: {e}", def.line, def.name)),
     }
 }
 
@@ -184,7 +389,7 @@ fn warn(scan: &ScanResult) -> ExitCode {
             "noisegate: warning: {} of {} lines did not fit the {} format{first}",
             l.rejected,
             l.total,
-            scan.format.map_or("detected", Format::name)
+            scan.format_name().unwrap_or("detected")
         );
     }
     for e in &scan.errors {
@@ -206,6 +411,11 @@ pub fn run() -> Result<ExitCode> {
         None => report_cmd(&cli.report, &mut out)?,
         Some(Command::Report(args)) => report_cmd(&args, &mut out)?,
         Some(Command::Block(args)) => block_cmd(&args, &mut out)?,
+        Some(Command::Formats(args)) => {
+            let code = formats::run(&args, &mut out)?;
+            out.flush()?;
+            return Ok(code);
+        }
     };
     out.flush()?;
     Ok(warn(&scan))
@@ -240,6 +450,18 @@ mod tests {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert!(parse_size("0").is_err());
         assert!(parse_size("x").is_err());
+    }
+
+    #[test]
+    fn time_bounds() {
+        assert_eq!(parse_bound("90m").unwrap(), Bound::Ago(5400));
+        assert_eq!(parse_bound("7d").unwrap(), Bound::Ago(7 * 86_400));
+        assert_eq!(
+            parse_bound("2016-02-19T02:00:00Z").unwrap(),
+            Bound::At(1_455_847_200)
+        );
+        assert!(parse_bound("yesterday").is_err());
+        assert!(parse_bound("xh").is_err());
     }
 
     #[test]

@@ -1,21 +1,31 @@
-//! The parallel streaming scan: one reader thread cuts the inputs into blocks and feeds a
-//! bounded queue; `threads` rayon workers each fold blocks into their own [`Summary`]; the
-//! summaries are merged at the end.
+//! The parallel streaming scan. Reader threads (one per input at a time, so several gzip files
+//! decompress in parallel) cut inputs into blocks and feed one bounded queue; `threads` rayon
+//! workers fold blocks into their own [`Summary`]; the summaries are merged at the end.
 //!
-//! Memory is bounded by the queue depth times the block size plus the per-key caps, whatever
-//! the input size. Reading overlaps with parsing. The format, when not given, is detected from
-//! the first lines before any worker starts. Line numbers of rejected examples are resolved at
-//! the end from each block's line count, so the reader never counts lines.
+//! Each input's format is decided by its reader from its own first lines (or given by the
+//! user), so a directory of mixed logs still reads, and the result does not depend on which
+//! reader runs first. Memory is bounded by the queue depth times the block size plus the
+//! per-key caps, whatever the input size. Line numbers of rejected examples are resolved at the
+//! end from each block's line count, so no reader counts lines.
 
-use crate::classify::Classifier;
-use crate::format::{self, Format};
+use crate::format::{self, time::TimeCache, ClientIp, LogFormat};
 use crate::input::{self, Block, ChunkConfig, Flow, Input, Payload};
 use crate::report::escape::escape_text;
-use crate::scan::{ScanConfig, Scanner};
+use crate::scan::{BlockInfo, ScanConfig, Scanner};
 use crate::summary::{Caps, Summary};
-use anyhow::{anyhow, Result};
+use anyhow::{bail, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Which format each input is read with.
+#[derive(Clone, Debug)]
+pub enum FormatChoice {
+    /// Detect each input's format among these candidates.
+    Detect(Vec<Arc<LogFormat>>),
+    /// Read every input with this format.
+    Fixed(Arc<LogFormat>),
+}
 
 /// How a scan runs.
 #[derive(Clone, Debug)]
@@ -26,13 +36,32 @@ pub struct ScanOptions {
     pub chunk: usize,
     /// Longest line kept, in bytes.
     pub max_line: usize,
-    /// The format, or `None` to detect it.
-    pub format: Option<Format>,
+    /// The format(s).
+    pub format: FormatChoice,
     /// Caps on distinct keys.
     pub caps: Caps,
+    /// Lines outside `[since, until)` (UTC epoch seconds) are counted as filtered.
+    pub window: (i64, i64),
+    /// Overrides the formats' client address policy.
+    pub client: Option<ClientIp>,
 }
 
-/// An input that could not be read (fully).
+impl ScanOptions {
+    /// Defaults: detection among the presets, 2 MiB blocks, 1 MiB line cap, no window.
+    pub fn new(threads: usize) -> Self {
+        ScanOptions {
+            threads,
+            chunk: 2 << 20,
+            max_line: 1 << 20,
+            format: FormatChoice::Detect(LogFormat::presets().into_iter().map(Arc::new).collect()),
+            caps: Caps::default(),
+            window: (i64::MIN, i64::MAX),
+            client: None,
+        }
+    }
+}
+
+/// An input that could not be read (fully), or whose format could not be told.
 #[derive(Clone, Debug)]
 pub struct SourceError {
     /// The input's name.
@@ -41,17 +70,39 @@ pub struct SourceError {
     pub message: String,
 }
 
+/// The format an input was read with, and what that format lacks.
+#[derive(Clone, Debug)]
+pub struct SourceFormat {
+    /// The format's name (`None`: the input had no non-empty line).
+    pub name: Option<String>,
+    /// What the analysis lacks with it.
+    pub notes: Vec<String>,
+}
+
 /// What a scan found.
 #[derive(Debug)]
 pub struct ScanResult {
     /// The merged summary.
     pub summary: Summary,
-    /// The format used (`None` when the input had no lines).
-    pub format: Option<Format>,
     /// Input names, by source index.
     pub sources: Vec<String>,
+    /// The format of each input, by source index.
+    pub formats: Vec<SourceFormat>,
     /// Inputs that could not be read.
     pub errors: Vec<SourceError>,
+}
+
+impl ScanResult {
+    /// The format name shared by every input that had lines, `mixed`, or `None`.
+    pub fn format_name(&self) -> Option<&str> {
+        let mut names = self.formats.iter().filter_map(|f| f.name.as_deref());
+        let first = names.next()?;
+        Some(if names.all(|n| n == first) {
+            first
+        } else {
+            "mixed"
+        })
+    }
 }
 
 /// How many non-empty lines detection looks at.
@@ -59,135 +110,269 @@ const DETECT_LINES: usize = 200;
 /// How many bytes detection holds back at most before it decides (on what it has).
 const DETECT_BYTES: usize = 8 << 20;
 
+/// A block and the format to read it with.
+struct Work {
+    block: Block,
+    format: Arc<LogFormat>,
+}
+
+/// State shared by the reader threads.
+struct Readers<'a> {
+    inputs: &'a [Input],
+    opts: &'a ScanOptions,
+    next: AtomicUsize,
+    pool: Receiver<Vec<u8>>,
+    errors: Mutex<Vec<(usize, SourceError)>>,
+    formats: Mutex<Vec<SourceFormat>>,
+    undetected: AtomicUsize,
+}
+
 /// Scans `inputs` into one summary.
 pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
     let threads = opts.threads.max(1);
-    let (tx, rx) = bounded::<Block>(threads * 2);
+    let (tx, rx) = bounded::<Work>(threads * 2);
     let (pool_tx, pool_rx) = bounded::<Vec<u8>>(threads * 2 + 4);
-    let chunk = ChunkConfig {
-        chunk: opts.chunk,
-        max_line: opts.max_line,
-    };
-    let owned: Vec<Input> = inputs.to_vec();
-    let reader = std::thread::Builder::new()
-        .name("noisegate-reader".into())
-        .spawn(move || read_all(&owned, chunk, &tx, &pool_rx))?;
-    let sources: Vec<String> = inputs.iter().map(Input::name).collect();
-
-    let (format, pending) = match opts.format {
-        Some(f) => (Some(f), Vec::new()),
-        None => match detect(&rx, &sources, opts.max_line) {
-            Ok(found) => found,
-            Err(e) => {
-                drop(rx);
-                let _ = reader.join();
-                return Err(e);
-            }
-        },
+    let readers = Readers {
+        inputs,
+        opts,
+        next: AtomicUsize::new(0),
+        pool: pool_rx,
+        errors: Mutex::new(Vec::new()),
+        formats: Mutex::new(vec![
+            SourceFormat {
+                name: None,
+                notes: vec![]
+            };
+            inputs.len()
+        ]),
+        undetected: AtomicUsize::new(0),
     };
     let cfg = ScanConfig {
-        format: format.unwrap_or(Format::Combined),
         max_line: opts.max_line,
         caps: opts.caps,
-        classifier: Classifier::new(),
+        window: opts.window,
+        client: opts.client,
+        ..ScanConfig::default()
     };
-    let (summary, ledger) = run_workers(&cfg, threads, pending, &rx, &pool_tx)?;
-    drop(rx);
-    let errors = reader
-        .join()
-        .map_err(|_| anyhow!("the reader thread panicked"))?;
-    let mut summary = summary;
+    let n_readers = threads.min(inputs.len()).max(1);
+    let (summary, ledger) = std::thread::scope(|s| {
+        for _ in 0..n_readers {
+            let tx = tx.clone();
+            let readers = &readers;
+            s.spawn(move || readers.run(&tx));
+        }
+        // The workers end when the last reader drops its sender.
+        drop(tx);
+        run_workers(&cfg, threads, &rx, &pool_tx)
+    })?;
+    finish(inputs, readers, summary, ledger)
+}
+
+fn finish(
+    inputs: &[Input],
+    readers: Readers<'_>,
+    mut summary: Summary,
+    ledger: Ledger,
+) -> Result<ScanResult> {
+    let mut errors = readers.errors.into_inner().expect("errors lock");
+    errors.sort_by_key(|e| e.0);
+    let undetected = readers.undetected.load(Ordering::Relaxed);
+    let formats = readers.formats.into_inner().expect("formats lock");
+    let detected = formats.iter().filter(|f| f.name.is_some()).count();
+    if undetected > 0 && detected == 0 {
+        let first = errors
+            .iter()
+            .find(|e| e.1.message.contains("no known log format"));
+        bail!(
+            "{}",
+            first.map_or("no known log format fits", |e| &e.1.message)
+        );
+    }
     resolve_reject_lines(&mut summary, ledger);
     Ok(ScanResult {
         summary,
-        format,
-        sources,
-        errors,
+        sources: inputs.iter().map(Input::name).collect(),
+        formats,
+        errors: errors.into_iter().map(|e| e.1).collect(),
     })
 }
 
-/// The reader thread: every input in turn, cut into blocks.
-fn read_all(
-    inputs: &[Input],
-    cfg: ChunkConfig,
-    tx: &Sender<Block>,
-    pool: &Receiver<Vec<u8>>,
-) -> Vec<SourceError> {
-    let mut errors = Vec::new();
-    let mut take = || {
-        pool.try_recv()
-            .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
-    };
-    for (i, input) in inputs.iter().enumerate() {
-        let fail = |e: std::io::Error| SourceError {
-            source: input.name(),
-            message: e.to_string(),
-        };
-        let mut r = match input::open(input) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(fail(e));
-                continue;
+impl Readers<'_> {
+    /// One reader thread: takes the next input until none is left.
+    fn run(&self, tx: &Sender<Work>) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(input) = self.inputs.get(i) else {
+                return;
+            };
+            match self.read(i, input, tx) {
+                Ok(Flow::Done) => {}
+                Ok(Flow::Stopped) => return,
+                Err(e) => self.fail(i, e.to_string()),
             }
-        };
-        let mut send = |b: Block| tx.send(b).is_ok();
-        match input::read_blocks(i as u32, &mut r, cfg, &mut take, &mut send) {
-            Ok(Flow::Done) => {}
-            Ok(Flow::Stopped) => break,
-            Err(e) => errors.push(fail(e)),
         }
     }
-    errors
+
+    fn fail(&self, i: usize, message: String) {
+        let source = self.inputs[i].name();
+        let e = SourceError { source, message };
+        self.errors.lock().expect("errors lock").push((i, e));
+    }
+
+    fn read(&self, i: usize, input: &Input, tx: &Sender<Work>) -> std::io::Result<Flow> {
+        let mut r = input::open(input)?;
+        let cfg = ChunkConfig {
+            chunk: self.opts.chunk,
+            max_line: self.opts.max_line,
+        };
+        let mut take = || {
+            self.pool
+                .try_recv()
+                .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
+        };
+        let mut src = SourceReader::new(self, i, tx);
+        let flow = input::read_blocks(i as u32, &mut r, cfg, &mut take, &mut |b| src.accept(b));
+        src.finish();
+        if src.hung_up {
+            return Ok(Flow::Stopped);
+        }
+        flow.map(|_| Flow::Done)
+    }
 }
 
-/// Takes blocks until `DETECT_LINES` usable lines are seen, `DETECT_BYTES` are held, or the
-/// input ends, and picks the format from the non-empty lines no longer than `max_line` (the
-/// others are rejected whatever the format). Returns the blocks taken, to be scanned first.
-fn detect(
-    rx: &Receiver<Block>,
-    sources: &[String],
-    max_line: usize,
-) -> Result<(Option<Format>, Vec<Block>)> {
-    let mut pending = Vec::new();
-    let mut sample: Vec<(u32, u64, Vec<u8>)> = Vec::new();
-    let mut line_base = 0u64;
-    let mut last_source = u32::MAX;
-    let mut held = 0usize;
-    while sample.len() < DETECT_LINES && held < DETECT_BYTES {
-        let Ok(block) = rx.recv() else { break };
-        held += block.buf.len();
-        if block.source != last_source {
-            (last_source, line_base) = (block.source, 0);
+/// Reads one input: holds its first blocks until its format is decided, then sends.
+struct SourceReader<'r, 'a> {
+    readers: &'r Readers<'a>,
+    tx: &'r Sender<Work>,
+    index: usize,
+    format: Option<Arc<LogFormat>>,
+    held: Vec<Block>,
+    held_bytes: usize,
+    sample: Vec<(u64, Vec<u8>)>,
+    lines_seen: u64,
+    /// `false` once the format could not be told: the input is abandoned.
+    open: bool,
+    /// The consumer hung up: stop reading everything.
+    hung_up: bool,
+}
+
+impl<'r, 'a> SourceReader<'r, 'a> {
+    fn new(readers: &'r Readers<'a>, index: usize, tx: &'r Sender<Work>) -> Self {
+        let format = match &readers.opts.format {
+            FormatChoice::Fixed(f) => Some(f.clone()),
+            FormatChoice::Detect(_) => None,
+        };
+        if let Some(f) = &format {
+            readers.formats.lock().expect("formats lock")[index] = SourceFormat {
+                name: Some(f.name.clone()),
+                notes: f.notes(&[]),
+            };
         }
-        if let Payload::Lines(_) = block.payload {
-            for (n, line) in block.data().split_inclusive(|&b| b == b'\n').enumerate() {
-                let line = line.strip_suffix(b"\n").unwrap_or(line);
-                let usable = !line.trim_ascii().is_empty() && line.len() <= max_line;
-                if usable && sample.len() < DETECT_LINES {
-                    sample.push((block.source, line_base + n as u64 + 1, line.to_vec()));
+        SourceReader {
+            readers,
+            tx,
+            index,
+            format,
+            held: Vec::new(),
+            held_bytes: 0,
+            sample: Vec::new(),
+            lines_seen: 0,
+            open: true,
+            hung_up: false,
+        }
+    }
+
+    fn send(&mut self, block: Block, format: &Arc<LogFormat>) -> bool {
+        let work = Work {
+            block,
+            format: format.clone(),
+        };
+        self.hung_up = self.tx.send(work).is_err();
+        !self.hung_up
+    }
+
+    /// Takes one block; `false` to stop reading this input.
+    fn accept(&mut self, block: Block) -> bool {
+        if let Some(f) = self.format.clone() {
+            return self.send(block, &f);
+        }
+        self.collect(&block);
+        self.held_bytes += block.buf.len();
+        self.held.push(block);
+        if self.sample.len() >= DETECT_LINES || self.held_bytes >= DETECT_BYTES {
+            return self.decide();
+        }
+        true
+    }
+
+    /// Adds the usable lines of `block` to the detection sample.
+    fn collect(&mut self, block: &Block) {
+        let max_line = self.readers.opts.max_line;
+        match block.payload {
+            Payload::Lines(_) => {
+                for line in block.data().split_inclusive(|&b| b == b'\n') {
+                    self.lines_seen += 1;
+                    let line = line.strip_suffix(b"\n").unwrap_or(line);
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    let usable = !line.trim_ascii().is_empty() && line.len() <= max_line;
+                    if usable && self.sample.len() < DETECT_LINES {
+                        self.sample.push((self.lines_seen, line.to_vec()));
+                    }
                 }
             }
-            line_base += block.data().split_inclusive(|&b| b == b'\n').count() as u64;
-        } else {
-            line_base += 1;
+            Payload::Overlong(_) => self.lines_seen += 1,
         }
-        pending.push(block);
     }
-    if sample.is_empty() {
-        return Ok((None, pending));
+
+    /// Decides the format from the sample and sends the held blocks.
+    fn decide(&mut self) -> bool {
+        let FormatChoice::Detect(candidates) = &self.readers.opts.format else {
+            unreachable!("a fixed format is decided up front");
+        };
+        let lines: Vec<&[u8]> = self.sample.iter().map(|s| &s.1[..]).collect();
+        let (format, name) = if lines.is_empty() {
+            (candidates[0].clone(), None)
+        } else {
+            match format::detect(&lines, candidates) {
+                Ok(f) => (f.clone(), Some(f.name.clone())),
+                Err(msg) => return self.undetectable(&msg),
+            }
+        };
+        let mut times = TimeCache::default();
+        let records: Vec<_> = lines
+            .iter()
+            .filter_map(|l| format.parse(l, &mut times).ok())
+            .collect();
+        let notes = format.notes(&records);
+        self.readers.formats.lock().expect("formats lock")[self.index] =
+            SourceFormat { name, notes };
+        for block in std::mem::take(&mut self.held) {
+            if !self.send(block, &format) {
+                return false;
+            }
+        }
+        self.format = Some(format);
+        true
     }
-    let lines: Vec<&[u8]> = sample.iter().map(|s| &s.2[..]).collect();
-    match format::detect(&lines) {
-        Some(f) => Ok((Some(f), pending)),
-        None => {
-            let (source, line, text) = &sample[0];
-            Err(anyhow!(
-                "{}:{}: no known log format fits this line (tried {}; use --format): {}",
-                sources[*source as usize],
-                line,
-                format::Format::ALL.map(Format::name).join(", "),
-                escape_text(&text[..text.len().min(200)])
-            ))
+
+    fn undetectable(&mut self, msg: &str) -> bool {
+        let (line, text) = &self.sample[0];
+        let name = self.readers.inputs[self.index].name();
+        let shown = escape_text(&text[..text.len().min(200)]);
+        self.readers.fail(
+            self.index,
+            format!("{name}:{line}: {msg}; use --format or --log-format\n  the line: {shown}"),
+        );
+        self.readers.undetected.fetch_add(1, Ordering::Relaxed);
+        self.held.clear();
+        self.open = false;
+        false
+    }
+
+    /// At the end of the input (or a read error): decides on what was held, if not done yet.
+    fn finish(&mut self) {
+        if self.format.is_none() && self.open && !self.held.is_empty() {
+            self.decide();
         }
     }
 }
@@ -198,41 +383,34 @@ type Ledger = Vec<(u32, u64, u64)>;
 fn run_workers(
     cfg: &ScanConfig,
     threads: usize,
-    pending: Vec<Block>,
-    rx: &Receiver<Block>,
+    rx: &Receiver<Work>,
     pool_tx: &Sender<Vec<u8>>,
 ) -> Result<(Summary, Ledger)> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("noisegate-worker-{i}"))
         .build()?;
-    let pending = Mutex::new(pending);
     let results: Mutex<Vec<(Summary, Ledger)>> = Mutex::new(Vec::new());
     pool.scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
                 let mut scanner = Scanner::new(cfg);
                 let mut ledger = Ledger::new();
-                loop {
-                    let next = pending.lock().expect("queue lock").pop();
-                    let Some(block) = next.or_else(|| rx.recv().ok()) else {
-                        break;
+                while let Ok(Work { block, format }) = rx.recv() {
+                    let at = BlockInfo {
+                        source: block.source,
+                        seq: block.seq,
+                        format: &format,
                     };
                     let n = match block.payload {
-                        Payload::Lines(_) => {
-                            scanner.scan_block(block.source, block.seq, block.data())
-                        }
-                        Payload::Overlong(_) => {
-                            scanner.scan_overlong(block.source, block.seq, block.data())
-                        }
+                        Payload::Lines(_) => scanner.scan_block(at, block.data()),
+                        Payload::Overlong(_) => scanner.scan_overlong(at, block.data()),
                     };
                     ledger.push((block.source, block.seq, n));
                     let _ = pool_tx.try_send(block.buf);
                 }
-                results
-                    .lock()
-                    .expect("results lock")
-                    .push((scanner.summary, ledger));
+                let mut results = results.lock().expect("results lock");
+                results.push((scanner.summary, ledger));
             });
         }
     });

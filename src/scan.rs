@@ -1,39 +1,54 @@
 //! The hot loop: one worker's pass over a block of whole lines, folding each line into the
 //! worker's own [`Summary`].
 //!
-//! Per line: split at `\n` (memchr), parse into borrowed fields, count, and classify the path.
-//! Nothing here allocates for a line unless it inserts a new key into a map; the classifier's
-//! cache and the unescape buffers are the worker's own. This module does not know where blocks
-//! come from or how summaries are merged.
+//! Per line: split at `\n` (memchr), parse into borrowed fields, apply the time window,
+//! count, and classify the path. Nothing here allocates for a line unless it inserts a new key
+//! into a map or keeps a rejected line as an example; the classifier's cache and the decode
+//! buffers are the worker's own. This module does not know where blocks come from or how
+//! summaries are merged.
 
 use crate::classify::{Class, Classifier, Scratch};
-use crate::format::{self, request, time::TimeCache, Format, Record, Reject};
+use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
 use crate::summary::{Caps, Summary};
 use memchr::memchr_iter;
 
 /// Settings shared by every worker of a scan.
 #[derive(Debug)]
 pub struct ScanConfig {
-    /// The log format of every line.
-    pub format: Format,
     /// Lines longer than this many bytes are rejected.
     pub max_line: usize,
     /// Caps on distinct keys.
     pub caps: Caps,
     /// The compiled classifier.
     pub classifier: Classifier,
+    /// Lines whose time is outside `[since, until)` are counted as filtered.
+    pub window: (i64, i64),
+    /// Overrides each format's client address policy.
+    pub client: Option<ClientIp>,
 }
 
-impl ScanConfig {
-    /// `format` with a 1 MiB line cap and the default key caps.
-    pub fn new(format: Format) -> Self {
+impl Default for ScanConfig {
+    /// A 1 MiB line cap, the default key caps, no time window.
+    fn default() -> Self {
         ScanConfig {
-            format,
             max_line: 1 << 20,
             caps: Caps::default(),
             classifier: Classifier::new(),
+            window: (i64::MIN, i64::MAX),
+            client: None,
         }
     }
+}
+
+/// Where a block comes from: its source, its position, its format.
+#[derive(Clone, Copy)]
+pub struct BlockInfo<'f> {
+    /// Source index.
+    pub source: u32,
+    /// Block sequence number within the source.
+    pub seq: u64,
+    /// The source's format.
+    pub format: &'f LogFormat,
 }
 
 /// One worker's state: its summary and its scratch space.
@@ -45,6 +60,15 @@ pub struct Scanner<'c> {
     times: TimeCache,
     /// What this worker has seen.
     pub summary: Summary,
+}
+
+/// Decodes a logged string as its format escaped it, into `scratch` when it must change.
+fn decode<'a>(s: &'a [u8], escape: Escape, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    match escape {
+        Escape::Default => request::unescape(s, scratch),
+        Escape::Json => request::json_unescape(s, scratch),
+        Escape::None => s,
+    }
 }
 
 impl<'c> Scanner<'c> {
@@ -60,70 +84,102 @@ impl<'c> Scanner<'c> {
         }
     }
 
-    /// Scans block `seq` of source `source`: whole lines, the last one possibly without its
-    /// `\n` (end of input). Returns the number of lines.
-    pub fn scan_block(&mut self, source: u32, seq: u64, data: &[u8]) -> u64 {
+    /// Scans a block of whole lines, the last one possibly without its `\n` (end of input).
+    /// Returns the number of lines.
+    pub fn scan_block(&mut self, at: BlockInfo<'_>, data: &[u8]) -> u64 {
         let mut start = 0;
         let mut n = 0;
         for end in memchr_iter(b'\n', data) {
             n += 1;
-            self.line(source, seq, n, &data[start..end]);
+            self.line(at, n, &data[start..end]);
             start = end + 1;
         }
         if start < data.len() {
             n += 1;
-            self.line(source, seq, n, &data[start..]);
+            self.line(at, n, &data[start..]);
         }
         n
     }
 
     /// Counts one line that the reader cut off at the line-length cap; `head` is its start.
-    pub fn scan_overlong(&mut self, source: u32, seq: u64, head: &[u8]) -> u64 {
-        self.summary.reject(source, seq, 1, Reject::TooLong, head);
+    pub fn scan_overlong(&mut self, at: BlockInfo<'_>, head: &[u8]) -> u64 {
+        let cap = self.cfg.max_line;
+        let detail = || format!("longer than {cap} bytes");
+        self.summary
+            .reject(at.source, at.seq, 1, Reject::TooLong, head, detail);
         1
     }
 
     #[inline]
-    fn line(&mut self, source: u32, seq: u64, n: u64, line: &[u8]) {
+    fn line(&mut self, at: BlockInfo<'_>, n: u64, line: &[u8]) {
         if line.len() > self.cfg.max_line {
-            self.summary.reject(source, seq, n, Reject::TooLong, line);
+            let cap = self.cfg.max_line;
+            let detail = || format!("longer than {cap} bytes");
+            self.summary
+                .reject(at.source, at.seq, n, Reject::TooLong, line, detail);
             return;
         }
-        match format::parse(self.cfg.format, line, &mut self.times) {
-            Ok(rec) => self.record(&rec),
-            Err(why) => self.summary.reject(source, seq, n, why, line),
+        match at.format.parse(line, &mut self.times) {
+            Ok(rec) => self.record(at.format, &rec),
+            Err(miss) => self
+                .summary
+                .reject(at.source, at.seq, n, miss.reject, line, || miss.describe()),
         }
     }
 
     #[inline]
-    fn record(&mut self, rec: &Record<'_>) {
+    fn record(&mut self, format: &LogFormat, rec: &Record<'_>) {
         let s = &mut self.summary;
         s.lines.total += 1;
+        if let Some(t) = rec.time {
+            if t < self.cfg.window.0 || t >= self.cfg.window.1 {
+                s.lines.filtered += 1;
+                return;
+            }
+            s.see_time(t);
+        }
         s.lines.parsed += 1;
-        s.see_time(rec.time);
-        s.totals.add(rec.status, rec.bytes, rec.request_time_us);
-        let Some(req) = request::split(rec.request) else {
+        let status = rec.status;
+        s.totals.add(status, rec.bytes, rec.server_time_us());
+        let Some((method, raw_path)) = request_path(rec) else {
             return;
         };
-        let path = request::unescape(req.path, &mut self.path_buf);
+        let path = decode(raw_path, rec.escape, &mut self.path_buf);
         let (class, norm) = self.cfg.classifier.classify(path, &mut self.scratch);
         // Whatever a block entry could cover and the site answered 2xx/3xx: a real page, a
         // redirect the site wants, or a mail endpoint it really hosts.
-        if class != Class::Other && (200..400).contains(&rec.status) {
+        if class != Class::Other && status.is_some_and(|s| (200..400).contains(&s)) {
             s.served.add(norm, 1);
         }
-        match class {
-            Class::Noise(i) => {
-                let c = &mut s.categories[i];
-                c.traffic.add(rec.status, rec.bytes, rec.request_time_us);
-                c.methods.add(req.method, 1);
-                c.paths.add(path, 1);
-                c.clients
-                    .add(request::unescape(rec.client(), &mut self.text_buf), 1);
-                c.user_agents
-                    .add(request::unescape(rec.user_agent, &mut self.text_buf), 1);
-            }
-            Class::NearNoise | Class::Other => {}
-        }
+        let Class::Noise(i) = class else {
+            return;
+        };
+        let c = &mut s.categories[i];
+        c.traffic.add(status, rec.bytes, rec.server_time_us());
+        c.methods.add(method.unwrap_or(b"-"), 1);
+        c.paths.add(path, 1);
+        let policy = self.cfg.client.unwrap_or(format.client);
+        let client = rec.client(policy).unwrap_or(b"-");
+        c.clients
+            .add(decode(client, rec.escape, &mut self.text_buf), 1);
+        let ua = rec.user_agent.unwrap_or(b"-");
+        c.user_agents
+            .add(decode(ua, rec.escape, &mut self.text_buf), 1);
     }
+}
+
+/// The method and raw path (query removed, still escaped) of a record: from `$request`, or
+/// from `$request_method` and `$request_uri`/`$uri`.
+#[inline]
+fn request_path<'a>(rec: &Record<'a>) -> Option<(Option<&'a [u8]>, &'a [u8])> {
+    if let Some(req) = rec.request {
+        let r = request::split(req)?;
+        return Some((Some(r.method), r.path));
+    }
+    let uri = rec.uri?;
+    let end = uri
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(uri.len());
+    Some((rec.method, &uri[..end]))
 }

@@ -112,6 +112,7 @@ fn json_of(args: &[&str], stdin: Option<&[u8]>) -> Value {
 /// files: the input names and the positions of rejected examples.
 fn comparable(mut v: Value) -> Value {
     v["inputs"] = Value::Null;
+    v["sources"] = Value::Null;
     v["rejects"]["examples"] = Value::Null;
     v
 }

@@ -1,13 +1,13 @@
 //! Property tests of the merge: however the lines are split (into blocks, files, workers) and
 //! in whatever order the parts are merged, the report is the same as for the whole input.
 
-use noisegate::format::Format;
+use noisegate::format::LogFormat;
 use noisegate::input::Input;
-use noisegate::pipeline::{scan, ScanOptions, ScanResult};
+use noisegate::pipeline::{scan, FormatChoice, ScanOptions, ScanResult, SourceFormat};
 use noisegate::remedy;
 use noisegate::report;
-use noisegate::scan::{ScanConfig, Scanner};
-use noisegate::summary::{Caps, Summary};
+use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate::summary::Summary;
 use proptest::prelude::*;
 
 /// Line templates: noise of several kinds, ordinary traffic, garbage requests, bad lines.
@@ -54,8 +54,11 @@ fn lines() -> impl Strategy<Value = Vec<String>> {
 fn json(summary: Summary) -> serde_json::Value {
     let result = ScanResult {
         summary,
-        format: Some(Format::Pantheon),
         sources: vec!["x".into()],
+        formats: vec![SourceFormat {
+            name: Some("pantheon".into()),
+            notes: vec![],
+        }],
         errors: vec![],
     };
     let plan = remedy::plan(&result.summary);
@@ -64,8 +67,16 @@ fn json(summary: Summary) -> serde_json::Value {
     v
 }
 
-fn config() -> ScanConfig {
-    ScanConfig::new(Format::Pantheon)
+fn pantheon() -> LogFormat {
+    LogFormat::preset("pantheon").unwrap()
+}
+
+fn at(format: &LogFormat, seq: u64) -> BlockInfo<'_> {
+    BlockInfo {
+        source: 0,
+        seq,
+        format,
+    }
 }
 
 proptest! {
@@ -79,10 +90,11 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
         order in any::<u64>(),
     ) {
-        let cfg = config();
+        let cfg = ScanConfig::default();
+        let fmt = pantheon();
         let whole_text = lines.concat();
         let mut whole = Scanner::new(&cfg);
-        whole.scan_block(0, 0, whole_text.as_bytes());
+        whole.scan_block(at(&fmt, 0), whole_text.as_bytes());
 
         let mut idx: Vec<usize> = cuts.iter().map(|i| i.index(lines.len() + 1)).collect();
         idx.extend([0, lines.len()]);
@@ -92,7 +104,7 @@ proptest! {
             .enumerate()
             .map(|(seq, w)| {
                 let mut s = Scanner::new(&cfg);
-                s.scan_block(0, seq as u64, lines[w[0]..w[1]].concat().as_bytes());
+                s.scan_block(at(&fmt, seq as u64), lines[w[0]..w[1]].concat().as_bytes());
                 s.summary
             })
             .collect();
@@ -128,11 +140,9 @@ proptest! {
         std::fs::write(&path, lines.concat()).unwrap();
         let run = |chunk: usize, threads: usize| {
             let opts = ScanOptions {
-                threads,
                 chunk,
-                max_line: 1 << 20,
-                format: Some(Format::Pantheon),
-                caps: Caps::default(),
+                format: FormatChoice::Fixed(std::sync::Arc::new(pantheon())),
+                ..ScanOptions::new(threads)
             };
             let r = scan(&[Input::Path(path.clone())], &opts).unwrap();
             let plan = remedy::plan(&r.summary);

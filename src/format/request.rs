@@ -103,6 +103,63 @@ pub fn unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     scratch
 }
 
+/// Undoes JSON string escaping (`\"`, `\\`, `\n`, `\u00e9`, surrogate pairs). Returns `s`
+/// itself when it holds no backslash, else the decoded bytes in `scratch`. A broken escape is
+/// kept as written.
+pub fn json_unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if memchr(b'\\', s).is_none() {
+        return s;
+    }
+    scratch.clear();
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b'\\' || i + 1 >= s.len() {
+            scratch.push(s[i]);
+            i += 1;
+            continue;
+        }
+        let simple = match s[i + 1] {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'/' => Some(b'/'),
+            b'b' => Some(8),
+            b'f' => Some(12),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            scratch.push(c);
+            i += 2;
+        } else if let Some((ch, used)) = json_u_escape(&s[i..]) {
+            let mut buf = [0u8; 4];
+            scratch.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            i += used;
+        } else {
+            scratch.push(s[i]);
+            i += 1;
+        }
+    }
+    scratch
+}
+
+/// A `\uXXXX` escape (or a surrogate pair of two) at the start of `s`.
+fn json_u_escape(s: &[u8]) -> Option<(char, usize)> {
+    let unit = |s: &[u8]| -> Option<u32> {
+        let hex4 = s.strip_prefix(b"\\u")?.get(..4)?;
+        hex4.iter()
+            .try_fold(0u32, |a, &c| hex(c).map(|d| a << 4 | u32::from(d)))
+    };
+    let hi = unit(s)?;
+    if (0xD800..0xDC00).contains(&hi) {
+        let lo = unit(s.get(6..)?)?;
+        let code = 0x10000 + ((hi - 0xD800) << 10) + (lo.checked_sub(0xDC00)?);
+        return char::from_u32(code).map(|c| (c, 12));
+    }
+    char::from_u32(hi).map(|c| (c, 6))
+}
+
 /// Decodes `%XX` once (invalid escapes stay literal), like nginx before it matches locations.
 pub fn percent_decode_into(s: &[u8], out: &mut Vec<u8>) {
     out.clear();
@@ -151,6 +208,18 @@ mod tests {
         assert_eq!(unescape(b"/plain", &mut s), b"/plain");
         assert_eq!(unescape(br"/a\x22b\x5Cc", &mut s), b"/a\"b\\c");
         assert_eq!(unescape(br"/bad\xZZ\x4", &mut s), br"/bad\xZZ\x4");
+    }
+
+    #[test]
+    fn unescapes_json() {
+        let mut s = Vec::new();
+        assert_eq!(json_unescape(b"/plain", &mut s), b"/plain");
+        assert_eq!(json_unescape(br#"a\"b\\c\/d\n"#, &mut s), b"a\"b\\c/d\n");
+        assert_eq!(
+            json_unescape(br"\u00e9\ud83d\ude00", &mut s),
+            "\u{e9}\u{1f600}".as_bytes()
+        );
+        assert_eq!(json_unescape(br"\uZZ\", &mut s), br"\uZZ\");
     }
 
     #[test]

@@ -78,6 +78,53 @@ fn day_base(date: &[u8], tz: &[u8]) -> Option<i64> {
     Some(days_from_civil(i64::from(y), m, d) * 86_400 - sign * off)
 }
 
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 4 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0, |a, &c| a * 10 + u32::from(c - b'0')))
+}
+
+/// Parses ISO 8601 / RFC 3339 (`2016-02-19T02:00:00+00:00`, `...Z`, fractions, a space
+/// instead of `T`, no offset = UTC) to UTC epoch seconds.
+pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let (h, mi, s) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut rest = &b[19..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        b"" | b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), hh1, hh2, b':', mm1, mm2]
+        | [sign @ (b'+' | b'-'), hh1, hh2, mm1, mm2] => {
+            let secs = i64::from(digits(&[*hh1, *hh2])? * 3600 + digits(&[*mm1, *mm2])? * 60);
+            if *sign == b'+' {
+                secs
+            } else {
+                -secs
+            }
+        }
+        _ => return None,
+    };
+    let day = days_from_civil(i64::from(y), m, d);
+    Some(day * 86_400 + i64::from(h * 3600 + mi * 60 + s) - offset)
+}
+
 /// Remembers the date and offset of the last `$time_local` parsed, so that a run of lines from
 /// the same day costs only the `HH:MM:SS` digits.
 #[derive(Default, Clone)]
@@ -138,6 +185,20 @@ mod tests {
         ] {
             assert_eq!(c.parse(bad), None, "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn parses_iso8601() {
+        let want = Some(1_455_847_200);
+        assert_eq!(parse_iso8601(b"2016-02-19T02:00:00+00:00"), want);
+        assert_eq!(parse_iso8601(b"2016-02-19T02:00:00Z"), want);
+        assert_eq!(parse_iso8601(b"2016-02-19T02:00:00.123Z"), want);
+        assert_eq!(parse_iso8601(b"2016-02-18T21:00:00-05:00"), want);
+        assert_eq!(parse_iso8601(b"2016-02-19 03:00:00+0100"), want);
+        assert_eq!(parse_iso8601(b"2016-02-19T02:00:00"), want);
+        assert_eq!(parse_iso8601(b"2016-13-19T02:00:00Z"), None);
+        assert_eq!(parse_iso8601(b"2016-02-19T02:00:00+0"), None);
+        assert_eq!(parse_iso8601(b"garbage"), None);
     }
 
     #[test]

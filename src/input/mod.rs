@@ -2,6 +2,7 @@
 //! names), and the chunker that cuts them into newline-aligned blocks.
 
 mod chunker;
+pub mod discover;
 
 pub use chunker::{read_blocks, Block, ChunkConfig, Flow, Payload};
 

@@ -22,11 +22,13 @@ pub struct Report {
     pub schema: &'static str,
     /// noisegate's version.
     pub version: &'static str,
-    /// The log format used (`null` for an empty input).
-    pub format: Option<&'static str>,
+    /// The log format of the inputs: a name, `mixed`, or `null` when no input had a line.
+    pub format: Option<String>,
     /// Input names.
     pub inputs: Vec<String>,
-    /// Line accounting: `total = parsed + rejected`.
+    /// Each input's format and what that format lacks.
+    pub sources: Vec<SourceView>,
+    /// Line accounting: `total = parsed + rejected + filtered`.
     pub lines: LinesView,
     /// Rejected lines by reason, with the first few.
     pub rejects: RejectsView,
@@ -44,6 +46,15 @@ pub struct Report {
     pub errors: Vec<ErrorView>,
 }
 
+/// One input.
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    pub file: String,
+    pub format: Option<String>,
+    /// What the analysis lacks with this format ("no $request_time: ...").
+    pub notes: Vec<String>,
+}
+
 /// Line accounting.
 #[derive(Debug, Serialize)]
 pub struct LinesView {
@@ -57,7 +68,7 @@ pub struct LinesView {
 #[derive(Debug, Serialize)]
 pub struct RejectsView {
     /// Count per reason id (only reasons seen).
-    pub by_reason: BTreeMap<&'static str, u64>,
+    pub by_reason: BTreeMap<String, u64>,
     /// The first rejected lines, in input order.
     pub examples: Vec<RejectExampleView>,
 }
@@ -67,7 +78,9 @@ pub struct RejectsView {
 pub struct RejectExampleView {
     pub file: String,
     pub line: u64,
-    pub reason: &'static str,
+    pub reason: String,
+    /// Where in the line it went wrong and what was expected.
+    pub detail: String,
     #[serde(serialize_with = "ser_bytes")]
     pub text: Vec<u8>,
 }
@@ -337,8 +350,18 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, top: usize) -> Report {
     Report {
         schema: SCHEMA,
         version: env!("CARGO_PKG_VERSION"),
-        format: scan.format.map(|f| f.name()),
+        format: scan.format_name().map(str::to_string),
         inputs: scan.sources.clone(),
+        sources: scan
+            .sources
+            .iter()
+            .zip(&scan.formats)
+            .map(|(file, f)| SourceView {
+                file: file.clone(),
+                format: f.name.clone(),
+                notes: f.notes.clone(),
+            })
+            .collect(),
         lines: LinesView {
             total: s.lines.total,
             parsed: s.lines.parsed,
@@ -346,10 +369,9 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, top: usize) -> Report {
             filtered: s.lines.filtered,
         },
         rejects: RejectsView {
-            by_reason: Reject::ALL
-                .iter()
-                .filter(|r| s.rejects[**r as usize] > 0)
-                .map(|r| (r.id(), s.rejects[*r as usize]))
+            by_reason: (0..Reject::COUNT)
+                .filter(|&i| s.rejects[i] > 0)
+                .map(|i| (Reject::from_index(i).id(), s.rejects[i]))
                 .collect(),
             examples: s
                 .reject_examples
@@ -358,6 +380,7 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, top: usize) -> Report {
                     file: scan.sources[e.source as usize].clone(),
                     line: e.line,
                     reason: e.reason.id(),
+                    detail: e.detail.clone(),
                     text: e.text.clone(),
                 })
                 .collect(),

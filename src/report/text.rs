@@ -123,16 +123,27 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
         }
         _ => names.join(" · "),
     };
-    let format = match r.format {
+    let format = match &r.format {
         Some(f) => format!("{f} format"),
         None => "format unknown: no non-empty line".to_string(),
     };
     o.field("Input", &format!("{inputs} · {format}"))?;
+    let mut notes: Vec<&String> = r.sources.iter().flat_map(|s| &s.notes).collect();
+    notes.sort();
+    notes.dedup();
+    for note in notes {
+        o.para(11, &format!("note: {note}"))?;
+    }
     let l = &r.lines;
+    let filtered = if l.filtered > 0 {
+        format!(" · {} outside the time window", thousands(l.filtered))
+    } else {
+        String::new()
+    };
     o.field(
         "Lines",
         &format!(
-            "{} read · {} parsed · {} rejected",
+            "{} read · {} parsed · {} rejected{filtered}",
             thousands(l.total),
             thousands(l.parsed),
             thousands(l.rejected)
@@ -275,14 +286,19 @@ fn rejects(o: &mut Out, r: &Report) -> io::Result<()> {
     o.heading(&format!(
         "REJECTED LINES: {} (not in the {} format)",
         thousands(r.lines.rejected),
-        r.format.unwrap_or("detected")
+        r.format.as_deref().unwrap_or("detected")
     ))?;
     for (reason, n) in &r.rejects.by_reason {
         writeln!(o.w, "  {reason:<20}{:>10}", thousands(*n))?;
     }
     for e in &r.rejects.examples {
         let file = escape_text(e.file.as_bytes());
-        writeln!(o.w, "  {file}:{}: {}", e.line, e.reason)?;
+        let detail = if e.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", e.detail)
+        };
+        o.para(2, &format!("{file}:{}: {}{detail}", e.line, e.reason))?;
         writeln!(o.w, "    {}", fit(&escape_text(&e.text), WIDTH - 4))?;
     }
     Ok(())

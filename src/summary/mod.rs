@@ -55,12 +55,12 @@ impl Default for Caps {
 pub struct Lines {
     /// All lines read.
     pub total: u64,
-    /// Lines that fit the format.
+    /// Lines that fit the format and were counted.
     pub parsed: u64,
-    /// Lines that did not.
+    /// Lines that did not fit.
     pub rejected: u64,
-    /// Lines left out by a filter such as a time window. No filter exists yet, so this is
-    /// always 0 and `total = parsed + rejected`.
+    /// Lines that fit but fell outside the time window (`--since`/`--until`):
+    /// `total = parsed + rejected + filtered`.
     pub filtered: u64,
 }
 
@@ -96,12 +96,14 @@ impl Traffic {
         }
     }
 
-    /// Counts one request.
+    /// Counts one request; `None` for what the log format does not record.
     #[inline]
-    pub fn add(&mut self, status: u16, bytes: u64, request_time_us: Option<u64>) {
+    pub fn add(&mut self, status: Option<u16>, bytes: Option<u64>, request_time_us: Option<u64>) {
         self.requests += 1;
-        self.bytes = self.bytes.saturating_add(bytes);
-        self.status[usize::from(status)] += 1;
+        self.bytes = self.bytes.saturating_add(bytes.unwrap_or(0));
+        if let Some(status) = status {
+            self.status[usize::from(status)] += 1;
+        }
         if let Some(us) = request_time_us {
             self.timed += 1;
             self.request_time_us = self.request_time_us.saturating_add(us);
@@ -191,6 +193,8 @@ pub struct RejectExample {
     pub line: u64,
     /// Why it was rejected.
     pub reason: Reject,
+    /// Where in the line and what was expected, for people.
+    pub detail: String,
     /// The first bytes of the line.
     pub text: Vec<u8>,
 }
@@ -207,8 +211,8 @@ impl RejectExample {
 pub struct Summary {
     /// Line accounting.
     pub lines: Lines,
-    /// Rejected lines by reason (index = position in [`Reject::ALL`]).
-    pub rejects: [u64; Reject::ALL.len()],
+    /// Rejected lines by reason (index = [`Reject::index`]).
+    pub rejects: [u64; Reject::COUNT],
     /// The first rejected lines, by position.
     pub reject_examples: Vec<RejectExample>,
     /// All parsed requests.
@@ -227,7 +231,7 @@ impl Summary {
     pub fn new(caps: &Caps) -> Self {
         Summary {
             lines: Lines::default(),
-            rejects: [0; Reject::ALL.len()],
+            rejects: [0; Reject::COUNT],
             reject_examples: Vec::new(),
             totals: Traffic::new(),
             span: None,
@@ -239,11 +243,20 @@ impl Summary {
         }
     }
 
-    /// Counts a rejected line and keeps it as an example if it is among the first.
-    pub fn reject(&mut self, source: u32, block: u64, line: u64, reason: Reject, text: &[u8]) {
+    /// Counts a rejected line and keeps it as an example if it is among the first; `detail`
+    /// is called only then.
+    pub fn reject(
+        &mut self,
+        source: u32,
+        block: u64,
+        line: u64,
+        reason: Reject,
+        text: &[u8],
+        detail: impl FnOnce() -> String,
+    ) {
         self.lines.total += 1;
         self.lines.rejected += 1;
-        self.rejects[reason as usize] += 1;
+        self.rejects[reason.index()] += 1;
         // Copy the line only when it is among the first; most rejects cost no allocation.
         let full = self.reject_examples.len() >= REJECT_EXAMPLES;
         if full && (source, block, line) >= self.reject_examples[REJECT_EXAMPLES - 1].position() {
@@ -254,6 +267,7 @@ impl Summary {
             block,
             line,
             reason,
+            detail: detail(),
             text: text[..text.len().min(REJECT_EXCERPT)].to_vec(),
         };
         if full {

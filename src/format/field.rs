@@ -1,0 +1,330 @@
+//! The fields noisegate reads out of a log line, named after the nginx variables that write
+//! them, and the decoding of their values (numbers, times, lists of times).
+//!
+//! Decoding never allocates. A value that does not decode makes the line rejected with the
+//! field named, so a user learns which part of the format does not match the log.
+
+use super::time::{parse_iso8601, TimeCache};
+use memchr::memchr;
+use serde::Serialize;
+
+/// A field of a log line, by the nginx variable that writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// `$remote_addr`.
+    RemoteAddr,
+    /// `$remote_user`.
+    RemoteUser,
+    /// `$time_local`: `19/Feb/2016:02:00:00 +0000`.
+    TimeLocal,
+    /// `$time_iso8601`: `2016-02-19T02:00:00+00:00`.
+    TimeIso8601,
+    /// `$msec`: `1455847200.123`.
+    Msec,
+    /// `$request`: `GET /path?q HTTP/1.1`.
+    Request,
+    /// `$request_method`.
+    RequestMethod,
+    /// `$request_uri`: the path with its query, as sent.
+    RequestUri,
+    /// `$uri` (`$document_uri`): the normalized path, without query.
+    Uri,
+    /// `$args` (`$query_string`).
+    Args,
+    /// `$server_protocol`.
+    ServerProtocol,
+    /// `$status`.
+    Status,
+    /// `$body_bytes_sent`.
+    BodyBytesSent,
+    /// `$bytes_sent`.
+    BytesSent,
+    /// `$request_length`.
+    RequestLength,
+    /// `$request_time`, seconds.
+    RequestTime,
+    /// `$upstream_response_time`: seconds, or a list of them, or `-`.
+    UpstreamResponseTime,
+    /// `$http_referer`.
+    Referer,
+    /// `$http_user_agent`.
+    UserAgent,
+    /// `$http_x_forwarded_for`.
+    ForwardedFor,
+    /// `$host` (`$http_host`).
+    Host,
+    /// `$server_name`.
+    ServerName,
+    /// A time whose form is told by its value (JSON logs): ISO 8601, `$time_local` or epoch.
+    AnyTime,
+    /// Any other variable (`$http_<name>`, `$cookie_<name>`, ...): read and ignored.
+    Opaque,
+}
+
+impl Field {
+    /// Number of variants, for tables indexed by field.
+    pub const COUNT: usize = Field::Opaque as usize + 1;
+
+    /// The field an nginx variable name (without `$`) writes.
+    pub fn from_var(name: &str) -> Field {
+        match name {
+            "remote_addr" => Field::RemoteAddr,
+            "remote_user" => Field::RemoteUser,
+            "time_local" => Field::TimeLocal,
+            "time_iso8601" => Field::TimeIso8601,
+            "msec" => Field::Msec,
+            "request" => Field::Request,
+            "request_method" => Field::RequestMethod,
+            "request_uri" => Field::RequestUri,
+            "uri" | "document_uri" => Field::Uri,
+            "args" | "query_string" => Field::Args,
+            "server_protocol" => Field::ServerProtocol,
+            "status" => Field::Status,
+            "body_bytes_sent" => Field::BodyBytesSent,
+            "bytes_sent" => Field::BytesSent,
+            "request_length" => Field::RequestLength,
+            "request_time" => Field::RequestTime,
+            "upstream_response_time" => Field::UpstreamResponseTime,
+            "http_referer" => Field::Referer,
+            "http_user_agent" => Field::UserAgent,
+            "http_x_forwarded_for" => Field::ForwardedFor,
+            "host" | "http_host" => Field::Host,
+            "server_name" => Field::ServerName,
+            _ => Field::Opaque,
+        }
+    }
+
+    /// The nginx variable (or, for [`Field::AnyTime`], a description) for messages.
+    pub fn var(self) -> &'static str {
+        match self {
+            Field::RemoteAddr => "$remote_addr",
+            Field::RemoteUser => "$remote_user",
+            Field::TimeLocal => "$time_local",
+            Field::TimeIso8601 => "$time_iso8601",
+            Field::Msec => "$msec",
+            Field::Request => "$request",
+            Field::RequestMethod => "$request_method",
+            Field::RequestUri => "$request_uri",
+            Field::Uri => "$uri",
+            Field::Args => "$args",
+            Field::ServerProtocol => "$server_protocol",
+            Field::Status => "$status",
+            Field::BodyBytesSent => "$body_bytes_sent",
+            Field::BytesSent => "$bytes_sent",
+            Field::RequestLength => "$request_length",
+            Field::RequestTime => "$request_time",
+            Field::UpstreamResponseTime => "$upstream_response_time",
+            Field::Referer => "$http_referer",
+            Field::UserAgent => "$http_user_agent",
+            Field::ForwardedFor => "$http_x_forwarded_for",
+            Field::Host => "$host",
+            Field::ServerName => "$server_name",
+            Field::AnyTime => "a time",
+            Field::Opaque => "a variable",
+        }
+    }
+
+    /// `true` for fields whose values never hold a space (numbers, addresses, names).
+    pub fn is_token(self) -> bool {
+        matches!(
+            self,
+            Field::RemoteAddr
+                | Field::TimeIso8601
+                | Field::Msec
+                | Field::RequestMethod
+                | Field::ServerProtocol
+                | Field::Status
+                | Field::BodyBytesSent
+                | Field::BytesSent
+                | Field::RequestLength
+                | Field::RequestTime
+                | Field::Host
+                | Field::ServerName
+        )
+    }
+
+    /// `true` for fields whose value is a time.
+    pub fn is_time(self) -> bool {
+        matches!(
+            self,
+            Field::TimeLocal | Field::TimeIso8601 | Field::Msec | Field::AnyTime
+        )
+    }
+}
+
+/// Digits only, at most 19 of them.
+pub fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
+    })
+}
+
+/// A three-digit status.
+pub fn parse_status(b: &[u8]) -> Option<u16> {
+    match *b {
+        [a, c, d] if a.is_ascii_digit() && c.is_ascii_digit() && d.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(c - b'0') * 10 + u16::from(d - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// A byte count: digits, or `-` for none.
+pub fn parse_bytes(b: &[u8]) -> Option<u64> {
+    if b == b"-" {
+        Some(0)
+    } else {
+        parse_u64(b)
+    }
+}
+
+/// Seconds (`0.399`, `12`) in microseconds; `Some(None)` for `-`, `None` when invalid.
+pub fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
+    if b == b"-" {
+        return Some(None);
+    }
+    let (int, frac) = match memchr(b'.', b) {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b[..0]),
+    };
+    if int.len() > 9 || frac.iter().any(|c| !c.is_ascii_digit()) {
+        return None;
+    }
+    let secs = parse_u64(int)?;
+    let mut us = 0u64;
+    for i in 0..6 {
+        us = us * 10 + frac.get(i).map_or(0, |&c| u64::from(c - b'0'));
+    }
+    Some(Some(secs * 1_000_000 + us))
+}
+
+/// `$upstream_response_time`: one time, or several separated by `, ` (retries) or ` : `
+/// (internal redirects), some of them `-`. Returns their sum, `Some(None)` when none is a
+/// number, `None` when invalid.
+pub fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
+    let mut sum: Option<u64> = None;
+    for part in b.split(|&c| c == b',' || c == b':') {
+        let part = part.trim_ascii();
+        if let Some(us) = parse_seconds_us(part)? {
+            sum = Some(sum.unwrap_or(0).saturating_add(us));
+        }
+    }
+    Some(sum)
+}
+
+/// A time field to UTC epoch seconds.
+pub fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> {
+    match field {
+        Field::TimeLocal => times.parse(b),
+        Field::TimeIso8601 => parse_iso8601(b),
+        Field::Msec => parse_epoch(b),
+        _ => {
+            if b.len() == 26 && b.get(2) == Some(&b'/') {
+                times.parse(b)
+            } else if b.first().is_some_and(|c| c.is_ascii_digit()) && !b.contains(&b'-') {
+                parse_epoch(b)
+            } else {
+                parse_iso8601(b)
+            }
+        }
+    }
+}
+
+/// `1455847200.123` (seconds since the epoch, any fraction) to whole seconds.
+fn parse_epoch(b: &[u8]) -> Option<i64> {
+    let int = match memchr(b'.', b) {
+        Some(i) if b[i + 1..].iter().all(u8::is_ascii_digit) => &b[..i],
+        Some(_) => return None,
+        None => b,
+    };
+    if int.len() > 12 {
+        return None;
+    }
+    parse_u64(int).map(|v| v as i64)
+}
+
+/// The client of a request from an X-Forwarded-For list: its first hop, with a port or the
+/// brackets of `[v6]:port` removed. `None` when the list is empty, `-` or `unknown`.
+pub fn first_hop(xff: &[u8]) -> Option<&[u8]> {
+    let first = match memchr(b',', xff) {
+        Some(i) => &xff[..i],
+        None => xff,
+    };
+    let addr = strip_port(first.trim_ascii());
+    let unknown = addr.is_empty() || addr == b"-" || addr.eq_ignore_ascii_case(b"unknown");
+    (!unknown).then_some(addr)
+}
+
+/// `1.2.3.4:567` → `1.2.3.4`; `[2001:db8::1]:443` → `2001:db8::1`; a bare IPv6 address stays.
+pub fn strip_port(a: &[u8]) -> &[u8] {
+    if let Some(rest) = a.strip_prefix(b"[") {
+        return match memchr(b']', rest) {
+            Some(i) => &rest[..i],
+            None => a,
+        };
+    }
+    match a.iter().filter(|&&c| c == b':').count() {
+        1 => &a[..memchr(b':', a).unwrap_or(a.len())],
+        _ => a,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_times() {
+        assert_eq!(parse_seconds_us(b"0.399"), Some(Some(399_000)));
+        assert_eq!(parse_seconds_us(b"12"), Some(Some(12_000_000)));
+        assert_eq!(parse_seconds_us(b"1.2345678"), Some(Some(1_234_567)));
+        assert_eq!(parse_seconds_us(b"-"), Some(None));
+        assert_eq!(parse_seconds_us(b"1e3"), None);
+        assert_eq!(parse_seconds_us(b""), None);
+        assert_eq!(parse_seconds_list_us(b"0.012, 0.034"), Some(Some(46_000)));
+        assert_eq!(parse_seconds_list_us(b"0.010 : -"), Some(Some(10_000)));
+        assert_eq!(parse_seconds_list_us(b"-"), Some(None));
+        assert_eq!(parse_seconds_list_us(b"x"), None);
+        assert_eq!(parse_bytes(b"-"), Some(0));
+        assert_eq!(parse_status(b"404"), Some(404));
+        assert_eq!(parse_status(b"40"), None);
+        let mut t = TimeCache::default();
+        let want = Some(1_455_847_200);
+        assert_eq!(parse_time(Field::Msec, b"1455847200.123", &mut t), want);
+        assert_eq!(parse_time(Field::AnyTime, b"1455847200", &mut t), want);
+        assert_eq!(
+            parse_time(Field::AnyTime, b"2016-02-19T02:00:00+00:00", &mut t),
+            want
+        );
+        assert_eq!(
+            parse_time(Field::AnyTime, b"19/Feb/2016:02:00:00 +0000", &mut t),
+            want
+        );
+    }
+
+    #[test]
+    fn clients_from_forwarded_for() {
+        assert_eq!(first_hop(b"1.2.3.4, 10.0.0.1"), Some(&b"1.2.3.4"[..]));
+        assert_eq!(first_hop(b" 1.2.3.4:5678 "), Some(&b"1.2.3.4"[..]));
+        assert_eq!(
+            first_hop(b"[2001:db8::1]:443, x"),
+            Some(&b"2001:db8::1"[..])
+        );
+        assert_eq!(first_hop(b"2001:db8::1"), Some(&b"2001:db8::1"[..]));
+        assert_eq!(first_hop(b"unknown, 1.2.3.4"), None);
+        assert_eq!(first_hop(b"-"), None);
+        assert_eq!(first_hop(b""), None);
+    }
+
+    #[test]
+    fn variable_names() {
+        assert_eq!(Field::from_var("http_user_agent"), Field::UserAgent);
+        assert_eq!(Field::from_var("http_x_custom"), Field::Opaque);
+        assert_eq!(Field::from_var("cookie_session"), Field::Opaque);
+        assert_eq!(Field::from_var("document_uri"), Field::Uri);
+    }
+}

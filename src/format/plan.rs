@@ -1,0 +1,381 @@
+//! nginx `log_format` strings compiled into a field plan, and the zero-copy parser that runs
+//! a plan over a line.
+//!
+//! A format string is literal text and variables (`$name`, `${name}`). The plan is the
+//! leading literal, then for each variable the literal that follows it. Parsing walks the
+//! line once: a variable's value ends where the next literal starts. nginx escapes `"` inside
+//! values (`\x22`, or `\"` with `escape=json`), so a literal that starts with a quote cannot
+//! occur inside a quoted value; a quote preceded by an odd number of backslashes is not a
+//! delimiter. Two fields may contain the literal that follows them and get their own rule:
+//! `$time_local` is always 26 bytes, and `$upstream_response_time` is a list (`0.012, 0.034`).
+
+use super::field::{self, Field};
+use super::time::TimeCache;
+use super::{Escape, Miss, Record, Reject};
+use memchr::memchr;
+
+/// How a variable's value ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Extent {
+    /// At the first occurrence of the following literal.
+    Search,
+    /// After exactly this many bytes (`$time_local`), else as `Search`.
+    Fixed(usize),
+    /// After a list of times (`$upstream_response_time`).
+    TimeList,
+}
+
+/// One variable and the literal after it.
+#[derive(Clone, Debug)]
+struct VarStep {
+    field: Field,
+    extent: Extent,
+    /// The literal text that follows; empty for a variable at the end of the line.
+    after: Box<[u8]>,
+}
+
+/// A compiled `log_format`.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    lead: Box<[u8]>,
+    vars: Vec<VarStep>,
+    /// How nginx escaped values when it wrote the log.
+    pub escape: Escape,
+    /// Accept anything after a space at the end of the line (for presets that users extend).
+    pub allow_trailing: bool,
+    has: [bool; Field::COUNT],
+}
+
+/// Splits a format string into literal text and variable names.
+fn tokenize(fmt: &str) -> Result<Vec<(bool, String)>, String> {
+    let b = fmt.as_bytes();
+    let mut out: Vec<(bool, String)> = Vec::new();
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'$' {
+            let ch = fmt[i..].chars().next().expect("in bounds");
+            lit.push(ch);
+            i += ch.len_utf8();
+            continue;
+        }
+        let (name, next) = if b.get(i + 1) == Some(&b'{') {
+            let close = fmt[i..]
+                .find('}')
+                .ok_or(format!("column {}: '${{' without '}}'", i + 1))?;
+            (&fmt[i + 2..i + close], i + close + 1)
+        } else {
+            let n = b[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            (&fmt[i + 1..i + 1 + n], i + 1 + n)
+        };
+        if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            return Err(format!(
+                "column {}: '$' is not followed by a variable name",
+                i + 1
+            ));
+        }
+        if !lit.is_empty() {
+            out.push((false, std::mem::take(&mut lit)));
+        }
+        out.push((true, name.to_string()));
+        i = next;
+    }
+    if !lit.is_empty() {
+        out.push((false, lit));
+    }
+    Ok(out)
+}
+
+impl Plan {
+    /// Compiles an nginx `log_format` string (the concatenated text, quotes already removed).
+    pub fn compile(fmt: &str, escape: Escape) -> Result<Plan, String> {
+        let tokens = tokenize(fmt)?;
+        let mut plan = Plan {
+            lead: Box::default(),
+            vars: Vec::new(),
+            escape,
+            allow_trailing: false,
+            has: [false; Field::COUNT],
+        };
+        let mut iter = tokens.iter().peekable();
+        if let Some((false, lit)) = iter.peek() {
+            plan.lead = lit.as_bytes().into();
+            iter.next();
+        }
+        while let Some((_, name)) = iter.next() {
+            let after: Box<[u8]> = match iter.peek() {
+                Some((false, lit)) => {
+                    let lit = lit.as_bytes().into();
+                    iter.next();
+                    lit
+                }
+                Some((true, next)) => {
+                    return Err(format!(
+                        "${name} and ${next} are not separated by any text, so their values \
+                         cannot be told apart"
+                    ))
+                }
+                None => Box::default(),
+            };
+            plan.push(Field::from_var(name), after);
+        }
+        if plan.vars.is_empty() {
+            return Err("the format has no variables".to_string());
+        }
+        plan.settle();
+        Ok(plan)
+    }
+
+    fn push(&mut self, field: Field, after: Box<[u8]>) {
+        let extent = match field {
+            Field::TimeLocal => Extent::Fixed(26),
+            Field::UpstreamResponseTime => Extent::TimeList,
+            _ => Extent::Search,
+        };
+        self.has[field as usize] = true;
+        self.vars.push(VarStep {
+            field,
+            extent,
+            after,
+        });
+    }
+
+    /// Fields that duplicate a better one are read but not used: `$bytes_sent` when
+    /// `$body_bytes_sent` is there, `$uri` or `$request_uri` when `$request` is, and so on.
+    fn settle(&mut self) {
+        let has = self.has;
+        let shadowed = |f: Field| match f {
+            Field::BytesSent => has[Field::BodyBytesSent as usize],
+            Field::RequestUri => has[Field::Request as usize],
+            Field::Uri => has[Field::Request as usize] || has[Field::RequestUri as usize],
+            Field::TimeIso8601 => has[Field::TimeLocal as usize],
+            Field::Msec => has[Field::TimeLocal as usize] || has[Field::TimeIso8601 as usize],
+            _ => false,
+        };
+        for v in &mut self.vars {
+            if shadowed(v.field) {
+                v.field = Field::Opaque;
+            }
+        }
+    }
+
+    /// `true` when the format writes `field`.
+    pub fn has(&self, field: Field) -> bool {
+        self.has[field as usize]
+    }
+
+    /// Parses one line (no `\n`; a trailing `\r` is ignored).
+    #[inline]
+    pub fn parse<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+    ) -> Result<Record<'a>, Miss<'p>> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Err(Miss::new(Reject::Empty, 0));
+        }
+        if !line.starts_with(&self.lead) {
+            return Err(Miss::expected(0, &self.lead, None));
+        }
+        let mut rec = Record::new(self.escape);
+        let mut pos = self.lead.len();
+        for v in &self.vars {
+            let rest = &line[pos..];
+            let Some(end) = value_end(v, rest) else {
+                let at = pos + typical_len(v, rest);
+                return Err(Miss::expected(at, &v.after, Some(v.field)));
+            };
+            store(&mut rec, v.field, &rest[..end], times)
+                .ok_or(Miss::new(Reject::Value(v.field), pos))?;
+            pos += end + v.after.len();
+        }
+        if pos < line.len() && !(self.allow_trailing && line[pos] == b' ') {
+            return Err(Miss::new(Reject::TrailingData, pos));
+        }
+        Ok(rec)
+    }
+}
+
+/// Where the value of `v` ends in `rest`, which must then continue with `v.after`.
+#[inline]
+fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
+    if v.after.is_empty() {
+        // At the end of the format: a number or address ends at a space (what follows is
+        // trailing data), anything else takes the rest of the line.
+        let token = v.field.is_token();
+        return Some(if token {
+            memchr(b' ', rest).unwrap_or(rest.len())
+        } else {
+            rest.len()
+        });
+    }
+    let at = match v.extent {
+        Extent::Fixed(n) if rest.len() >= n && rest[n..].starts_with(&v.after) => return Some(n),
+        Extent::TimeList => time_list_len(rest),
+        _ => 0,
+    };
+    find_literal(rest, at, &v.after)
+}
+
+/// Where the literal after `v` should have been, for messages: after a fixed-width or list
+/// value, else where the value starts.
+fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
+    match v.extent {
+        Extent::Fixed(n) => n.min(rest.len()),
+        Extent::TimeList => time_list_len(rest),
+        Extent::Search => 0,
+    }
+}
+
+/// The first occurrence of `lit` in `hay` at or after `from` that is a real delimiter (a
+/// quote preceded by an odd number of backslashes is part of the value).
+#[inline]
+fn find_literal(hay: &[u8], from: usize, lit: &[u8]) -> Option<usize> {
+    let first = lit[0];
+    let mut i = from;
+    loop {
+        i += memchr(first, hay.get(i..)?)?;
+        if hay[i..].starts_with(lit) {
+            let escaped = first == b'"'
+                && hay[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1;
+            if !escaped {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Length of a leading `$upstream_response_time` list: `0.012, 0.034 : -`.
+fn time_list_len(s: &[u8]) -> usize {
+    let item = |s: &[u8]| {
+        s.iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b'-')
+            .count()
+    };
+    let mut end = item(s);
+    loop {
+        let rest = &s[end..];
+        let sep = [&b", "[..], b" : "]
+            .iter()
+            .find(|sep| rest.starts_with(sep))
+            .map_or(0, |sep| sep.len());
+        let n = if sep > 0 { item(&rest[sep..]) } else { 0 };
+        if n == 0 {
+            return end;
+        }
+        end += sep + n;
+    }
+}
+
+/// Decodes `value` into the record field it belongs to; `None` when it is not valid.
+#[inline]
+pub(super) fn store<'a>(
+    rec: &mut Record<'a>,
+    f: Field,
+    value: &'a [u8],
+    times: &mut TimeCache,
+) -> Option<()> {
+    match f {
+        Field::RemoteAddr => rec.remote_addr = Some(value),
+        Field::Request => rec.request = Some(value),
+        Field::RequestMethod => rec.method = Some(value),
+        Field::RequestUri | Field::Uri => rec.uri = Some(value),
+        Field::Status => rec.status = Some(field::parse_status(value)?),
+        Field::BodyBytesSent | Field::BytesSent => rec.bytes = Some(field::parse_bytes(value)?),
+        Field::RequestTime => rec.request_time_us = field::parse_seconds_us(value)?,
+        Field::UpstreamResponseTime => rec.upstream_time_us = field::parse_seconds_list_us(value)?,
+        Field::UserAgent => rec.user_agent = Some(value),
+        Field::ForwardedFor => rec.forwarded_for = Some(value),
+        Field::Host => rec.host = Some(value),
+        f if f.is_time() => rec.time = Some(field::parse_time(f, value, times)?),
+        _ => {}
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<'a>(fmt: &str, line: &'a [u8]) -> Result<Record<'a>, String> {
+        let plan = Plan::compile(fmt, Escape::Default).unwrap();
+        plan.parse(line, &mut TimeCache::default())
+            .map_err(|m| format!("{:?} at {}", m.reject, m.column))
+    }
+
+    #[test]
+    fn compiles_variables_and_literals() {
+        let p =
+            Plan::compile("$remote_addr [${time_local}] \"$request\"", Escape::Default).unwrap();
+        assert_eq!(&*p.lead, b"");
+        assert_eq!(p.vars.len(), 3);
+        assert_eq!(&*p.vars[1].after, b"] \"");
+        assert!(p.has(Field::TimeLocal));
+        assert!(Plan::compile("$a$b", Escape::Default)
+            .unwrap_err()
+            .contains("not separated"));
+        assert!(Plan::compile("x ${a", Escape::Default)
+            .unwrap_err()
+            .contains("column 3"));
+        assert!(Plan::compile("x $ y", Escape::Default)
+            .unwrap_err()
+            .contains("column 3"));
+        assert!(Plan::compile("no vars", Escape::Default).is_err());
+    }
+
+    #[test]
+    fn parses_a_custom_format_with_lists_and_spaces() {
+        let fmt = "$remote_addr [$time_local] \"$request\" $status $body_bytes_sent $request_time $upstream_response_time $host \"$http_user_agent\"";
+        let line = b"1.2.3.4 [19/Feb/2016:02:00:00 +0000] \"GET /owa/ HTTP/1.1\" 404 12 0.050 0.012, 0.034 example.org \"Mozilla/5.0 (X)\"";
+        let r = parse(fmt, line).unwrap();
+        assert_eq!(r.remote_addr, Some(&b"1.2.3.4"[..]));
+        assert_eq!(r.time, Some(1_455_847_200));
+        assert_eq!(r.status, Some(404));
+        assert_eq!(r.request_time_us, Some(50_000));
+        assert_eq!(r.upstream_time_us, Some(46_000));
+        assert_eq!(r.host, Some(&b"example.org"[..]));
+        assert_eq!(r.user_agent, Some(&b"Mozilla/5.0 (X)"[..]));
+        let dash =
+            b"1.2.3.4 [19/Feb/2016:02:00:00 +0000] \"GET / HTTP/1.1\" 200 1 0.001 - h \"ua\"";
+        assert_eq!(parse(fmt, dash).unwrap().upstream_time_us, None);
+    }
+
+    #[test]
+    fn misses_name_the_column_and_the_field() {
+        let fmt = "$remote_addr \"$request\" $status";
+        assert_eq!(
+            parse(fmt, b"1.2.3.4 \"GET /\" 4x4").unwrap_err(),
+            "Value(Status) at 16"
+        );
+        assert_eq!(parse(fmt, b"1.2.3.4 GET").unwrap_err(), "Layout at 0");
+        assert_eq!(
+            parse(fmt, b"1.2.3.4 \"GET /\" 404 extra").unwrap_err(),
+            "TrailingData at 19"
+        );
+        assert_eq!(parse(fmt, b"").unwrap_err(), "Empty at 0");
+    }
+
+    #[test]
+    fn json_escaped_quotes_do_not_end_a_value() {
+        let plan = Plan::compile(
+            "{\"ua\":\"$http_user_agent\",\"status\":$status}",
+            Escape::Json,
+        )
+        .unwrap();
+        let line = br#"{"ua":"say \"hi\" \\","status":404}"#;
+        let r = plan.parse(line, &mut TimeCache::default()).unwrap();
+        assert_eq!(r.user_agent, Some(&br#"say \"hi\" \\"#[..]));
+        assert_eq!(r.status, Some(404));
+    }
+
+    #[test]
+    fn better_fields_shadow_weaker_ones() {
+        let r = parse("$request_uri $uri $status", b"/a?b /a 200").unwrap();
+        assert_eq!(r.uri, Some(&b"/a?b"[..]));
+    }
+}
