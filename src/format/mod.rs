@@ -31,6 +31,16 @@ pub enum Escape {
 }
 
 impl Escape {
+    /// The escaping a bare format string implies: `json` for a JSON object template
+    /// (`{"status":"$status",...}`), else nginx's default.
+    pub fn guess(fmt: &str) -> Escape {
+        if fmt.trim_start().starts_with('{') {
+            Escape::Json
+        } else {
+            Escape::Default
+        }
+    }
+
     /// `default`, `json` or `none`.
     pub fn from_name(name: &str) -> Option<Escape> {
         match name {
