@@ -255,11 +255,7 @@ impl InputArgs {
         };
         let fixed = |f: LogFormat| Ok(FormatChoice::Fixed(Arc::new(f)));
         if let Some(fmt) = &self.log_format {
-            let escape = if fmt.trim_start().starts_with('{') {
-                Escape::Json
-            } else {
-                Escape::Default
-            };
+            let escape = Escape::guess(fmt);
             return fixed(
                 LogFormat::custom("custom", fmt, escape)
                     .map_err(|e| anyhow!("--log-format: {e}"))?,

@@ -38,11 +38,7 @@ pub struct FormatsArgs {
 fn candidates(args: &FormatsArgs) -> Result<Vec<Arc<LogFormat>>> {
     let mut all = LogFormat::presets();
     if let Some(fmt) = &args.log_format {
-        let escape = if fmt.trim_start().starts_with('{') {
-            format::Escape::Json
-        } else {
-            format::Escape::Default
-        };
+        let escape = format::Escape::guess(fmt);
         all.push(
             LogFormat::custom("custom", fmt, escape).map_err(|e| anyhow!("--log-format: {e}"))?,
         );
