@@ -2,6 +2,7 @@
 //! time window, threads, color) before the scan reads a byte. `run` returns the exit code;
 //! main stays thin.
 
+use crate::analysis::{self, impact::DEFAULT_PHP_WORKERS, storms::StormConfig};
 use crate::format::conf::NginxConf;
 use crate::format::json::JsonLines;
 use crate::format::time::parse_iso8601;
@@ -140,10 +141,59 @@ struct InputArgs {
     max_line: usize,
 }
 
+/// Storm, surge and impact settings.
+#[derive(Debug, Args)]
+struct AnalysisArgs {
+    /// Storms: the longest quiet gap inside one client's storm, in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..))]
+    storm_gap: i64,
+
+    /// Storms: the fewest requests a storm holds.
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    storm_min_requests: u64,
+
+    /// Storms: the lowest mean rate, requests per minute.
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 20.0)]
+    storm_rate: f64,
+
+    /// Surges: the fewest requests of a category in a surge minute.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    surge_min_requests: u64,
+
+    /// Surges: the fewest distinct clients in a surge minute.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    surge_min_clients: u64,
+
+    /// Surges: minutes at most this far apart are one surge.
+    #[arg(long, value_name = "MINUTES", default_value_t = 2, value_parser = clap::value_parser!(i64).range(0..))]
+    surge_gap: i64,
+
+    /// PHP workers per container, to express occupancy as a share of capacity (Pantheon
+    /// containers run a small fixed number, historically 4 or 8).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PHP_WORKERS, value_parser = clap::value_parser!(u32).range(1..))]
+    php_workers: u32,
+}
+
+impl AnalysisArgs {
+    fn config(&self) -> StormConfig {
+        StormConfig {
+            gap_minutes: self.storm_gap,
+            min_requests: self.storm_min_requests,
+            rate: self.storm_rate,
+            surge_min_requests: self.surge_min_requests,
+            surge_min_clients: self.surge_min_clients,
+            surge_gap_minutes: self.surge_gap,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct ReportArgs {
     #[command(flatten)]
     input: InputArgs,
+
+    #[command(flatten)]
+    analysis: AnalysisArgs,
 
     /// Report format.
     #[arg(long, short, value_enum, default_value_t = Output::Text)]
@@ -423,7 +473,9 @@ fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
     };
     let scan = args.input.scan()?;
     let plan = remedy::plan(&scan.summary);
-    let report = report::build(&scan, &plan, args.top);
+    let a = &args.analysis;
+    let analysis = analysis::analyze(&scan.summary, a.config(), a.php_workers);
+    let report = report::build(&scan, &plan, &analysis, args.top);
     report::render(&report, args.output, style, out)?;
     Ok(scan)
 }

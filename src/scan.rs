@@ -7,9 +7,11 @@
 //! buffers are the worker's own. This module does not know where blocks come from or how
 //! summaries are merged.
 
-use crate::classify::{Class, Classifier, Scratch};
+use crate::classify::family::{family, is_scanner};
+use crate::classify::{Class, Classifier, Scratch, CATEGORIES};
 use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
-use crate::summary::{Caps, Summary};
+use crate::summary::time::activity_key;
+use crate::summary::{Caps, Summary, CHEAP_MS};
 use memchr::memchr_iter;
 
 /// Settings shared by every worker of a scan.
@@ -57,6 +59,7 @@ pub struct Scanner<'c> {
     scratch: Scratch,
     path_buf: Vec<u8>,
     text_buf: Vec<u8>,
+    key_buf: Vec<u8>,
     times: TimeCache,
     /// What this worker has seen.
     pub summary: Summary,
@@ -79,6 +82,7 @@ impl<'c> Scanner<'c> {
             scratch: cfg.classifier.scratch(),
             path_buf: Vec::with_capacity(256),
             text_buf: Vec::with_capacity(256),
+            key_buf: Vec::with_capacity(256),
             times: TimeCache::default(),
             summary: Summary::new(&cfg.caps),
         }
@@ -139,9 +143,19 @@ impl<'c> Scanner<'c> {
             s.see_time(t);
         }
         s.lines.parsed += 1;
-        let status = rec.status;
-        s.totals.add(status, rec.bytes, rec.server_time_us());
-        let Some((method, raw_path)) = request_path(rec) else {
+        let (status, rt) = (rec.status, rec.server_time_us());
+        s.totals.add(status, rec.bytes, rt);
+        if let (Some(403 | 404), Some(us)) = (status, rt) {
+            if let Some(n) = s.cheap_answers.get_mut((us / 1000) as usize) {
+                *n += 1;
+            }
+        }
+        let minute = rec.time.map(|t| t.div_euclid(60));
+        if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
+            m.requests += 1;
+            m.request_time_us = m.request_time_us.saturating_add(rt.unwrap_or(0));
+        }
+        let Some((method, raw_path, query)) = request_path(rec) else {
             return;
         };
         let path = decode(raw_path, rec.escape, &mut self.path_buf);
@@ -154,32 +168,53 @@ impl<'c> Scanner<'c> {
         let Class::Noise(i) = class else {
             return;
         };
+        if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
+            m.noise += 1;
+            m.categories[i] += 1;
+            m.noise_time_us = m.noise_time_us.saturating_add(rt.unwrap_or(0));
+        }
         let c = &mut s.categories[i];
-        c.traffic.add(status, rec.bytes, rec.server_time_us());
+        c.traffic.add(status, rec.bytes, rt);
         c.methods.add(method.unwrap_or(b"-"), 1);
         c.paths.add(path, 1);
+        if status == Some(403) && rt.is_some_and(|us| us <= CHEAP_MS * 1000) {
+            c.blocked += 1;
+            c.blocked_time_us = c.blocked_time_us.saturating_add(rt.unwrap_or(0));
+        }
+        let ua = decode(
+            rec.user_agent.unwrap_or(b""),
+            rec.escape,
+            &mut self.text_buf,
+        );
+        let fam = family(ua);
+        c.families.add(fam.id().as_bytes(), 1);
+        c.scanner += u64::from(is_scanner(CATEGORIES[i].id, path, query, fam));
+        c.user_agents.add(if ua.is_empty() { b"-" } else { ua }, 1);
         let policy = self.cfg.client.unwrap_or(format.client);
         let client = rec.client(policy).unwrap_or(b"-");
-        c.clients
-            .add(decode(client, rec.escape, &mut self.text_buf), 1);
-        let ua = rec.user_agent.unwrap_or(b"-");
-        c.user_agents
-            .add(decode(ua, rec.escape, &mut self.text_buf), 1);
+        let client = decode(client, rec.escape, &mut self.text_buf);
+        c.clients.add(client, 1);
+        if let Some(t) = rec.time {
+            activity_key(i, client, &mut self.key_buf);
+            match s.activity.slot(&self.key_buf) {
+                Some(a) => a.add(t, rt.unwrap_or(0)),
+                None => s.activity.dropped(1),
+            }
+        }
     }
 }
 
-/// The method and raw path (query removed, still escaped) of a record: from `$request`, or
-/// from `$request_method` and `$request_uri`/`$uri`.
+/// A request's method (if logged), raw path and query, still escaped.
+type Target<'a> = (Option<&'a [u8]>, &'a [u8], &'a [u8]);
+
+/// The target of a record: from `$request`, or from `$request_method` and
+/// `$request_uri`/`$uri`.
 #[inline]
-fn request_path<'a>(rec: &Record<'a>) -> Option<(Option<&'a [u8]>, &'a [u8])> {
+fn request_path<'a>(rec: &Record<'a>) -> Option<Target<'a>> {
     if let Some(req) = rec.request {
         let r = request::split(req)?;
-        return Some((Some(r.method), r.path));
+        return Some((Some(r.method), r.path, r.query));
     }
-    let uri = rec.uri?;
-    let end = uri
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(uri.len());
-    Some((rec.method, &uri[..end]))
+    let (path, query) = request::split_query(rec.uri?);
+    Some((rec.method, path, query))
 }

@@ -62,7 +62,8 @@ fn json(summary: Summary) -> serde_json::Value {
         errors: vec![],
     };
     let plan = remedy::plan(&result.summary);
-    let mut v = serde_json::to_value(report::build(&result, &plan, 0)).unwrap();
+    let analysis = noisegate::analysis::analyze(&result.summary, Default::default(), 8);
+    let mut v = serde_json::to_value(report::build(&result, &plan, &analysis, 0)).unwrap();
     v["rejects"]["examples"] = serde_json::Value::Null;
     v
 }
@@ -146,7 +147,8 @@ proptest! {
             };
             let r = scan(&[Input::Path(path.clone())], &opts).unwrap();
             let plan = remedy::plan(&r.summary);
-            serde_json::to_string(&report::build(&r, &plan, 0)).unwrap()
+            let analysis = noisegate::analysis::analyze(&r.summary, Default::default(), 8);
+            serde_json::to_string(&report::build(&r, &plan, &analysis, 0)).unwrap()
         };
         prop_assert_eq!(run(chunk, threads), run(1 << 21, 1));
     }

@@ -9,6 +9,7 @@
 //! `location` ([`normalize`]): query removed, `%XX` decoded once, `//` merged, `.`/`..`
 //! resolved, trailing `/` ignored.
 
+pub mod family;
 mod normalize;
 
 pub use normalize::{needs_normalizing, normalize};

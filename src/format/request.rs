@@ -14,6 +14,8 @@ pub struct Request<'a> {
     /// The path of the target, without query string or fragment; for an absolute-form target
     /// (`http://host/path`) only the path.
     pub path: &'a [u8],
+    /// The query string after `?` (empty when none).
+    pub query: &'a [u8],
 }
 
 fn is_method(m: &[u8]) -> bool {
@@ -37,13 +39,17 @@ pub fn split(request: &[u8]) -> Option<Request<'_>> {
             target = &target[..last];
         }
     }
-    let path = path_of_target(target)?;
-    Some(Request { method, path })
+    let (path, query) = path_of_target(target)?;
+    Some(Request {
+        method,
+        path,
+        query,
+    })
 }
 
-/// The path of a request target: origin-form as is, absolute-form after its authority;
-/// query (`?`) and fragment (`#`) removed. `*` and authority-form have no path.
-fn path_of_target(target: &[u8]) -> Option<&[u8]> {
+/// The path and query of a request target: origin-form as is, absolute-form after its
+/// authority; fragment (`#`) removed. `*` and authority-form have no path.
+fn path_of_target(target: &[u8]) -> Option<(&[u8], &[u8])> {
     let target = if target.first() == Some(&b'/') {
         target
     } else {
@@ -58,11 +64,23 @@ fn path_of_target(target: &[u8]) -> Option<&[u8]> {
             None => b"/",
         }
     };
+    Some(split_query(target))
+}
+
+/// `/path?query#fragment` → (`/path`, `query`).
+pub fn split_query(target: &[u8]) -> (&[u8], &[u8]) {
     let end = target
         .iter()
         .position(|&b| b == b'?' || b == b'#')
         .unwrap_or(target.len());
-    Some(&target[..end])
+    let query = match target.get(end) {
+        Some(b'?') => {
+            let q = &target[end + 1..];
+            &q[..memchr(b'#', q).unwrap_or(q.len())]
+        }
+        _ => &target[..0],
+    };
+    (&target[..end], query)
 }
 
 fn hex(b: u8) -> Option<u8> {

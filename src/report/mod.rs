@@ -6,6 +6,7 @@ pub mod escape;
 pub mod model;
 pub mod numbers;
 mod text;
+pub mod time;
 
 pub use model::{build, Report};
 

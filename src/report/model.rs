@@ -4,6 +4,8 @@
 
 use super::escape::ser_bytes;
 use super::numbers::share;
+use super::time::{ImpactView, StormView, SurgeView, TimelineView};
+use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
 use crate::format::{time::rfc3339, Reject};
 use crate::pipeline::ScanResult;
@@ -42,6 +44,14 @@ pub struct Report {
     pub categories: Vec<CategoryView>,
     /// The paths to protect.
     pub block: BlockView,
+    /// What the noise costs.
+    pub impact: ImpactView,
+    /// Client storms, most requests first.
+    pub storms: Vec<StormView>,
+    /// Surges of a whole fleet, in time order.
+    pub surges: Vec<SurgeView>,
+    /// Per-minute requests, noise and noise per category.
+    pub timeline: TimelineView,
     /// Inputs that could not be read.
     pub errors: Vec<ErrorView>,
 }
@@ -146,6 +156,7 @@ count_type!(MethodCount, method);
 count_type!(ClientCount, client);
 count_type!(AgentCount, user_agent);
 count_type!(PathCount, path);
+count_type!(FamilyCount, family);
 
 /// One noise category.
 #[derive(Debug, Serialize)]
@@ -166,6 +177,12 @@ pub struct CategoryView {
     pub top_user_agents: Vec<AgentCount>,
     /// Distinct raw paths (estimated when `approximate` names `paths`).
     pub distinct_paths: u64,
+    /// Requests by who sent them (client family from the user agent).
+    pub families: Vec<FamilyCount>,
+    /// Requests that look like exploit scans or scripts, not mail clients.
+    pub scanner_requests: u64,
+    /// Requests nginx already answered 403 (blocked before PHP).
+    pub already_blocked: u64,
     /// Every distinct raw path (as logged, query removed), or past the cap a sample of them.
     pub paths: Vec<PathCount>,
     /// `true` when a per-key cap was reached: the lists named in `approximate_lists` then
@@ -282,6 +299,9 @@ fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
         user_agents: c.user_agents.distinct(),
         top_user_agents: counts(&c.user_agents, top),
         distinct_paths: c.paths.distinct(),
+        families: counts(&c.families, 0),
+        scanner_requests: c.scanner,
+        already_blocked: c.blocked,
         paths: counts(&c.paths, 0),
         approximate: !approximate_lists.is_empty(),
         approximate_lists,
@@ -335,8 +355,9 @@ fn block(plan: &BlockPlan) -> BlockView {
 }
 
 /// Builds the report; `top` bounds the client and user-agent lists (0 = all).
-pub fn build(scan: &ScanResult, plan: &BlockPlan, top: usize) -> Report {
+pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usize) -> Report {
     let s = &scan.summary;
+    let (storms, surges, impact) = super::time::views(analysis);
     let mut categories: Vec<CategoryView> = (0..CATEGORIES.len())
         .filter(|&i| s.categories[i].traffic.requests > 0)
         .map(|i| category(s, i, top))
@@ -394,6 +415,10 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, top: usize) -> Report {
         noise: noise(s),
         categories,
         block: block(plan),
+        impact,
+        storms,
+        surges,
+        timeline: super::time::timeline(s),
         errors: scan
             .errors
             .iter()

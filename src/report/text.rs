@@ -7,6 +7,8 @@ use super::numbers::{bytes, pct, plural, secs, span, thousands};
 use super::Style;
 use std::io::{self, Write};
 
+mod time;
+
 /// Width of the key column in lists (clients, agents, paths).
 const KEY_WIDTH: usize = 62;
 /// The width the report keeps to.
@@ -107,6 +109,9 @@ pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
     )?;
     overview(&mut o, r)?;
     noise_table(&mut o, r)?;
+    time::when(&mut o, r)?;
+    time::storms(&mut o, r)?;
+    time::impact(&mut o, r)?;
     for c in &r.categories {
         category(&mut o, c)?;
     }
@@ -271,6 +276,23 @@ fn category(o: &mut Out, c: &CategoryView) -> io::Result<()> {
     w.field("  agents", &distinct(c.user_agents, "user_agents"))?;
     for x in &c.top_user_agents {
         w.list_row(&x.user_agent, x.requests)?;
+    }
+    let senders: Vec<String> = c
+        .families
+        .iter()
+        .map(|f| format!("{}: {}", escape_text(&f.family), thousands(f.requests)))
+        .collect();
+    w.field("  senders", &senders.join(" · "))?;
+    if c.scanner_requests > 0 {
+        let n = plural(c.scanner_requests, "request");
+        w.field(
+            "  scanner",
+            &format!("{n} look like exploit scans or scripts"),
+        )?;
+    }
+    if c.already_blocked > 0 {
+        let n = plural(c.already_blocked, "request");
+        w.field("  blocked", &format!("{n} already answered 403 by nginx"))?;
     }
     w.field("  paths", &distinct(c.distinct_paths, "paths"))?;
     for x in &c.paths {

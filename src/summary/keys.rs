@@ -1,5 +1,6 @@
-//! `KeyCounts`: exact counts per byte-string key, with a cap on distinct keys that keeps the
-//! result independent of how the input was split.
+//! `CappedMap`: values per byte-string key (counts in [`KeyCounts`], per-minute activity in
+//! the storm tables), with a cap on distinct keys that keeps the result independent of how
+//! the input was split.
 //!
 //! Keys are copied to the heap only when a new key is inserted; a hit costs one hash and no
 //! allocation. The map's hasher is seeded per process, because keys (paths, user agents) are
@@ -16,28 +17,49 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
-type Map = HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>;
+type Map<V> = HashMap<Box<[u8]>, V, foldhash::fast::RandomState>;
+
+/// A value kept per key: it can absorb another of its kind and say how many requests it holds.
+pub trait Tally: Clone + Default {
+    /// Adds `other` into `self`.
+    fn absorb(&mut self, other: &Self);
+    /// Requests it stands for (what is counted as overflow when its key is dropped).
+    fn requests(&self) -> u64;
+}
+
+impl Tally for u64 {
+    fn absorb(&mut self, other: &Self) {
+        *self += other;
+    }
+
+    fn requests(&self) -> u64 {
+        *self
+    }
+}
+
+/// Counts per key.
+pub type KeyCounts = CappedMap<u64>;
 
 /// The rank of a key for the bottom-k sample: a hash with a fixed seed.
 fn rank(key: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6e6f_6973_6567_6174).hash_one(key)
 }
 
-/// Counts per key, exact until `cap` distinct keys, then a deterministic sample.
+/// Values per key, exact until `cap` distinct keys, then a deterministic sample.
 #[derive(Clone, Debug)]
-pub struct KeyCounts {
-    map: Map,
+pub struct CappedMap<V> {
+    map: Map<V>,
     cap: usize,
     /// Keys whose rank is at or above this were dropped (`u64::MAX`: none yet).
     threshold: u64,
-    /// Counts of dropped keys.
+    /// Requests of dropped keys.
     overflow: u64,
 }
 
-impl KeyCounts {
+impl<V: Tally> CappedMap<V> {
     /// An empty map that keeps at most `cap` distinct keys.
     pub fn new(cap: usize) -> Self {
-        KeyCounts {
+        CappedMap {
             map: Map::default(),
             cap: cap.max(1),
             threshold: u64::MAX,
@@ -45,21 +67,27 @@ impl KeyCounts {
         }
     }
 
-    /// Adds `n` to `key`.
+    /// The value of `key` to update, inserted if new; `None` when the cap keeps `key` out
+    /// (then count what it would have held with [`CappedMap::dropped`]).
     #[inline]
-    pub fn add(&mut self, key: &[u8], n: u64) {
-        if let Some(v) = self.map.get_mut(key) {
-            *v += n;
-        } else if self.threshold != u64::MAX && rank(key) >= self.threshold {
-            self.overflow += n;
-        } else {
-            self.map.insert(key.into(), n);
+    pub fn slot(&mut self, key: &[u8]) -> Option<&mut V> {
+        if !self.map.contains_key(key) {
+            if self.threshold != u64::MAX && rank(key) >= self.threshold {
+                return None;
+            }
+            self.map.insert(key.into(), V::default());
             // Prune lazily, at twice the cap, so that inserting past the cap stays amortized
             // O(1); the accessors look only at the `cap` smallest ranks.
             if self.map.len() >= 2 * self.cap {
                 self.prune();
             }
         }
+        self.map.get_mut(key)
+    }
+
+    /// Counts requests whose key [`CappedMap::slot`] kept out.
+    pub fn dropped(&mut self, requests: u64) {
+        self.overflow += requests;
     }
 
     /// Drops every key whose rank is not among the `cap` smallest.
@@ -81,26 +109,29 @@ impl KeyCounts {
         self.map.retain(|k, v| {
             let keep = rank(k) < threshold;
             if !keep {
-                dropped += *v;
+                dropped += v.requests();
             }
             keep
         });
         self.overflow += dropped;
     }
 
-    /// Adds every count of `o`.
-    pub fn merge(&mut self, o: &KeyCounts) {
+    /// Adds every value of `o`.
+    pub fn merge(&mut self, o: &CappedMap<V>) {
         self.lower_threshold(o.threshold);
-        for (k, &v) in &o.map {
-            self.add(k, v);
+        for (k, v) in &o.map {
+            match self.slot(k) {
+                Some(mine) => mine.absorb(v),
+                None => self.overflow += v.requests(),
+            }
         }
         self.overflow += o.overflow;
         self.prune();
     }
 
     /// The kept entries: all of them, or past the cap the `cap` smallest ranks.
-    fn kept(&self) -> Vec<(&[u8], u64)> {
-        let mut v: Vec<(&[u8], u64)> = self.map.iter().map(|(k, &c)| (&k[..], c)).collect();
+    fn kept(&self) -> Vec<(&[u8], &V)> {
+        let mut v: Vec<(&[u8], &V)> = self.map.iter().map(|(k, c)| (&k[..], c)).collect();
         if v.len() > self.cap {
             v.sort_unstable_by_key(|(k, _)| rank(k));
             v.truncate(self.cap);
@@ -109,7 +140,7 @@ impl KeyCounts {
     }
 
     /// `true` once the cap dropped a key: the lists hold a sample of the keys (with exact
-    /// counts), and [`KeyCounts::distinct`] is an estimate.
+    /// values), and [`CappedMap::distinct`] is an estimate.
     pub fn approximate(&self) -> bool {
         self.overflow > 0 || self.map.len() > self.cap
     }
@@ -134,16 +165,37 @@ impl KeyCounts {
         self.cap
     }
 
-    /// Counts that belong to keys not kept.
+    /// Requests that belong to keys not kept.
     pub fn overflow(&self) -> u64 {
-        let kept: u64 = self.kept().iter().map(|e| e.1).sum();
-        let all: u64 = self.map.values().sum();
+        let kept: u64 = self.kept().iter().map(|e| e.1.requests()).sum();
+        let all: u64 = self.map.values().map(Tally::requests).sum();
         self.overflow + (all - kept)
+    }
+
+    /// Every kept entry, in key order.
+    pub fn entries(&self) -> Vec<(&[u8], &V)> {
+        let mut v = self.kept();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+}
+
+impl CappedMap<u64> {
+    /// Adds `n` to `key`.
+    #[inline]
+    pub fn add(&mut self, key: &[u8], n: u64) {
+        if let Some(v) = self.map.get_mut(key) {
+            *v += n;
+        } else if let Some(v) = self.slot(key) {
+            *v += n;
+        } else {
+            self.overflow += n;
+        }
     }
 
     /// The `n` largest kept entries (all when `n` is 0), count descending then key ascending.
     pub fn top(&self, n: usize) -> Vec<(&[u8], u64)> {
-        let mut v = self.kept();
+        let mut v: Vec<(&[u8], u64)> = self.kept().into_iter().map(|(k, c)| (k, *c)).collect();
         v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         if n > 0 {
             v.truncate(n);
@@ -153,7 +205,7 @@ impl KeyCounts {
 
     /// Every kept entry, in key order.
     pub fn sorted(&self) -> Vec<(&[u8], u64)> {
-        let mut v = self.kept();
+        let mut v: Vec<(&[u8], u64)> = self.kept().into_iter().map(|(k, c)| (k, *c)).collect();
         v.sort_unstable();
         v
     }

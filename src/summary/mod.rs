@@ -7,8 +7,10 @@
 //! became approximate, so memory is bounded by the caps, never by the input size.
 
 mod keys;
+pub mod time;
 
-pub use keys::KeyCounts;
+pub use keys::{CappedMap, KeyCounts, Tally};
+pub use time::{Activity, Timeline};
 
 use crate::classify::CATEGORIES;
 use crate::format::Reject;
@@ -18,6 +20,8 @@ use hdrhistogram::Histogram;
 /// recorded as this value. nginx logs times with millisecond resolution, so the histograms
 /// count milliseconds: three significant digits are then exact below 2.048 s.
 pub const MAX_LATENCY_MS: u64 = 3_600_000;
+/// A 403 or 404 answered within this many milliseconds was answered by nginx, not PHP.
+pub const CHEAP_MS: u64 = 10;
 /// How many rejected lines are kept as examples.
 pub const REJECT_EXAMPLES: usize = 5;
 /// How many bytes of a rejected line are kept in its example.
@@ -36,6 +40,8 @@ pub struct Caps {
     pub methods: usize,
     /// Distinct near-noise paths served with 2xx/3xx.
     pub served: usize,
+    /// Distinct (category, client) pairs whose per-minute activity is kept for storms.
+    pub activity: usize,
 }
 
 impl Default for Caps {
@@ -46,6 +52,7 @@ impl Default for Caps {
             paths: 10_000,
             methods: 64,
             served: 10_000,
+            activity: 50_000,
         }
     }
 }
@@ -158,6 +165,14 @@ pub struct CategoryStats {
     pub user_agents: KeyCounts,
     /// Requests by raw path: unescaped, query removed, not normalized.
     pub paths: KeyCounts,
+    /// Requests by client family (ids of [`crate::classify::family::Family`]).
+    pub families: KeyCounts,
+    /// Requests that look like exploit scans or scripts rather than mail clients.
+    pub scanner: u64,
+    /// Requests already answered 403 by nginx (a 403 within [`CHEAP_MS`] ms).
+    pub blocked: u64,
+    /// Their server time, microseconds.
+    pub blocked_time_us: u64,
 }
 
 impl CategoryStats {
@@ -168,6 +183,10 @@ impl CategoryStats {
             clients: KeyCounts::new(caps.clients),
             user_agents: KeyCounts::new(caps.user_agents),
             paths: KeyCounts::new(caps.paths),
+            families: KeyCounts::new(64),
+            scanner: 0,
+            blocked: 0,
+            blocked_time_us: 0,
         }
     }
 
@@ -177,6 +196,10 @@ impl CategoryStats {
         self.clients.merge(&o.clients);
         self.user_agents.merge(&o.user_agents);
         self.paths.merge(&o.paths);
+        self.families.merge(&o.families);
+        self.scanner += o.scanner;
+        self.blocked += o.blocked;
+        self.blocked_time_us = self.blocked_time_us.saturating_add(o.blocked_time_us);
     }
 }
 
@@ -224,6 +247,13 @@ pub struct Summary {
     /// Normalized paths that are noise or start like a noise root, answered 2xx/3xx: what a
     /// block entry must not cover.
     pub served: KeyCounts,
+    /// Per-minute totals.
+    pub timeline: Timeline,
+    /// Per (category, client): per-minute activity, for storms and surges.
+    pub activity: CappedMap<Activity>,
+    /// 403/404 responses answered within [`CHEAP_MS`], by whole milliseconds: what a blocked
+    /// probe costs.
+    pub cheap_answers: [u64; CHEAP_MS as usize + 1],
 }
 
 impl Summary {
@@ -240,6 +270,9 @@ impl Summary {
                 .map(|_| CategoryStats::new(caps))
                 .collect(),
             served: KeyCounts::new(caps.served),
+            timeline: Timeline::new(),
+            activity: CappedMap::new(caps.activity),
+            cheap_answers: [0; CHEAP_MS as usize + 1],
         }
     }
 
@@ -309,6 +342,11 @@ impl Summary {
             a.merge(b);
         }
         self.served.merge(&o.served);
+        self.timeline.merge(&o.timeline);
+        self.activity.merge(&o.activity);
+        for (a, b) in self.cheap_answers.iter_mut().zip(&o.cheap_answers) {
+            *a += b;
+        }
     }
 
     /// Noise requests over all categories.

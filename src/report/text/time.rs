@@ -1,0 +1,179 @@
+//! The time sections of the text report: a chart of all traffic and noise over time, the
+//! storms and surges tables, and the impact in plain words.
+
+use super::Out;
+use crate::report::escape::{escape_text, fit};
+use crate::report::model::Report;
+use crate::report::numbers::{pct, thousands};
+use std::io;
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// Bucket widths the chart may use, minutes.
+const STEPS: [i64; 12] = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 10080];
+/// Columns of the chart.
+const COLUMNS: i64 = 64;
+
+/// `2024-03-10T12:05:00Z` → `03-10 12:05`.
+fn short(t: &str) -> String {
+    if t.len() >= 16 {
+        format!("{} {}", &t[5..10], &t[11..16])
+    } else {
+        t.to_string()
+    }
+}
+
+fn bar(v: u64, max: u64) -> char {
+    if v == 0 || max == 0 {
+        ' '
+    } else {
+        BARS[((v * 8 - 1) / max).min(7) as usize]
+    }
+}
+
+/// Minutes since the epoch of an RFC 3339 minute from the timeline.
+fn minute_of(t: &str) -> i64 {
+    crate::format::time::parse_iso8601(t.as_bytes()).map_or(0, |s| s / 60)
+}
+
+/// A chart of requests and noise per bucket, each row scaled to its own maximum.
+pub(super) fn when(o: &mut Out, r: &Report) -> io::Result<()> {
+    let m = &r.timeline.minutes;
+    let (Some(first), Some(last)) = (m.first(), m.last()) else {
+        return Ok(());
+    };
+    let (start, end) = (minute_of(&first.minute), minute_of(&last.minute));
+    let step = *STEPS
+        .iter()
+        .find(|s| (end - start) / **s < COLUMNS)
+        .unwrap_or(&STEPS[STEPS.len() - 1]);
+    let buckets = ((end - start) / step + 1) as usize;
+    let (mut all, mut noise) = (vec![0u64; buckets], vec![0u64; buckets]);
+    for minute in m {
+        let i = ((minute_of(&minute.minute) - start) / step) as usize;
+        all[i] += minute.requests;
+        noise[i] += minute.noise;
+    }
+    let row = |v: &[u64]| -> String {
+        let max = v.iter().copied().max().unwrap_or(0);
+        v.iter().map(|&x| bar(x, max)).collect()
+    };
+    o.heading(&format!("WHEN (one column = {step} min)"))?;
+    writeln!(o.w, "  all    {}", row(&all))?;
+    let noise_row = o.paint("33", &row(&noise));
+    writeln!(o.w, "  noise  {noise_row}")?;
+    let from = short(&first.minute);
+    let to = short(&last.minute);
+    let pad = (buckets + 9).saturating_sub(to.len() + from.len() + 2);
+    writeln!(o.w, "         {from}{:pad$}{to}", "")
+}
+
+/// The storms and surges tables.
+pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
+    if !r.storms.is_empty() {
+        o.heading(&format!(
+            "STORMS: {} (one client hammering)",
+            r.storms.len()
+        ))?;
+        writeln!(
+            o.w,
+            "  {:<12} {:<22} {:<11} {:>5} {:>8} {:>6} {:>7}",
+            "category", "client", "start", "min", "requests", "peak", "workers"
+        )?;
+        for s in &r.storms {
+            let client = fit(&escape_text(&s.client), 22);
+            writeln!(
+                o.w,
+                "  {:<12} {client:<22} {:<11} {:>5} {:>8} {:>6} {:>7.2}",
+                s.category,
+                short(&s.start),
+                s.duration_s / 60 + 1,
+                thousands(s.requests),
+                s.peak_per_minute,
+                s.mean_workers
+            )?;
+        }
+    }
+    if !r.surges.is_empty() {
+        o.heading(&format!(
+            "SURGES: {} (a fleet of clients at once)",
+            r.surges.len()
+        ))?;
+        writeln!(
+            o.w,
+            "  {:<12} {:<11} {:>5} {:>8} {:>8} {:>6} {:>7}",
+            "category", "start", "min", "requests", "clients", "peak", "workers"
+        )?;
+        for s in &r.surges {
+            writeln!(
+                o.w,
+                "  {:<12} {:<11} {:>5} {:>8} {:>8} {:>6} {:>7.2}",
+                s.category,
+                short(&s.start),
+                s.duration_s / 60,
+                thousands(s.requests),
+                s.clients,
+                s.peak_per_minute,
+                s.mean_workers
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The impact in plain words.
+pub(super) fn impact(o: &mut Out, r: &Report) -> io::Result<()> {
+    let i = &r.impact;
+    if r.noise.requests == 0 {
+        return Ok(());
+    }
+    o.heading("IMPACT")?;
+    if !i.timed {
+        return o.para(
+            2,
+            "no $request_time in this format: PHP-worker occupancy unavailable.",
+        );
+    }
+    let peak = |l: &crate::report::time::LoadView| match (&l.peak_minute, l.peak_minute_workers) {
+        (Some(m), Some(w)) => format!(", {w:.1} at the worst minute ({})", short(m)),
+        _ => String::new(),
+    };
+    let (n, a) = (&i.noise, &i.all);
+    o.para(
+        2,
+        &format!(
+            "Mail-client probes kept {:.2} PHP workers busy on average ({} of {}){}.",
+            n.mean_workers,
+            pct(n.share_of_capacity),
+            i.php_workers,
+            peak(n)
+        ),
+    )?;
+    o.para(
+        2,
+        &format!(
+            "All traffic kept {:.2} busy on average{}.",
+            a.mean_workers,
+            peak(a)
+        ),
+    )?;
+    if i.already_blocked_requests > 0 {
+        o.para(
+            2,
+            &format!(
+                "Already blocked: {} probes were answered 403 by nginx.",
+                thousands(i.already_blocked_requests)
+            ),
+        )?;
+    }
+    o.para(
+        2,
+        &format!(
+            "Blocking the rest turns {} probes into 403s at about {:.0} ms each, freeing {:.1} server seconds ({:.2} workers on average).",
+            thousands(i.blockable_requests),
+            i.blocked_request_cost_s * 1000.0,
+            i.saved_request_time_s,
+            i.saved_workers
+        ),
+    )?;
+    Ok(())
+}

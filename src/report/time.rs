@@ -1,0 +1,187 @@
+//! The time side of the report's view model: the per-minute timeline, storms, surges and the
+//! impact figures, as serialized in JSON (`timeline`, `storms`, `surges`, `impact`).
+
+use super::escape::ser_bytes;
+use crate::analysis::Analysis;
+use crate::classify::CATEGORIES;
+use crate::format::time::rfc3339;
+use crate::summary::Summary;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One minute of the timeline.
+#[derive(Debug, Serialize)]
+pub struct MinuteView {
+    pub minute: String,
+    pub requests: u64,
+    pub noise: u64,
+    /// Noise requests per category id (only categories seen in that minute).
+    pub categories: BTreeMap<&'static str, u64>,
+}
+
+/// The timeline.
+#[derive(Debug, Serialize)]
+pub struct TimelineView {
+    /// `true` when the oldest minutes were dropped by the cap.
+    pub truncated: bool,
+    pub minutes: Vec<MinuteView>,
+}
+
+/// A client storm.
+#[derive(Debug, Serialize)]
+pub struct StormView {
+    pub category: &'static str,
+    #[serde(serialize_with = "ser_bytes")]
+    pub client: Vec<u8>,
+    pub start: String,
+    pub end: String,
+    pub duration_s: i64,
+    pub requests: u64,
+    pub rate_per_minute: f64,
+    pub peak_minute: String,
+    pub peak_per_minute: u64,
+    pub request_time_s: f64,
+    /// Mean PHP workers busy with it while it lasted.
+    pub mean_workers: f64,
+}
+
+/// A surge.
+#[derive(Debug, Serialize)]
+pub struct SurgeView {
+    pub category: &'static str,
+    pub start: String,
+    pub end: String,
+    pub duration_s: i64,
+    pub requests: u64,
+    pub clients: u64,
+    pub peak_minute: String,
+    pub peak_per_minute: u64,
+    pub request_time_s: f64,
+    pub mean_workers: f64,
+}
+
+/// Load of a set of requests.
+#[derive(Debug, Serialize)]
+pub struct LoadView {
+    pub requests: u64,
+    pub request_time_s: f64,
+    pub mean_workers: f64,
+    pub peak_minute: Option<String>,
+    pub peak_minute_workers: Option<f64>,
+    /// Mean busy workers as a share of `php_workers`.
+    pub share_of_capacity: f64,
+    pub peak_share_of_capacity: Option<f64>,
+}
+
+/// What the noise costs and what blocking saves.
+#[derive(Debug, Serialize)]
+pub struct ImpactView {
+    /// `false` when the format has no `$request_time`: the time figures are then 0.
+    pub timed: bool,
+    pub wall_time_s: i64,
+    pub php_workers: u32,
+    pub all: LoadView,
+    pub noise: LoadView,
+    pub already_blocked_requests: u64,
+    pub already_blocked_request_time_s: f64,
+    pub blocked_request_cost_s: f64,
+    pub blockable_requests: u64,
+    pub saved_request_time_s: f64,
+    pub saved_workers: f64,
+}
+
+fn round(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// The timeline of `summary`.
+pub fn timeline(summary: &Summary) -> TimelineView {
+    let minutes = summary
+        .timeline
+        .sorted()
+        .into_iter()
+        .map(|(m, t)| MinuteView {
+            minute: rfc3339(m * 60),
+            requests: t.requests,
+            noise: t.noise,
+            categories: CATEGORIES
+                .iter()
+                .zip(t.categories)
+                .filter(|(_, n)| *n > 0)
+                .map(|(c, n)| (c.id, n))
+                .collect(),
+        })
+        .collect();
+    TimelineView {
+        truncated: summary.timeline.truncated(),
+        minutes,
+    }
+}
+
+fn load(l: &crate::analysis::impact::Load, workers: u32) -> LoadView {
+    let cap = f64::from(workers.max(1));
+    LoadView {
+        requests: l.requests,
+        request_time_s: round(l.server_s),
+        mean_workers: round(l.mean_workers),
+        peak_minute: l.peak_minute.map(|p| rfc3339(p.0)),
+        peak_minute_workers: l.peak_minute.map(|p| round(p.1)),
+        share_of_capacity: round(l.mean_workers / cap),
+        peak_share_of_capacity: l.peak_minute.map(|p| round(p.1 / cap)),
+    }
+}
+
+/// Storms, surges and impact of `a`.
+pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
+    let storms = a
+        .storms
+        .iter()
+        .map(|s| {
+            let wall = (s.minutes() * 60) as f64;
+            StormView {
+                category: CATEGORIES[s.category].id,
+                client: s.client.clone(),
+                start: rfc3339(s.start),
+                end: rfc3339(s.end),
+                duration_s: s.end - s.start,
+                requests: s.requests,
+                rate_per_minute: round(s.rate()),
+                peak_minute: rfc3339(s.peak_minute),
+                peak_per_minute: s.peak_minute_requests,
+                request_time_s: round(s.request_time_us as f64 / 1e6),
+                mean_workers: round(s.request_time_us as f64 / 1e6 / wall),
+            }
+        })
+        .collect();
+    let surges = a
+        .surges
+        .iter()
+        .map(|s| SurgeView {
+            category: CATEGORIES[s.category].id,
+            start: rfc3339(s.start),
+            end: rfc3339(s.end),
+            duration_s: s.end - s.start + 1,
+            requests: s.requests,
+            clients: s.clients,
+            peak_minute: rfc3339(s.peak_minute),
+            peak_per_minute: s.peak_minute_requests,
+            request_time_s: round(s.request_time_us as f64 / 1e6),
+            mean_workers: round(s.request_time_us as f64 / 1e6 / (s.end - s.start + 1) as f64),
+        })
+        .collect();
+    let i = &a.impact;
+    let impact = ImpactView {
+        timed: i.timed,
+        wall_time_s: i.wall_s,
+        php_workers: i.php_workers,
+        all: load(&i.all, i.php_workers),
+        noise: load(&i.noise, i.php_workers),
+        already_blocked_requests: i.already_blocked.0,
+        already_blocked_request_time_s: round(i.already_blocked.1),
+        blocked_request_cost_s: i.blocked_cost_s,
+        blockable_requests: i.blockable,
+        saved_request_time_s: round(i.saved_s),
+        saved_workers: round(i.saved_workers),
+    };
+    (storms, surges, impact)
+}

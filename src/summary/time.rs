@@ -1,0 +1,259 @@
+//! Time series kept in the summary: the per-minute timeline of all traffic and noise, and the
+//! per-minute activity of each (category, client) pair that storms and surges are found in.
+//!
+//! Both are keyed by UTC minute and merge by adding, so they are independent of how the input
+//! was split and of its order (logs need not be time-ordered). The timeline keeps at most
+//! [`TIMELINE_CAP`] minutes (the latest ones, a set-based rule, so still independent of the
+//! split); activity lives in a [`CappedMap`](super::CappedMap) keyed by category and client.
+
+use super::keys::Tally;
+use crate::classify::CATEGORIES;
+use std::collections::HashMap;
+
+/// Most minutes the timeline keeps: about two years. Older minutes are dropped (and the
+/// timeline says so).
+pub const TIMELINE_CAP: usize = 1 << 20;
+
+/// What happened in one minute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MinuteTotals {
+    /// All requests.
+    pub requests: u64,
+    /// Noise requests.
+    pub noise: u64,
+    /// Server time of all requests, microseconds.
+    pub request_time_us: u64,
+    /// Server time of noise requests, microseconds.
+    pub noise_time_us: u64,
+    /// Noise requests per category, in [`CATEGORIES`] order.
+    pub categories: [u64; CATEGORIES.len()],
+}
+
+impl MinuteTotals {
+    fn absorb(&mut self, o: &MinuteTotals) {
+        self.requests += o.requests;
+        self.noise += o.noise;
+        self.request_time_us = self.request_time_us.saturating_add(o.request_time_us);
+        self.noise_time_us = self.noise_time_us.saturating_add(o.noise_time_us);
+        for (a, b) in self.categories.iter_mut().zip(&o.categories) {
+            *a += b;
+        }
+    }
+}
+
+/// Per-minute totals.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline {
+    minutes: HashMap<i64, MinuteTotals, foldhash::fast::RandomState>,
+    /// Minutes before this one were dropped by the cap (`i64::MIN`: none).
+    cutoff: i64,
+    /// The minute being filled, kept aside: consecutive lines mostly share their minute.
+    current: Option<(i64, MinuteTotals)>,
+}
+
+impl Timeline {
+    /// An empty timeline.
+    pub fn new() -> Self {
+        Timeline {
+            cutoff: i64::MIN,
+            ..Timeline::default()
+        }
+    }
+
+    /// The totals of `minute`, to update.
+    #[inline]
+    pub fn at(&mut self, minute: i64) -> Option<&mut MinuteTotals> {
+        if minute < self.cutoff {
+            return None;
+        }
+        if self.current.map(|c| c.0) != Some(minute) {
+            self.flush();
+            self.current = Some((minute, MinuteTotals::default()));
+        }
+        self.current.as_mut().map(|c| &mut c.1)
+    }
+
+    fn flush(&mut self) {
+        if let Some((m, t)) = self.current.take() {
+            self.minutes.entry(m).or_default().absorb(&t);
+            if self.minutes.len() >= 2 * TIMELINE_CAP {
+                self.prune();
+            }
+        }
+    }
+
+    fn prune(&mut self) {
+        if self.minutes.len() <= TIMELINE_CAP {
+            return;
+        }
+        let mut keys: Vec<i64> = self.minutes.keys().copied().collect();
+        let at = keys.len() - TIMELINE_CAP;
+        let (_, &mut cut, _) = keys.select_nth_unstable(at);
+        self.cutoff = self.cutoff.max(cut);
+        let cutoff = self.cutoff;
+        self.minutes.retain(|&m, _| m >= cutoff);
+    }
+
+    /// Adds `o` into `self`.
+    pub fn merge(&mut self, o: &Timeline) {
+        self.flush();
+        self.cutoff = self.cutoff.max(o.cutoff);
+        let mut other = o.clone();
+        other.flush();
+        for (m, t) in other.minutes {
+            self.minutes.entry(m).or_default().absorb(&t);
+        }
+        let cutoff = self.cutoff;
+        self.minutes.retain(|&m, _| m >= cutoff);
+        self.prune();
+    }
+
+    /// Every minute, in time order.
+    pub fn sorted(&self) -> Vec<(i64, MinuteTotals)> {
+        let mut v: Vec<(i64, MinuteTotals)> = self.minutes.iter().map(|(m, t)| (*m, *t)).collect();
+        if let Some(c) = self.current {
+            match v.iter_mut().find(|e| e.0 == c.0) {
+                Some(e) => e.1.absorb(&c.1),
+                None => v.push(c),
+            }
+        }
+        v.sort_unstable_by_key(|e| e.0);
+        v
+    }
+
+    /// `true` when the cap dropped the oldest minutes.
+    pub fn truncated(&self) -> bool {
+        self.cutoff != i64::MIN
+    }
+}
+
+/// One minute of one client's activity in one category.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cell {
+    /// UTC minute (epoch seconds / 60).
+    pub minute: i64,
+    /// Requests.
+    pub requests: u32,
+    /// Second (0-59) of the first and of the last request in the minute.
+    pub first_sec: u8,
+    /// See `first_sec`.
+    pub last_sec: u8,
+    /// Server time, microseconds.
+    pub request_time_us: u64,
+}
+
+/// A client's per-minute activity in a category, sorted by minute once merged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// The minutes with requests.
+    pub cells: Vec<Cell>,
+}
+
+impl Activity {
+    /// Counts one request at `t` (epoch seconds).
+    #[inline]
+    pub fn add(&mut self, t: i64, request_time_us: u64) {
+        let (minute, sec) = (t.div_euclid(60), t.rem_euclid(60) as u8);
+        match self.cells.last_mut() {
+            Some(c) if c.minute == minute => {
+                c.requests += 1;
+                c.first_sec = c.first_sec.min(sec);
+                c.last_sec = c.last_sec.max(sec);
+                c.request_time_us = c.request_time_us.saturating_add(request_time_us);
+            }
+            _ => self.cells.push(Cell {
+                minute,
+                requests: 1,
+                first_sec: sec,
+                last_sec: sec,
+                request_time_us,
+            }),
+        }
+    }
+
+    /// Sorts by minute and joins cells of the same minute.
+    pub fn normalize(&mut self) {
+        self.cells.sort_unstable_by_key(|c| c.minute);
+        let mut out: Vec<Cell> = Vec::with_capacity(self.cells.len());
+        for c in self.cells.drain(..) {
+            match out.last_mut() {
+                Some(l) if l.minute == c.minute => {
+                    l.requests += c.requests;
+                    l.first_sec = l.first_sec.min(c.first_sec);
+                    l.last_sec = l.last_sec.max(c.last_sec);
+                    l.request_time_us = l.request_time_us.saturating_add(c.request_time_us);
+                }
+                _ => out.push(c),
+            }
+        }
+        self.cells = out;
+    }
+}
+
+impl Tally for Activity {
+    fn absorb(&mut self, other: &Self) {
+        self.cells.extend_from_slice(&other.cells);
+        self.normalize();
+    }
+
+    fn requests(&self) -> u64 {
+        self.cells.iter().map(|c| u64::from(c.requests)).sum()
+    }
+}
+
+/// The key of a (category, client) pair in the activity map.
+pub fn activity_key(category: usize, client: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.push(category as u8);
+    out.extend_from_slice(client);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_merges_and_sorts_minutes() {
+        let mut a = Timeline::new();
+        a.at(10).unwrap().requests += 1;
+        a.at(5).unwrap().requests += 2;
+        a.at(10).unwrap().noise += 1;
+        let mut b = Timeline::new();
+        b.at(5).unwrap().requests += 1;
+        let mut m = Timeline::new();
+        m.merge(&b);
+        m.merge(&a);
+        let v = m.sorted();
+        assert_eq!(v.len(), 2);
+        assert_eq!((v[0].0, v[0].1.requests), (5, 3));
+        assert_eq!((v[1].1.requests, v[1].1.noise), (1, 1));
+    }
+
+    #[test]
+    fn activity_joins_minutes_in_any_order() {
+        let mut a = Activity::default();
+        for t in [125, 61, 170, 119, 60] {
+            a.add(t, 1000);
+        }
+        a.normalize();
+        assert_eq!(a.cells.len(), 2);
+        assert_eq!(a.cells[0].minute, 1);
+        assert_eq!(
+            (
+                a.cells[0].requests,
+                a.cells[0].first_sec,
+                a.cells[0].last_sec
+            ),
+            (3, 0, 59)
+        );
+        assert_eq!(
+            (
+                a.cells[1].requests,
+                a.cells[1].first_sec,
+                a.cells[1].last_sec
+            ),
+            (2, 5, 50)
+        );
+        assert_eq!(a.requests(), 5);
+    }
+}
