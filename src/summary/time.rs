@@ -66,7 +66,7 @@ impl Timeline {
         if minute < self.cutoff {
             return None;
         }
-        if self.current.map(|c| c.0) != Some(minute) {
+        if self.current.as_ref().map(|c| c.0) != Some(minute) {
             self.flush();
             self.current = Some((minute, MinuteTotals::default()));
         }

@@ -1,0 +1,251 @@
+//! Storms, surges, impact and senders through the real binary, on a log built here with known
+//! storms: the reported start, end, requests and peaks must be exact, whatever the line order,
+//! across a day and month boundary (and a leap day).
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const OUTLOOK: &str = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)";
+const THUNDERBIRD: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.3.0";
+
+/// A Pantheon line at `t` (epoch seconds).
+fn line(t: i64, req: &str, status: u16, ua: &str, rt: &str, client: &str) -> String {
+    let days = t.div_euclid(86_400);
+    let (y, m, d) = noisegate::format::time::civil_from_days(days);
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][m as usize - 1];
+    let s = t.rem_euclid(86_400);
+    format!(
+        "10.0.0.1 - - [{d:02}/{month}/{y}:{:02}:{:02}:{:02} +0000]  \"{req}\" {status} 100 \"-\" \"{ua}\" {rt} \"{client}, 10.0.0.2\"\n",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+/// 2024-02-29T23:50:00Z.
+const T0: i64 = 1_709_250_600;
+
+fn log() -> Vec<String> {
+    let mut out = Vec::new();
+    let storm = "POST /Autodiscover/Autodiscover.xml HTTP/1.1";
+    // The storm: 45 a minute for 20 minutes from 23:50:07, and 5 more in minute 5.
+    for k in 0..20 {
+        for j in 0..45 {
+            let t = T0 + k * 60 + (7 + j) % 60;
+            out.push(line(t, storm, 404, OUTLOOK, "0.500", "203.0.113.66"));
+        }
+    }
+    for s in 55..60 {
+        out.push(line(
+            T0 + 5 * 60 + s,
+            storm,
+            404,
+            OUTLOOK,
+            "0.500",
+            "203.0.113.66",
+        ));
+    }
+    // A steady Outlook, every 5 minutes for two hours: no storm.
+    for k in 0..24 {
+        let t = T0 + k * 300;
+        out.push(line(
+            t,
+            "POST /autodiscover/autodiscover.xml HTTP/1.1",
+            404,
+            OUTLOOK,
+            "0.400",
+            "198.51.100.5",
+        ));
+    }
+    // A Thunderbird fleet: 12 clients, 3 requests each in 03:00, 03:01 and 03:03.
+    let fleet = "GET /.well-known/autoconfig/mail/config-v1.1.xml HTTP/1.1";
+    for minute in [190, 191, 193] {
+        for c in 0..12 {
+            for r in 0..3 {
+                let client = format!("192.0.2.{c}");
+                out.push(line(
+                    T0 + minute * 60 + c * 3 + r,
+                    fleet,
+                    404,
+                    THUNDERBIRD,
+                    "0.300",
+                    &client,
+                ));
+            }
+        }
+    }
+    // Already blocked, a scanner, and ordinary traffic every minute.
+    for s in 0..3 {
+        out.push(line(
+            T0 + 3600 + s,
+            "POST /autodiscover/autodiscover.xml HTTP/1.1",
+            403,
+            OUTLOOK,
+            "0.001",
+            "198.51.100.9",
+        ));
+    }
+    let scan = "GET /autodiscover/autodiscover.json?@zdi/Powershell HTTP/1.1";
+    out.push(line(
+        T0 + 4000,
+        scan,
+        404,
+        "python-requests/2.31.0",
+        "0.200",
+        "45.148.10.81",
+    ));
+    for k in 0..240 {
+        out.push(line(
+            T0 + k * 60 + 30,
+            "GET / HTTP/1.1",
+            200,
+            "Mozilla/5.0",
+            "0.050",
+            "198.51.100.200",
+        ));
+    }
+    out
+}
+
+fn run(lines: &[String], args: &[&str]) -> Value {
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["--output", "json"])
+        .args(args)
+        .write_stdin(lines.concat())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_known_storm_is_reported_exactly_in_any_line_order() {
+    let mut lines = log();
+    let v = run(&lines, &[]);
+    let storms = v["storms"].as_array().unwrap();
+    assert_eq!(storms.len(), 1, "{storms:?}");
+    let s = &storms[0];
+    assert_eq!(s["category"], "autodiscover");
+    assert_eq!(s["client"], "203.0.113.66");
+    assert_eq!(s["start"], "2024-02-29T23:50:07Z");
+    assert_eq!(s["end"], "2024-03-01T00:09:51Z");
+    assert_eq!(s["requests"], 905);
+    assert_eq!(s["peak_minute"], "2024-02-29T23:55:00Z");
+    assert_eq!(s["peak_per_minute"], 50);
+    assert_eq!(s["request_time_s"].as_f64().unwrap(), 452.5);
+    assert_eq!(s["rate_per_minute"].as_f64().unwrap(), 45.25);
+    // Reversed and interleaved, the report is the same.
+    lines.reverse();
+    let (even, odd): (Vec<_>, Vec<_>) = lines
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let shuffled: Vec<String> = odd.into_iter().chain(even).map(|(_, l)| l).collect();
+    let mut w = run(&shuffled, &["--chunk-size", "4K"]);
+    let mut v = v;
+    for x in [&mut v, &mut w] {
+        x["rejects"]["examples"] = Value::Null;
+    }
+    assert_eq!(v, w);
+}
+
+#[test]
+fn a_fleet_is_a_surge_and_thresholds_can_be_changed() {
+    let v = run(&log(), &[]);
+    let surges = v["surges"].as_array().unwrap();
+    assert_eq!(surges.len(), 1, "{surges:?}");
+    let s = &surges[0];
+    assert_eq!(s["category"], "autoconfig");
+    assert_eq!(s["start"], "2024-03-01T03:00:00Z");
+    assert_eq!(s["end"], "2024-03-01T03:03:59Z");
+    assert_eq!(
+        (s["requests"].as_u64(), s["clients"].as_u64()),
+        (Some(108), Some(12))
+    );
+    assert_eq!(s["peak_per_minute"], 36);
+    for args in [
+        &["--storm-min-requests", "1000"][..],
+        &["--storm-rate", "46"],
+        &["--storm-gap", "0", "--storm-min-requests", "200"],
+    ] {
+        assert!(
+            run(&log(), args)["storms"].as_array().unwrap().is_empty(),
+            "{args:?}"
+        );
+    }
+    let v = run(&log(), &["--storm-min-requests", "20", "--storm-rate", "4"]);
+    assert_eq!(
+        v["storms"].as_array().unwrap().len(),
+        1,
+        "the steady client stays out"
+    );
+    assert!(run(&log(), &["--surge-min-clients", "13"])["surges"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        run(&log(), &["--surge-gap", "1"])["surges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn impact_timeline_and_senders() {
+    let v = run(&log(), &["--php-workers", "4"]);
+    let i = &v["impact"];
+    assert_eq!(i["php_workers"], 4);
+    assert_eq!(i["noise"]["peak_minute"], "2024-02-29T23:55:00Z");
+    // 50 storm probes at 0.5 s and the steady client at 0.4 s: 25.4 s in that minute.
+    assert_eq!(
+        i["noise"]["peak_minute_workers"].as_f64().unwrap(),
+        0.423333
+    );
+    assert_eq!(i["already_blocked_requests"], 3);
+    assert_eq!(i["blocked_request_cost_s"].as_f64().unwrap(), 0.001);
+    let minutes = v["timeline"]["minutes"].as_array().unwrap();
+    let peak = minutes
+        .iter()
+        .find(|m| m["minute"] == "2024-02-29T23:55:00Z")
+        .unwrap();
+    assert_eq!(peak["noise"], 51);
+    assert_eq!(peak["categories"]["autodiscover"], 51);
+    assert_eq!(peak["requests"], 52);
+    let ad = v["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "autodiscover")
+        .unwrap();
+    assert_eq!(ad["families"][0]["family"], "outlook-desktop");
+    assert_eq!(ad["scanner_requests"], 1);
+    assert_eq!(ad["already_blocked"], 3);
+    let text = Command::cargo_bin("noisegate")
+        .unwrap()
+        .write_stdin(log().concat())
+        .output()
+        .unwrap()
+        .stdout;
+    let text = String::from_utf8(text).unwrap();
+    for want in [
+        "WHEN (one column",
+        "STORMS: 1",
+        "203.0.113.66",
+        "SURGES: 1",
+        "IMPACT",
+        "Already blocked: 3",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+}
