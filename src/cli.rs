@@ -353,6 +353,7 @@ impl InputArgs {
             caps: Caps::default(),
             window: (i64::MIN, i64::MAX),
             client: self.client(),
+            spool: false,
         })
     }
 
@@ -388,10 +389,12 @@ impl InputArgs {
         Ok((resolve(since, i64::MIN), resolve(until, i64::MAX)))
     }
 
-    fn scan(&self) -> Result<ScanResult> {
+    /// Scans the inputs; `spool` keeps the noise lines for the storm details pass.
+    fn scan(&self, spool: bool) -> Result<ScanResult> {
         let (inputs, mut errors) = self.inputs()?;
         let mut opts = self.options()?;
         opts.window = self.window(&inputs, &opts)?;
+        opts.spool = spool;
         let mut result = pipeline::scan(&inputs, &opts)?;
         result.errors.append(&mut errors);
         Ok(result)
@@ -471,17 +474,17 @@ fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
     let style = Style {
         color: use_color(args.color),
     };
-    let scan = args.input.scan()?;
+    let mut scan = args.input.scan(true)?;
     let plan = remedy::plan(&scan.summary);
     let a = &args.analysis;
-    let analysis = analysis::analyze(&scan.summary, a.config(), a.php_workers);
+    let analysis = analysis::analyze(&mut scan, a.config(), a.php_workers)?;
     let report = report::build(&scan, &plan, &analysis, args.top);
     report::render(&report, args.output, style, out)?;
     Ok(scan)
 }
 
 fn block_cmd(args: &BlockArgs, out: &mut dyn Write) -> Result<ScanResult> {
-    let scan = args.input.scan()?;
+    let scan = args.input.scan(false)?;
     let plan = remedy::plan(&scan.summary);
     out.write_all(remedy::pantheon_yml(&plan).as_bytes())?;
     Ok(scan)

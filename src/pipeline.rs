@@ -44,6 +44,8 @@ pub struct ScanOptions {
     pub window: (i64, i64),
     /// Overrides the formats' client address policy.
     pub client: Option<ClientIp>,
+    /// Keep the noise lines in temporary files for a second look (storm details).
+    pub spool: bool,
 }
 
 impl ScanOptions {
@@ -57,6 +59,7 @@ impl ScanOptions {
             caps: Caps::default(),
             window: (i64::MIN, i64::MAX),
             client: None,
+            spool: false,
         }
     }
 }
@@ -71,10 +74,12 @@ pub struct SourceError {
 }
 
 /// The format an input was read with, and what that format lacks.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceFormat {
     /// The format's name (`None`: the input had no non-empty line).
     pub name: Option<String>,
+    /// The format itself (`None` when the input was not read).
+    pub format: Option<Arc<LogFormat>>,
     /// What the analysis lacks with it.
     pub notes: Vec<String>,
 }
@@ -90,6 +95,10 @@ pub struct ScanResult {
     pub formats: Vec<SourceFormat>,
     /// Inputs that could not be read.
     pub errors: Vec<SourceError>,
+    /// The noise lines, one temporary file per worker, when spooling was asked for.
+    pub spools: Vec<std::fs::File>,
+    /// The client address policy the scan ran with (`None`: each format's own).
+    pub client: Option<ClientIp>,
 }
 
 impl ScanResult {
@@ -138,13 +147,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         next: AtomicUsize::new(0),
         pool: pool_rx,
         errors: Mutex::new(Vec::new()),
-        formats: Mutex::new(vec![
-            SourceFormat {
-                name: None,
-                notes: vec![]
-            };
-            inputs.len()
-        ]),
+        formats: Mutex::new(vec![SourceFormat::default(); inputs.len()]),
         undetected: AtomicUsize::new(0),
     };
     let cfg = ScanConfig {
@@ -152,10 +155,11 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         caps: opts.caps,
         window: opts.window,
         client: opts.client,
+        spool: opts.spool,
         ..ScanConfig::default()
     };
     let n_readers = threads.min(inputs.len()).max(1);
-    let (summary, ledger) = std::thread::scope(|s| {
+    let (summary, ledger, spools) = std::thread::scope(|s| {
         for _ in 0..n_readers {
             let tx = tx.clone();
             let readers = &readers;
@@ -165,7 +169,10 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         drop(tx);
         run_workers(&cfg, threads, &rx, &pool_tx)
     })?;
-    finish(inputs, readers, summary, ledger)
+    let mut result = finish(inputs, readers, summary, ledger)?;
+    result.spools = spools;
+    result.client = opts.client;
+    Ok(result)
 }
 
 fn finish(
@@ -194,6 +201,8 @@ fn finish(
         sources: inputs.iter().map(Input::name).collect(),
         formats,
         errors: errors.into_iter().map(|e| e.1).collect(),
+        spools: Vec::new(),
+        client: None,
     })
 }
 
@@ -265,6 +274,7 @@ impl<'r, 'a> SourceReader<'r, 'a> {
         if let Some(f) = &format {
             readers.formats.lock().expect("formats lock")[index] = SourceFormat {
                 name: Some(f.name.clone()),
+                format: Some(f.clone()),
                 notes: f.notes(&[]),
             };
         }
@@ -344,8 +354,11 @@ impl<'r, 'a> SourceReader<'r, 'a> {
             .filter_map(|l| format.parse(l, &mut times).ok())
             .collect();
         let notes = format.notes(&records);
-        self.readers.formats.lock().expect("formats lock")[self.index] =
-            SourceFormat { name, notes };
+        self.readers.formats.lock().expect("formats lock")[self.index] = SourceFormat {
+            name,
+            format: Some(format.clone()),
+            notes,
+        };
         for block in std::mem::take(&mut self.held) {
             if !self.send(block, &format) {
                 return false;
@@ -380,17 +393,20 @@ impl<'r, 'a> SourceReader<'r, 'a> {
 /// Lines per block: (source, seq, lines).
 type Ledger = Vec<(u32, u64, u64)>;
 
+/// What the workers return: the merged summary, the block ledger, the spools.
+type WorkerResults = (Summary, Ledger, Vec<std::fs::File>);
+
 fn run_workers(
     cfg: &ScanConfig,
     threads: usize,
     rx: &Receiver<Work>,
     pool_tx: &Sender<Vec<u8>>,
-) -> Result<(Summary, Ledger)> {
+) -> Result<WorkerResults> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("noisegate-worker-{i}"))
         .build()?;
-    let results: Mutex<Vec<(Summary, Ledger)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(Summary, Ledger, Option<std::fs::File>)>> = Mutex::new(Vec::new());
     pool.scope(|s| {
         for _ in 0..threads {
             s.spawn(|_| {
@@ -409,18 +425,21 @@ fn run_workers(
                     ledger.push((block.source, block.seq, n));
                     let _ = pool_tx.try_send(block.buf);
                 }
+                let (summary, spool) = scanner.finish();
                 let mut results = results.lock().expect("results lock");
-                results.push((scanner.summary, ledger));
+                results.push((summary, ledger, spool));
             });
         }
     });
     let mut summary = Summary::new(&cfg.caps);
     let mut ledger = Ledger::new();
-    for (s, l) in results.into_inner().expect("results lock") {
+    let mut spools = Vec::new();
+    for (s, l, spool) in results.into_inner().expect("results lock") {
         summary.merge(&s);
         ledger.extend(l);
+        spools.extend(spool);
     }
-    Ok((summary, ledger))
+    Ok((summary, ledger, spools))
 }
 
 /// Turns block-relative line numbers of reject examples into line numbers within the file.

@@ -13,6 +13,8 @@ use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Recor
 use crate::summary::time::activity_key;
 use crate::summary::{Caps, Summary, CHEAP_MS};
 use memchr::memchr_iter;
+use std::fs::File;
+use std::io::{BufWriter, Seek, Write};
 
 /// Settings shared by every worker of a scan.
 #[derive(Debug)]
@@ -27,6 +29,8 @@ pub struct ScanConfig {
     pub window: (i64, i64),
     /// Overrides each format's client address policy.
     pub client: Option<ClientIp>,
+    /// Keep each noise line in a temporary file, for the storm details pass.
+    pub spool: bool,
 }
 
 impl Default for ScanConfig {
@@ -38,6 +42,7 @@ impl Default for ScanConfig {
             classifier: Classifier::new(),
             window: (i64::MIN, i64::MAX),
             client: None,
+            spool: false,
         }
     }
 }
@@ -53,14 +58,105 @@ pub struct BlockInfo<'f> {
     pub format: &'f LogFormat,
 }
 
+/// Decode buffers and the classifier's cache: what turning a record into a [`Probe`] needs.
+pub struct Decoder {
+    scratch: Scratch,
+    path: Vec<u8>,
+    agent: Vec<u8>,
+    client: Vec<u8>,
+}
+
+/// A parsed request, decoded and classified.
+pub struct Probe<'b> {
+    /// The noise category, or `None` for other traffic.
+    pub category: Option<usize>,
+    /// The request's class (noise, near noise, other).
+    pub class: Class,
+    /// Method, if logged.
+    pub method: Option<&'b [u8]>,
+    /// Decoded path, query removed.
+    pub path: &'b [u8],
+    /// The nginx-normalized path.
+    pub normalized: &'b [u8],
+    /// Raw query string.
+    pub query: &'b [u8],
+}
+
+impl Decoder {
+    /// Buffers for a worker.
+    pub fn new(classifier: &Classifier) -> Self {
+        Decoder {
+            scratch: classifier.scratch(),
+            path: Vec::with_capacity(256),
+            agent: Vec::with_capacity(256),
+            client: Vec::with_capacity(64),
+        }
+    }
+
+    /// Decodes and classifies the request of `rec`; `None` when it has no path. The second
+    /// value gives the user agent and client when asked (only noise needs them).
+    #[inline]
+    pub fn probe<'b>(
+        &'b mut self,
+        classifier: &Classifier,
+        rec: &Record<'b>,
+        policy: ClientIp,
+    ) -> Option<(Probe<'b>, Who<'b>)> {
+        let (method, raw_path, query) = request_path(rec)?;
+        let path = decode(raw_path, rec.escape, &mut self.path);
+        let (class, normalized) = classifier.classify(path, &mut self.scratch);
+        let category = match class {
+            Class::Noise(i) => Some(i),
+            _ => None,
+        };
+        let probe = Probe {
+            category,
+            class,
+            method,
+            path,
+            normalized,
+            query,
+        };
+        let who = Who {
+            agent: &mut self.agent,
+            client: &mut self.client,
+            rec: *rec,
+            policy,
+        };
+        Some((probe, who))
+    }
+}
+
+/// The sender of a request, decoded on demand.
+pub struct Who<'b> {
+    agent: &'b mut Vec<u8>,
+    client: &'b mut Vec<u8>,
+    rec: Record<'b>,
+    policy: ClientIp,
+}
+
+impl<'b> Who<'b> {
+    /// The decoded user agent (`-` when empty) and client address.
+    pub fn resolve(self) -> (&'b [u8], &'b [u8]) {
+        let rec = self.rec;
+        let ua = decode(rec.user_agent.unwrap_or(b""), rec.escape, self.agent);
+        let ua: &[u8] = if ua.is_empty() { b"-" } else { ua };
+        let client = decode(
+            rec.client(self.policy).unwrap_or(b"-"),
+            rec.escape,
+            self.client,
+        );
+        (ua, client)
+    }
+}
+
 /// One worker's state: its summary and its scratch space.
 pub struct Scanner<'c> {
     cfg: &'c ScanConfig,
-    scratch: Scratch,
-    path_buf: Vec<u8>,
-    text_buf: Vec<u8>,
+    decoder: Decoder,
     key_buf: Vec<u8>,
     times: TimeCache,
+    spool: Option<BufWriter<File>>,
     /// What this worker has seen.
     pub summary: Summary,
 }
@@ -79,13 +175,22 @@ impl<'c> Scanner<'c> {
     pub fn new(cfg: &'c ScanConfig) -> Self {
         Scanner {
             cfg,
-            scratch: cfg.classifier.scratch(),
-            path_buf: Vec::with_capacity(256),
-            text_buf: Vec::with_capacity(256),
+            decoder: Decoder::new(&cfg.classifier),
             key_buf: Vec::with_capacity(256),
             times: TimeCache::default(),
+            spool: None,
             summary: Summary::new(&cfg.caps),
         }
+    }
+
+    /// The summary and the spool of noise lines (rewound), if spooling was on and worked.
+    pub fn finish(self) -> (Summary, Option<File>) {
+        let spool = self.spool.and_then(|w| {
+            let mut f = w.into_inner().ok()?;
+            f.rewind().ok()?;
+            Some(f)
+        });
+        (self.summary, spool)
     }
 
     /// Scans a block of whole lines, the last one possibly without its `\n` (end of input).
@@ -124,21 +229,45 @@ impl<'c> Scanner<'c> {
             return;
         }
         match at.format.parse(line, &mut self.times) {
-            Ok(rec) => self.record(at.format, &rec),
+            Ok(rec) => {
+                if self.record(at.format, &rec) && self.cfg.spool {
+                    self.keep(at.source, line);
+                }
+            }
             Err(miss) => self
                 .summary
                 .reject(at.source, at.seq, n, miss.reject, line, || miss.describe()),
         }
     }
 
+    /// Writes a noise line to the spool: source index, length, bytes. A spool that cannot be
+    /// written is given up (the storm details then say so).
+    fn keep(&mut self, source: u32, line: &[u8]) {
+        if self.spool.is_none() && !self.summary.spool_failed {
+            match tempfile::tempfile() {
+                Ok(f) => self.spool = Some(BufWriter::with_capacity(1 << 16, f)),
+                Err(_) => self.summary.spool_failed = true,
+            }
+        }
+        let Some(w) = &mut self.spool else { return };
+        let ok = w.write_all(&source.to_le_bytes()).is_ok()
+            && w.write_all(&(line.len() as u32).to_le_bytes()).is_ok()
+            && w.write_all(line).is_ok();
+        if !ok {
+            self.spool = None;
+            self.summary.spool_failed = true;
+        }
+    }
+
+    /// Counts a parsed line; returns `true` when it was counted as noise.
     #[inline]
-    fn record(&mut self, format: &LogFormat, rec: &Record<'_>) {
+    fn record(&mut self, format: &LogFormat, rec: &Record<'_>) -> bool {
         let s = &mut self.summary;
         s.lines.total += 1;
         if let Some(t) = rec.time {
             if t < self.cfg.window.0 || t >= self.cfg.window.1 {
                 s.lines.filtered += 1;
-                return;
+                return false;
             }
             s.see_time(t);
         }
@@ -155,18 +284,17 @@ impl<'c> Scanner<'c> {
             m.requests += 1;
             m.request_time_us = m.request_time_us.saturating_add(rt.unwrap_or(0));
         }
-        let Some((method, raw_path, query)) = request_path(rec) else {
-            return;
+        let policy = self.cfg.client.unwrap_or(format.client);
+        let Some((p, who)) = self.decoder.probe(&self.cfg.classifier, rec, policy) else {
+            return false;
         };
-        let path = decode(raw_path, rec.escape, &mut self.path_buf);
-        let (class, norm) = self.cfg.classifier.classify(path, &mut self.scratch);
         // Whatever a block entry could cover and the site answered 2xx/3xx: a real page, a
         // redirect the site wants, or a mail endpoint it really hosts.
-        if class != Class::Other && status.is_some_and(|s| (200..400).contains(&s)) {
-            s.served.add(norm, 1);
+        if p.class != Class::Other && status.is_some_and(|s| (200..400).contains(&s)) {
+            s.served.add(p.normalized, 1);
         }
-        let Class::Noise(i) = class else {
-            return;
+        let Some(i) = p.category else {
+            return false;
         };
         if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
             m.noise += 1;
@@ -175,24 +303,17 @@ impl<'c> Scanner<'c> {
         }
         let c = &mut s.categories[i];
         c.traffic.add(status, rec.bytes, rt);
-        c.methods.add(method.unwrap_or(b"-"), 1);
-        c.paths.add(path, 1);
+        c.methods.add(p.method.unwrap_or(b"-"), 1);
+        c.paths.add(p.path, 1);
         if status == Some(403) && rt.is_some_and(|us| us <= CHEAP_MS * 1000) {
             c.blocked += 1;
             c.blocked_time_us = c.blocked_time_us.saturating_add(rt.unwrap_or(0));
         }
-        let ua = decode(
-            rec.user_agent.unwrap_or(b""),
-            rec.escape,
-            &mut self.text_buf,
-        );
+        let (ua, client) = who.resolve();
         let fam = family(ua);
         c.families.add(fam.id().as_bytes(), 1);
-        c.scanner += u64::from(is_scanner(CATEGORIES[i].id, path, query, fam));
-        c.user_agents.add(if ua.is_empty() { b"-" } else { ua }, 1);
-        let policy = self.cfg.client.unwrap_or(format.client);
-        let client = rec.client(policy).unwrap_or(b"-");
-        let client = decode(client, rec.escape, &mut self.text_buf);
+        c.scanner += u64::from(is_scanner(CATEGORIES[i].id, p.path, p.query, fam));
+        c.user_agents.add(ua, 1);
         c.clients.add(client, 1);
         if let Some(t) = rec.time {
             activity_key(i, client, &mut self.key_buf);
@@ -201,6 +322,7 @@ impl<'c> Scanner<'c> {
                 None => s.activity.dropped(1),
             }
         }
+        true
     }
 }
 

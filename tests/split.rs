@@ -57,12 +57,15 @@ fn json(summary: Summary) -> serde_json::Value {
         sources: vec!["x".into()],
         formats: vec![SourceFormat {
             name: Some("pantheon".into()),
-            notes: vec![],
+            ..SourceFormat::default()
         }],
         errors: vec![],
+        spools: vec![],
+        client: None,
     };
     let plan = remedy::plan(&result.summary);
-    let analysis = noisegate::analysis::analyze(&result.summary, Default::default(), 8);
+    let mut result = result;
+    let analysis = noisegate::analysis::analyze(&mut result, Default::default(), 8).unwrap();
     let mut v = serde_json::to_value(report::build(&result, &plan, &analysis, 0)).unwrap();
     v["rejects"]["examples"] = serde_json::Value::Null;
     v
@@ -145,9 +148,9 @@ proptest! {
                 format: FormatChoice::Fixed(std::sync::Arc::new(pantheon())),
                 ..ScanOptions::new(threads)
             };
-            let r = scan(&[Input::Path(path.clone())], &opts).unwrap();
+            let mut r = scan(&[Input::Path(path.clone())], &opts).unwrap();
             let plan = remedy::plan(&r.summary);
-            let analysis = noisegate::analysis::analyze(&r.summary, Default::default(), 8);
+            let analysis = noisegate::analysis::analyze(&mut r, Default::default(), 8).unwrap();
             serde_json::to_string(&report::build(&r, &plan, &analysis, 0)).unwrap()
         };
         prop_assert_eq!(run(chunk, threads), run(1 << 21, 1));

@@ -142,6 +142,14 @@ fn a_known_storm_is_reported_exactly_in_any_line_order() {
     assert_eq!(s["peak_per_minute"], 50);
     assert_eq!(s["request_time_s"].as_f64().unwrap(), 452.5);
     assert_eq!(s["rate_per_minute"].as_f64().unwrap(), 45.25);
+    // Details from the second look at the noise lines.
+    assert_eq!(s["peak_60s"], 50);
+    assert_eq!(s["status"]["404"], 905);
+    assert_eq!(s["methods"][0]["method"], "POST");
+    assert_eq!(s["top_paths"][0]["path"], "/Autodiscover/Autodiscover.xml");
+    assert_eq!(s["top_paths"][0]["requests"], 905);
+    assert_eq!(s["families"][0]["family"], "outlook-desktop");
+    assert_eq!(s["user_agents"][0]["user_agent"], OUTLOOK);
     // Reversed and interleaved, the report is the same.
     lines.reverse();
     let (even, odd): (Vec<_>, Vec<_>) = lines
@@ -172,6 +180,9 @@ fn a_fleet_is_a_surge_and_thresholds_can_be_changed() {
         (Some(108), Some(12))
     );
     assert_eq!(s["peak_per_minute"], 36);
+    assert_eq!(s["status"]["404"], 108);
+    assert_eq!(s["families"][0]["family"], "thunderbird");
+    assert_eq!(s["peak_60s"], 36);
     for args in [
         &["--storm-min-requests", "1000"][..],
         &["--storm-rate", "46"],

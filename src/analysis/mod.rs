@@ -1,10 +1,13 @@
 //! Analysis: pure functions of a merged [`Summary`](crate::summary::Summary) — storms and
 //! surges in time, and what the noise costs. Nothing here reads input or renders output.
 
+pub mod details;
 pub mod impact;
 pub mod storms;
 
-use crate::summary::Summary;
+use crate::pipeline::ScanResult;
+use anyhow::Result;
+use details::Details;
 use impact::Impact;
 use storms::{Storm, StormConfig, Surge};
 
@@ -15,18 +18,29 @@ pub struct Analysis {
     pub config: StormConfig,
     /// Client storms, most requests first.
     pub storms: Vec<Storm>,
+    /// Details of the first [`details::DETAILED`] storms.
+    pub storm_details: Vec<Details>,
     /// Surges, in time order.
     pub surges: Vec<Surge>,
+    /// Details of the first [`details::DETAILED`] surges.
+    pub surge_details: Vec<Details>,
     /// What the noise costs.
     pub impact: Impact,
 }
 
-/// Runs every analysis on `summary`.
-pub fn analyze(summary: &Summary, config: StormConfig, php_workers: u32) -> Analysis {
-    Analysis {
+/// Runs every analysis on a scan; the storm details read back the scan's spooled noise.
+pub fn analyze(scan: &mut ScanResult, config: StormConfig, php_workers: u32) -> Result<Analysis> {
+    let summary = &scan.summary;
+    let storms = storms::storms(summary, &config);
+    let surges = storms::surges(summary, &config);
+    let impact = impact::impact(summary, php_workers);
+    let (storm_details, surge_details) = details::details(scan, &storms, &surges)?;
+    Ok(Analysis {
         config,
-        storms: storms::storms(summary, &config),
-        surges: storms::surges(summary, &config),
-        impact: impact::impact(summary, php_workers),
-    }
+        storms,
+        storm_details,
+        surges,
+        surge_details,
+        impact,
+    })
 }

@@ -2,9 +2,12 @@
 //! impact figures, as serialized in JSON (`timeline`, `storms`, `surges`, `impact`).
 
 use super::escape::ser_bytes;
+use super::model::{AgentCount, FamilyCount, MethodCount, PathCount};
+use crate::analysis::details::Details;
 use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
 use crate::format::time::rfc3339;
+use crate::summary::KeyCounts;
 use crate::summary::Summary;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -43,6 +46,21 @@ pub struct StormView {
     pub request_time_s: f64,
     /// Mean PHP workers busy with it while it lasted.
     pub mean_workers: f64,
+    /// What it was made of (for the first storms; see README).
+    #[serde(flatten)]
+    pub details: Option<DetailsView>,
+}
+
+/// What a storm or surge was made of.
+#[derive(Debug, Serialize)]
+pub struct DetailsView {
+    /// The most requests in any 60 seconds.
+    pub peak_60s: u64,
+    pub status: BTreeMap<String, u64>,
+    pub methods: Vec<MethodCount>,
+    pub top_paths: Vec<PathCount>,
+    pub user_agents: Vec<AgentCount>,
+    pub families: Vec<FamilyCount>,
 }
 
 /// A surge.
@@ -58,6 +76,8 @@ pub struct SurgeView {
     pub peak_per_minute: u64,
     pub request_time_s: f64,
     pub mean_workers: f64,
+    #[serde(flatten)]
+    pub details: Option<DetailsView>,
 }
 
 /// Load of a set of requests.
@@ -131,12 +151,32 @@ fn load(l: &crate::analysis::impact::Load, workers: u32) -> LoadView {
     }
 }
 
+fn list<T: for<'a> From<(&'a [u8], u64)>>(k: &KeyCounts, top: usize) -> Vec<T> {
+    k.top(top).into_iter().map(T::from).collect()
+}
+
+fn details(d: Option<&Details>) -> Option<DetailsView> {
+    d.map(|d| DetailsView {
+        peak_60s: d.peak_60s(),
+        status: d
+            .status
+            .iter()
+            .map(|(c, n)| (format!("{c:03}"), *n))
+            .collect(),
+        methods: list(&d.methods, 0),
+        top_paths: list(&d.paths, 5),
+        user_agents: list(&d.user_agents, 5),
+        families: list(&d.families, 0),
+    })
+}
+
 /// Storms, surges and impact of `a`.
 pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
     let storms = a
         .storms
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let wall = (s.minutes() * 60) as f64;
             StormView {
                 category: CATEGORIES[s.category].id,
@@ -150,13 +190,15 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
                 peak_per_minute: s.peak_minute_requests,
                 request_time_s: round(s.request_time_us as f64 / 1e6),
                 mean_workers: round(s.request_time_us as f64 / 1e6 / wall),
+                details: details(a.storm_details.get(i)),
             }
         })
         .collect();
     let surges = a
         .surges
         .iter()
-        .map(|s| SurgeView {
+        .enumerate()
+        .map(|(i, s)| SurgeView {
             category: CATEGORIES[s.category].id,
             start: rfc3339(s.start),
             end: rfc3339(s.end),
@@ -167,6 +209,7 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
             peak_per_minute: s.peak_minute_requests,
             request_time_s: round(s.request_time_us as f64 / 1e6),
             mean_workers: round(s.request_time_us as f64 / 1e6 / (s.end - s.start + 1) as f64),
+            details: details(a.surge_details.get(i)),
         })
         .collect();
     let i = &a.impact;

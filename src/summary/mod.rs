@@ -254,6 +254,8 @@ pub struct Summary {
     /// 403/404 responses answered within [`CHEAP_MS`], by whole milliseconds: what a blocked
     /// probe costs.
     pub cheap_answers: [u64; CHEAP_MS as usize + 1],
+    /// A worker could not keep its noise lines for the storm details pass.
+    pub spool_failed: bool,
 }
 
 impl Summary {
@@ -273,6 +275,7 @@ impl Summary {
             timeline: Timeline::new(),
             activity: CappedMap::new(caps.activity),
             cheap_answers: [0; CHEAP_MS as usize + 1],
+            spool_failed: false,
         }
     }
 
@@ -347,6 +350,7 @@ impl Summary {
         for (a, b) in self.cheap_answers.iter_mut().zip(&o.cheap_answers) {
             *a += b;
         }
+        self.spool_failed |= o.spool_failed;
     }
 
     /// Noise requests over all categories.

@@ -5,6 +5,7 @@ use super::Out;
 use crate::report::escape::{escape_text, fit};
 use crate::report::model::Report;
 use crate::report::numbers::{pct, thousands};
+use crate::report::time::DetailsView;
 use std::io;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -91,6 +92,9 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
                 s.peak_per_minute,
                 s.mean_workers
             )?;
+            if let Some(d) = &s.details {
+                details(o, d)?;
+            }
         }
     }
     if !r.surges.is_empty() {
@@ -115,9 +119,37 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
                 s.peak_per_minute,
                 s.mean_workers
             )?;
+            if let Some(d) = &s.details {
+                details(o, d)?;
+            }
         }
     }
     Ok(())
+}
+
+/// One line under a storm or surge: what it was made of.
+fn details(o: &mut Out, d: &DetailsView) -> io::Result<()> {
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(
+        d.methods
+            .iter()
+            .map(|m| format!("{} {}", escape_text(&m.method), thousands(m.requests))),
+    );
+    parts.extend(
+        d.status
+            .iter()
+            .map(|(c, n)| format!("{c}: {}", thousands(*n))),
+    );
+    parts.extend(
+        d.families
+            .iter()
+            .map(|f| format!("{} {}", escape_text(&f.family), thousands(f.requests))),
+    );
+    parts.push(format!("peak 60 s: {}", d.peak_60s));
+    if let Some(p) = d.top_paths.first() {
+        parts.push(fit(&escape_text(&p.path), 60));
+    }
+    o.para(4, &parts.join(" · "))
 }
 
 /// The impact in plain words.
