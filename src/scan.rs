@@ -95,7 +95,7 @@ impl Decoder {
 
     /// Decodes and classifies the request of `rec`; `None` when it has no path. The second
     /// value gives the user agent and client when asked (only noise needs them).
-    #[inline]
+    #[inline(always)]
     pub fn probe<'b>(
         &'b mut self,
         classifier: &Classifier,
