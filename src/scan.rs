@@ -99,7 +99,7 @@ impl Decoder {
     pub fn probe<'b>(
         &'b mut self,
         classifier: &Classifier,
-        rec: &Record<'b>,
+        rec: &'b Record<'b>,
         policy: ClientIp,
     ) -> Option<(Probe<'b>, Who<'b>)> {
         let (method, raw_path, query) = request_path(rec)?;
@@ -120,7 +120,7 @@ impl Decoder {
         let who = Who {
             agent: &mut self.agent,
             client: &mut self.client,
-            rec: *rec,
+            rec,
             policy,
         };
         Some((probe, who))
@@ -131,7 +131,7 @@ impl Decoder {
 pub struct Who<'b> {
     agent: &'b mut Vec<u8>,
     client: &'b mut Vec<u8>,
-    rec: Record<'b>,
+    rec: &'b Record<'b>,
     policy: ClientIp,
 }
 
