@@ -10,9 +10,9 @@ use super::keys::Tally;
 use crate::classify::CATEGORIES;
 use std::collections::HashMap;
 
-/// Most minutes the timeline keeps: about two years. Older minutes are dropped (and the
-/// timeline says so).
-pub const TIMELINE_CAP: usize = 1 << 20;
+/// Most minutes the timeline keeps: 65,536, about 45 days, so a month of logs fits whole.
+/// Older minutes are dropped (and the timeline says so); storms and surges do not use it.
+pub const TIMELINE_CAP: usize = 1 << 16;
 
 /// What happened in one minute.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
