@@ -175,15 +175,21 @@ struct AnalysisArgs {
 }
 
 impl AnalysisArgs {
-    fn config(&self) -> StormConfig {
-        StormConfig {
+    fn config(&self) -> Result<StormConfig> {
+        if !self.storm_rate.is_finite() || self.storm_rate < 0.0 {
+            bail!(
+                "--storm-rate must be a number of requests per minute, not {}",
+                self.storm_rate
+            );
+        }
+        Ok(StormConfig {
             gap_minutes: self.storm_gap,
             min_requests: self.storm_min_requests,
             rate: self.storm_rate,
             surge_min_requests: self.surge_min_requests,
             surge_min_clients: self.surge_min_clients,
             surge_gap_minutes: self.surge_gap,
-        }
+        })
     }
 }
 
@@ -477,7 +483,13 @@ fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
     let mut scan = args.input.scan(true)?;
     let plan = remedy::plan(&scan.summary);
     let a = &args.analysis;
-    let analysis = analysis::analyze(&mut scan, a.config(), a.php_workers)?;
+    let covered = report::numbers::share(plan.covered_requests, plan.noise_requests);
+    let covered = if plan.noise_requests == 0 {
+        1.0
+    } else {
+        covered
+    };
+    let analysis = analysis::analyze(&mut scan, a.config()?, a.php_workers, covered)?;
     let report = report::build(&scan, &plan, &analysis, args.top);
     report::render(&report, args.output, style, out)?;
     Ok(scan)

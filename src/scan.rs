@@ -184,12 +184,15 @@ impl<'c> Scanner<'c> {
     }
 
     /// The summary and the spool of noise lines (rewound), if spooling was on and worked.
-    pub fn finish(self) -> (Summary, Option<File>) {
-        let spool = self.spool.and_then(|w| {
+    pub fn finish(mut self) -> (Summary, Option<File>) {
+        let spool = self.spool.take().and_then(|w| {
             let mut f = w.into_inner().ok()?;
             f.rewind().ok()?;
             Some(f)
         });
+        if self.cfg.spool && spool.is_none() && self.summary.noise_requests() > 0 {
+            self.summary.spool_failed = true;
+        }
         (self.summary, spool)
     }
 
@@ -230,7 +233,7 @@ impl<'c> Scanner<'c> {
         }
         match at.format.parse(line, &mut self.times) {
             Ok(rec) => {
-                if self.record(at.format, &rec) && self.cfg.spool {
+                if self.record(at.format, &rec) && self.cfg.spool && rec.time.is_some() {
                     self.keep(at.source, line);
                 }
             }

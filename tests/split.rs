@@ -65,7 +65,7 @@ fn json(summary: Summary) -> serde_json::Value {
     };
     let plan = remedy::plan(&result.summary);
     let mut result = result;
-    let analysis = noisegate::analysis::analyze(&mut result, Default::default(), 8).unwrap();
+    let analysis = noisegate::analysis::analyze(&mut result, Default::default(), 8, 1.0).unwrap();
     let mut v = serde_json::to_value(report::build(&result, &plan, &analysis, 0)).unwrap();
     v["rejects"]["examples"] = serde_json::Value::Null;
     v
@@ -150,7 +150,7 @@ proptest! {
             };
             let mut r = scan(&[Input::Path(path.clone())], &opts).unwrap();
             let plan = remedy::plan(&r.summary);
-            let analysis = noisegate::analysis::analyze(&mut r, Default::default(), 8).unwrap();
+            let analysis = noisegate::analysis::analyze(&mut r, Default::default(), 8, 1.0).unwrap();
             serde_json::to_string(&report::build(&r, &plan, &analysis, 0)).unwrap()
         };
         prop_assert_eq!(run(chunk, threads), run(1 << 21, 1));

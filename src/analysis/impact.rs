@@ -67,8 +67,9 @@ fn blocked_cost(summary: &Summary) -> f64 {
     CHEAP_MS as f64 / 1000.0
 }
 
-/// Computes the impact; `php_workers` from `--php-workers`.
-pub fn impact(summary: &Summary, php_workers: u32) -> Impact {
+/// Computes the impact; `php_workers` from `--php-workers`; `covered` is the share of noise
+/// requests the block covers (savings count only those).
+pub fn impact(summary: &Summary, php_workers: u32, covered: f64) -> Impact {
     let wall_s = summary.span.map_or(60, |(a, b)| (b - a + 1).max(60));
     let minutes = summary.timeline.sorted();
     let peak = |f: fn(&crate::summary::time::MinuteTotals) -> u64| {
@@ -77,11 +78,10 @@ pub fn impact(summary: &Summary, php_workers: u32) -> Impact {
             .map(|(m, t)| (m * 60, f(t) as f64 / 60e6))
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
     };
-    let noise_us: u64 = summary
+    let noise_us = summary
         .categories
         .iter()
-        .map(|c| c.traffic.request_time_us)
-        .sum();
+        .fold(0u64, |a, c| a.saturating_add(c.traffic.request_time_us));
     let load = |requests: u64, us: u64, peak_minute| Load {
         requests,
         server_s: us as f64 / 1e6,
@@ -89,10 +89,16 @@ pub fn impact(summary: &Summary, php_workers: u32) -> Impact {
         peak_minute,
     };
     let blocked: u64 = summary.categories.iter().map(|c| c.blocked).sum();
-    let blocked_us: u64 = summary.categories.iter().map(|c| c.blocked_time_us).sum();
+    let blocked_us = summary
+        .categories
+        .iter()
+        .fold(0u64, |a, c| a.saturating_add(c.blocked_time_us));
     let cost = blocked_cost(summary);
-    let blockable = summary.noise_requests() - blocked;
-    let blockable_s = noise_us.saturating_sub(blocked_us) as f64 / 1e6;
+    // What the block covers, less what nginx already answers: an estimate that spreads the
+    // unblocked noise's server time evenly over its requests.
+    let unblocked = summary.noise_requests() - blocked;
+    let blockable = (unblocked as f64 * covered.clamp(0.0, 1.0)).round() as u64;
+    let blockable_s = noise_us.saturating_sub(blocked_us) as f64 / 1e6 * covered.clamp(0.0, 1.0);
     let saved_s = (blockable_s - blockable as f64 * cost).max(0.0);
     Impact {
         wall_s,
@@ -136,7 +142,7 @@ mod tests {
         s.span = Some((0, 599));
         s.totals.add(Some(200), None, Some(300_000_000));
         s.timeline.at(3).unwrap().request_time_us = 120_000_000;
-        let i = impact(&s, 8);
+        let i = impact(&s, 8, 1.0);
         assert_eq!(i.wall_s, 600);
         assert_eq!(i.all.mean_workers, 0.5);
         assert_eq!(i.all.peak_minute, Some((180, 2.0)));

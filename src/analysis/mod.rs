@@ -26,15 +26,40 @@ pub struct Analysis {
     pub surge_details: Vec<Details>,
     /// What the noise costs.
     pub impact: Impact,
+    /// What limits these findings (a cap reached, details unavailable), for people.
+    pub caveats: Vec<String>,
 }
 
 /// Runs every analysis on a scan; the storm details read back the scan's spooled noise.
-pub fn analyze(scan: &mut ScanResult, config: StormConfig, php_workers: u32) -> Result<Analysis> {
+/// `covered` is the share of noise requests the block covers.
+pub fn analyze(
+    scan: &mut ScanResult,
+    config: StormConfig,
+    php_workers: u32,
+    covered: f64,
+) -> Result<Analysis> {
     let summary = &scan.summary;
-    let storms = storms::storms(summary, &config);
-    let surges = storms::surges(summary, &config);
-    let impact = impact::impact(summary, php_workers);
-    let (storm_details, surge_details) = details::details(scan, &storms, &surges)?;
+    let acts = storms::activities(summary);
+    let storms = storms::storms(&acts, &config);
+    let surges = storms::surges(summary, &acts, &config);
+    drop(acts);
+    let impact = impact::impact(summary, php_workers, covered);
+    let mut caveats = Vec::new();
+    if summary.activity.approximate() {
+        caveats.push(format!(
+            "more than {} (category, client) pairs probed: storms and surges were found in a sample of them, so some may be missing and surge client counts are low",
+            summary.activity.cap()
+        ));
+    }
+    if summary.timeline.truncated() {
+        caveats.push("the log spans more than 45 days: the timeline and the worst minute cover the latest 45".to_string());
+    }
+    let (storm_details, surge_details) = if summary.spool_failed {
+        caveats.push("the noise lines could not be kept in a temporary file (is TMPDIR writable?): storm and surge details are missing".to_string());
+        (Vec::new(), Vec::new())
+    } else {
+        details::details(scan, &storms, &surges)?
+    };
     Ok(Analysis {
         config,
         storms,
@@ -42,5 +67,6 @@ pub fn analyze(scan: &mut ScanResult, config: StormConfig, php_workers: u32) -> 
         surges,
         surge_details,
         impact,
+        caveats,
     })
 }

@@ -95,26 +95,44 @@ pub struct Surge {
     pub request_time_us: u64,
 }
 
+/// One (category, client) activity, sorted.
+pub struct ClientActivity<'s> {
+    /// Category index.
+    pub category: usize,
+    /// The client.
+    pub client: &'s [u8],
+    /// Its minutes, sorted.
+    pub activity: Activity,
+}
+
 /// Each (category, client) activity, sorted, with its key split.
-fn activities(summary: &Summary) -> Vec<(usize, &[u8], Activity)> {
+pub fn activities(summary: &Summary) -> Vec<ClientActivity<'_>> {
     summary
         .activity
         .entries()
         .into_iter()
         .map(|(key, act)| {
-            let mut act = act.clone();
-            act.normalize();
-            (usize::from(key[0]), &key[1..], act)
+            let mut activity = act.clone();
+            activity.normalize();
+            ClientActivity {
+                category: usize::from(key[0]),
+                client: &key[1..],
+                activity,
+            }
         })
         .collect()
 }
 
-/// Splits sorted cells into runs separated by gaps longer than `gap` minutes.
+/// Splits sorted cells into runs where the quiet time between one minute's last request and
+/// the next minute's first is longer than `gap` seconds.
 fn runs(cells: &[Cell], gap: i64) -> Vec<&[Cell]> {
+    let at = |c: &Cell, sec: u8| c.minute * 60 + i64::from(sec);
     let mut out = Vec::new();
     let mut start = 0;
     for i in 1..=cells.len() {
-        if i == cells.len() || cells[i].minute - cells[i - 1].minute > gap {
+        if i == cells.len()
+            || at(&cells[i], cells[i].first_sec) - at(&cells[i - 1], cells[i - 1].last_sec) > gap
+        {
             out.push(&cells[start..i]);
             start = i;
         }
@@ -136,19 +154,42 @@ fn storm_of(category: usize, client: &[u8], run: &[Cell]) -> Storm {
         requests: run.iter().map(|c| u64::from(c.requests)).sum(),
         peak_minute: peak.minute * 60,
         peak_minute_requests: u64::from(peak.requests),
-        request_time_us: run.iter().map(|c| c.request_time_us).sum(),
+        request_time_us: run
+            .iter()
+            .fold(0u64, |a, c| a.saturating_add(c.request_time_us)),
     }
 }
 
+/// The storms of one run: the run itself when it qualifies; otherwise its dense stretches
+/// (minutes at or above the rate, joined across quiet gaps), so that a burst inside a long
+/// steady trickle is not averaged away.
+fn storms_of_run(category: usize, client: &[u8], run: &[Cell], cfg: &StormConfig) -> Vec<Storm> {
+    let qualifies = |s: &Storm| s.requests >= cfg.min_requests && s.rate() >= cfg.rate;
+    let whole = storm_of(category, client, run);
+    if qualifies(&whole) {
+        return vec![whole];
+    }
+    let dense: Vec<Cell> = run
+        .iter()
+        .filter(|c| f64::from(c.requests) >= cfg.rate)
+        .copied()
+        .collect();
+    if dense.len() == run.len() {
+        return Vec::new();
+    }
+    runs(&dense, cfg.gap_minutes * 60)
+        .into_iter()
+        .map(|r| storm_of(category, client, r))
+        .filter(|s| qualifies(s))
+        .collect()
+}
+
 /// Every client storm, most requests first (ties: earlier, then category, then client).
-pub fn storms(summary: &Summary, cfg: &StormConfig) -> Vec<Storm> {
+pub fn storms(acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Storm> {
     let mut out: Vec<Storm> = Vec::new();
-    for (category, client, act) in activities(summary) {
-        for run in runs(&act.cells, cfg.gap_minutes) {
-            let storm = storm_of(category, client, run);
-            if storm.requests >= cfg.min_requests && storm.rate() >= cfg.rate {
-                out.push(storm);
-            }
+    for a in acts {
+        for run in runs(&a.activity.cells, cfg.gap_minutes * 60) {
+            out.extend(storms_of_run(a.category, a.client, run, cfg));
         }
     }
     out.sort_by(|a, b| {
@@ -164,32 +205,40 @@ pub fn storms(summary: &Summary, cfg: &StormConfig) -> Vec<Storm> {
 /// Per (category, minute): requests, distinct clients, server time.
 type MinuteLoad = BTreeMap<(usize, i64), (u64, u64, u64)>;
 
-fn minute_load(summary: &Summary) -> MinuteLoad {
+/// Per-minute load of each category. Requests come from the timeline, which counts every
+/// request; clients and server time from the per-client activity (a sample past its cap).
+fn minute_load(summary: &Summary, acts: &[ClientActivity<'_>]) -> MinuteLoad {
     let mut load = MinuteLoad::new();
-    for (category, _, act) in activities(summary) {
-        for c in &act.cells {
-            let e = load.entry((category, c.minute)).or_default();
+    for a in acts {
+        for c in &a.activity.cells {
+            let e = load.entry((a.category, c.minute)).or_default();
             e.0 += u64::from(c.requests);
             e.1 += 1;
-            e.2 += c.request_time_us;
+            e.2 = e.2.saturating_add(c.request_time_us);
+        }
+    }
+    for (minute, t) in summary.timeline.sorted() {
+        for (category, &n) in t.categories.iter().enumerate() {
+            if let Some(e) = load.get_mut(&(category, minute)) {
+                e.0 = e.0.max(n);
+            }
         }
     }
     load
 }
 
 /// Every surge, in time order (ties by category).
-pub fn surges(summary: &Summary, cfg: &StormConfig) -> Vec<Surge> {
-    let load = minute_load(summary);
+pub fn surges(summary: &Summary, acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Surge> {
+    let load = minute_load(summary, acts);
     let mut out: Vec<Surge> = Vec::new();
     let hot = load
         .iter()
         .filter(|(_, l)| l.0 >= cfg.surge_min_requests && l.1 >= cfg.surge_min_clients);
     let mut open: HashMap<usize, Surge> = HashMap::new();
-    let mut last_minute: HashMap<usize, i64> = HashMap::new();
-    for (&(category, minute), &(requests, _, _)) in hot {
-        let joins = last_minute
+    for (&(category, minute), _) in hot {
+        let joins = open
             .get(&category)
-            .is_some_and(|&m| minute - m <= cfg.surge_gap_minutes);
+            .is_some_and(|s| minute - s.end.div_euclid(60) <= cfg.surge_gap_minutes);
         if !joins {
             out.extend(open.remove(&category));
         }
@@ -204,30 +253,32 @@ pub fn surges(summary: &Summary, cfg: &StormConfig) -> Vec<Surge> {
             request_time_us: 0,
         });
         s.end = minute * 60 + 59;
-        if requests > s.peak_minute_requests {
-            (s.peak_minute, s.peak_minute_requests) = (minute * 60, requests);
-        }
-        last_minute.insert(category, minute);
     }
     out.extend(open.into_values());
     for s in &mut out {
-        fill_surge(s, &load, summary);
+        fill_surge(s, &load, acts);
     }
     out.sort_by(|a, b| a.start.cmp(&b.start).then(a.category.cmp(&b.category)));
     out
 }
 
-/// Requests, server time and distinct clients over the whole span of a surge.
-fn fill_surge(s: &mut Surge, load: &MinuteLoad, summary: &Summary) {
-    let (from, to) = (s.start / 60, s.end / 60);
-    for (_, &(requests, _, rt)) in load.range((s.category, from)..=(s.category, to)) {
+/// Requests, peak, server time and distinct clients over the whole span of a surge.
+fn fill_surge(s: &mut Surge, load: &MinuteLoad, acts: &[ClientActivity<'_>]) {
+    let (from, to) = (s.start.div_euclid(60), s.end.div_euclid(60));
+    for (&(_, minute), &(requests, _, rt)) in load.range((s.category, from)..=(s.category, to)) {
         s.requests += requests;
-        s.request_time_us += rt;
+        s.request_time_us = s.request_time_us.saturating_add(rt);
+        if requests > s.peak_minute_requests {
+            (s.peak_minute, s.peak_minute_requests) = (minute * 60, requests);
+        }
     }
-    s.clients = activities(summary)
+    s.clients = acts
         .iter()
-        .filter(|(c, _, act)| {
-            *c == s.category && act.cells.iter().any(|c| (from..=to).contains(&c.minute))
+        .filter(|a| a.category == s.category)
+        .filter(|a| {
+            let cells = &a.activity.cells;
+            let i = cells.partition_point(|c| c.minute < from);
+            cells.get(i).is_some_and(|c| c.minute <= to)
         })
         .count() as u64;
 }
@@ -257,7 +308,7 @@ mod tests {
             (0..10).map(|m| (0, "1.1.1.1", 600 + m * 60, 40)).collect();
         ev.extend((0..24).map(|h| (0, "2.2.2.2", h * 3600, 1)));
         let s = summary_with(&ev);
-        let found = storms(&s, &StormConfig::default());
+        let found = storms(&activities(&s), &StormConfig::default());
         assert_eq!(found.len(), 1);
         let st = &found[0];
         assert_eq!(st.client, b"1.1.1.1");
@@ -273,16 +324,41 @@ mod tests {
         ev.extend((0..4).map(|m| (0, "1.1.1.1", 3600 + m * 60, 40)));
         let s = summary_with(&ev);
         let cfg = StormConfig::default();
-        assert_eq!(storms(&s, &cfg).len(), 2);
+        assert_eq!(storms(&activities(&s), &cfg).len(), 2);
         let lax = StormConfig {
             gap_minutes: 60,
             ..cfg
         };
-        let one = storms(&s, &lax);
+        let one = storms(&activities(&s), &lax);
         assert!(
             one.is_empty(),
             "one run of 320 over 64 minutes is 5/min: {one:?}"
         );
+    }
+
+    #[test]
+    fn a_burst_inside_steady_polling_is_still_a_storm() {
+        let mut ev: Vec<(usize, &str, i64, u32)> =
+            (0..600).map(|m| (0, "1.1.1.1", m * 60, 2)).collect();
+        ev.extend((300..330).map(|m| (0, "1.1.1.1", m * 60, 100)));
+        let s = summary_with(&ev);
+        let found = storms(&activities(&s), &StormConfig::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].start, found[0].requests), (300 * 60, 30 * 102));
+    }
+
+    #[test]
+    fn the_gap_is_measured_in_seconds() {
+        let cell = |minute, first_sec, last_sec| Cell {
+            minute,
+            requests: 1,
+            first_sec,
+            last_sec,
+            request_time_us: 0,
+        };
+        // 23:50:00 then 23:55:59 is a 359 s gap: more than 5 minutes.
+        assert_eq!(runs(&[cell(0, 0, 0), cell(5, 59, 59)], 300).len(), 2);
+        assert_eq!(runs(&[cell(0, 0, 0), cell(5, 0, 0)], 300).len(), 1);
     }
 
     #[test]
@@ -295,7 +371,7 @@ mod tests {
             }
         }
         let s = summary_with(&ev);
-        let found = surges(&s, &StormConfig::default());
+        let found = surges(&s, &activities(&s), &StormConfig::default());
         assert_eq!(found.len(), 2);
         assert_eq!((found[0].start, found[0].end), (6000, 103 * 60 + 59));
         assert_eq!((found[0].requests, found[0].clients), (108, 12));

@@ -50,6 +50,8 @@ pub struct Report {
     pub storms: Vec<StormView>,
     /// Surges of a whole fleet, in time order.
     pub surges: Vec<SurgeView>,
+    /// What limits the storms, surges and impact (caps reached, details missing).
+    pub caveats: Vec<String>,
     /// Per-minute requests, noise and noise per category.
     pub timeline: TimelineView,
     /// Inputs that could not be read.
@@ -418,6 +420,7 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usiz
         impact,
         storms,
         surges,
+        caveats: analysis.caveats.clone(),
         timeline: super::time::timeline(s),
         errors: scan
             .errors

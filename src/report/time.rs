@@ -43,9 +43,10 @@ pub struct StormView {
     pub rate_per_minute: f64,
     pub peak_minute: String,
     pub peak_per_minute: u64,
-    pub request_time_s: f64,
+    /// `null` when the format has no `$request_time` (also below).
+    pub request_time_s: Option<f64>,
     /// Mean PHP workers busy with it while it lasted.
-    pub mean_workers: f64,
+    pub mean_workers: Option<f64>,
     /// What it was made of (for the first storms; see README).
     #[serde(flatten)]
     pub details: Option<DetailsView>,
@@ -75,8 +76,8 @@ pub struct SurgeView {
     pub clients: u64,
     pub peak_minute: String,
     pub peak_per_minute: u64,
-    pub request_time_s: f64,
-    pub mean_workers: f64,
+    pub request_time_s: Option<f64>,
+    pub mean_workers: Option<f64>,
     #[serde(flatten)]
     pub details: Option<DetailsView>,
 }
@@ -85,12 +86,13 @@ pub struct SurgeView {
 #[derive(Debug, Serialize)]
 pub struct LoadView {
     pub requests: u64,
-    pub request_time_s: f64,
-    pub mean_workers: f64,
+    /// `null` (as the figures below) when the format has no `$request_time`.
+    pub request_time_s: Option<f64>,
+    pub mean_workers: Option<f64>,
     pub peak_minute: Option<String>,
     pub peak_minute_workers: Option<f64>,
     /// Mean busy workers as a share of `php_workers`.
-    pub share_of_capacity: f64,
+    pub share_of_capacity: Option<f64>,
     pub peak_share_of_capacity: Option<f64>,
 }
 
@@ -104,11 +106,13 @@ pub struct ImpactView {
     pub all: LoadView,
     pub noise: LoadView,
     pub already_blocked_requests: u64,
-    pub already_blocked_request_time_s: f64,
-    pub blocked_request_cost_s: f64,
+    pub already_blocked_request_time_s: Option<f64>,
+    pub blocked_request_cost_s: Option<f64>,
+    /// Noise requests the block covers that nginx does not already answer.
     pub blockable_requests: u64,
-    pub saved_request_time_s: f64,
-    pub saved_workers: f64,
+    /// Estimated server time and mean workers the block frees.
+    pub saved_request_time_s: Option<f64>,
+    pub saved_workers: Option<f64>,
 }
 
 fn round(v: f64) -> f64 {
@@ -139,16 +143,17 @@ pub fn timeline(summary: &Summary) -> TimelineView {
     }
 }
 
-fn load(l: &crate::analysis::impact::Load, workers: u32) -> LoadView {
+fn load(l: &crate::analysis::impact::Load, workers: u32, timed: bool) -> LoadView {
     let cap = f64::from(workers.max(1));
+    let peak = l.peak_minute.filter(|_| timed);
     LoadView {
         requests: l.requests,
-        request_time_s: round(l.server_s),
-        mean_workers: round(l.mean_workers),
-        peak_minute: l.peak_minute.map(|p| rfc3339(p.0)),
-        peak_minute_workers: l.peak_minute.map(|p| round(p.1)),
-        share_of_capacity: round(l.mean_workers / cap),
-        peak_share_of_capacity: l.peak_minute.map(|p| round(p.1 / cap)),
+        request_time_s: timed.then(|| round(l.server_s)),
+        mean_workers: timed.then(|| round(l.mean_workers)),
+        peak_minute: peak.map(|p| rfc3339(p.0)),
+        peak_minute_workers: peak.map(|p| round(p.1)),
+        share_of_capacity: timed.then(|| round(l.mean_workers / cap)),
+        peak_share_of_capacity: peak.map(|p| round(p.1 / cap)),
     }
 }
 
@@ -173,6 +178,7 @@ fn details(d: Option<&Details>) -> Option<DetailsView> {
 
 /// Storms, surges and impact of `a`.
 pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
+    let timed = a.impact.timed;
     let storms = a
         .storms
         .iter()
@@ -189,8 +195,8 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
                 rate_per_minute: round(s.rate()),
                 peak_minute: rfc3339(s.peak_minute),
                 peak_per_minute: s.peak_minute_requests,
-                request_time_s: round(s.request_time_us as f64 / 1e6),
-                mean_workers: round(s.request_time_us as f64 / 1e6 / wall),
+                request_time_s: timed.then(|| round(s.request_time_us as f64 / 1e6)),
+                mean_workers: timed.then(|| round(s.request_time_us as f64 / 1e6 / wall)),
                 details: details(a.storm_details.get(i)),
             }
         })
@@ -209,8 +215,9 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
             clients: s.clients,
             peak_minute: rfc3339(s.peak_minute),
             peak_per_minute: s.peak_minute_requests,
-            request_time_s: round(s.request_time_us as f64 / 1e6),
-            mean_workers: round(s.request_time_us as f64 / 1e6 / (s.end - s.start + 1) as f64),
+            request_time_s: timed.then(|| round(s.request_time_us as f64 / 1e6)),
+            mean_workers: timed
+                .then(|| round(s.request_time_us as f64 / 1e6 / (s.end - s.start + 1) as f64)),
             details: details(a.surge_details.get(i)),
         })
         .collect();
@@ -219,14 +226,14 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
         timed: i.timed,
         wall_time_s: i.wall_s,
         php_workers: i.php_workers,
-        all: load(&i.all, i.php_workers),
-        noise: load(&i.noise, i.php_workers),
+        all: load(&i.all, i.php_workers, timed),
+        noise: load(&i.noise, i.php_workers, timed),
         already_blocked_requests: i.already_blocked.0,
-        already_blocked_request_time_s: round(i.already_blocked.1),
-        blocked_request_cost_s: i.blocked_cost_s,
+        already_blocked_request_time_s: timed.then(|| round(i.already_blocked.1)),
+        blocked_request_cost_s: timed.then_some(i.blocked_cost_s),
         blockable_requests: i.blockable,
-        saved_request_time_s: round(i.saved_s),
-        saved_workers: round(i.saved_workers),
+        saved_request_time_s: timed.then(|| round(i.saved_s)),
+        saved_workers: timed.then(|| round(i.saved_workers)),
     };
     (storms, surges, impact)
 }

@@ -5,7 +5,7 @@ use super::Out;
 use crate::report::escape::{escape_text, fit};
 use crate::report::model::Report;
 use crate::report::numbers::{pct, thousands};
-use crate::report::time::DetailsView;
+use crate::report::time::{DetailsView, LoadView};
 use std::io;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -43,10 +43,9 @@ pub(super) fn when(o: &mut Out, r: &Report) -> io::Result<()> {
         return Ok(());
     };
     let (start, end) = (minute_of(&first.minute), minute_of(&last.minute));
-    let step = *STEPS
-        .iter()
-        .find(|s| (end - start) / **s < COLUMNS)
-        .unwrap_or(&STEPS[STEPS.len() - 1]);
+    // The smallest round width that fits the span in COLUMNS; past the largest, whatever fits.
+    let fits = (end - start) / COLUMNS + 1;
+    let step = STEPS.iter().copied().find(|&s| s >= fits).unwrap_or(fits);
     let buckets = ((end - start) / step + 1) as usize;
     let (mut all, mut noise) = (vec![0u64; buckets], vec![0u64; buckets]);
     for minute in m {
@@ -58,7 +57,13 @@ pub(super) fn when(o: &mut Out, r: &Report) -> io::Result<()> {
         let max = v.iter().copied().max().unwrap_or(0);
         v.iter().map(|&x| bar(x, max)).collect()
     };
-    o.heading(&format!("WHEN (one column = {step} min)"))?;
+    let width = match step {
+        s if s % 10_080 == 0 => format!("{} week", s / 10_080),
+        s if s % 1440 == 0 => format!("{} day", s / 1440),
+        s if s % 60 == 0 => format!("{} h", s / 60),
+        s => format!("{s} min"),
+    };
+    o.heading(&format!("WHEN (one column = {width})"))?;
     writeln!(o.w, "  all    {}", row(&all))?;
     let noise_row = o.paint("33", &row(&noise));
     writeln!(o.w, "  noise  {noise_row}")?;
@@ -84,13 +89,13 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
             let client = fit(&escape_text(&s.client), 22);
             writeln!(
                 o.w,
-                "  {:<12} {client:<22} {:<11} {:>5} {:>8} {:>6} {:>7.2}",
+                "  {:<12} {client:<22} {:<11} {:>5} {:>8} {:>6} {:>7}",
                 s.category,
                 short(&s.start),
-                s.duration_s / 60 + 1,
+                minutes(s.requests, s.rate_per_minute),
                 thousands(s.requests),
                 s.peak_per_minute,
-                s.mean_workers
+                workers(s.mean_workers)
             )?;
             if let Some(d) = &s.details {
                 details(o, d)?;
@@ -110,14 +115,14 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
         for s in &r.surges {
             writeln!(
                 o.w,
-                "  {:<12} {:<11} {:>5} {:>8} {:>8} {:>6} {:>7.2}",
+                "  {:<12} {:<11} {:>5} {:>8} {:>8} {:>6} {:>7}",
                 s.category,
                 short(&s.start),
                 s.duration_s / 60,
                 thousands(s.requests),
                 s.clients,
                 s.peak_per_minute,
-                s.mean_workers
+                workers(s.mean_workers)
             )?;
             if let Some(d) = &s.details {
                 details(o, d)?;
@@ -125,6 +130,16 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Mean workers, or `-` without `$request_time`.
+fn workers(w: Option<f64>) -> String {
+    w.map_or_else(|| "-".to_string(), |w| format!("{w:.2}"))
+}
+
+/// The minutes a rate was computed over.
+fn minutes(requests: u64, rate: f64) -> u64 {
+    (requests as f64 / rate.max(f64::MIN_POSITIVE)).round() as u64
 }
 
 /// One line under a storm or surge: what it was made of.
@@ -155,57 +170,43 @@ fn details(o: &mut Out, d: &DetailsView) -> io::Result<()> {
 /// The impact in plain words.
 pub(super) fn impact(o: &mut Out, r: &Report) -> io::Result<()> {
     let i = &r.impact;
+    for c in &r.caveats {
+        o.para(2, &format!("warning: {c}"))?;
+    }
     if r.noise.requests == 0 {
         return Ok(());
     }
     o.heading("IMPACT")?;
-    if !i.timed {
+    let (n, a) = (&i.noise, &i.all);
+    let (Some(nw), Some(aw)) = (n.mean_workers, a.mean_workers) else {
         return o.para(
             2,
             "no $request_time in this format: PHP-worker occupancy unavailable.",
         );
-    }
-    let peak = |l: &crate::report::time::LoadView| match (&l.peak_minute, l.peak_minute_workers) {
+    };
+    let peak = |l: &LoadView| match (&l.peak_minute, l.peak_minute_workers) {
         (Some(m), Some(w)) => format!(", {w:.1} at the worst minute ({})", short(m)),
         _ => String::new(),
     };
-    let (n, a) = (&i.noise, &i.all);
-    o.para(
-        2,
-        &format!(
-            "Mail-client probes kept {:.2} PHP workers busy on average ({} of {}){}.",
-            n.mean_workers,
-            pct(n.share_of_capacity),
-            i.php_workers,
-            peak(n)
-        ),
-    )?;
-    o.para(
-        2,
-        &format!(
-            "All traffic kept {:.2} busy on average{}.",
-            a.mean_workers,
-            peak(a)
-        ),
-    )?;
+    let share = pct(n.share_of_capacity.unwrap_or(0.0));
+    let (workers, np, ap) = (i.php_workers, peak(n), peak(a));
+    o.para(2, &format!("Mail-client probes kept {nw:.2} PHP workers busy on average ({share} of {workers}){np}."))?;
+    o.para(2, &format!("All traffic kept {aw:.2} busy on average{ap}."))?;
     if i.already_blocked_requests > 0 {
+        let n = thousands(i.already_blocked_requests);
         o.para(
             2,
-            &format!(
-                "Already blocked: {} probes were answered 403 by nginx.",
-                thousands(i.already_blocked_requests)
-            ),
+            &format!("Already blocked: {n} probes were answered 403 by nginx."),
         )?;
     }
+    let cost_ms = i.blocked_request_cost_s.unwrap_or(0.0) * 1000.0;
+    let saved = thousands(i.saved_request_time_s.unwrap_or(0.0).round() as u64);
+    let freed = i.saved_workers.unwrap_or(0.0);
     o.para(
         2,
         &format!(
-            "Blocking the rest turns {} probes into 403s at about {:.0} ms each, freeing {:.1} server seconds ({:.2} workers on average).",
-            thousands(i.blockable_requests),
-            i.blocked_request_cost_s * 1000.0,
-            i.saved_request_time_s,
-            i.saved_workers
+            "The block below turns {} more probes into 403s at about {cost_ms:.0} ms each, freeing about {saved} server seconds ({freed:.2} workers on average).",
+            thousands(i.blockable_requests)
         ),
-    )?;
-    Ok(())
+    )
 }
