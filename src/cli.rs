@@ -483,11 +483,9 @@ fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
     let mut scan = args.input.scan(true)?;
     let plan = remedy::plan(&scan.summary);
     let a = &args.analysis;
-    let covered = report::numbers::share(plan.covered_requests, plan.noise_requests);
-    let covered = if plan.noise_requests == 0 {
-        1.0
-    } else {
-        covered
+    let covered = match plan.noise_requests {
+        0 => 1.0,
+        n => plan.covered_requests as f64 / n as f64,
     };
     let analysis = analysis::analyze(&mut scan, a.config()?, a.php_workers, covered)?;
     let report = report::build(&scan, &plan, &analysis, args.top);
