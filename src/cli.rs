@@ -360,6 +360,7 @@ impl InputArgs {
             window: (i64::MIN, i64::MAX),
             client: self.client(),
             spool: false,
+            series: true,
         })
     }
 
@@ -395,12 +396,14 @@ impl InputArgs {
         Ok((resolve(since, i64::MIN), resolve(until, i64::MAX)))
     }
 
-    /// Scans the inputs; `spool` keeps the noise lines for the storm details pass.
-    fn scan(&self, spool: bool) -> Result<ScanResult> {
+    /// Scans the inputs; `storms` keeps what storm detection needs (time series, and the
+    /// noise lines for the details pass).
+    fn scan(&self, storms: bool) -> Result<ScanResult> {
         let (inputs, mut errors) = self.inputs()?;
         let mut opts = self.options()?;
+        opts.series = false;
         opts.window = self.window(&inputs, &opts)?;
-        opts.spool = spool;
+        (opts.spool, opts.series) = (storms, storms);
         let mut result = pipeline::scan(&inputs, &opts)?;
         result.errors.append(&mut errors);
         Ok(result)

@@ -46,6 +46,8 @@ pub struct ScanOptions {
     pub client: Option<ClientIp>,
     /// Keep the noise lines in temporary files for a second look (storm details).
     pub spool: bool,
+    /// Keep the time series (timeline, per-client activity) storms are found in.
+    pub series: bool,
 }
 
 impl ScanOptions {
@@ -60,6 +62,7 @@ impl ScanOptions {
             window: (i64::MIN, i64::MAX),
             client: None,
             spool: false,
+            series: true,
         }
     }
 }
@@ -156,6 +159,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         window: opts.window,
         client: opts.client,
         spool: opts.spool,
+        series: opts.series,
         ..ScanConfig::default()
     };
     let n_readers = threads.min(inputs.len()).max(1);

@@ -31,6 +31,9 @@ pub struct ScanConfig {
     pub client: Option<ClientIp>,
     /// Keep each noise line in a temporary file, for the storm details pass.
     pub spool: bool,
+    /// Keep the per-minute timeline and per-client activity (off for `block`, which needs
+    /// neither).
+    pub series: bool,
 }
 
 impl Default for ScanConfig {
@@ -43,6 +46,7 @@ impl Default for ScanConfig {
             window: (i64::MIN, i64::MAX),
             client: None,
             spool: false,
+            series: true,
         }
     }
 }
@@ -282,7 +286,10 @@ impl<'c> Scanner<'c> {
                 *n += 1;
             }
         }
-        let minute = rec.time.map(|t| t.div_euclid(60));
+        let minute = rec
+            .time
+            .filter(|_| self.cfg.series)
+            .map(|t| t.div_euclid(60));
         if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
             m.requests += 1;
             m.request_time_us = m.request_time_us.saturating_add(rt.unwrap_or(0));
@@ -318,7 +325,7 @@ impl<'c> Scanner<'c> {
         c.scanner += u64::from(is_scanner(CATEGORIES[i].id, p.path, p.query, fam));
         c.user_agents.add(ua, 1);
         c.clients.add(client, 1);
-        if let Some(t) = rec.time {
+        if let Some(t) = rec.time.filter(|_| self.cfg.series) {
             activity_key(i, client, &mut self.key_buf);
             match s.activity.slot(&self.key_buf) {
                 Some(a) => a.add(t, rt.unwrap_or(0)),
