@@ -9,7 +9,7 @@ use crate::format::time::parse_iso8601;
 use crate::format::{ClientIp, Escape, LogFormat};
 use crate::input::{discover, Input};
 use crate::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
-use crate::remedy;
+use crate::remedy::{self, Upstream};
 use crate::report::{self, Output, Style};
 use crate::summary::Caps;
 use anyhow::{anyhow, bail, Context, Result};
@@ -212,12 +212,47 @@ struct ReportArgs {
     /// Entries in each category's top-clients and top-user-agents lists; 0 lists all.
     #[arg(long, default_value_t = 10)]
     top: usize,
+
+    /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
+    #[arg(long, value_enum, default_value_t = Upstream::None)]
+    upstream: Upstream,
+}
+
+/// Where the block is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Target {
+    /// pantheon.yml `protected_web_paths`.
+    Pantheon,
+    /// nginx `location` blocks, to include in a `server { }`.
+    Nginx,
+    /// Apache `.htaccess` rewrite rules.
+    Apache,
 }
 
 #[derive(Debug, Args)]
 struct BlockArgs {
     #[command(flatten)]
     input: InputArgs,
+
+    /// What to print the block for.
+    #[arg(long, value_enum, default_value_t = Target::Pantheon)]
+    target: Target,
+
+    /// Leave out the comments (request counts per entry).
+    #[arg(long)]
+    plain: bool,
+
+    /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
+    #[arg(long, value_enum, default_value_t = Upstream::None)]
+    upstream: Upstream,
+
+    /// Add the missing entries to this pantheon.yml in place (a .bak copy is kept).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    merge: Option<PathBuf>,
+
+    /// With --merge: print the change as a diff and write nothing.
+    #[arg(long, requires = "merge")]
+    dry_run: bool,
 }
 
 /// Parses `2M`, `512K`, `1G` or a plain byte count.
@@ -484,7 +519,7 @@ fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
         color: use_color(args.color),
     };
     let mut scan = args.input.scan(true)?;
-    let plan = remedy::plan(&scan.summary);
+    let plan = remedy::plan(&scan.summary, args.upstream);
     let a = &args.analysis;
     let covered = match plan.noise_requests {
         0 => 1.0,
@@ -498,9 +533,73 @@ fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
 
 fn block_cmd(args: &BlockArgs, out: &mut dyn Write) -> Result<ScanResult> {
     let scan = args.input.scan(false)?;
-    let plan = remedy::plan(&scan.summary);
-    out.write_all(remedy::pantheon_yml(&plan).as_bytes())?;
+    let plan = remedy::plan(&scan.summary, args.upstream);
+    if let Some(file) = &args.merge {
+        merge_into(file, &plan, args, out)?;
+        return Ok(scan);
+    }
+    let text = match args.target {
+        Target::Pantheon => remedy::pantheon_yml(&plan, args.plain),
+        Target::Nginx => remedy::targets::nginx(&plan, args.plain),
+        Target::Apache => remedy::targets::apache(&plan, args.plain),
+    };
+    out.write_all(text.as_bytes())?;
     Ok(scan)
+}
+
+/// `block --merge FILE`: adds the missing entries to an existing pantheon.yml, atomically,
+/// keeping a `.bak`; `--dry-run` prints the diff instead.
+fn merge_into(
+    file: &std::path::Path,
+    plan: &remedy::BlockPlan,
+    args: &BlockArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let shown = file.display();
+    let text = std::fs::read_to_string(file).with_context(|| format!("{shown}"))?;
+    let merged =
+        remedy::yaml::merge(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
+    if !merged.over_limit.is_empty() {
+        eprintln!(
+            "noisegate: warning: {shown} already holds {} entries: left out {}",
+            remedy::MAX_ENTRIES,
+            merged.over_limit.join(", ")
+        );
+    }
+    if merged.added.is_empty() {
+        writeln!(
+            out,
+            "{shown}: nothing to add: every path is already protected"
+        )?;
+        return Ok(());
+    }
+    if args.dry_run {
+        out.write_all(remedy::yaml::diff(&shown.to_string(), &text, &merged.text).as_bytes())?;
+        return Ok(());
+    }
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut bak = file.as_os_str().to_owned();
+    bak.push(".bak");
+    std::fs::copy(file, &bak).with_context(|| format!("{}", PathBuf::from(&bak).display()))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
+    tmp.write_all(merged.text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(file).map_err(|e| anyhow!("{shown}: {e}"))?;
+    writeln!(
+        out,
+        "{shown}: added {} ({}); the previous file is {}",
+        match merged.added.len() {
+            1 => "1 entry".to_string(),
+            n => format!("{n} entries"),
+        },
+        merged.added.join(", "),
+        PathBuf::from(&bak).display()
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ fn json(summary: Summary) -> serde_json::Value {
         spools: vec![],
         client: None,
     };
-    let plan = remedy::plan(&result.summary);
+    let plan = remedy::plan(&result.summary, Default::default());
     let mut result = result;
     let analysis = noisegate::analysis::analyze(&mut result, Default::default(), 8, 1.0).unwrap();
     let mut v = serde_json::to_value(report::build(&result, &plan, &analysis, 0)).unwrap();
@@ -149,7 +149,7 @@ proptest! {
                 ..ScanOptions::new(threads)
             };
             let mut r = scan(&[Input::Path(path.clone())], &opts).unwrap();
-            let plan = remedy::plan(&r.summary);
+            let plan = remedy::plan(&r.summary, Default::default());
             let analysis = noisegate::analysis::analyze(&mut r, Default::default(), 8, 1.0).unwrap();
             serde_json::to_string(&report::build(&r, &plan, &analysis, 0)).unwrap()
         };

@@ -14,8 +14,13 @@
 use crate::classify::{needs_normalizing, normalize, trim_trailing_slash, CATEGORIES};
 use crate::report::escape::escape_text;
 use crate::report::numbers::plural;
+
+pub mod targets;
+pub mod yaml;
+
 use crate::summary::Summary;
 use std::collections::BTreeMap;
+pub use yaml::pantheon_yml;
 
 /// Pantheon's limit on `protected_web_paths` entries.
 pub const MAX_ENTRIES: usize = 24;
@@ -53,6 +58,8 @@ pub struct BlockPlan {
     pub dropped: Vec<Dropped>,
     /// What limits the checks (caps reached).
     pub warnings: Vec<String>,
+    /// The upstream whose defaults share the budget.
+    pub upstream: Upstream,
     /// All noise requests.
     pub noise_requests: u64,
     /// Noise requests that the entries cover.
@@ -66,9 +73,12 @@ struct Group {
     members: BTreeMap<Vec<u8>, (u64, usize)>,
 }
 
-fn is_safe(path: &[u8]) -> bool {
+/// Only paths made of `A-Z a-z 0-9 / . _ ~ -`, starting with `/`, without `..` or `//`, at
+/// most 255 bytes, reach a config file.
+pub fn is_safe(path: &[u8]) -> bool {
     path.first() == Some(&b'/')
         && path.len() <= 255
+        && !path.windows(2).any(|w| w == b".." || w == b"//")
         && path
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b"/._~-".contains(&b))
@@ -148,8 +158,42 @@ fn categories_of(members: &[(u64, usize)]) -> Vec<&'static str> {
     ids.into_iter().map(|i| CATEGORIES[i].id).collect()
 }
 
-/// Plans the entries for the noise in `summary`.
-pub fn plan(summary: &Summary) -> BlockPlan {
+/// The upstream whose default protected paths share the 24-entry budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Upstream {
+    /// Pantheon's WordPress upstream.
+    Wordpress,
+    /// Pantheon's Drupal 7 upstream.
+    Drupal7,
+    /// Pantheon's Drupal (8 and later) upstreams.
+    Drupal,
+    /// No upstream defaults.
+    #[default]
+    None,
+}
+
+impl Upstream {
+    /// The upstream's default `protected_web_paths` (DOMAIN.md, from Pantheon's docs; for
+    /// Drupal 8 and later the Drupal 7 list is assumed).
+    pub fn defaults(self) -> &'static [&'static str] {
+        match self {
+            Upstream::Wordpress => &["/private/", "/wp-content/uploads/private/", "/xmlrpc.php"],
+            Upstream::Drupal7 | Upstream::Drupal => &["/private", "/sites/default/files/private"],
+            Upstream::None => &[],
+        }
+    }
+}
+
+/// Plans the entries for the noise in `summary`, with Pantheon's limit less the upstream's
+/// defaults (whether Pantheon counts both lists is not documented: assume it does).
+pub fn plan(summary: &Summary, upstream: Upstream) -> BlockPlan {
+    let max = MAX_ENTRIES - upstream.defaults().len();
+    let mut plan = plan_within(summary, max);
+    plan.upstream = upstream;
+    plan
+}
+
+fn plan_within(summary: &Summary, max_entries: usize) -> BlockPlan {
     let mut plan = BlockPlan {
         noise_requests: summary.noise_requests(),
         ..BlockPlan::default()
@@ -178,11 +222,14 @@ pub fn plan(summary: &Summary) -> BlockPlan {
             .cmp(&a.requests)
             .then_with(|| a.path.cmp(&b.path))
     });
-    for e in entries.drain(MAX_ENTRIES.min(entries.len())..) {
+    for e in entries.drain(max_entries.min(entries.len())..) {
         plan.dropped.push(Dropped {
             path: e.path,
             requests: e.requests,
-            reason: format!("over Pantheon's limit of {MAX_ENTRIES} entries"),
+            reason: format!(
+                "over Pantheon's limit of {MAX_ENTRIES} entries ({} left after the upstream's defaults)",
+                max_entries
+            ),
         });
     }
     plan.covered_requests = covered(summary, &entries);
@@ -229,7 +276,10 @@ fn plan_group(
         let reason = if is_safe(&path) {
             served.endangers(&path)
         } else {
-            Some("characters outside A-Z a-z 0-9 / . _ ~ -".to_string())
+            Some(
+                "unsafe in a config file: only A-Z a-z 0-9 / . _ ~ - are emitted, without .."
+                    .to_string(),
+            )
         };
         match reason {
             Some(reason) => plan.dropped.push(Dropped {
@@ -259,26 +309,6 @@ fn covered(summary: &Summary, entries: &[Entry]) -> u64 {
         })
         .map(|(_, (n, _))| n)
         .sum()
-}
-
-/// The `pantheon.yml` text for `plan`: `api_version: 1` and `protected_web_paths`, each entry
-/// under a comment with the requests it covers.
-pub fn pantheon_yml(plan: &BlockPlan) -> String {
-    let mut out = String::from("api_version: 1\n");
-    if plan.entries.is_empty() {
-        out.push_str("# noisegate: no mail-client noise to protect against in these logs\n");
-        return out;
-    }
-    out.push_str("protected_web_paths:\n");
-    for e in &plan.entries {
-        out.push_str(&format!(
-            "  # {} ({})\n  - {}\n",
-            plural(e.requests, "request"),
-            e.categories.join(", "),
-            e.path
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -208,6 +208,10 @@ pub struct BlockView {
     /// What limited the checks (caps reached).
     pub warnings: Vec<String>,
     pub pantheon_yml: String,
+    /// The same block as nginx `location` blocks.
+    pub nginx: String,
+    /// The same block as Apache `.htaccess` rules.
+    pub apache: String,
 }
 
 /// One entry.
@@ -352,7 +356,9 @@ fn block(plan: &BlockPlan) -> BlockView {
         narrowed: plan.narrowed.iter().map(DroppedView::from).collect(),
         dropped: plan.dropped.iter().map(DroppedView::from).collect(),
         warnings: plan.warnings.clone(),
-        pantheon_yml: remedy::pantheon_yml(plan),
+        pantheon_yml: remedy::pantheon_yml(plan, false),
+        nginx: remedy::targets::nginx(plan, false),
+        apache: remedy::targets::apache(plan, false),
     }
 }
 

@@ -353,12 +353,14 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
         }
     }
     if !b.paths.is_empty() {
-        writeln!(
-            o.w,
-            "\n  Commit pantheon.yml at the repository root and deploy Dev -> Test -> Live.\n  \
-             nginx then answers these probes with a cheap 403 before PHP starts. The\n  \
-             lasting cure is DNS: point autodiscover.<domain> at the mail provider."
-        )?;
+        writeln!(o.w)?;
+        for step in [
+            "Deploy: commit pantheon.yml at the repository root and deploy it Dev -> Test -> Live as a normal release (not a hotfix); existing Multidevs pick it up only after a new commit there.",
+            "Then nginx answers these probes with a cheap 403 before PHP starts. Outlook keeps retrying, but each retry now costs nginx, not a PHP worker.",
+            "The lasting cure is DNS: tell the mail admin, and point autodiscover.<domain> at the mail provider.",
+        ] {
+            o.para(2, step)?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,91 @@
+//! The same block for servers other than Pantheon: nginx `location` blocks and Apache
+//! `.htaccess` rewrite rules, with Pantheon's semantics: an entry blocks its exact path and
+//! everything under `path/`, case-sensitively, on the normalized URI. Entries are safe by
+//! construction ([`super::is_safe`]); nothing else reaches the text.
+
+use super::BlockPlan;
+use crate::report::numbers::plural;
+
+/// nginx: for each entry an exact `location =` and a prefix `location ^~ path/` (which also
+/// keeps regex locations from taking the request), both answering 403. Include it inside the
+/// `server { }` block.
+pub fn nginx(plan: &BlockPlan, plain: bool) -> String {
+    let mut out = String::from("# noisegate: mail-client probes answered 403 before PHP\n");
+    if plan.entries.is_empty() {
+        out.push_str("# no mail-client noise to block in these logs\n");
+    }
+    for e in &plan.entries {
+        if !plain {
+            out.push_str(&format!(
+                "# {} ({})\n",
+                plural(e.requests, "request"),
+                e.categories.join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "location = {p} {{ return 403; }}\nlocation ^~ {p}/ {{ return 403; }}\n",
+            p = e.path
+        ));
+    }
+    out
+}
+
+/// Apache `.htaccess`: one case-sensitive `RewriteRule` per entry, forbidding the path and
+/// what is under it.
+pub fn apache(plan: &BlockPlan, plain: bool) -> String {
+    let mut out = String::from("# noisegate: mail-client probes answered 403 before PHP\n");
+    if plan.entries.is_empty() {
+        out.push_str("# no mail-client noise to block in these logs\n");
+        return out;
+    }
+    out.push_str("<IfModule mod_rewrite.c>\nRewriteEngine On\n");
+    for e in &plan.entries {
+        if !plain {
+            out.push_str(&format!(
+                "# {} ({})\n",
+                plural(e.requests, "request"),
+                e.categories.join(", ")
+            ));
+        }
+        // In .htaccess the pattern sees the path without its leading slash.
+        let pattern = e.path[1..].replace('.', "\\.");
+        out.push_str(&format!("RewriteRule ^{pattern}(/.*)?$ - [F,L]\n"));
+    }
+    out.push_str("</IfModule>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remedy::Entry;
+
+    fn plan(paths: &[&str]) -> BlockPlan {
+        BlockPlan {
+            entries: paths
+                .iter()
+                .map(|p| Entry {
+                    path: p.to_string(),
+                    requests: 2,
+                    categories: vec!["autodiscover"],
+                })
+                .collect(),
+            ..BlockPlan::default()
+        }
+    }
+
+    #[test]
+    fn nginx_exact_and_nested() {
+        let text = nginx(&plan(&["/Autodiscover"]), true);
+        assert!(text.contains("location = /Autodiscover { return 403; }\n"));
+        assert!(text.contains("location ^~ /Autodiscover/ { return 403; }\n"));
+    }
+
+    #[test]
+    fn apache_escapes_dots_and_stays_case_sensitive() {
+        let text = apache(&plan(&["/.well-known/mta-sts.txt"]), false);
+        assert!(text.contains("RewriteRule ^\\.well-known/mta-sts\\.txt(/.*)?$ - [F,L]\n"));
+        assert!(!text.contains("NC"));
+        assert!(text.contains("# 2 requests (autodiscover)"));
+    }
+}

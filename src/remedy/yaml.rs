@@ -1,0 +1,362 @@
+//! `pantheon.yml`: the snippet for a new file, and the merge into an existing one.
+//!
+//! The merge edits the text, not a re-serialized document, so the user's comments, key order
+//! and quoting stay as they were: it only inserts list items (and `api_version: 1` when the
+//! key is missing). A real YAML parser checks the file before (valid YAML, a mapping,
+//! `api_version: 1`, a list of strings) and the result after (every other key unchanged, the
+//! list exactly the old one plus the new entries).
+
+use super::{BlockPlan, Entry, MAX_ENTRIES};
+use crate::report::numbers::plural;
+use anyhow::{anyhow, bail, Result};
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn comment(e: &Entry) -> String {
+    format!(
+        "# {} ({})",
+        plural(e.requests, "request"),
+        e.categories.join(", ")
+    )
+}
+
+/// The `pantheon.yml` text for `plan`: `api_version: 1` and `protected_web_paths`, each entry
+/// under a comment with the requests it covers unless `plain`.
+pub fn pantheon_yml(plan: &BlockPlan, plain: bool) -> String {
+    let mut out = String::from("api_version: 1\n");
+    if plan.entries.is_empty() {
+        out.push_str("# noisegate: no mail-client noise to protect against in these logs\n");
+        return out;
+    }
+    let upstream = plan.upstream.defaults();
+    if !plain && !upstream.is_empty() {
+        out.push_str(&format!(
+            "# the upstream also protects {} (counted in the {MAX_ENTRIES}-entry limit)\n",
+            upstream.join(", ")
+        ));
+    }
+    out.push_str("protected_web_paths:\n");
+    for e in &plan.entries {
+        if !plain {
+            out.push_str(&format!("  {}\n", comment(e)));
+        }
+        out.push_str(&format!("  - {}\n", e.path));
+    }
+    out
+}
+
+/// What a merge did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Merged {
+    /// The new file text (equal to the old one when nothing was added).
+    pub text: String,
+    /// Entries added, in order.
+    pub added: Vec<String>,
+    /// Entries left out because the file's list is full.
+    pub over_limit: Vec<String>,
+}
+
+/// `true` when `existing` already protects `path`: the same path, or a parent of it.
+fn covers(existing: &str, path: &str) -> bool {
+    let parent = existing.trim_end_matches('/');
+    path == existing || path == parent || path.starts_with(&format!("{parent}/"))
+}
+
+/// Checks the file and returns (its document, its list, whether it overrides the defaults).
+fn inspect(text: &str) -> Result<(Yaml, Vec<String>, bool)> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| anyhow!("not valid YAML: {e}"))?;
+    let doc = docs.into_iter().next().unwrap_or(Yaml::Null);
+    let doc = match doc {
+        Yaml::Null => Yaml::Hash(Default::default()),
+        d @ Yaml::Hash(_) => d,
+        _ => bail!("the file is not a YAML mapping"),
+    };
+    match &doc["api_version"] {
+        Yaml::Integer(1) | Yaml::BadValue => {}
+        other => bail!("api_version is {other:?}; noisegate writes for api_version 1"),
+    }
+    let list = match &doc["protected_web_paths"] {
+        Yaml::BadValue | Yaml::Null => Vec::new(),
+        Yaml::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(anyhow!(
+                "protected_web_paths holds something that is not a path"
+            ))?,
+        _ => bail!("protected_web_paths is not a list"),
+    };
+    let overrides = doc["protected_web_paths_override"].as_bool() == Some(true);
+    Ok((doc, list, overrides))
+}
+
+/// Where a top-level key's line is.
+fn key_line(lines: &[&str], key: &str) -> Option<usize> {
+    lines.iter().position(|l| {
+        l.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    })
+}
+
+/// Inserts `items` (already formatted lines) into the `protected_web_paths` list of `text`.
+fn insert(text: &str, items: &[String]) -> Result<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let Some(k) = key_line(&lines, "protected_web_paths") else {
+        if out.last().is_some_and(|l| !l.is_empty()) {
+            out.push(String::new());
+        }
+        out.push("protected_web_paths:".to_string());
+        out.extend(items.iter().map(|i| format!("  {i}")));
+        return Ok(out.join("\n") + "\n");
+    };
+    let after = lines[k].split_once(':').map_or("", |x| x.1).trim();
+    let after = after.split(" #").next().unwrap_or("").trim();
+    if !after.is_empty() {
+        let inner = after
+            .strip_prefix('[')
+            .and_then(|a| a.strip_suffix(']'))
+            .ok_or(anyhow!("protected_web_paths is written in a form noisegate does not edit; add the entries by hand"))?;
+        let mut block = vec!["protected_web_paths:".to_string()];
+        block.extend(
+            inner
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("  - {s}")),
+        );
+        block.extend(items.iter().map(|i| format!("  {i}")));
+        out.splice(k..=k, block);
+        return Ok(out.join("\n") + "\n");
+    }
+    // The list's lines: indented items and comments until the next top-level line.
+    let mut last_item = k;
+    let mut indent = "  ".to_string();
+    for (i, l) in lines.iter().enumerate().skip(k + 1) {
+        let t = l.trim_start();
+        if !l.is_empty() && !l.starts_with([' ', '\t', '-', '#']) {
+            break;
+        }
+        if t.starts_with('-') {
+            if last_item == k {
+                indent = l[..l.len() - t.len()].to_string();
+            }
+            last_item = i;
+        }
+    }
+    let at = last_item + 1;
+    out.splice(at..at, items.iter().map(|i| format!("{indent}{i}")));
+    Ok(out.join("\n")
+        + if text.ends_with('\n') || text.is_empty() {
+            "\n"
+        } else {
+            ""
+        })
+}
+
+/// Merges the entries of `plan` (and, when the file sets `protected_web_paths_override`,
+/// the upstream's defaults) into the text of an existing `pantheon.yml`.
+pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
+    let (before, list, overrides) = inspect(text)?;
+    let mut wanted: Vec<Entry> = Vec::new();
+    if overrides {
+        wanted.extend(plan.upstream.defaults().iter().map(|p| Entry {
+            path: p.to_string(),
+            requests: 0,
+            categories: vec!["upstream default"],
+        }));
+    }
+    wanted.extend(plan.entries.iter().cloned());
+    let mut have = list.clone();
+    let budget = MAX_ENTRIES
+        - if overrides {
+            0
+        } else {
+            plan.upstream.defaults().len()
+        };
+    let (mut items, mut added, mut over_limit) = (Vec::new(), Vec::new(), Vec::new());
+    for e in wanted {
+        if have.iter().any(|h| covers(h, &e.path)) {
+            continue;
+        }
+        if have.len() >= budget {
+            over_limit.push(e.path.clone());
+            continue;
+        }
+        if !plain && e.requests > 0 {
+            items.push(comment(&e));
+        }
+        items.push(format!("- {}", e.path));
+        have.push(e.path.clone());
+        added.push(e.path);
+    }
+    if added.is_empty() {
+        return Ok(Merged {
+            text: text.to_string(),
+            added,
+            over_limit,
+        });
+    }
+    let mut new = insert(text, &items)?;
+    if matches!(before["api_version"], Yaml::BadValue) {
+        new = format!("api_version: 1\n{new}");
+    }
+    check(&before, &new, &have)?;
+    Ok(Merged {
+        text: new,
+        added,
+        over_limit,
+    })
+}
+
+/// The merged text must parse, keep every other key as it was, and hold exactly `list`.
+fn check(before: &Yaml, new: &str, list: &[String]) -> Result<()> {
+    let (after, got, _) = inspect(new)
+        .map_err(|e| anyhow!("the merge produced a broken file ({e}); nothing was written"))?;
+    if got != list {
+        bail!("the merge did not produce the expected list; nothing was written");
+    }
+    let (Yaml::Hash(b), Yaml::Hash(a)) = (before, &after) else {
+        bail!("the file is not a YAML mapping");
+    };
+    for (k, v) in b {
+        if k.as_str() != Some("protected_web_paths") && a.get(k) != Some(v) {
+            bail!("the merge would change {k:?}; nothing was written");
+        }
+    }
+    Ok(())
+}
+
+/// A unified-style diff of `old` → `new` (one hunk around what changed).
+pub fn diff(name: &str, old: &str, new: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let pre = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let post = a[pre..]
+        .iter()
+        .rev()
+        .zip(b[pre..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let mut out = format!("--- {name}\n+++ {name} (noisegate)\n");
+    out += &format!(
+        "@@ -{},{} +{},{} @@\n",
+        pre + 1,
+        a.len() - pre - post,
+        pre + 1,
+        b.len() - pre - post
+    );
+    for l in &a[pre..a.len() - post] {
+        out += &format!("-{l}\n");
+    }
+    for l in &b[pre..b.len() - post] {
+        out += &format!("+{l}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remedy::Upstream;
+
+    fn plan(paths: &[&str]) -> BlockPlan {
+        BlockPlan {
+            entries: paths
+                .iter()
+                .map(|p| Entry {
+                    path: p.to_string(),
+                    requests: 3,
+                    categories: vec!["autodiscover"],
+                })
+                .collect(),
+            ..BlockPlan::default()
+        }
+    }
+
+    const FILE: &str = "# site config\napi_version: 1\n\nweb_docroot: true  # keep me\nprotected_web_paths:\n    # existing\n    - /private\n    - /Autodiscover\nphp_version: 8.2\n";
+
+    #[test]
+    fn adds_missing_entries_keeping_comments_and_order() {
+        let m = merge(
+            FILE,
+            &plan(&["/Autodiscover", "/Autodiscover/x.xml", "/owa"]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(m.added, ["/owa"]);
+        assert_eq!(
+            m.text,
+            "# site config\napi_version: 1\n\nweb_docroot: true  # keep me\nprotected_web_paths:\n    # existing\n    - /private\n    - /Autodiscover\n    # 3 requests (autodiscover)\n    - /owa\nphp_version: 8.2\n"
+        );
+        let again = merge(&m.text, &plan(&["/owa"]), false).unwrap();
+        assert!(again.added.is_empty());
+        assert_eq!(again.text, m.text);
+    }
+
+    #[test]
+    fn new_list_flow_list_and_missing_api_version() {
+        let m = merge("php_version: 8.2\n", &plan(&["/owa"]), true).unwrap();
+        assert_eq!(
+            m.text,
+            "api_version: 1\nphp_version: 8.2\n\nprotected_web_paths:\n  - /owa\n"
+        );
+        let m = merge(
+            "api_version: 1\nprotected_web_paths: [/a, /b]\n",
+            &plan(&["/owa"]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            m.text,
+            "api_version: 1\nprotected_web_paths:\n  - /a\n  - /b\n  - /owa\n"
+        );
+        let m = merge(
+            "api_version: 1\nprotected_web_paths: []\n",
+            &plan(&["/owa"]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(m.text, "api_version: 1\nprotected_web_paths:\n  - /owa\n");
+    }
+
+    #[test]
+    fn refuses_bad_files() {
+        for (text, want) in [
+            ("api_version: 2\n", "api_version"),
+            ("a: [\n", "not valid YAML"),
+            ("- a\n- b\n", "not a YAML mapping"),
+            ("protected_web_paths: /x\n", "not a list"),
+        ] {
+            let err = merge(text, &plan(&["/owa"]), true).unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn override_repeats_the_upstream_defaults_and_the_limit_holds() {
+        let mut p = plan(&["/owa"]);
+        p.upstream = Upstream::Drupal7;
+        let m = merge("protected_web_paths_override: true\n", &p, true).unwrap();
+        assert_eq!(
+            m.added,
+            ["/private", "/sites/default/files/private", "/owa"]
+        );
+        let full: String = (0..24).map(|i| format!("  - /p{i}\n")).collect();
+        let m = merge(
+            &format!("protected_web_paths:\n{full}"),
+            &plan(&["/owa"]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(m.over_limit, ["/owa"]);
+        assert!(m.added.is_empty());
+    }
+
+    #[test]
+    fn diff_shows_the_inserted_lines() {
+        let d = diff("pantheon.yml", "a\nb\n", "a\nx\nb\n");
+        assert_eq!(
+            d,
+            "--- pantheon.yml\n+++ pantheon.yml (noisegate)\n@@ -2,0 +2,1 @@\n+x\n"
+        );
+    }
+}
