@@ -217,6 +217,33 @@ fn plan_within(summary: &Summary, max_entries: usize) -> BlockPlan {
     for (key, g) in groups(summary) {
         plan_group(&mut plan, &mut entries, &served, key, g);
     }
+    // A nested entry is covered by its parent: fold it in.
+    let parents: Vec<String> = entries.iter().map(|e| e.path.clone()).collect();
+    let mut folded: Vec<Entry> = Vec::new();
+    for e in entries {
+        match parents
+            .iter()
+            .find(|p| e.path.starts_with(&format!("{p}/")))
+        {
+            Some(parent) => folded.push(Entry {
+                path: parent.clone(),
+                ..e
+            }),
+            None => folded.push(e),
+        }
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    for e in folded {
+        match entries.iter_mut().find(|x| x.path == e.path) {
+            Some(x) => {
+                x.requests += e.requests;
+                x.categories.extend(e.categories);
+                x.categories.sort_unstable();
+                x.categories.dedup();
+            }
+            None => entries.push(e),
+        }
+    }
     entries.sort_by(|a, b| {
         b.requests
             .cmp(&a.requests)
