@@ -10,12 +10,16 @@
 //! Without nginx these tests print `skipped: nginx not installed` and pass, except under
 //! `CI=true`, where they fail.
 
+mod support;
+
+use support::{free_port, nginx_available, nginx_binary, running_as_root};
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
@@ -44,47 +48,6 @@ const LOGS: [(&str, &str); 4] = [
 
 /// The readiness probe's location; not logged.
 const READY_PATH: &str = "/__noisegate_ready";
-
-/// The nginx binary: `/usr/sbin/nginx`, else `nginx` on PATH.
-fn nginx_binary() -> Option<PathBuf> {
-    let sbin = PathBuf::from("/usr/sbin/nginx");
-    if sbin.is_file() {
-        return Some(sbin);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("nginx"))
-        .find(|p| p.is_file())
-}
-
-/// Whether nginx can be run. Without it: a failure under `CI=true`, else a skip notice.
-fn nginx_available() -> bool {
-    if nginx_binary().is_some() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("nginx not installed, and CI=true: .ci/run must install it");
-    }
-    eprintln!("skipped: nginx not installed");
-    false
-}
-
-/// Whether this process runs as root (effective uid 0), from /proc/self/status.
-fn running_as_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-            // Uid: real effective saved filesystem
-            Some(line.split_whitespace().nth(2)? == "0")
-        })
-        .unwrap_or(false)
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    listener.local_addr().unwrap().port()
-}
 
 /// A running nginx in its own temporary directory; killed and reaped on drop.
 struct Nginx {

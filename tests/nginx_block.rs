@@ -9,12 +9,16 @@
 //! Without nginx this test prints `skipped: nginx not installed` and passes, except under
 //! `CI=true`, where it fails.
 
+mod support;
+
+use support::{free_port, nginx_available, nginx_binary, running_as_root};
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
@@ -93,44 +97,6 @@ fn replay_list(log: &str) -> Vec<(String, String, u16)> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The nginx harness (as in tests/nginx.rs)
-
-fn nginx_binary() -> Option<PathBuf> {
-    let sbin = PathBuf::from("/usr/sbin/nginx");
-    if sbin.is_file() {
-        return Some(sbin);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("nginx"))
-        .find(|p| p.is_file())
-}
-
-fn nginx_available() -> bool {
-    if nginx_binary().is_some() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("nginx not installed, and CI=true: .ci/run must install it");
-    }
-    eprintln!("skipped: nginx not installed");
-    false
-}
-
-fn running_as_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-            Some(line.split_whitespace().nth(2)? == "0")
-        })
-        .unwrap_or(false)
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A running nginx in its own temporary directory; stopped and reaped on drop.
 struct Nginx {
     dir: TempDir,

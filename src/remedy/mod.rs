@@ -338,6 +338,22 @@ fn covered(summary: &Summary, entries: &[Entry]) -> u64 {
         .sum()
 }
 
+/// A plan of `paths`, 3 requests each, for tests of the renderers.
+#[cfg(test)]
+pub(crate) fn test_plan(paths: &[&str]) -> BlockPlan {
+    BlockPlan {
+        entries: paths
+            .iter()
+            .map(|p| Entry {
+                path: p.to_string(),
+                requests: 3,
+                categories: vec!["autodiscover"],
+            })
+            .collect(),
+        ..BlockPlan::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

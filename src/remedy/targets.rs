@@ -58,21 +58,8 @@ pub fn apache(plan: &BlockPlan, plain: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remedy::Entry;
 
-    fn plan(paths: &[&str]) -> BlockPlan {
-        BlockPlan {
-            entries: paths
-                .iter()
-                .map(|p| Entry {
-                    path: p.to_string(),
-                    requests: 2,
-                    categories: vec!["autodiscover"],
-                })
-                .collect(),
-            ..BlockPlan::default()
-        }
-    }
+    use crate::remedy::test_plan as plan;
 
     #[test]
     fn nginx_exact_and_nested() {
@@ -86,6 +73,6 @@ mod tests {
         let text = apache(&plan(&["/.well-known/mta-sts.txt"]), false);
         assert!(text.contains("RewriteRule ^\\.well-known/mta-sts\\.txt(/.*)?$ - [F,L]\n"));
         assert!(!text.contains("NC"));
-        assert!(text.contains("# 2 requests (autodiscover)"));
+        assert!(text.contains("# 3 requests (autodiscover)"));
     }
 }

@@ -258,19 +258,7 @@ mod tests {
     use super::*;
     use crate::remedy::Upstream;
 
-    fn plan(paths: &[&str]) -> BlockPlan {
-        BlockPlan {
-            entries: paths
-                .iter()
-                .map(|p| Entry {
-                    path: p.to_string(),
-                    requests: 3,
-                    categories: vec!["autodiscover"],
-                })
-                .collect(),
-            ..BlockPlan::default()
-        }
-    }
+    use crate::remedy::test_plan as plan;
 
     const FILE: &str = "# site config\napi_version: 1\n\nweb_docroot: true  # keep me\nprotected_web_paths:\n    # existing\n    - /private\n    - /Autodiscover\nphp_version: 8.2\n";
 
