@@ -12,19 +12,16 @@
 
 mod support;
 
-use support::{free_port, nginx_available, nginx_binary, running_as_root};
+use support::{exchange, nginx_available, running_as_root, Nginx, READY_PATH};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------------------------
 // The nginx harness
@@ -46,126 +43,25 @@ const LOGS: [(&str, &str); 4] = [
     ("json.log", "jsonlog"),
 ];
 
-/// The readiness probe's location; not logged.
-const READY_PATH: &str = "/__noisegate_ready";
-
-/// A running nginx in its own temporary directory; killed and reaped on drop.
-struct Nginx {
-    dir: TempDir,
-    child: Child,
-    port: u16,
-}
-
-impl Nginx {
-    /// Starts nginx and waits until it answers. Retries with another port if the chosen one
-    /// was taken in the meantime.
-    fn start() -> Nginx {
-        let bin = nginx_binary().expect("nginx binary");
-        let mut last_error = String::new();
-        for _attempt in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
-            let port = free_port();
-            let conf = dir.path().join("nginx.conf");
-            fs::write(&conf, config(dir.path(), port)).unwrap();
-            let stderr = fs::File::create(dir.path().join("stderr.log")).unwrap();
-            let child = Command::new(&bin)
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(&conf)
-                .arg("-e")
-                .arg(dir.path().join("error.log"))
-                .args(["-g", "daemon off;"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .unwrap();
-            let mut nginx = Nginx { dir, child, port };
-            match nginx.wait_ready() {
-                Ok(()) => return nginx,
-                Err(e) if e.contains("Address already in use") => last_error = e,
-                Err(e) => panic!("nginx did not start: {e}"),
+/// Waits (at most 5 s) until every access log has `lines` lines. nginx writes an unbuffered
+/// access log line when it finalizes the request, which may be just after the client has
+/// read the whole response (lingering close).
+fn wait_for_log_lines(nginx: &Nginx, lines: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for (name, _) in LOGS {
+        loop {
+            let data = fs::read(nginx.path(name)).unwrap_or_default();
+            let n = data.iter().filter(|&&b| b == b'\n').count();
+            if n == lines {
+                break;
             }
+            assert!(
+                n < lines && Instant::now() < deadline,
+                "{name} has {n} lines, {lines} requests were sent\n{}",
+                nginx.error_logs()
+            );
+            sleep(Duration::from_millis(20));
         }
-        panic!("nginx did not start, no free port: {last_error}");
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// The token that the readiness probe answers: proves the port is this nginx's.
-    fn token(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    /// Polls (at most 100 × 50 ms) until this nginx answers its readiness probe; on failure,
-    /// the error logs.
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let request = format!(
-            "GET {READY_PATH} HTTP/1.1\r\nHost: noisegate.test\r\nConnection: close\r\n\r\n"
-        );
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(format!("exited with {status}: {}", self.error_logs()));
-            }
-            if let Ok(resp) = exchange(self.port, request.as_bytes()) {
-                if resp.status == 200 && resp.body == self.token().as_bytes() {
-                    return Ok(());
-                }
-            }
-            sleep(Duration::from_millis(50));
-        }
-        Err(format!("not ready after 5 s: {}", self.error_logs()))
-    }
-
-    fn error_logs(&self) -> String {
-        let read = |name| fs::read_to_string(self.path(name)).unwrap_or_default();
-        format!(
-            "error.log:\n{}\nstderr:\n{}",
-            read("error.log"),
-            read("stderr.log")
-        )
-    }
-
-    /// Waits (at most 5 s) until every access log has `lines` lines. nginx writes an unbuffered
-    /// access log line when it finalizes the request, which may be just after the client has
-    /// read the whole response (lingering close).
-    fn wait_for_log_lines(&self, lines: usize) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        for (name, _) in LOGS {
-            loop {
-                let data = fs::read(self.path(name)).unwrap_or_default();
-                let n = data.iter().filter(|&&b| b == b'\n').count();
-                if n == lines {
-                    break;
-                }
-                assert!(
-                    n < lines && Instant::now() < deadline,
-                    "{name} has {n} lines, {lines} requests were sent\n{}",
-                    self.error_logs()
-                );
-                sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM lets the master stop its worker; SIGKILL would orphan it.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -226,35 +122,6 @@ http {{
 
 // ---------------------------------------------------------------------------------------------
 // The raw HTTP client
-
-struct Response {
-    status: u16,
-    body: Vec<u8>,
-}
-
-/// Sends `request` on a new connection and reads the response until the server closes.
-fn exchange(port: u16, request: &[u8]) -> std::io::Result<Response> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.write_all(request)?;
-    let mut resp = Vec::new();
-    stream.read_to_end(&mut resp)?;
-    let bad =
-        || std::io::Error::other(format!("bad response {:?}", String::from_utf8_lossy(&resp)));
-    let end = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(bad)?;
-    let status = std::str::from_utf8(resp.get(9..12).ok_or_else(bad)?)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    Ok(Response {
-        status,
-        body: resp[end + 4..].to_vec(),
-    })
-}
 
 /// One HTTP request. `host: None` sends no Host header (valid only with HTTP/1.0).
 fn request(
@@ -432,7 +299,7 @@ fn run_mix() -> Option<(Nginx, Tally)> {
     if !nginx_available() {
         return None;
     }
-    let nginx = Nginx::start();
+    let nginx = Nginx::start(&[], config);
     let mut m = Mix {
         nginx: &nginx,
         tally: Tally::default(),
@@ -602,7 +469,7 @@ fn run_mix() -> Option<(Nginx, Tally)> {
     }
 
     let tally = m.tally;
-    nginx.wait_for_log_lines(tally.requests as usize);
+    wait_for_log_lines(&nginx, tally.requests as usize);
     Some((nginx, tally))
 }
 

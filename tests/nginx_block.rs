@@ -11,18 +11,13 @@
 
 mod support;
 
-use support::{free_port, nginx_available, nginx_binary, running_as_root};
+use support::{exchange, nginx_available, running_as_root, Nginx, READY_PATH};
 
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::Duration;
-use tempfile::TempDir;
+use std::process::Command;
 
 /// The log's requests: method, path, status. 404s are mail-client noise; 200s are real pages,
 /// several of them resembling noise.
@@ -61,8 +56,6 @@ const UNSEEN: [(&str, &str, u16); 10] = [
     ("GET", "/ecp/auth/logon.aspx?url=x", 403),
 ];
 
-const READY_PATH: &str = "/__noisegate_ready";
-
 /// The log in Pantheon's format (two spaces before the request), one request a second.
 fn pantheon_log() -> String {
     REQUESTS
@@ -97,98 +90,6 @@ fn replay_list(log: &str) -> Vec<(String, String, u16)> {
 }
 
 // ---------------------------------------------------------------------------------------------
-/// A running nginx in its own temporary directory; stopped and reaped on drop.
-struct Nginx {
-    dir: TempDir,
-    child: Child,
-    port: u16,
-}
-
-impl Nginx {
-    /// Writes `noise.conf` and an nginx.conf including it, checks them with `nginx -t`, starts
-    /// nginx and waits until it answers (another port if the chosen one was taken meanwhile).
-    fn start(noise_conf: &str) -> Nginx {
-        let bin = nginx_binary().expect("nginx binary");
-        let mut last_error = String::new();
-        for _attempt in 0..5 {
-            let dir = tempfile::tempdir().unwrap();
-            let port = free_port();
-            let conf = dir.path().join("nginx.conf");
-            fs::write(dir.path().join("noise.conf"), noise_conf).unwrap();
-            fs::write(&conf, config(dir.path(), port)).unwrap();
-            let base = || {
-                let mut c = Command::new(&bin);
-                c.arg("-p").arg(dir.path()).arg("-c").arg(&conf);
-                c.arg("-e").arg(dir.path().join("error.log"));
-                c
-            };
-            let test = base().arg("-t").output().unwrap();
-            assert!(
-                test.status.success(),
-                "nginx -t rejects the block:\n{}\nnoise.conf:\n{noise_conf}",
-                String::from_utf8_lossy(&test.stderr)
-            );
-            let stderr = fs::File::create(dir.path().join("stderr.log")).unwrap();
-            let child = base()
-                .args(["-g", "daemon off;"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .unwrap();
-            let mut nginx = Nginx { dir, child, port };
-            match nginx.wait_ready() {
-                Ok(()) => return nginx,
-                Err(e) if e.contains("Address already in use") => last_error = e,
-                Err(e) => panic!("nginx did not start: {e}"),
-            }
-        }
-        panic!("nginx did not start, no free port: {last_error}");
-    }
-
-    /// Polls (at most 100 × 50 ms) until this nginx answers its readiness probe with its token.
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let token = self.dir.path().display().to_string();
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(format!("exited with {status}: {}", self.error_logs()));
-            }
-            if let Ok((200, body)) = get(self.port, "GET", READY_PATH) {
-                if body == token.as_bytes() {
-                    return Ok(());
-                }
-            }
-            sleep(Duration::from_millis(50));
-        }
-        Err(format!("not ready after 5 s: {}", self.error_logs()))
-    }
-
-    fn error_logs(&self) -> String {
-        let read = |name| fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
-        format!(
-            "error.log:\n{}\nstderr:\n{}",
-            read("error.log"),
-            read("stderr.log")
-        )
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM lets the master stop its worker; SIGKILL would orphan it.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One server on `port` that includes `noise.conf` and answers 200 to everything else.
 fn config(dir: &Path, port: u16) -> String {
@@ -224,11 +125,8 @@ http {{
     )
 }
 
-/// Sends one HTTP/1.1 request (Connection: close) and returns the status and body.
+/// One request (`Connection: close`); the status and body.
 fn get(port: u16, method: &str, target: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let length = if method == "POST" {
         "Content-Length: 0\r\n"
     } else {
@@ -237,20 +135,8 @@ fn get(port: u16, method: &str, target: &str) -> std::io::Result<(u16, Vec<u8>)>
     let request = format!(
         "{method} {target} HTTP/1.1\r\nHost: noisegate.test\r\n{length}Connection: close\r\n\r\n"
     );
-    stream.write_all(request.as_bytes())?;
-    let mut resp = Vec::new();
-    stream.read_to_end(&mut resp)?;
-    let bad =
-        || std::io::Error::other(format!("bad response {:?}", String::from_utf8_lossy(&resp)));
-    let end = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(bad)?;
-    let status = std::str::from_utf8(resp.get(9..12).ok_or_else(bad)?)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    Ok((status, resp[end + 4..].to_vec()))
+    let resp = exchange(port, request.as_bytes())?;
+    Ok((resp.status, resp.body))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,7 +198,7 @@ fn nginx_block_answers_noise_403_and_pages_200() {
     assert!(!paths.is_empty(), "no locations:\n{conf}");
 
     // Every request of the log, replayed: noise (404 in the log) is now 403, pages still 200.
-    let nginx = Nginx::start(&conf);
+    let nginx = Nginx::start(&[("noise.conf", &conf)], config);
     let replay = replay_list(&log_text);
     assert_eq!(replay.len(), REQUESTS.len());
     let mut failures = Vec::new();

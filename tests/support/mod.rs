@@ -45,3 +45,149 @@ pub fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     listener.local_addr().unwrap().port()
 }
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The path a test nginx answers with its own directory, to prove the port is its own.
+pub const READY_PATH: &str = "/__noisegate_ready";
+
+/// A status and body.
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Sends `request` on a new connection and reads the response until the server closes.
+pub fn exchange(port: u16, request: &[u8]) -> std::io::Result<Response> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(request)?;
+    let mut resp = Vec::new();
+    stream.read_to_end(&mut resp)?;
+    let bad =
+        || std::io::Error::other(format!("bad response {:?}", String::from_utf8_lossy(&resp)));
+    let end = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(bad)?;
+    let status = std::str::from_utf8(resp.get(9..12).ok_or_else(bad)?)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    Ok(Response {
+        status,
+        body: resp[end + 4..].to_vec(),
+    })
+}
+
+/// A running nginx in its own temporary directory; stopped and reaped on drop.
+pub struct Nginx {
+    pub dir: TempDir,
+    child: Child,
+    pub port: u16,
+}
+
+impl Nginx {
+    /// Writes `files` and the nginx.conf that `config(dir, port)` gives (it must answer
+    /// [`READY_PATH`] with the directory), checks it with `nginx -t`, starts nginx and waits
+    /// until it answers; another port if the chosen one was taken meanwhile.
+    pub fn start(files: &[(&str, &str)], config: impl Fn(&Path, u16) -> String) -> Nginx {
+        let bin = nginx_binary().expect("nginx binary");
+        let mut last_error = String::new();
+        for _attempt in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            for (name, text) in files {
+                fs::write(dir.path().join(name), text).unwrap();
+            }
+            let conf = dir.path().join("nginx.conf");
+            fs::write(&conf, config(dir.path(), port)).unwrap();
+            let base = || {
+                let mut c = Command::new(&bin);
+                c.arg("-p").arg(dir.path()).arg("-c").arg(&conf);
+                c.arg("-e").arg(dir.path().join("error.log"));
+                c
+            };
+            let test = base().arg("-t").output().unwrap();
+            assert!(
+                test.status.success(),
+                "nginx -t rejects the configuration:\n{}",
+                String::from_utf8_lossy(&test.stderr)
+            );
+            let stderr = fs::File::create(dir.path().join("stderr.log")).unwrap();
+            let child = base()
+                .args(["-g", "daemon off;"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .unwrap();
+            let mut nginx = Nginx { dir, child, port };
+            match nginx.wait_ready() {
+                Ok(()) => return nginx,
+                Err(e) if e.contains("Address already in use") => last_error = e,
+                Err(e) => panic!("nginx did not start: {e}"),
+            }
+        }
+        panic!("nginx did not start, no free port: {last_error}");
+    }
+
+    /// A file in nginx's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Polls (at most 100 × 50 ms) until this nginx answers its readiness probe.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let token = self.dir.path().display().to_string();
+        let request = format!(
+            "GET {READY_PATH} HTTP/1.1\r\nHost: noisegate.test\r\nConnection: close\r\n\r\n"
+        );
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Err(format!("exited with {status}: {}", self.error_logs()));
+            }
+            if let Ok(resp) = exchange(self.port, request.as_bytes()) {
+                if resp.status == 200 && resp.body == token.as_bytes() {
+                    return Ok(());
+                }
+            }
+            sleep(Duration::from_millis(50));
+        }
+        Err(format!("not ready after 5 s: {}", self.error_logs()))
+    }
+
+    /// nginx's error log and stderr, for failure messages.
+    pub fn error_logs(&self) -> String {
+        let read = |name| fs::read_to_string(self.path(name)).unwrap_or_default();
+        format!(
+            "error.log:\n{}\nstderr:\n{}",
+            read("error.log"),
+            read("stderr.log")
+        )
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM lets the master stop its worker; SIGKILL would orphan it.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
