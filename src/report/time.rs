@@ -30,12 +30,9 @@ pub struct TimelineView {
     pub minutes: Vec<MinuteView>,
 }
 
-/// A client storm.
+/// A storm or a surge in time: what storms and surges both report.
 #[derive(Debug, Serialize)]
-pub struct StormView {
-    pub category: &'static str,
-    #[serde(serialize_with = "ser_bytes")]
-    pub client: Vec<u8>,
+pub struct BurstView {
     pub start: String,
     pub end: String,
     pub duration_s: i64,
@@ -47,9 +44,19 @@ pub struct StormView {
     pub request_time_s: Option<f64>,
     /// Mean PHP workers busy with it while it lasted.
     pub mean_workers: Option<f64>,
-    /// What it was made of (for the first storms; see README).
+    /// What it was made of (for the first storms and surges; see README).
     #[serde(flatten)]
     pub details: Option<DetailsView>,
+}
+
+/// A client storm.
+#[derive(Debug, Serialize)]
+pub struct StormView {
+    pub category: &'static str,
+    #[serde(serialize_with = "ser_bytes")]
+    pub client: Vec<u8>,
+    #[serde(flatten)]
+    pub burst: BurstView,
 }
 
 /// What a storm or surge was made of.
@@ -68,18 +75,10 @@ pub struct DetailsView {
 #[derive(Debug, Serialize)]
 pub struct SurgeView {
     pub category: &'static str,
-    pub start: String,
-    pub end: String,
-    pub duration_s: i64,
-    pub requests: u64,
-    pub rate_per_minute: f64,
+    /// Distinct clients in its minutes.
     pub clients: u64,
-    pub peak_minute: String,
-    pub peak_per_minute: u64,
-    pub request_time_s: Option<f64>,
-    pub mean_workers: Option<f64>,
     #[serde(flatten)]
-    pub details: Option<DetailsView>,
+    pub burst: BurstView,
 }
 
 /// Load of a set of requests.
@@ -176,6 +175,32 @@ fn details(d: Option<&Details>) -> Option<DetailsView> {
     })
 }
 
+/// The common view of a storm or surge: `span` is (start, end, the wall seconds its rate and
+/// workers are counted over), `peak` the busiest minute and its requests.
+fn burst(
+    span: (i64, i64, i64),
+    requests: u64,
+    peak: (i64, u64),
+    request_time_us: u64,
+    timed: bool,
+    details: Option<DetailsView>,
+) -> BurstView {
+    let (start, end, wall) = span;
+    let seconds = request_time_us as f64 / 1e6;
+    BurstView {
+        start: rfc3339(start),
+        end: rfc3339(end),
+        duration_s: end - start,
+        requests,
+        rate_per_minute: round(requests as f64 * 60.0 / wall.max(1) as f64),
+        peak_minute: rfc3339(peak.0),
+        peak_per_minute: peak.1,
+        request_time_s: timed.then(|| round(seconds)),
+        mean_workers: timed.then(|| round(seconds / wall.max(1) as f64)),
+        details,
+    }
+}
+
 /// Storms, surges and impact of `a`.
 pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
     let timed = a.impact.timed;
@@ -183,22 +208,17 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
         .storms
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let wall = (s.minutes() * 60) as f64;
-            StormView {
-                category: CATEGORIES[s.category].id,
-                client: s.client.clone(),
-                start: rfc3339(s.start),
-                end: rfc3339(s.end),
-                duration_s: s.end - s.start,
-                requests: s.requests,
-                rate_per_minute: round(s.rate()),
-                peak_minute: rfc3339(s.peak_minute),
-                peak_per_minute: s.peak_minute_requests,
-                request_time_s: timed.then(|| round(s.request_time_us as f64 / 1e6)),
-                mean_workers: timed.then(|| round(s.request_time_us as f64 / 1e6 / wall)),
-                details: details(a.storm_details.get(i)),
-            }
+        .map(|(i, s)| StormView {
+            category: CATEGORIES[s.category].id,
+            client: s.client.clone(),
+            burst: burst(
+                (s.start, s.end, s.minutes() * 60),
+                s.requests,
+                (s.peak_minute, s.peak_minute_requests),
+                s.request_time_us,
+                timed,
+                details(a.storm_details.get(i)),
+            ),
         })
         .collect();
     let surges = a
@@ -207,18 +227,15 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
         .enumerate()
         .map(|(i, s)| SurgeView {
             category: CATEGORIES[s.category].id,
-            start: rfc3339(s.start),
-            end: rfc3339(s.end),
-            duration_s: s.end - s.start + 1,
-            requests: s.requests,
-            rate_per_minute: round(s.requests as f64 * 60.0 / (s.end - s.start + 1) as f64),
             clients: s.clients,
-            peak_minute: rfc3339(s.peak_minute),
-            peak_per_minute: s.peak_minute_requests,
-            request_time_s: timed.then(|| round(s.request_time_us as f64 / 1e6)),
-            mean_workers: timed
-                .then(|| round(s.request_time_us as f64 / 1e6 / (s.end - s.start + 1) as f64)),
-            details: details(a.surge_details.get(i)),
+            burst: burst(
+                (s.start, s.end, s.end - s.start + 1),
+                s.requests,
+                (s.peak_minute, s.peak_minute_requests),
+                s.request_time_us,
+                timed,
+                details(a.surge_details.get(i)),
+            ),
         })
         .collect();
     let i = &a.impact;

@@ -91,13 +91,13 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
                 o.w,
                 "  {:<12} {client:<22} {:<11} {:>5} {:>8} {:>6} {:>7}",
                 s.category,
-                short(&s.start),
-                minutes(s.requests, s.rate_per_minute),
-                thousands(s.requests),
-                s.peak_per_minute,
-                workers(s.mean_workers)
+                short(&s.burst.start),
+                minutes(s.burst.requests, s.burst.rate_per_minute),
+                thousands(s.burst.requests),
+                s.burst.peak_per_minute,
+                workers(s.burst.mean_workers)
             )?;
-            if let Some(d) = &s.details {
+            if let Some(d) = &s.burst.details {
                 details(o, d)?;
             }
         }
@@ -117,14 +117,14 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
                 o.w,
                 "  {:<12} {:<11} {:>5} {:>8} {:>8} {:>6} {:>7}",
                 s.category,
-                short(&s.start),
-                s.duration_s / 60,
-                thousands(s.requests),
+                short(&s.burst.start),
+                s.burst.duration_s / 60 + 1,
+                thousands(s.burst.requests),
                 s.clients,
-                s.peak_per_minute,
-                workers(s.mean_workers)
+                s.burst.peak_per_minute,
+                workers(s.burst.mean_workers)
             )?;
-            if let Some(d) = &s.details {
+            if let Some(d) = &s.burst.details {
                 details(o, d)?;
             }
         }
