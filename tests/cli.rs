@@ -408,6 +408,29 @@ fn hostile_strings_never_reach_the_terminal_raw() {
 }
 
 #[test]
+fn markdown_report_escapes_log_strings() {
+    let mut data = fixture();
+    let hostile = "GET /owa/a|b*c_[x](y)<script>`z` HTTP/1.1";
+    data += &pline("05:00:00", hostile, 404, "ua", "0.1", "-").repeat(3);
+    let out = noisegate()
+        .args(["--output", "markdown", "--top", "0"])
+        .write_stdin(data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.starts_with("# Mail-client noise report"), "{md}");
+    assert!(md.contains("| category | requests |"));
+    assert!(md.contains("```yaml\napi_version: 1\n"));
+    assert!(!md.contains("<script>"), "{md}");
+    assert!(!md.contains("a|b"), "{md}");
+    assert!(
+        md.contains("/owa/a\\|b\\*c\\_\\[x\\](y)\\<script\\>\\`z\\`"),
+        "{md}"
+    );
+}
+
+#[test]
 fn broken_pipe_is_a_quiet_success() {
     let dir = tempfile::tempdir().unwrap();
     let clean = fixture().replace("this is not a log line\n", "");

@@ -19,6 +19,10 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     ("pantheon.block.yml", &["block", "samples/pantheon.log"]),
     (
+        "pantheon.md",
+        &["--output", "markdown", "samples/pantheon.log"],
+    ),
+    (
         "combined.txt",
         &["--color", "never", "samples/combined.log"],
     ),

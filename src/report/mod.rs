@@ -3,6 +3,7 @@
 //! terminal: color is decided once by the caller and passed in.
 
 pub mod escape;
+mod markdown;
 pub mod model;
 pub mod numbers;
 mod text;
@@ -19,6 +20,8 @@ pub enum Output {
     Text,
     /// The `noisegate/1` JSON document.
     Json,
+    /// Markdown, for a ticket or a pull request.
+    Markdown,
 }
 
 /// Presentation decisions made once, before rendering.
@@ -32,6 +35,7 @@ pub struct Style {
 pub fn render(report: &Report, output: Output, style: Style, w: &mut dyn Write) -> io::Result<()> {
     match output {
         Output::Text => text::render(report, style, w),
+        Output::Markdown => markdown::render(report, w),
         Output::Json => {
             serde_json::to_writer_pretty(&mut *w, report)?;
             writeln!(w)

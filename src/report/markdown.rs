@@ -1,0 +1,225 @@
+//! The Markdown report, for a ticket or a pull request: the summary, tables of the categories,
+//! storms and surges, the impact, and the block in a fenced code block. Strings from the log
+//! are made printable (`escape_text`) and stripped of Markdown meaning before they are written.
+
+use super::escape::escape_text;
+use super::model::Report;
+use super::numbers::{bytes, pct, secs, thousands};
+use std::io::{self, Write};
+
+/// A log string as inert Markdown text: printable ASCII only, Markdown punctuation escaped.
+fn md(raw: &[u8]) -> String {
+    let mut out = String::new();
+    for c in escape_text(raw).chars() {
+        if "|`*_[]<>#".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "-".to_string(), f)
+}
+
+/// Writes the Markdown report.
+pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    summary(r, w)?;
+    categories(r, w)?;
+    storms(r, w)?;
+    impact(r, w)?;
+    block(r, w)
+}
+
+fn summary(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "# Mail-client noise report (noisegate {})\n", r.version)?;
+    let inputs: Vec<String> = r.inputs.iter().map(|i| md(i.as_bytes())).collect();
+    writeln!(
+        w,
+        "- **Input:** {} ({} format)",
+        inputs.join(", "),
+        r.format.as_deref().unwrap_or("no")
+    )?;
+    let l = &r.lines;
+    writeln!(
+        w,
+        "- **Lines:** {} read, {} parsed, {} rejected, {} outside the time window",
+        thousands(l.total),
+        thousands(l.parsed),
+        thousands(l.rejected),
+        thousands(l.filtered)
+    )?;
+    if let Some(t) = &r.time {
+        writeln!(w, "- **Time:** {} to {}", t.first, t.last)?;
+    }
+    let t = &r.totals;
+    let server = opt(t.request_time_s, secs);
+    writeln!(
+        w,
+        "- **Requests:** {}, {} sent, {server} of server time",
+        thousands(t.requests),
+        bytes(t.bytes)
+    )?;
+    let n = &r.noise;
+    let share_time = opt(n.share_of_request_time, pct);
+    writeln!(
+        w,
+        "- **Mail-client noise:** {} requests, {} of all requests, {} of 404s, {share_time} of server time\n",
+        thousands(n.requests),
+        pct(n.share_of_requests),
+        pct(n.share_of_404s)
+    )
+}
+
+fn categories(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    if r.categories.is_empty() {
+        return writeln!(w, "No request matched a mail-client path.\n");
+    }
+    writeln!(w, "## Categories\n")?;
+    writeln!(
+        w,
+        "| category | requests | share | 404s | server s | p50 | p95 | clients | top path |"
+    )?;
+    writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---|")?;
+    for c in &r.categories {
+        let t = &c.traffic;
+        let top = c.paths.first().map_or(String::new(), |p| md(&p.path));
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {top} |",
+            c.id,
+            thousands(t.requests),
+            pct(c.share_of_requests),
+            thousands(c.not_found),
+            opt(t.request_time_s, |v| format!("{v:.1}")),
+            opt(t.request_time_p50_s, |v| format!("{v:.3}")),
+            opt(t.request_time_p95_s, |v| format!("{v:.3}")),
+            thousands(c.clients)
+        )?;
+    }
+    writeln!(w)
+}
+
+fn storms(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    if !r.storms.is_empty() {
+        writeln!(w, "## Storms\n")?;
+        writeln!(
+            w,
+            "| category | client | start | end | requests | peak/min | workers |"
+        )?;
+        writeln!(w, "|---|---|---|---|---:|---:|---:|")?;
+        for s in &r.storms {
+            let b = &s.burst;
+            writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                s.category,
+                md(&s.client),
+                b.start,
+                b.end,
+                thousands(b.requests),
+                b.peak_per_minute,
+                opt(b.mean_workers, |v| format!("{v:.2}"))
+            )?;
+        }
+        writeln!(w)?;
+    }
+    if !r.surges.is_empty() {
+        writeln!(w, "## Surges\n")?;
+        writeln!(
+            w,
+            "| category | start | end | requests | clients | peak/min |"
+        )?;
+        writeln!(w, "|---|---|---|---:|---:|---:|")?;
+        for s in &r.surges {
+            let b = &s.burst;
+            writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} |",
+                s.category,
+                b.start,
+                b.end,
+                thousands(b.requests),
+                s.clients,
+                b.peak_per_minute
+            )?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+fn impact(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    let i = &r.impact;
+    let (Some(nw), Some(aw)) = (i.noise.mean_workers, i.all.mean_workers) else {
+        return Ok(());
+    };
+    writeln!(w, "## Impact\n")?;
+    let peak = |m: &Option<String>, v: Option<f64>| match (m, v) {
+        (Some(m), Some(v)) => format!(", {v:.1} at the worst minute ({m})"),
+        _ => String::new(),
+    };
+    writeln!(
+        w,
+        "- Mail-client probes kept {nw:.2} PHP workers busy on average{}.",
+        peak(&i.noise.peak_minute, i.noise.peak_minute_workers)
+    )?;
+    writeln!(
+        w,
+        "- All traffic kept {aw:.2} busy on average{}.",
+        peak(&i.all.peak_minute, i.all.peak_minute_workers)
+    )?;
+    writeln!(
+        w,
+        "- The block turns {} more probes into 403s, freeing about {} server seconds.\n",
+        thousands(i.blockable_requests),
+        opt(i.saved_request_time_s, |v| thousands(v.round() as u64))
+    )
+}
+
+fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    let b = &r.block;
+    writeln!(
+        w,
+        "## Block it: pantheon.yml\n\n```yaml\n{}```\n",
+        b.pantheon_yml
+    )?;
+    if b.coverage.noise_requests > 0 {
+        writeln!(
+            w,
+            "Covers {} of {} noise requests ({}).",
+            thousands(b.coverage.covered_requests),
+            thousands(b.coverage.noise_requests),
+            pct(b.coverage.share)
+        )?;
+    }
+    for (what, list) in [("Narrowed", &b.narrowed), ("Left out", &b.dropped)] {
+        for d in list {
+            writeln!(
+                w,
+                "- {what} {}: {}",
+                md(d.path.as_bytes()),
+                md(d.reason.as_bytes())
+            )?;
+        }
+    }
+    writeln!(
+        w,
+        "\nDeploy: commit `pantheon.yml` at the repository root, deploy Dev → Test → Live, re-commit on existing Multidevs; point the `autodiscover` DNS record at the mail provider."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_strings_lose_their_markdown_meaning() {
+        assert_eq!(
+            md(b"a|b`c*d_[x](y)<s>#"),
+            "a\\|b\\`c\\*d\\_\\[x\\](y)\\<s\\>\\#"
+        );
+        assert_eq!(md(b"\x1b[1m\n"), "\\x1b\\[1m\\x0a");
+    }
+}
