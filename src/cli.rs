@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod check;
 mod formats;
 
 /// Finds mail-client probe noise (Outlook Autodiscover, Thunderbird autoconfig, ActiveSync,
@@ -43,6 +44,9 @@ enum Command {
     Report(ReportArgs),
     /// Print only the pantheon.yml snippet that protects the noise paths.
     Block(BlockArgs),
+    /// For cron: quiet (exit 0) when healthy; an alert (exit 1) on a storm, a surge or a
+    /// threshold; exit 2 on errors.
+    Check(check::CheckArgs),
     /// List the built-in formats, or tell which one fits a log's first lines.
     Formats(formats::FormatsArgs),
 }
@@ -504,6 +508,11 @@ pub fn run() -> Result<ExitCode> {
         None => report_cmd(&cli.report, &mut out)?,
         Some(Command::Report(args)) => report_cmd(&args, &mut out)?,
         Some(Command::Block(args)) => block_cmd(&args, &mut out)?,
+        Some(Command::Check(args)) => {
+            let code = check::run(&args, &mut out)?;
+            out.flush()?;
+            return Ok(code);
+        }
         Some(Command::Formats(args)) => {
             let code = formats::run(&args, &mut out)?;
             out.flush()?;

@@ -355,3 +355,88 @@ fn savings_count_only_what_the_block_covers() {
     // 10 covered probes at 0.5 s, less what 10 nginx 403s cost (1 ms each: no cheap answers).
     assert!((4.99 - saved).abs() < 1e-6, "{saved}");
 }
+
+fn check(lines: &[String], args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("check")
+        .args(args)
+        .write_stdin(lines.concat())
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().unwrap(),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+#[test]
+fn check_is_quiet_when_healthy_and_alerts_with_exit_1() {
+    let quiet: Vec<String> = log()
+        .into_iter()
+        .filter(|l| l.contains("GET / HTTP"))
+        .collect();
+    assert_eq!(check(&quiet, &[]), (0, String::new(), String::new()));
+    let (code, out, _) = check(&log(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "autodiscover storm from 203.0.113.66 since 2024-02-29T23:50:07Z: 905 requests"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("autoconfig surge since 2024-03-01T03:00:00Z: 108 requests from 12 clients"),
+        "{out}"
+    );
+    assert!(out.contains("protected_web_paths:\n"), "{out}");
+    // A window after the storm leaves the surge; stricter surges leave nothing.
+    let late = ["--since", "2024-03-01T01:00:00Z"];
+    let (code, out, _) = check(&log(), &late);
+    assert_eq!(code, 1);
+    assert!(
+        !out.contains("storm from") && out.contains("surge since"),
+        "{out}"
+    );
+    let (code, out, _) = check(&log(), &[late[0], late[1], "--surge-min-clients", "20"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+fn check_thresholds_json_and_errors() {
+    let calm = [
+        "--storm-min-requests",
+        "100000",
+        "--surge-min-clients",
+        "100",
+    ];
+    assert_eq!(check(&log(), &calm).0, 0);
+    let (code, out, _) = check(
+        &log(),
+        &[&calm[..], &["--max-noise-rate", "40", "-o", "json"]].concat(),
+    );
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["status"], "alert");
+    assert_eq!(v["alerts"][0]["kind"], "noise_rate");
+    assert!(v["alerts"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("51 noise requests in the minute from 2024-02-29T23:55:00Z"));
+    assert!(v["block_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "/Autodiscover"));
+    let (code, out, _) = check(
+        &log(),
+        &[&calm[..], &["--max-noise-share", "99", "-o", "json"]].concat(),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["status"], "ok");
+    let (code, _, err) = check(&log(), &["/nonexistent/access.log"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/access.log"), "{err}");
+}
