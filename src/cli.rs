@@ -565,7 +565,9 @@ fn merge_into(
     out: &mut dyn Write,
 ) -> Result<()> {
     let shown = file.display();
-    let text = std::fs::read_to_string(file).with_context(|| format!("{shown}"))?;
+    // Write through a symlink to the file it names, and keep the file's permissions.
+    let target = std::fs::canonicalize(file).with_context(|| format!("{shown}"))?;
+    let text = std::fs::read_to_string(&target).with_context(|| format!("{shown}"))?;
     let merged =
         remedy::yaml::merge(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
     if !merged.over_limit.is_empty() {
@@ -576,37 +578,40 @@ fn merge_into(
         );
     }
     if merged.added.is_empty() {
-        writeln!(
-            out,
-            "{shown}: nothing to add: every path is already protected"
-        )?;
+        let why = match merged.over_limit.is_empty() {
+            true => "every path is already protected",
+            false => "the list is full",
+        };
+        writeln!(out, "{shown}: nothing added: {why}")?;
         return Ok(());
     }
     if args.dry_run {
         out.write_all(remedy::yaml::diff(&shown.to_string(), &text, &merged.text).as_bytes())?;
         return Ok(());
     }
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut bak = file.as_os_str().to_owned();
+    let dir = target.parent().unwrap_or(std::path::Path::new("/"));
+    let mut bak = target.as_os_str().to_owned();
     bak.push(".bak");
-    std::fs::copy(file, &bak).with_context(|| format!("{}", PathBuf::from(&bak).display()))?;
+    let bak = PathBuf::from(bak);
+    std::fs::copy(&target, &bak).with_context(|| format!("{}", bak.display()))?;
     let mut tmp =
         tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
     tmp.write_all(merged.text.as_bytes())?;
+    tmp.as_file()
+        .set_permissions(std::fs::metadata(&target)?.permissions())?;
     tmp.as_file().sync_all()?;
-    tmp.persist(file).map_err(|e| anyhow!("{shown}: {e}"))?;
+    tmp.persist(&target).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let n = merged.added.len();
+    let entries = if n == 1 {
+        "1 entry".to_string()
+    } else {
+        format!("{n} entries")
+    };
     writeln!(
         out,
-        "{shown}: added {} ({}); the previous file is {}",
-        match merged.added.len() {
-            1 => "1 entry".to_string(),
-            n => format!("{n} entries"),
-        },
+        "{shown}: added {entries} ({}); the previous file is {}",
         merged.added.join(", "),
-        PathBuf::from(&bak).display()
+        bak.display()
     )?;
     Ok(())
 }

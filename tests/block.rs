@@ -70,7 +70,12 @@ fn every_target_blocks_the_same_paths() {
         "{apache}"
     );
     assert!(apache.contains("RewriteRule ^\\.well-known/mta-sts\\.txt(/.*)?$ - [F,L]\n"));
-    assert!(!apache.contains('#') || apache.lines().filter(|l| l.starts_with('#')).count() == 1);
+    assert!(
+        !apache.contains("# 5 requests"),
+        "--plain leaves out the counts"
+    );
+    assert!(apache.contains("above `# BEGIN WordPress`"), "{apache}");
+
     let out = Command::cargo_bin("noisegate")
         .unwrap()
         .args(["--output", "json"])
@@ -168,7 +173,10 @@ fn merge_adds_only_what_is_missing_and_keeps_the_rest() {
 
     let (code, out, _) = block(&["--merge", f], &log());
     assert_eq!(code, 0);
-    assert!(out.contains("nothing to add"), "{out}");
+    assert!(
+        out.contains("nothing added: every path is already protected"),
+        "{out}"
+    );
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         merged,
@@ -245,4 +253,24 @@ fn hostile_paths_never_reach_a_config_file() {
         }
         assert!(text.contains("fine"), "{text}");
     }
+}
+
+#[test]
+fn merge_writes_through_symlinks_and_keeps_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let real = write(dir.path(), EXISTING);
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("link.yml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (code, _, err) = block(&["--merge", link.to_str().unwrap()], &log());
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let merged = std::fs::read_to_string(&real).unwrap();
+    assert!(merged.contains("  - /owa\n"), "{merged}");
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
 }

@@ -18,7 +18,7 @@ fn line(t: i64, req: &str, status: u16, ua: &str, rt: &str, client: &str) -> Str
     ][m as usize - 1];
     let s = t.rem_euclid(86_400);
     format!(
-        "10.0.0.1 - - [{d:02}/{month}/{y}:{:02}:{:02}:{:02} +0000]  \"{req}\" {status} 100 \"-\" \"{ua}\" {rt} \"{client}, 10.0.0.2\"\n",
+        "10.0.0.1 - - [{d:02}/{month}/{y:04}:{:02}:{:02}:{:02} +0000]  \"{req}\" {status} 100 \"-\" \"{ua}\" {rt} \"{client}, 10.0.0.2\"\n",
         s / 3600,
         s / 60 % 60,
         s % 60
@@ -295,6 +295,7 @@ fn far_apart_times_keep_the_chart_in_80_columns() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("WHEN"));
+    assert!(text.contains("3 read · 3 parsed"), "{text}");
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
 }
 

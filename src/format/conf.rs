@@ -60,11 +60,16 @@ fn tokens(text: &str) -> Result<Vec<Tok>, String> {
                             return Err(format!("line {start}: unterminated {c}-quoted string"))
                         }
                         Some(q) if q == c => break,
+                        // As nginx: \" \' \\ \n \t \r are escapes; any other backslash stays.
                         Some('\\') => match chars.next() {
                             Some('n') => s.push('\n'),
                             Some('t') => s.push('\t'),
                             Some('r') => s.push('\r'),
-                            Some(e) => s.push(e),
+                            Some(e @ ('"' | '\'' | '\\')) => s.push(e),
+                            Some(e) => {
+                                s.push('\\');
+                                s.push(e);
+                            }
                             None => return Err(format!("line {start}: unterminated string")),
                         },
                         Some(ch) => {
@@ -227,6 +232,16 @@ http {
             .select(Some("nope"))
             .unwrap_err()
             .contains("defined: main, json"));
+    }
+
+    #[test]
+    fn keeps_backslashes_nginx_keeps() {
+        let c = NginxConf::parse(r#"log_format f '$remote_addr \[$time_local\] \"$request\"';"#)
+            .unwrap();
+        assert_eq!(
+            c.formats[0].format,
+            r#"$remote_addr \[$time_local\] "$request""#
+        );
     }
 
     #[test]

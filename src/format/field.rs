@@ -218,7 +218,9 @@ pub fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
 
 /// A time field to UTC epoch seconds.
 pub fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> {
-    match field {
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can write back.
+    const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
+    let t = match field {
         Field::TimeLocal => times.parse(b),
         Field::TimeIso8601 => parse_iso8601(b),
         Field::Msec => parse_epoch(b),
@@ -231,7 +233,8 @@ pub fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> 
                 parse_iso8601(b)
             }
         }
-    }
+    };
+    t.filter(|t| RANGE.contains(t))
 }
 
 /// `1455847200.123` (seconds since the epoch, any fraction) to whole seconds.

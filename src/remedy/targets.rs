@@ -38,7 +38,10 @@ pub fn apache(plan: &BlockPlan, plain: bool) -> String {
         out.push_str("# no mail-client noise to block in these logs\n");
         return out;
     }
-    out.push_str("<IfModule mod_rewrite.c>\nRewriteEngine On\n");
+    out.push_str(
+        "# Put these rules before the CMS's own (WordPress: above `# BEGIN WordPress`), or the\n\
+         # CMS sends the probes to index.php first.\n<IfModule mod_rewrite.c>\nRewriteEngine On\n",
+    );
     for e in &plan.entries {
         if !plain {
             out.push_str(&format!(

@@ -63,6 +63,7 @@ fn covers(existing: &str, path: &str) -> bool {
 
 /// Checks the file and returns (its document, its list, whether it overrides the defaults).
 fn inspect(text: &str) -> Result<(Yaml, Vec<String>, bool)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let docs = YamlLoader::load_from_str(text).map_err(|e| anyhow!("not valid YAML: {e}"))?;
     let doc = docs.into_iter().next().unwrap_or(Yaml::Null);
     let doc = match doc {
@@ -99,6 +100,7 @@ fn key_line(lines: &[&str], key: &str) -> Option<usize> {
 
 /// Inserts `items` (already formatted lines) into the `protected_web_paths` list of `text`.
 fn insert(text: &str, items: &[String]) -> Result<String> {
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     let Some(k) = key_line(&lines, "protected_web_paths") else {
@@ -107,10 +109,14 @@ fn insert(text: &str, items: &[String]) -> Result<String> {
         }
         out.push("protected_web_paths:".to_string());
         out.extend(items.iter().map(|i| format!("  {i}")));
-        return Ok(out.join("\n") + "\n");
+        return Ok(out.join(eol) + eol);
     };
     let after = lines[k].split_once(':').map_or("", |x| x.1).trim();
-    let after = after.split(" #").next().unwrap_or("").trim();
+    let after = match after.split(" #").next().unwrap_or("").trim() {
+        a if a.starts_with('#') => "",
+        "~" | "null" | "Null" | "NULL" => "[]",
+        a => a,
+    };
     if !after.is_empty() {
         let inner = after
             .strip_prefix('[')
@@ -126,7 +132,7 @@ fn insert(text: &str, items: &[String]) -> Result<String> {
         );
         block.extend(items.iter().map(|i| format!("  {i}")));
         out.splice(k..=k, block);
-        return Ok(out.join("\n") + "\n");
+        return Ok(out.join(eol) + eol);
     }
     // The list's lines: indented items and comments until the next top-level line.
     let mut last_item = k;
@@ -145,9 +151,9 @@ fn insert(text: &str, items: &[String]) -> Result<String> {
     }
     let at = last_item + 1;
     out.splice(at..at, items.iter().map(|i| format!("{indent}{i}")));
-    Ok(out.join("\n")
+    Ok(out.join(eol)
         + if text.ends_with('\n') || text.is_empty() {
-            "\n"
+            eol
         } else {
             ""
         })
@@ -198,7 +204,7 @@ pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
     }
     let mut new = insert(text, &items)?;
     if matches!(before["api_version"], Yaml::BadValue) {
-        new = format!("api_version: 1\n{new}");
+        new = with_api_version(&new);
     }
     check(&before, &new, &have)?;
     Ok(Merged {
@@ -206,6 +212,24 @@ pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
         added,
         over_limit,
     })
+}
+
+/// `api_version: 1` as the first key: after a byte-order mark, directives and `---`.
+fn with_api_version(text: &str) -> String {
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    let eol = if body.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut at = 0;
+    for line in body.split_inclusive('\n') {
+        let t = line.trim_end();
+        if !(t.starts_with('%') || t == "---") {
+            break;
+        }
+        at += line.len();
+    }
+    format!("{bom}{}api_version: 1{eol}{}", &body[..at], &body[at..])
 }
 
 /// The merged text must parse, keep every other key as it was, and hold exactly `list`.
@@ -237,13 +261,10 @@ pub fn diff(name: &str, old: &str, new: &str) -> String {
         .take_while(|(x, y)| x == y)
         .count();
     let mut out = format!("--- {name}\n+++ {name} (noisegate)\n");
-    out += &format!(
-        "@@ -{},{} +{},{} @@\n",
-        pre + 1,
-        a.len() - pre - post,
-        pre + 1,
-        b.len() - pre - post
-    );
+    // As GNU diff: an empty side starts at the line before the change.
+    let (na, nb) = (a.len() - pre - post, b.len() - pre - post);
+    let start = |n: usize| if n == 0 { pre } else { pre + 1 };
+    out += &format!("@@ -{},{na} +{},{nb} @@\n", start(na), start(nb));
     for l in &a[pre..a.len() - post] {
         out += &format!("-{l}\n");
     }
@@ -307,6 +328,31 @@ mod tests {
     }
 
     #[test]
+    fn keeps_line_ends_headers_and_empty_lists() {
+        let crlf = "api_version: 1\r\nprotected_web_paths:\r\n  - /a\r\n";
+        let m = merge(crlf, &plan(&["/owa"]), true).unwrap();
+        assert_eq!(
+            m.text,
+            "api_version: 1\r\nprotected_web_paths:\r\n  - /a\r\n  - /owa\r\n"
+        );
+        let m = merge(
+            "\u{feff}%YAML 1.2\n---\nphp_version: 8.2\n",
+            &plan(&["/owa"]),
+            true,
+        )
+        .unwrap();
+        let want = "\u{feff}%YAML 1.2\n---\napi_version: 1\nphp_version: 8.2\n\nprotected_web_paths:\n  - /owa\n";
+        assert_eq!(m.text, want);
+        for empty in [
+            "protected_web_paths: # none yet\n",
+            "protected_web_paths: ~\n",
+        ] {
+            let m = merge(&format!("api_version: 1\n{empty}"), &plan(&["/owa"]), true).unwrap();
+            assert!(m.text.ends_with("  - /owa\n"), "{empty}: {}", m.text);
+        }
+    }
+
+    #[test]
     fn refuses_bad_files() {
         for (text, want) in [
             ("api_version: 2\n", "api_version"),
@@ -344,7 +390,7 @@ mod tests {
         let d = diff("pantheon.yml", "a\nb\n", "a\nx\nb\n");
         assert_eq!(
             d,
-            "--- pantheon.yml\n+++ pantheon.yml (noisegate)\n@@ -2,0 +2,1 @@\n+x\n"
+            "--- pantheon.yml\n+++ pantheon.yml (noisegate)\n@@ -1,0 +2,1 @@\n+x\n"
         );
     }
 }

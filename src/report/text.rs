@@ -121,7 +121,11 @@ pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
 
 fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     writeln!(o.w)?;
-    let names: Vec<String> = r.inputs.iter().map(|i| escape_text(i.as_bytes())).collect();
+    let names: Vec<String> = r
+        .inputs
+        .iter()
+        .map(|i| fit(&escape_text(i.as_bytes()), 64))
+        .collect();
     let inputs = match &names[..] {
         [first, .., last] if names.len() > 4 => {
             format!("{} files · {first} .. {last}", names.len())
@@ -348,7 +352,7 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
     for (what, list) in [("narrowed", &b.narrowed), ("left out", &b.dropped)] {
         for d in list {
             let requests = plural(d.requests, "request");
-            o.para(2, &format!("{what} {} ({requests}):", d.path))?;
+            o.para(2, &format!("{what} {} ({requests}):", fit(&d.path, 48)))?;
             o.para(4, &d.reason)?;
         }
     }

@@ -32,8 +32,8 @@ fn bar(v: u64, max: u64) -> char {
 }
 
 /// Minutes since the epoch of an RFC 3339 minute from the timeline.
-fn minute_of(t: &str) -> i64 {
-    crate::format::time::parse_iso8601(t.as_bytes()).map_or(0, |s| s / 60)
+fn minute_of(t: &str) -> Option<i64> {
+    crate::format::time::parse_iso8601(t.as_bytes()).map(|s| s.div_euclid(60))
 }
 
 /// A chart of requests and noise per bucket, each row scaled to its own maximum.
@@ -42,14 +42,19 @@ pub(super) fn when(o: &mut Out, r: &Report) -> io::Result<()> {
     let (Some(first), Some(last)) = (m.first(), m.last()) else {
         return Ok(());
     };
-    let (start, end) = (minute_of(&first.minute), minute_of(&last.minute));
+    let (Some(start), Some(end)) = (minute_of(&first.minute), minute_of(&last.minute)) else {
+        return Ok(());
+    };
     // The smallest round width that fits the span in COLUMNS; past the largest, whatever fits.
     let fits = (end - start) / COLUMNS + 1;
     let step = STEPS.iter().copied().find(|&s| s >= fits).unwrap_or(fits);
     let buckets = ((end - start) / step + 1) as usize;
     let (mut all, mut noise) = (vec![0u64; buckets], vec![0u64; buckets]);
     for minute in m {
-        let i = ((minute_of(&minute.minute) - start) / step) as usize;
+        let Some(at) = minute_of(&minute.minute) else {
+            continue;
+        };
+        let i = (((at - start) / step) as usize).min(buckets - 1);
         all[i] += minute.requests;
         noise[i] += minute.noise;
     }
@@ -69,8 +74,11 @@ pub(super) fn when(o: &mut Out, r: &Report) -> io::Result<()> {
     writeln!(o.w, "  noise  {noise_row}")?;
     let from = short(&first.minute);
     let to = short(&last.minute);
-    let pad = (buckets + 9).saturating_sub(to.len() + from.len() + 2);
-    writeln!(o.w, "         {from}{:pad$}{to}", "")
+    // The labels end under the last column when the chart is wide enough for both.
+    match buckets.checked_sub(from.len() + to.len()) {
+        Some(pad) if pad > 0 => writeln!(o.w, "         {from}{:pad$}{to}", ""),
+        _ => writeln!(o.w, "         {from} .. {to}"),
+    }
 }
 
 /// The storms and surges tables.
