@@ -3,6 +3,7 @@
 //! terminal: color is decided once by the caller and passed in.
 
 pub mod escape;
+mod html;
 mod markdown;
 pub mod model;
 pub mod numbers;
@@ -22,6 +23,8 @@ pub enum Output {
     Json,
     /// Markdown, for a ticket or a pull request.
     Markdown,
+    /// One self-contained HTML file (inline CSS and SVG).
+    Html,
 }
 
 /// Presentation decisions made once, before rendering.
@@ -36,6 +39,7 @@ pub fn render(report: &Report, output: Output, style: Style, w: &mut dyn Write) 
     match output {
         Output::Text => text::render(report, style, w),
         Output::Markdown => markdown::render(report, w),
+        Output::Html => html::render(report, w),
         Output::Json => {
             serde_json::to_writer_pretty(&mut *w, report)?;
             writeln!(w)
