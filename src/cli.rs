@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 mod check;
 mod formats;
+mod progress;
 
 /// Finds mail-client probe noise (Outlook Autodiscover, Thunderbird autoconfig, ActiveSync,
 /// EWS, OWA, ...) in nginx access logs, reports what it costs, and prints the pantheon.yml
@@ -75,6 +76,15 @@ enum ClientArg {
     XffFirst,
     /// $remote_addr.
     RemoteAddr,
+}
+
+/// When to draw a progress bar on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ProgressArg {
+    /// Only when stderr is a terminal, and only for runs longer than about a second.
+    Auto,
+    /// Never.
+    Never,
 }
 
 /// When to color the text report.
@@ -143,6 +153,14 @@ struct InputArgs {
     /// Lines longer than this are counted as rejected (e.g. 1M).
     #[arg(long, default_value = "1M", value_parser = parse_size)]
     max_line: usize,
+
+    /// A progress bar on stderr (bytes read, throughput, noise found).
+    #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
+    progress: ProgressArg,
+
+    /// Milliseconds before the progress bar appears (tests set 0).
+    #[arg(long, default_value_t = 1000, hide = true)]
+    progress_delay_ms: u64,
 }
 
 /// Storm, surge and impact settings.
@@ -400,6 +418,7 @@ impl InputArgs {
             client: self.client(),
             spool: false,
             series: true,
+            progress: None,
         })
     }
 
@@ -443,6 +462,13 @@ impl InputArgs {
         opts.series = false;
         opts.window = self.window(&inputs, &opts)?;
         (opts.spool, opts.series) = (storms, storms);
+        let _display =
+            (self.progress == ProgressArg::Auto && io::stderr().is_terminal()).then(|| {
+                let counters = Arc::new(pipeline::Progress::default());
+                opts.progress = Some(counters.clone());
+                let delay = std::time::Duration::from_millis(self.progress_delay_ms);
+                progress::start(counters, progress::total(&inputs), delay)
+            });
         let mut result = pipeline::scan(&inputs, &opts)?;
         result.errors.append(&mut errors);
         Ok(result)

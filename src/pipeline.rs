@@ -15,7 +15,7 @@ use crate::scan::{BlockInfo, ScanConfig, Scanner};
 use crate::summary::{Caps, Summary};
 use anyhow::{bail, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Which format each input is read with.
@@ -48,6 +48,17 @@ pub struct ScanOptions {
     pub spool: bool,
     /// Keep the time series (timeline, per-client activity) storms are found in.
     pub series: bool,
+    /// Counters for a progress display, updated once per block.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far a scan has come: bytes handed to workers and noise requests found.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes read (decompressed) and cut into blocks.
+    pub bytes: AtomicU64,
+    /// Noise requests counted so far.
+    pub noise: AtomicU64,
 }
 
 impl ScanOptions {
@@ -63,6 +74,7 @@ impl ScanOptions {
             client: None,
             spool: false,
             series: true,
+            progress: None,
         }
     }
 }
@@ -171,7 +183,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         }
         // The workers end when the last reader drops its sender.
         drop(tx);
-        run_workers(&cfg, threads, &rx, &pool_tx)
+        run_workers(&cfg, threads, &rx, &pool_tx, opts.progress.as_deref())
     })?;
     let mut result = finish(inputs, readers, summary, ledger)?;
     result.spools = spools;
@@ -297,6 +309,10 @@ impl<'r, 'a> SourceReader<'r, 'a> {
     }
 
     fn send(&mut self, block: Block, format: &Arc<LogFormat>) -> bool {
+        if let Some(p) = &self.readers.opts.progress {
+            p.bytes
+                .fetch_add(block.data().len() as u64, Ordering::Relaxed);
+        }
         let work = Work {
             block,
             format: format.clone(),
@@ -405,6 +421,7 @@ fn run_workers(
     threads: usize,
     rx: &Receiver<Work>,
     pool_tx: &Sender<Vec<u8>>,
+    progress: Option<&Progress>,
 ) -> Result<WorkerResults> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -416,6 +433,7 @@ fn run_workers(
             s.spawn(|_| {
                 let mut scanner = Scanner::new(cfg);
                 let mut ledger = Ledger::new();
+                let mut seen = 0;
                 while let Ok(Work { block, format }) = rx.recv() {
                     let at = BlockInfo {
                         source: block.source,
@@ -427,6 +445,11 @@ fn run_workers(
                         Payload::Overlong(_) => scanner.scan_overlong(at, block.data()),
                     };
                     ledger.push((block.source, block.seq, n));
+                    if let Some(p) = progress {
+                        let noise = scanner.summary.noise_requests();
+                        p.noise.fetch_add(noise - seen, Ordering::Relaxed);
+                        seen = noise;
+                    }
                     let _ = pool_tx.try_send(block.buf);
                 }
                 let (summary, spool) = scanner.finish();

@@ -673,3 +673,33 @@ fn detection_skips_lines_over_the_cap_whatever_the_block_size() {
         assert_eq!(v["rejects"]["by_reason"]["too_long"], 1);
     }
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal_and_never_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let mut data = Vec::new();
+    noisegate::gen::generate(&noisegate::gen::GenConfig::bench(80_000), &mut data).unwrap();
+    std::fs::write(&path, &data).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, tty) = on_tty(&format!("--progress-delay-ms 0 --output json {p}"), false);
+    assert_eq!(code, Some(0));
+    assert!(
+        tty.contains("mail-client probes"),
+        "no progress bar on a terminal"
+    );
+    let (_, quiet) = on_tty(
+        &format!("--progress never --progress-delay-ms 0 --output json {p}"),
+        false,
+    );
+    assert!(!quiet.contains("/s · "));
+    let piped = noisegate()
+        .args(["--progress-delay-ms", "0", "--output", "json", p])
+        .output()
+        .unwrap();
+    assert!(
+        piped.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+}
