@@ -10,11 +10,12 @@
 use crate::classify::family::{family, is_scanner};
 use crate::classify::{Class, Classifier, Scratch, CATEGORIES};
 use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
+use crate::summary::noise::{self, NoiseRef};
 use crate::summary::time::activity_key;
 use crate::summary::{Caps, Summary, CHEAP_MS};
 use memchr::memchr_iter;
 use std::fs::File;
-use std::io::{BufWriter, Seek, Write};
+use std::io::{BufWriter, Seek};
 
 /// Settings shared by every worker of a scan.
 #[derive(Debug)]
@@ -236,45 +237,22 @@ impl<'c> Scanner<'c> {
             return;
         }
         match at.format.parse(line, &mut self.times) {
-            Ok(rec) => {
-                if self.record(at.format, &rec) && self.cfg.spool && rec.time.is_some() {
-                    self.keep(at.source, line);
-                }
-            }
+            Ok(rec) => self.record(at.format, &rec),
             Err(miss) => self
                 .summary
                 .reject(at.source, at.seq, n, miss.reject, line, || miss.describe()),
         }
     }
 
-    /// Writes a noise line to the spool: source index, length, bytes. A spool that cannot be
-    /// written is given up (the storm details then say so).
-    fn keep(&mut self, source: u32, line: &[u8]) {
-        if self.spool.is_none() && !self.summary.spool_failed {
-            match tempfile::tempfile() {
-                Ok(f) => self.spool = Some(BufWriter::with_capacity(1 << 16, f)),
-                Err(_) => self.summary.spool_failed = true,
-            }
-        }
-        let Some(w) = &mut self.spool else { return };
-        let ok = w.write_all(&source.to_le_bytes()).is_ok()
-            && w.write_all(&(line.len() as u32).to_le_bytes()).is_ok()
-            && w.write_all(line).is_ok();
-        if !ok {
-            self.spool = None;
-            self.summary.spool_failed = true;
-        }
-    }
-
-    /// Counts a parsed line; returns `true` when it was counted as noise.
+    /// Counts a parsed line.
     #[inline]
-    fn record(&mut self, format: &LogFormat, rec: &Record<'_>) -> bool {
+    fn record(&mut self, format: &LogFormat, rec: &Record<'_>) {
         let s = &mut self.summary;
         s.lines.total += 1;
         if let Some(t) = rec.time {
             if t < self.cfg.window.0 || t >= self.cfg.window.1 {
                 s.lines.filtered += 1;
-                return false;
+                return;
             }
             s.see_time(t);
         }
@@ -296,7 +274,7 @@ impl<'c> Scanner<'c> {
         }
         let policy = self.cfg.client.unwrap_or(format.client);
         let Some((p, who)) = self.decoder.probe(&self.cfg.classifier, rec, policy) else {
-            return false;
+            return;
         };
         // Whatever a block entry could cover and the site answered 2xx/3xx: a real page, a
         // redirect the site wants, or a mail endpoint it really hosts.
@@ -304,7 +282,7 @@ impl<'c> Scanner<'c> {
             s.served.add(p.normalized, 1);
         }
         let Some(i) = p.category else {
-            return false;
+            return;
         };
         if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
             m.noise += 1;
@@ -331,8 +309,35 @@ impl<'c> Scanner<'c> {
                 Some(a) => a.add(t, rt.unwrap_or(0)),
                 None => s.activity.dropped(1),
             }
+            if self.cfg.spool {
+                let r = NoiseRef {
+                    category: i as u8,
+                    time: t,
+                    status: status.unwrap_or(0),
+                    method: p.method.unwrap_or(b"-"),
+                    client,
+                    path: p.path,
+                    user_agent: ua,
+                };
+                keep(&mut self.spool, &mut s.spool_failed, &r);
+            }
         }
-        true
+    }
+}
+
+/// Writes a noise record to the worker's spool, created on first use. A spool that cannot be
+/// written is given up, and the summary says so (the storm details are then missing).
+fn keep(spool: &mut Option<BufWriter<File>>, failed: &mut bool, r: &NoiseRef<'_>) {
+    if spool.is_none() && !*failed {
+        match tempfile::tempfile() {
+            Ok(f) => *spool = Some(BufWriter::with_capacity(1 << 16, f)),
+            Err(_) => *failed = true,
+        }
+    }
+    let Some(w) = spool else { return };
+    if noise::write(w, r).is_err() {
+        *spool = None;
+        *failed = true;
     }
 }
 

@@ -2,20 +2,18 @@
 //! the busiest sliding 60 seconds.
 //!
 //! Which requests belong to a storm is known only once every line is counted, so the scan
-//! keeps its noise lines (a few percent of the input) in temporary files, and this second
-//! pass reads them back with the same formats, decoder and client policy as the first. The
-//! sums are order-free, so the result does not depend on the workers' split.
+//! keeps a compact record of each noise request (a few percent of the input) in temporary
+//! files, and this second pass reads them back. The sums are order-free, so the result does
+//! not depend on the workers' split.
 
 use super::storms::{Storm, Surge};
 use crate::classify::family::family;
-use crate::classify::Classifier;
-use crate::format::time::TimeCache;
 use crate::pipeline::ScanResult;
-use crate::scan::Decoder;
+use crate::summary::noise::{self, NoiseRecord};
 use crate::summary::KeyCounts;
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Seek};
 
 /// How many storms and surges get details (the largest storms; every surge up to this).
 pub const DETAILED: usize = 200;
@@ -74,21 +72,6 @@ struct Index<'a> {
     surges: HashMap<usize, Vec<usize>>,
 }
 
-/// Reads one spooled record: source index and line.
-fn next_record(r: &mut impl Read, line: &mut Vec<u8>) -> std::io::Result<Option<u32>> {
-    let mut head = [0u8; 8];
-    match r.read_exact(&mut head) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let source = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
-    let len = u32::from_le_bytes(head[4..].try_into().expect("4 bytes")) as usize;
-    line.resize(len, 0);
-    r.read_exact(line)?;
-    Ok(Some(source))
-}
-
 /// Details of the first [`DETAILED`] storms and surges, from the scan's spooled noise lines.
 /// `None` for each when the scan kept no spool.
 pub fn details(
@@ -121,44 +104,26 @@ pub fn details(
     if index.storms.is_empty() && index.surges.is_empty() {
         return Ok(out);
     }
-    let classifier = Classifier::new();
-    let mut decoder = Decoder::new(&classifier);
-    let mut times = TimeCache::default();
-    let mut line = Vec::new();
+    let mut rec = NoiseRecord::default();
     for spool in &mut scan.spools {
-        let mut r = BufReader::with_capacity(1 << 16, spool);
-        while let Some(source) =
-            next_record(&mut r, &mut line).context("reading back noise lines")?
-        {
-            let Some(format) = scan
-                .formats
-                .get(source as usize)
-                .and_then(|f| f.format.as_ref())
-            else {
-                continue;
-            };
-            let Ok(rec) = format.parse(&line, &mut times) else {
-                continue;
-            };
-            let policy = scan.client.unwrap_or(format.client);
-            let (Some(t), Some((probe, who))) =
-                (rec.time, decoder.probe(&classifier, &rec, policy))
-            else {
-                continue;
-            };
-            let Some(category) = probe.category else {
-                continue;
-            };
-            let (ua, client) = who.resolve();
+        spool.rewind().context("reading back noise records")?;
+        let mut r = BufReader::with_capacity(1 << 16, &*spool);
+        while noise::read(&mut r, &mut rec).context("reading back noise records")? {
+            let (category, t) = (usize::from(rec.category), rec.time);
             let hit = |d: &mut Details| {
-                *d.status.entry(rec.status.unwrap_or(0)).or_default() += 1;
-                d.methods.add(probe.method.unwrap_or(b"-"), 1);
-                d.paths.add(probe.path, 1);
-                d.user_agents.add(ua, 1);
-                d.families.add(family(ua).id().as_bytes(), 1);
+                *d.status.entry(rec.status).or_default() += 1;
+                d.methods.add(&rec.method, 1);
+                d.paths.add(&rec.path, 1);
+                d.user_agents.add(&rec.user_agent, 1);
+                d.families.add(family(&rec.user_agent).id().as_bytes(), 1);
                 *d.seconds.entry(t).or_default() += 1;
             };
-            for &i in index.storms.get(&(category, client)).into_iter().flatten() {
+            for &i in index
+                .storms
+                .get(&(category, &rec.client[..]))
+                .into_iter()
+                .flatten()
+            {
                 if (storms[i].start..=storms[i].end).contains(&t) {
                     hit(&mut out.0[i]);
                 }

@@ -7,6 +7,7 @@
 //! became approximate, so memory is bounded by the caps, never by the input size.
 
 mod keys;
+pub mod noise;
 pub mod time;
 
 pub use keys::{CappedMap, KeyCounts, Tally};

@@ -1,0 +1,108 @@
+//! Noise records: what the storm details pass needs of each noise request (category, time,
+//! status, method, client, path, user agent), written compactly to the scan's temporary
+//! spool and to saved summaries, and read back in order.
+//!
+//! Layout of one record: category (u8), time (i64 LE), status (u16 LE, 0 = none), then
+//! method, client, path and user agent, each as a u32 LE length and its bytes.
+
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Write};
+
+/// One noise request, owned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoiseRecord {
+    /// Category index.
+    pub category: u8,
+    /// UTC epoch seconds.
+    pub time: i64,
+    /// Status (0 when the format has none).
+    pub status: u16,
+    /// Method (`-` when not logged).
+    pub method: Vec<u8>,
+    /// Client address.
+    pub client: Vec<u8>,
+    /// Decoded path, query removed.
+    pub path: Vec<u8>,
+    /// Decoded user agent.
+    pub user_agent: Vec<u8>,
+}
+
+/// Borrowed fields of a record, for writing.
+pub struct NoiseRef<'a> {
+    pub category: u8,
+    pub time: i64,
+    pub status: u16,
+    pub method: &'a [u8],
+    pub client: &'a [u8],
+    pub path: &'a [u8],
+    pub user_agent: &'a [u8],
+}
+
+/// Writes one record.
+pub fn write(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()> {
+    w.write_all(&[r.category])?;
+    w.write_all(&r.time.to_le_bytes())?;
+    w.write_all(&r.status.to_le_bytes())?;
+    for field in [r.method, r.client, r.path, r.user_agent] {
+        let n = u32::try_from(field.len()).unwrap_or(u32::MAX);
+        w.write_all(&n.to_le_bytes())?;
+        w.write_all(&field[..n as usize])?;
+    }
+    Ok(())
+}
+
+fn read_field(r: &mut impl Read, out: &mut Vec<u8>) -> io::Result<()> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    out.resize(u32::from_le_bytes(len) as usize, 0);
+    r.read_exact(out)
+}
+
+/// Reads the next record into `rec`; `false` at the end.
+pub fn read(r: &mut impl Read, rec: &mut NoiseRecord) -> io::Result<bool> {
+    let mut head = [0u8; 11];
+    match r.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    rec.category = head[0];
+    rec.time = i64::from_le_bytes(head[1..9].try_into().expect("8 bytes"));
+    rec.status = u16::from_le_bytes(head[9..11].try_into().expect("2 bytes"));
+    read_field(r, &mut rec.method)?;
+    read_field(r, &mut rec.client)?;
+    read_field(r, &mut rec.path)?;
+    read_field(r, &mut rec.user_agent)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let mut buf = Vec::new();
+        let r = NoiseRef {
+            category: 2,
+            time: -5,
+            status: 404,
+            method: b"POST",
+            client: b"1.2.3.4",
+            path: b"/owa/",
+            user_agent: b"",
+        };
+        write(&mut buf, &r).unwrap();
+        write(&mut buf, &r).unwrap();
+        let mut rd = &buf[..];
+        let mut rec = NoiseRecord::default();
+        assert!(read(&mut rd, &mut rec).unwrap());
+        assert_eq!((rec.category, rec.time, rec.status), (2, -5, 404));
+        assert_eq!(
+            (&rec.method[..], &rec.path[..], &rec.user_agent[..]),
+            (&b"POST"[..], &b"/owa/"[..], &b""[..])
+        );
+        assert!(read(&mut rd, &mut rec).unwrap());
+        assert!(!read(&mut rd, &mut rec).unwrap());
+    }
+}
