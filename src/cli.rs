@@ -11,6 +11,7 @@ use crate::input::{discover, Input};
 use crate::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
 use crate::remedy::{self, Upstream};
 use crate::report::{self, Output, Style};
+use crate::saved;
 use crate::summary::Caps;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -45,6 +46,8 @@ enum Command {
     Report(ReportArgs),
     /// Print only the pantheon.yml snippet that protects the noise paths.
     Block(BlockArgs),
+    /// Combine summaries saved with --save-summary into one report.
+    Merge(MergeArgs),
     /// For cron: quiet (exit 0) when healthy; an alert (exit 1) on a storm, a surge or a
     /// threshold; exit 2 on errors.
     Check(check::CheckArgs),
@@ -221,6 +224,17 @@ struct ReportArgs {
     input: InputArgs,
 
     #[command(flatten)]
+    view: ViewArgs,
+
+    /// Also write the mergeable summary of this run to FILE (see `merge`).
+    #[arg(long, value_name = "FILE")]
+    save_summary: Option<PathBuf>,
+}
+
+/// How a report is computed and shown (for `report` and `merge`).
+#[derive(Debug, Args)]
+struct ViewArgs {
+    #[command(flatten)]
     analysis: AnalysisArgs,
 
     /// Report format.
@@ -238,6 +252,20 @@ struct ReportArgs {
     /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
     #[arg(long, value_enum, default_value_t = Upstream::None)]
     upstream: Upstream,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Summary files written by --save-summary.
+    #[arg(value_name = "SUMMARY", required = true)]
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    view: ViewArgs,
+
+    /// Write the combined summary to FILE too.
+    #[arg(long, value_name = "FILE")]
+    save_summary: Option<PathBuf>,
 }
 
 /// Where the block is for.
@@ -534,6 +562,7 @@ pub fn run() -> Result<ExitCode> {
         None => report_cmd(&cli.report, &mut out)?,
         Some(Command::Report(args)) => report_cmd(&args, &mut out)?,
         Some(Command::Block(args)) => block_cmd(&args, &mut out)?,
+        Some(Command::Merge(args)) => merge_cmd(&args, &mut out)?,
         Some(Command::Check(args)) => {
             let code = check::run(&args, &mut out)?;
             out.flush()?;
@@ -550,19 +579,42 @@ pub fn run() -> Result<ExitCode> {
 }
 
 fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
-    let style = Style {
-        color: use_color(args.color),
-    };
-    let mut scan = args.input.scan(true)?;
-    let plan = remedy::plan(&scan.summary, args.upstream);
-    let a = &args.analysis;
+    let scan = args.input.scan(true)?;
+    show(scan, &args.view, args.save_summary.as_deref(), out)
+}
+
+fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<ScanResult> {
+    let files = args
+        .files
+        .iter()
+        .map(|f| saved::load(f))
+        .collect::<Result<Vec<_>>>()?;
+    let scan = saved::combine(files, &crate::summary::Caps::default())?;
+    show(scan, &args.view, args.save_summary.as_deref(), out)
+}
+
+/// Analyzes a scan, writes its summary if asked, and renders the report.
+fn show(
+    mut scan: ScanResult,
+    v: &ViewArgs,
+    save: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> Result<ScanResult> {
+    if let Some(path) = save {
+        saved::save(path, &mut scan)?;
+    }
+    let plan = remedy::plan(&scan.summary, v.upstream);
+    let a = &v.analysis;
     let covered = match plan.noise_requests {
         0 => 1.0,
         n => plan.covered_requests as f64 / n as f64,
     };
     let analysis = analysis::analyze(&mut scan, a.config()?, a.php_workers, covered)?;
-    let report = report::build(&scan, &plan, &analysis, args.top);
-    report::render(&report, args.output, style, out)?;
+    let report = report::build(&scan, &plan, &analysis, v.top);
+    let style = Style {
+        color: use_color(v.color),
+    };
+    report::render(&report, v.output, style, out)?;
     Ok(scan)
 }
 

@@ -15,5 +15,6 @@ pub mod input;
 pub mod pipeline;
 pub mod remedy;
 pub mod report;
+pub mod saved;
 pub mod scan;
 pub mod summary;

@@ -441,3 +441,63 @@ fn check_thresholds_json_and_errors() {
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/access.log"), "{err}");
 }
+
+#[test]
+fn saved_summaries_merge_into_the_report_of_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = log();
+    let (a, b) = lines.split_at(lines.len() / 2);
+    let (fa, fb) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&fa, a.concat()).unwrap();
+    std::fs::write(&fb, b.concat() + "broken line\n").unwrap();
+    let (sa, sb) = (dir.path().join("a.sum"), dir.path().join("b.sum"));
+    let ng = || Command::cargo_bin("noisegate").unwrap();
+    for (log, sum) in [(&fa, &sa), (&fb, &sb)] {
+        let out = ng()
+            .args(["--output", "json", "--save-summary"])
+            .arg(sum)
+            .arg(log)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let whole = ng()
+        .args(["--output", "json"])
+        .arg(&fa)
+        .arg(&fb)
+        .output()
+        .unwrap();
+    let merged = ng()
+        .args(["merge", "--output", "json"])
+        .arg(&sa)
+        .arg(&sb)
+        .output()
+        .unwrap();
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let (w, m): (Value, Value) = (
+        serde_json::from_slice(&whole.stdout).unwrap(),
+        serde_json::from_slice(&merged.stdout).unwrap(),
+    );
+    assert_eq!(
+        m["storms"][0]["peak_60s"], 50,
+        "storm details survive the merge"
+    );
+    assert_eq!(
+        m["rejects"]["examples"][0]["file"],
+        w["rejects"]["examples"][0]["file"]
+    );
+    assert_eq!(w, m);
+    let bad = dir.path().join("bad.sum");
+    std::fs::write(&bad, "not a summary").unwrap();
+    let out = ng().arg("merge").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a noisegate summary"));
+}

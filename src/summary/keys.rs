@@ -46,14 +46,60 @@ fn rank(key: &[u8]) -> u64 {
 }
 
 /// Values per key, exact until `cap` distinct keys, then a deterministic sample.
-#[derive(Clone, Debug)]
-pub struct CappedMap<V> {
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(
+    from = "MapParts<V>",
+    into = "MapParts<V>",
+    bound(
+        serialize = "V: Tally + serde::Serialize",
+        deserialize = "V: Tally + serde::Deserialize<'de>"
+    )
+)]
+pub struct CappedMap<V: Tally> {
     map: Map<V>,
     cap: usize,
     /// Keys whose rank is at or above this were dropped (`u64::MAX`: none yet).
     threshold: u64,
     /// Requests of dropped keys.
     overflow: u64,
+}
+
+/// A map as saved: its settings and its entries in key order.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MapParts<V> {
+    cap: usize,
+    threshold: u64,
+    overflow: u64,
+    entries: Vec<(Vec<u8>, V)>,
+}
+
+impl<V: Tally> From<CappedMap<V>> for MapParts<V> {
+    fn from(m: CappedMap<V>) -> Self {
+        let mut entries: Vec<(Vec<u8>, V)> =
+            m.map.into_iter().map(|(k, v)| (k.into_vec(), v)).collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        MapParts {
+            cap: m.cap,
+            threshold: m.threshold,
+            overflow: m.overflow,
+            entries,
+        }
+    }
+}
+
+impl<V: Tally> From<MapParts<V>> for CappedMap<V> {
+    fn from(p: MapParts<V>) -> Self {
+        CappedMap {
+            map: p
+                .entries
+                .into_iter()
+                .map(|(k, v)| (k.into_boxed_slice(), v))
+                .collect(),
+            cap: p.cap.max(1),
+            threshold: p.threshold,
+            overflow: p.overflow,
+        }
+    }
 }
 
 impl<V: Tally> CappedMap<V> {

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 pub const TIMELINE_CAP: usize = 1 << 16;
 
 /// What happened in one minute.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MinuteTotals {
     /// All requests.
     pub requests: u64,
@@ -42,7 +42,8 @@ impl MinuteTotals {
 }
 
 /// Per-minute totals.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "TimelineParts", into = "TimelineParts")]
 pub struct Timeline {
     minutes: HashMap<i64, MinuteTotals, foldhash::fast::RandomState>,
     /// Minutes before this one were dropped by the cap (`i64::MIN`: none).
@@ -127,8 +128,34 @@ impl Timeline {
     }
 }
 
+/// A timeline as saved: its minutes in order, and the cutoff.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TimelineParts {
+    cutoff: i64,
+    minutes: Vec<(i64, MinuteTotals)>,
+}
+
+impl From<Timeline> for TimelineParts {
+    fn from(t: Timeline) -> Self {
+        TimelineParts {
+            cutoff: t.cutoff,
+            minutes: t.sorted(),
+        }
+    }
+}
+
+impl From<TimelineParts> for Timeline {
+    fn from(p: TimelineParts) -> Self {
+        Timeline {
+            minutes: p.minutes.into_iter().collect(),
+            cutoff: p.cutoff,
+            current: None,
+        }
+    }
+}
+
 /// One minute of one client's activity in one category.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cell {
     /// UTC minute (epoch seconds / 60).
     pub minute: i64,
@@ -143,7 +170,7 @@ pub struct Cell {
 }
 
 /// A client's per-minute activity in a category, sorted by minute once merged.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Activity {
     /// The minutes with requests.
     pub cells: Vec<Cell>,
