@@ -141,6 +141,11 @@ struct InputArgs {
     #[arg(long)]
     now: bool,
 
+    /// Incremental runs: read only what was added since the run that wrote FILE (rotation and
+    /// truncation are followed), and update FILE afterwards.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+
     /// In directories, read the files whose name matches this glob (default: access logs).
     #[arg(long, value_name = "GLOB")]
     glob: Option<String>,
@@ -447,6 +452,8 @@ impl InputArgs {
             spool: false,
             series: true,
             progress: None,
+            starts: Vec::new(),
+            hold_tail: false,
         })
     }
 
@@ -485,8 +492,19 @@ impl InputArgs {
     /// Scans the inputs; `storms` keeps what storm detection needs (time series, and the
     /// noise lines for the details pass).
     fn scan(&self, storms: bool) -> Result<ScanResult> {
-        let (inputs, mut errors) = self.inputs()?;
+        let (mut inputs, mut errors) = self.inputs()?;
         let mut opts = self.options()?;
+        let resume = match &self.state {
+            Some(file) => {
+                let before = crate::input::state::load(file)?;
+                let plan = crate::input::state::resume(&before, &inputs)?;
+                inputs.clone_from(&plan.inputs);
+                opts.starts.clone_from(&plan.starts);
+                opts.hold_tail = true;
+                Some((file.clone(), plan))
+            }
+            None => None,
+        };
         opts.series = false;
         opts.window = self.window(&inputs, &opts)?;
         (opts.spool, opts.series) = (storms, storms);
@@ -499,6 +517,10 @@ impl InputArgs {
             });
         let mut result = pipeline::scan(&inputs, &opts)?;
         result.errors.append(&mut errors);
+        if let Some((file, plan)) = resume {
+            let next = crate::input::state::advance(&plan, &result.consumed);
+            result.pending_state = Some((file, next));
+        }
         Ok(result)
     }
 }
@@ -553,6 +575,14 @@ fn warn(scan: &ScanResult) -> ExitCode {
     }
 }
 
+/// Saves the `--state` of an incremental run, once its output is out.
+fn save_state(scan: &ScanResult) -> Result<()> {
+    match &scan.pending_state {
+        Some((file, state)) => crate::input::state::save(file, state),
+        None => Ok(()),
+    }
+}
+
 /// Parses the command line and runs it.
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
@@ -575,6 +605,7 @@ pub fn run() -> Result<ExitCode> {
         }
     };
     out.flush()?;
+    save_state(&scan)?;
     Ok(warn(&scan))
 }
 

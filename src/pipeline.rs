@@ -50,6 +50,10 @@ pub struct ScanOptions {
     pub series: bool,
     /// Counters for a progress display, updated once per block.
     pub progress: Option<Arc<Progress>>,
+    /// Where to start in each input (bytes; missing = 0), for incremental runs.
+    pub starts: Vec<u64>,
+    /// Keep back a last line without `\n` at the end of each input (incremental runs).
+    pub hold_tail: bool,
 }
 
 /// How far a scan has come: bytes handed to workers and noise requests found.
@@ -75,6 +79,8 @@ impl ScanOptions {
             spool: false,
             series: true,
             progress: None,
+            starts: Vec::new(),
+            hold_tail: false,
         }
     }
 }
@@ -114,6 +120,10 @@ pub struct ScanResult {
     pub spools: Vec<std::fs::File>,
     /// The client address policy the scan ran with (`None`: each format's own).
     pub client: Option<ClientIp>,
+    /// Bytes of each input read to the end of its last whole line (after its start).
+    pub consumed: Vec<u64>,
+    /// The incremental-run state to save once the output is out (`--state`).
+    pub pending_state: Option<(std::path::PathBuf, crate::input::state::State)>,
 }
 
 impl ScanResult {
@@ -149,6 +159,7 @@ struct Readers<'a> {
     errors: Mutex<Vec<(usize, SourceError)>>,
     formats: Mutex<Vec<SourceFormat>>,
     undetected: AtomicUsize,
+    consumed: Vec<AtomicU64>,
 }
 
 /// Scans `inputs` into one summary.
@@ -164,6 +175,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         errors: Mutex::new(Vec::new()),
         formats: Mutex::new(vec![SourceFormat::default(); inputs.len()]),
         undetected: AtomicUsize::new(0),
+        consumed: inputs.iter().map(|_| AtomicU64::new(0)).collect(),
     };
     let cfg = ScanConfig {
         max_line: opts.max_line,
@@ -185,7 +197,13 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         drop(tx);
         run_workers(&cfg, threads, &rx, &pool_tx, opts.progress.as_deref())
     })?;
+    let consumed: Vec<u64> = readers
+        .consumed
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .collect();
     let mut result = finish(inputs, readers, summary, ledger)?;
+    result.consumed = consumed;
     result.spools = spools;
     result.client = opts.client;
     Ok(result)
@@ -219,6 +237,8 @@ fn finish(
         errors: errors.into_iter().map(|e| e.1).collect(),
         spools: Vec::new(),
         client: None,
+        consumed: Vec::new(),
+        pending_state: None,
     })
 }
 
@@ -245,10 +265,12 @@ impl Readers<'_> {
     }
 
     fn read(&self, i: usize, input: &Input, tx: &Sender<Work>) -> std::io::Result<Flow> {
-        let mut r = input::open(input)?;
+        let start = self.opts.starts.get(i).copied().unwrap_or(0);
+        let mut r = input::open_at(input, start)?;
         let cfg = ChunkConfig {
             chunk: self.opts.chunk,
             max_line: self.opts.max_line,
+            hold_tail: self.opts.hold_tail,
         };
         let mut take = || {
             self.pool
@@ -261,7 +283,9 @@ impl Readers<'_> {
         if src.hung_up {
             return Ok(Flow::Stopped);
         }
-        flow.map(|_| Flow::Done)
+        let (_, consumed) = flow?;
+        self.consumed[i].store(consumed, Ordering::Relaxed);
+        Ok(Flow::Done)
     }
 }
 

@@ -161,5 +161,7 @@ pub fn combine(files: Vec<SummaryFile>, caps: &Caps) -> Result<ScanResult> {
         errors,
         spools: vec![spool],
         client: None,
+        consumed: Vec::new(),
+        pending_state: None,
     })
 }

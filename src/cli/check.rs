@@ -173,6 +173,8 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
         CheckOutput::Text => {}
     }
+    out.flush()?;
+    super::save_state(&scan)?;
     for e in &scan.errors {
         eprintln!("noisegate: {}: {}", e.source, e.message);
     }

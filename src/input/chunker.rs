@@ -17,6 +17,9 @@ pub struct ChunkConfig {
     pub chunk: usize,
     /// Longest line kept, in bytes.
     pub max_line: usize,
+    /// At the end of the input, keep back a last line without `\n` (a writer may be in the
+    /// middle of it): incremental runs read it next time.
+    pub hold_tail: bool,
 }
 
 /// What a block holds.
@@ -78,16 +81,33 @@ fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, filled: &mut usize, want: usize) ->
 /// The excerpt kept of an overlong line.
 const OVERLONG_HEAD: usize = 160;
 
+/// Counts the bytes read through it.
+struct Counting<'r> {
+    inner: &'r mut dyn Read,
+    n: u64,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
 /// Cuts `r` into blocks and passes each to `send` (which returns `false` to stop).
 /// `take` supplies empty buffers. On a read error, what was read before it is sent, then the
-/// error is returned.
+/// error is returned. Returns how the input ended and how many of its bytes were handed out
+/// (all, unless `hold_tail` kept a last partial line back).
 pub fn read_blocks(
     source: u32,
     r: &mut dyn Read,
     cfg: ChunkConfig,
     take: &mut dyn FnMut() -> Vec<u8>,
     send: &mut dyn FnMut(Block) -> bool,
-) -> io::Result<Flow> {
+) -> io::Result<(Flow, u64)> {
+    let mut counting = Counting { inner: r, n: 0 };
+    let r: &mut dyn Read = &mut counting;
     let chunk = cfg.chunk.max(1);
     let mut seq = 0u64;
     let mut buf = take();
@@ -120,10 +140,16 @@ pub fn read_blocks(
             }
         };
         if eof {
-            if filled > 0 && !block(buf, Payload::Lines(filled), &mut seq) {
-                return Ok(Flow::Stopped);
+            let held = match memrchr(b'\n', &buf[..filled]) {
+                _ if !cfg.hold_tail => 0,
+                Some(i) => filled - (i + 1),
+                None => filled,
+            };
+            let send_len = filled - held;
+            if send_len > 0 && !block(buf, Payload::Lines(send_len), &mut seq) {
+                return Ok((Flow::Stopped, 0));
             }
-            return Ok(Flow::Done);
+            return Ok((Flow::Done, counting.n - held as u64));
         }
         if let Some(i) = memrchr(b'\n', &buf[..filled]) {
             let carry = filled - (i + 1);
@@ -133,7 +159,7 @@ pub fn read_blocks(
             }
             next[..carry].copy_from_slice(&buf[i + 1..filled]);
             if !block(buf, Payload::Lines(i + 1), &mut seq) {
-                return Ok(Flow::Stopped);
+                return Ok((Flow::Stopped, 0));
             }
             buf = next;
             filled = carry;
@@ -141,11 +167,11 @@ pub fn read_blocks(
             // Hand out a copy of the head only: the grown buffer stays here for the skip.
             let head = buf[..filled.min(OVERLONG_HEAD)].to_vec();
             if !block(head, Payload::Overlong(filled.min(OVERLONG_HEAD)), &mut seq) {
-                return Ok(Flow::Stopped);
+                return Ok((Flow::Stopped, 0));
             }
             match skip_line(r, &mut buf)? {
                 Some(rest) => filled = rest,
-                None => return Ok(Flow::Done),
+                None => return Ok((Flow::Done, counting.n)),
             }
         }
     }
@@ -177,7 +203,11 @@ mod tests {
 
     fn cut(input: &[u8], chunk: usize, max_line: usize) -> Vec<(Payload, Vec<u8>)> {
         let mut out = Vec::new();
-        let cfg = ChunkConfig { chunk, max_line };
+        let cfg = ChunkConfig {
+            chunk,
+            max_line,
+            hold_tail: false,
+        };
         let mut r = input;
         read_blocks(0, &mut r, cfg, &mut Vec::new, &mut |b| {
             out.push((b.payload, b.data().to_vec()));

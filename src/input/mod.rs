@@ -3,6 +3,7 @@
 
 mod chunker;
 pub mod discover;
+pub mod state;
 
 pub use chunker::{read_blocks, Block, ChunkConfig, Flow, Payload};
 
@@ -37,6 +38,30 @@ impl Input {
             Input::Path(p) => p.display().to_string(),
         }
     }
+}
+
+/// Opens an input at byte `start` of its (decompressed) content: a plain file seeks there, a
+/// gzip stream is decompressed up to it.
+pub fn open_at(input: &Input, start: u64) -> io::Result<Box<dyn Read + Send>> {
+    if start == 0 {
+        return open(input);
+    }
+    if let Input::Path(p) = input {
+        let mut f = File::open(p)?;
+        let mut head = [0u8; 2];
+        let gzip = f.read_exact(&mut head).is_ok() && head == [0x1f, 0x8b];
+        if !gzip {
+            use std::io::{Seek, SeekFrom};
+            f.seek(SeekFrom::Start(start))?;
+            return Ok(Box::new(f));
+        }
+    }
+    let mut r = open(input)?;
+    let skipped = io::copy(&mut r.by_ref().take(start), &mut io::sink())?;
+    if skipped < start {
+        return Err(io::Error::other("shorter than where the last run stopped"));
+    }
+    Ok(r)
 }
 
 /// Opens an input for reading, decompressing it when it starts with the gzip magic bytes.
