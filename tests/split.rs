@@ -62,6 +62,8 @@ fn json(summary: Summary) -> serde_json::Value {
         errors: vec![],
         spools: vec![],
         client: None,
+        consumed: vec![],
+        pending_state: None,
     };
     let plan = remedy::plan(&result.summary, Default::default());
     let mut result = result;
