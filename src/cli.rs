@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod check;
+mod follow;
 mod formats;
 mod progress;
 
@@ -234,6 +235,20 @@ struct ReportArgs {
     /// Also write the mergeable summary of this run to FILE (see `merge`).
     #[arg(long, value_name = "FILE")]
     save_summary: Option<PathBuf>,
+
+    /// Watch a never-ending stdin (tail -F log | noisegate --follow): a line when a storm starts
+    /// or ends, a status every --interval.
+    #[arg(long)]
+    follow: bool,
+
+    /// With --follow: seconds between status lines.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "follow"
+    )]
+    interval: u64,
 }
 
 /// How a report is computed and shown (for `report` and `merge`).
@@ -588,6 +603,21 @@ pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let follow = match &cli.command {
+        None => Some(&cli.report),
+        Some(Command::Report(args)) => Some(args),
+        _ => None,
+    };
+    if let Some(args) = follow.filter(|a| a.follow) {
+        if !args.input.paths.is_empty() {
+            bail!("--follow reads stdin: tail -F access.log | noisegate --follow");
+        }
+        let interval = std::time::Duration::from_secs(args.interval.max(1));
+        let choice = args.input.format()?;
+        follow::run(&choice, args.view.analysis.config()?, interval, &mut out)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let scan = match cli.command {
         None => report_cmd(&cli.report, &mut out)?,
         Some(Command::Report(args)) => report_cmd(&args, &mut out)?,

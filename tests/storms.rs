@@ -501,3 +501,52 @@ fn saved_summaries_merge_into_the_report_of_one_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a noisegate summary"));
 }
+
+#[test]
+fn follow_reports_storms_as_they_start_and_end() {
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("--follow")
+        .write_stdin(log().concat())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("storm started: autodiscover from 203.0.113.66 since 2024-02-29T23:50:07Z (120 requests so far)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("storm ended: autodiscover from 203.0.113.66, 905 requests from 2024-02-29T23:50:07Z to 2024-03-01T00:09:51Z"),
+        "{text}"
+    );
+    assert_eq!(text.matches("storm started").count(), 1, "{text}");
+}
+
+#[test]
+fn follow_prints_a_status_while_the_log_is_quiet() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noisegate"))
+        .args(["--follow", "--interval", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(log()[..3].concat().as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "status: 3 lines, 3 mail-client probes since the last status; 0 storms active"
+        ),
+        "{text}"
+    );
+}
