@@ -124,3 +124,37 @@ fn state_with_stdin_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--state cannot follow stdin"));
 }
+
+#[test]
+fn a_directory_with_its_rotated_file_counts_each_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let (log, state) = (logs.join("nginx-access.log"), dir.path().join("state.json"));
+    append(&log, &lines(0..10));
+    assert_eq!(run(&logs, &state), 10);
+    append(&log, &lines(10..13));
+    fs::rename(&log, logs.join("nginx-access.log.1")).unwrap();
+    append(&log, &lines(13..15));
+    assert_eq!(run(&logs, &state), 5);
+    assert_eq!(run(&logs, &state), 0);
+}
+
+#[test]
+fn gzip_files_and_other_spellings_of_a_path_are_not_read_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gz, state) = (
+        dir.path().join("access.log.1.gz"),
+        dir.path().join("state.json"),
+    );
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(lines(0..15).as_bytes()).unwrap();
+    fs::write(&gz, enc.finish().unwrap()).unwrap();
+    assert_eq!(run(&gz, &state), 15);
+    assert_eq!(run(&gz, &state), 0);
+    let log = dir.path().join("access.log");
+    append(&log, &lines(0..4));
+    assert_eq!(run(&log, &state), 4);
+    let other = dir.path().join(".").join("access.log");
+    assert_eq!(run(&other, &state), 0, "the same file by another path");
+}

@@ -124,25 +124,57 @@ fn find_inode(dir: &Path, dev: u64, ino: u64) -> Option<PathBuf> {
         })
 }
 
-/// Plans an incremental run over `inputs` from `state`.
+/// Whether a file starts with the gzip magic bytes.
+fn is_gzip(path: &Path) -> bool {
+    let mut head = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == [0x1f, 0x8b]
+}
+
+/// Where to resume a file that the state knew as `b`: its offset while it is the same file
+/// grown (a gzip file's offset counts decompressed bytes, so only its identity is checked),
+/// else 0.
+fn resume_at(path: &Path, meta: &std::fs::Metadata, b: &FileState) -> u64 {
+    let same_start = first_line(path).ok() == Some(b.first_line);
+    let grown = is_gzip(path) || meta.len() >= b.offset;
+    if same_start && grown {
+        b.offset
+    } else {
+        0
+    }
+}
+
+/// Plans an incremental run over `inputs` from `state`. Files are matched by device and
+/// inode first (whatever path names them now), then by path.
 pub fn resume(state: &State, inputs: &[Input]) -> Result<Resume> {
     let mut plan = Resume {
         inputs: vec![],
         starts: vec![],
         tracked: vec![],
     };
+    let mut ids = Vec::new();
     for input in inputs {
         let Input::Path(path) = input else {
             bail!("--state cannot follow stdin: name the log file instead of piping it");
         };
         let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-        let before = state.files.iter().find(|f| f.path == *path);
+        ids.push((meta.dev(), meta.ino()));
+    }
+    for (input, &(dev, ino)) in inputs.iter().zip(&ids) {
+        let Input::Path(path) = input else {
+            unreachable!("checked above")
+        };
+        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
+        let same_file = state.files.iter().find(|f| (f.dev, f.ino) == (dev, ino));
         let mut start = 0;
-        if let Some(b) = before {
-            if (b.dev, b.ino) == (meta.dev(), meta.ino()) {
-                let same = first_line(path).ok() == Some(b.first_line) && meta.len() >= b.offset;
-                start = if same { b.offset } else { 0 };
-            } else if let Some(old) = path.parent().and_then(|d| find_inode(d, b.dev, b.ino)) {
+        if let Some(b) = same_file {
+            start = resume_at(path, &meta, b);
+        } else if let Some(b) = state.files.iter().find(|f| f.path == *path) {
+            // Renamed away: finish the old file first, unless it is an input of its own.
+            let old = path.parent().and_then(|d| find_inode(d, b.dev, b.ino));
+            if let Some(old) = old.filter(|_| !ids.contains(&(b.dev, b.ino))) {
                 plan.inputs.push(Input::Path(old));
                 plan.starts.push(b.offset);
                 plan.tracked.push(false);
