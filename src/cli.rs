@@ -238,7 +238,7 @@ struct ReportArgs {
 
     /// Watch a never-ending stdin (tail -F log | noisegate --follow): a line when a storm starts
     /// or ends, a status every --interval.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["state", "save_summary", "since", "until", "output"])]
     follow: bool,
 
     /// With --follow: seconds between status lines.
@@ -374,7 +374,7 @@ fn parse_bound(s: &str) -> Result<Bound> {
 impl InputArgs {
     /// The inputs, with directories expanded; notes go to stderr, unreadable directories
     /// become errors of the scan.
-    fn inputs(&self) -> Result<(Vec<Input>, Vec<pipeline::SourceError>)> {
+    fn inputs(&self, quiet: bool) -> Result<(Vec<Input>, Vec<pipeline::SourceError>)> {
         if self.paths.is_empty() {
             if io::stdin().is_terminal() {
                 bail!("no input: name a log file, or pipe one in (cat nginx-access.log | noisegate); see --help");
@@ -390,7 +390,9 @@ impl InputArgs {
         let args: Vec<PathBuf> = self.paths.iter().map(PathBuf::from).collect();
         let found = discover::discover(&args, self.glob.as_deref());
         for note in &found.notes {
-            eprintln!("noisegate: note: {note}");
+            if !quiet {
+                eprintln!("noisegate: note: {note}");
+            }
         }
         let errors = found
             .errors
@@ -506,8 +508,8 @@ impl InputArgs {
 
     /// Scans the inputs; `storms` keeps what storm detection needs (time series, and the
     /// noise lines for the details pass).
-    fn scan(&self, storms: bool) -> Result<ScanResult> {
-        let (mut inputs, mut errors) = self.inputs()?;
+    fn scan(&self, storms: bool, quiet: bool) -> Result<ScanResult> {
+        let (mut inputs, mut errors) = self.inputs(quiet)?;
         let mut opts = self.options()?;
         let resume = match &self.state {
             Some(file) => {
@@ -528,7 +530,7 @@ impl InputArgs {
                 let counters = Arc::new(pipeline::Progress::default());
                 opts.progress = Some(counters.clone());
                 let delay = std::time::Duration::from_millis(self.progress_delay_ms);
-                progress::start(counters, progress::total(&inputs), delay)
+                progress::start(counters, progress::total(&inputs, &opts.starts), delay)
             });
         let mut result = pipeline::scan(&inputs, &opts)?;
         result.errors.append(&mut errors);
@@ -612,9 +614,14 @@ pub fn run() -> Result<ExitCode> {
         if !args.input.paths.is_empty() {
             bail!("--follow reads stdin: tail -F access.log | noisegate --follow");
         }
-        let interval = std::time::Duration::from_secs(args.interval.max(1));
-        let choice = args.input.format()?;
-        follow::run(&choice, args.view.analysis.config()?, interval, &mut out)?;
+        let options = follow::FollowOptions {
+            choice: args.input.format()?,
+            storms: args.view.analysis.config()?,
+            interval: std::time::Duration::from_secs(args.interval.max(1)),
+            client: args.input.client(),
+            max_line: args.input.max_line,
+        };
+        follow::run(&options, &mut out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -640,11 +647,22 @@ pub fn run() -> Result<ExitCode> {
 }
 
 fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
-    let scan = args.input.scan(true)?;
+    let scan = args.input.scan(true, false)?;
     show(scan, &args.view, args.save_summary.as_deref(), out)
 }
 
 fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<ScanResult> {
+    let mut seen = Vec::new();
+    for f in &args.files {
+        let id = std::fs::canonicalize(f).with_context(|| format!("{}", f.display()))?;
+        if seen.contains(&id) {
+            bail!(
+                "{} is given twice: its lines would be counted twice",
+                f.display()
+            );
+        }
+        seen.push(id);
+    }
     let files = args
         .files
         .iter()
@@ -680,7 +698,7 @@ fn show(
 }
 
 fn block_cmd(args: &BlockArgs, out: &mut dyn Write) -> Result<ScanResult> {
-    let scan = args.input.scan(false)?;
+    let scan = args.input.scan(false, false)?;
     let plan = remedy::plan(&scan.summary, args.upstream);
     if let Some(file) = &args.merge {
         merge_into(file, &plan, args, out)?;

@@ -550,3 +550,68 @@ fn follow_prints_a_status_while_the_log_is_quiet() {
         "{text}"
     );
 }
+
+#[test]
+fn review_follow_ups_for_check_follow_and_merge() {
+    // check stays quiet (stderr too) on a healthy directory with a skipped error log.
+    let dir = tempfile::tempdir().unwrap();
+    let quiet: Vec<String> = log()
+        .into_iter()
+        .filter(|l| l.contains("GET / HTTP"))
+        .collect();
+    std::fs::write(dir.path().join("access.log"), quiet.concat()).unwrap();
+    std::fs::write(dir.path().join("error.log"), "oops\n").unwrap();
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        (out.status.code(), out.stdout.len(), out.stderr.len()),
+        (Some(0), 0, 0)
+    );
+    // --follow honours --client-ip and refuses options it cannot honour.
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["--follow", "--client-ip", "remote-addr"])
+        .write_stdin(log().concat())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("storm started: autodiscover from 10.0.0.1")
+    );
+    for extra in [
+        &["--state", "s.json"][..],
+        &["--since", "1h"],
+        &["-o", "json"],
+    ] {
+        let out = Command::cargo_bin("noisegate")
+            .unwrap()
+            .arg("--follow")
+            .args(extra)
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+    }
+    // merge refuses the same summary twice.
+    let (log_file, sum) = (dir.path().join("a.log"), dir.path().join("a.sum"));
+    std::fs::write(&log_file, log().concat()).unwrap();
+    Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("--save-summary")
+        .arg(&sum)
+        .arg(&log_file)
+        .assert()
+        .success();
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("merge")
+        .arg(&sum)
+        .arg(&sum)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
+}

@@ -71,7 +71,7 @@ struct CheckView<'a> {
 
 /// Runs `check`; the exit code says whether it fired.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let mut scan = args.input.scan(true)?;
+    let mut scan = args.input.scan(true, true)?;
     let plan = remedy::plan(&scan.summary, args.upstream);
     let covered = match plan.noise_requests {
         0 => 1.0,
@@ -115,6 +115,12 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     let noise = s.noise_requests();
     let share = crate::report::numbers::share(noise, s.totals.requests);
+    if args
+        .max_noise_share
+        .is_some_and(|m| !m.is_finite() || m < 0.0)
+    {
+        anyhow::bail!("--max-noise-share must be a percentage");
+    }
     if let Some(max) = args.max_noise_share {
         if share * 100.0 > max {
             alerts.push(Alert {

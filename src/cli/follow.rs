@@ -11,14 +11,14 @@
 use crate::analysis::storms::StormConfig;
 use crate::classify::{Classifier, CATEGORIES};
 use crate::format::time::{rfc3339, TimeCache};
-use crate::format::{self, LogFormat};
+use crate::format::{self, ClientIp, LogFormat};
 use crate::pipeline::FormatChoice;
 use crate::report::escape::escape_text;
 use crate::report::numbers::thousands;
 use crate::scan::Decoder;
 use anyhow::Result;
 use std::collections::HashMap;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -136,28 +136,60 @@ impl Watch<'_> {
     }
 }
 
-/// Follows stdin until it ends.
-pub fn run(
-    choice: &FormatChoice,
-    cfg: StormConfig,
-    interval: Duration,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(1024);
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin().lock();
-        loop {
-            let mut line = Vec::new();
-            match stdin.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    if tx.send(line).is_err() {
-                        return;
-                    }
+/// What `--follow` takes from the command line.
+pub struct FollowOptions {
+    /// The format, or the candidates to detect it among.
+    pub choice: FormatChoice,
+    /// The storm rule.
+    pub storms: StormConfig,
+    /// Time between status lines.
+    pub interval: Duration,
+    /// Overrides the format's client address policy.
+    pub client: Option<ClientIp>,
+    /// Longer lines are skipped, never buffered whole.
+    pub max_line: usize,
+}
+
+/// Reads stdin line by line into `tx`; a line longer than `max_line` is skipped to its end and
+/// sent empty, so memory stays bounded.
+fn read_lines(tx: crossbeam_channel::Sender<Vec<u8>>, max_line: usize) {
+    let mut stdin = std::io::stdin().lock();
+    let limit = max_line as u64 + 1;
+    loop {
+        let mut line = Vec::new();
+        match (&mut stdin).take(limit).read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if line.len() as u64 >= limit && !line.ends_with(b"\n") {
+            line.clear();
+            let mut rest = Vec::new();
+            loop {
+                rest.clear();
+                match (&mut stdin).take(1 << 16).read_until(b'\n', &mut rest) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if rest.ends_with(b"\n") => break,
+                    Ok(_) => {}
                 }
             }
         }
-    });
+        if tx.send(line).is_err() {
+            return;
+        }
+    }
+}
+
+/// How far ahead of the wall clock a line's time may be before it is ignored (a stray
+/// timestamp must not end every storm).
+const FUTURE: i64 = 3600;
+
+/// Follows stdin until it ends.
+pub fn run(o: &FollowOptions, out: &mut dyn Write) -> Result<()> {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(1024);
+    let max_line = o.max_line;
+    std::thread::spawn(move || read_lines(tx, max_line));
+    let (choice, cfg, interval) = (&o.choice, o.storms, o.interval);
+    let mut misses = 0u32;
     let classifier = Classifier::new();
     let mut decoder = Decoder::new(&classifier);
     let mut times = TimeCache::default();
@@ -187,11 +219,24 @@ pub fn run(
                 }
                 let Some(f) = &format else { continue };
                 let Ok(rec) = f.parse(line, &mut times) else {
+                    // Many misses in a row: the format was told from a misleading first line.
+                    misses += 1;
+                    if misses >= 50 && matches!(choice, FormatChoice::Detect(_)) {
+                        (format, misses) = (None, 0);
+                    }
                     continue;
                 };
+                misses = 0;
                 let Some(t) = rec.time else { continue };
+                let wall = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(i64::MAX, |d| d.as_secs() as i64);
+                if t > wall.saturating_add(FUTURE) {
+                    continue;
+                }
                 w.now = Some((w.now.map_or(t, |n| n.0.max(t)), Instant::now()));
-                let Some((probe, who)) = decoder.probe(&classifier, &rec, f.client) else {
+                let policy = o.client.unwrap_or(f.client);
+                let Some((probe, who)) = decoder.probe(&classifier, &rec, policy) else {
                     continue;
                 };
                 if let Some(category) = probe.category {

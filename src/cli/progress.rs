@@ -17,17 +17,19 @@ pub struct Display {
     handle: Option<JoinHandle<()>>,
 }
 
-/// The total bytes the scan will read, when every input is a plain (not gzip) file.
-pub fn total(inputs: &[Input]) -> Option<u64> {
-    let mut sum = 0;
-    for input in inputs {
+/// The total bytes the scan will read, when every input is a plain (not gzip) file, less
+/// where each starts (`--state`).
+pub fn total(inputs: &[Input], starts: &[u64]) -> Option<u64> {
+    let mut sum = 0u64;
+    for (i, input) in inputs.iter().enumerate() {
         let Input::Path(p) = input else { return None };
         let mut head = [0u8; 2];
         let mut f = std::fs::File::open(p).ok()?;
         if f.read_exact(&mut head).is_ok() && head == [0x1f, 0x8b] {
             return None;
         }
-        sum += f.metadata().ok()?.len();
+        let start = starts.get(i).copied().unwrap_or(0);
+        sum += f.metadata().ok()?.len().saturating_sub(start);
     }
     Some(sum)
 }

@@ -48,6 +48,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
          <title>Mail-client noise report</title><style>{STYLE}</style></head><body>"
     )?;
     summary(r, w)?;
+    warnings(r, w)?;
     chart(r, w)?;
     storms(r, w)?;
     categories(r, w)?;
@@ -118,8 +119,21 @@ fn impact(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         thousands(i.blockable_requests),
         thousands(i.saved_request_time_s.unwrap_or(0.0).round() as u64)
     )?;
+    Ok(())
+}
+
+/// Caveats and unreadable inputs, always shown.
+fn warnings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     for c in &r.caveats {
-        writeln!(w, "<p><i>{}</i></p>", esc(c))?;
+        writeln!(w, "<p><i>Note: {}</i></p>", esc(c))?;
+    }
+    for e in &r.errors {
+        writeln!(
+            w,
+            "<p><b>Not read:</b> {}: {}</p>",
+            log(e.file.as_bytes()),
+            log(e.message.as_bytes())
+        )?;
     }
     Ok(())
 }

@@ -26,6 +26,17 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 /// Writes the Markdown report.
 pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     summary(r, w)?;
+    for c in &r.caveats {
+        writeln!(w, "> Note: {}\n", md(c.as_bytes()))?;
+    }
+    for e in &r.errors {
+        writeln!(
+            w,
+            "> **Not read:** {}: {}\n",
+            md(e.file.as_bytes()),
+            md(e.message.as_bytes())
+        )?;
+    }
     categories(r, w)?;
     storms(r, w)?;
     impact(r, w)?;
