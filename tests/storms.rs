@@ -110,9 +110,12 @@ fn log() -> Vec<String> {
     out
 }
 
+fn ng() -> Command {
+    Command::cargo_bin("noisegate").unwrap()
+}
+
 fn run(lines: &[String], args: &[&str]) -> Value {
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
+    let out = ng()
         .args(["--output", "json"])
         .args(args)
         .write_stdin(lines.concat())
@@ -242,12 +245,7 @@ fn impact_timeline_and_senders() {
     assert_eq!(ad["families"][0]["family"], "outlook-desktop");
     assert_eq!(ad["scanner_requests"], 1);
     assert_eq!(ad["already_blocked"], 3);
-    let text = Command::cargo_bin("noisegate")
-        .unwrap()
-        .write_stdin(log().concat())
-        .output()
-        .unwrap()
-        .stdout;
+    let text = ng().write_stdin(log().concat()).output().unwrap().stdout;
     let text = String::from_utf8(text).unwrap();
     for want in [
         "WHEN (one column",
@@ -282,8 +280,7 @@ fn far_apart_times_keep_the_chart_in_80_columns() {
         ),
         line(T0, "GET /owa/ HTTP/1.1", 404, "x", "0.1", "1.1.1.1"),
     ];
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
+    let out = ng()
         .args(["--color", "never"])
         .write_stdin(lines.concat())
         .output()
@@ -301,8 +298,7 @@ fn far_apart_times_keep_the_chart_in_80_columns() {
 
 #[test]
 fn without_a_writable_tmpdir_details_are_missing_and_said_so() {
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
+    let out = ng()
         .args(["--output", "json"])
         .env("TMPDIR", "/nonexistent/noisegate")
         .write_stdin(log().concat())
@@ -358,8 +354,7 @@ fn savings_count_only_what_the_block_covers() {
 }
 
 fn check(lines: &[String], args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
+    let out = ng()
         .arg("check")
         .args(args)
         .write_stdin(lines.concat())
@@ -451,7 +446,6 @@ fn saved_summaries_merge_into_the_report_of_one_run() {
     std::fs::write(&fa, a.concat()).unwrap();
     std::fs::write(&fb, b.concat() + "broken line\n").unwrap();
     let (sa, sb) = (dir.path().join("a.sum"), dir.path().join("b.sum"));
-    let ng = || Command::cargo_bin("noisegate").unwrap();
     for (log, sum) in [(&fa, &sa), (&fb, &sb)] {
         let out = ng()
             .args(["--output", "json", "--save-summary"])
@@ -504,8 +498,7 @@ fn saved_summaries_merge_into_the_report_of_one_run() {
 
 #[test]
 fn follow_reports_storms_as_they_start_and_end() {
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
+    let out = ng()
         .arg("--follow")
         .write_stdin(log().concat())
         .output()
@@ -561,19 +554,13 @@ fn review_follow_ups_for_check_follow_and_merge() {
         .collect();
     std::fs::write(dir.path().join("access.log"), quiet.concat()).unwrap();
     std::fs::write(dir.path().join("error.log"), "oops\n").unwrap();
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
-        .arg("check")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = ng().arg("check").arg(dir.path()).output().unwrap();
     assert_eq!(
         (out.status.code(), out.stdout.len(), out.stderr.len()),
         (Some(0), 0, 0)
     );
     // --follow honours --client-ip and refuses options it cannot honour.
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
+    let out = ng()
         .args(["--follow", "--client-ip", "remote-addr"])
         .write_stdin(log().concat())
         .output()
@@ -598,20 +585,12 @@ fn review_follow_ups_for_check_follow_and_merge() {
     // merge refuses the same summary twice.
     let (log_file, sum) = (dir.path().join("a.log"), dir.path().join("a.sum"));
     std::fs::write(&log_file, log().concat()).unwrap();
-    Command::cargo_bin("noisegate")
-        .unwrap()
-        .arg("--save-summary")
+    ng().arg("--save-summary")
         .arg(&sum)
         .arg(&log_file)
         .assert()
         .success();
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
-        .arg("merge")
-        .arg(&sum)
-        .arg(&sum)
-        .output()
-        .unwrap();
+    let out = ng().arg("merge").arg(&sum).arg(&sum).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
 }
