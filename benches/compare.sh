@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Times noisegate against the tools people use on the same generated Pantheon log, in one run,
+# as whole processes: several rounds each, the median wall time and the peak RSS. Writes
+# BENCHMARKS.md (machine, commands, table, targets).
+#
+#   benches/compare.sh [SIZE] [ROUNDS]      # defaults: 1G, 3
+#
+# Needs the Rust toolchain; uses rg, mawk, gawk and goaccess when installed (apt-get install
+# ripgrep gawk goaccess), and says so when one is missing. GoAccess runs on a 100 MB slice and
+# is scaled, as it is ~100 times slower.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-1G}
+rounds=${2:-3}
+work=${NOISEGATE_BENCH_DIR:-/tmp/noisegate-bench}
+mkdir -p "$work"
+log="$work/pantheon-$size.log"
+
+cargo build --release --quiet --bin noisegate --example genlog
+ng=target/release/noisegate
+if [ ! -s "$log" ]; then
+  target/release/examples/genlog --bytes "$size" -o "$log"
+fi
+[ -s "$log.gz" ] || gzip -1 -c "$log" > "$log.gz"
+head -c 100000000 "$log" | sed '$d' > "$work/slice.log"
+bytes=$(stat -L -c %s "$log")
+lines=$(wc -l < "$log")
+slice_bytes=$(stat -L -c %s "$work/slice.log")
+cat "$log" "$log.gz" > /dev/null   # warm the page cache
+
+rows=()
+# run NAME SCALE COMMAND...: ROUNDS runs; records the median seconds and the peak RSS.
+run() {
+  local name=$1 scale=$2; shift 2
+  local times=() peak=0 t m
+  for _ in $(seq "$rounds"); do
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" bash -c "$*" > /dev/null 2>&1 || true
+    read -r t m < "$work/time.txt"
+    times+=("$t")
+    if (( m > peak )); then peak=$m; fi
+  done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  median=$(awk -v t="$median" -v s="$scale" 'BEGIN {printf "%.2f", t * s}')
+  rows+=("$name"$'\t'"$median"$'\t'"$((peak / 1024))"$'\t'"$*")
+  printf '%-44s %8s s %6s MB\n' "$name" "$median" "$((peak / 1024))"
+}
+have() { command -v "$1" > /dev/null; }
+
+awk_prog='{n++; split($2, r, " "); p = tolower(r[2]); split($3, s, " "); st[s[1]]++; if (p ~ /autodiscover|autoconfig|activesync|\/ews|\/owa/) noise++} END {print n, noise}'
+run "noisegate FILE (2 threads)" 1 "$ng $log"
+run "cat FILE | noisegate" 1 "cat $log | $ng"
+run "noisegate --threads 1 FILE" 1 "$ng --threads 1 $log"
+run "noisegate FILE.gz" 1 "$ng $log.gz"
+run "zcat FILE.gz > /dev/null" 1 "zcat $log.gz"
+run "wc -l FILE" 1 "wc -l $log"
+run "cat FILE | wc -l" 1 "cat $log | wc -l"
+if have rg; then run "rg -c autodiscover FILE" 1 "rg -c autodiscover $log"; fi
+if have mawk; then run "mawk one-pass aggregation (LC_ALL=C)" 1 "LC_ALL=C mawk -F'\"' '$awk_prog' $log"; fi
+if have gawk; then run "gawk one-pass aggregation (LC_ALL=C)" 1 "LC_ALL=C gawk -F'\"' '$awk_prog' $log"; fi
+if have goaccess; then
+  scale=$(awk -v a="$bytes" -v b="$slice_bytes" 'BEGIN {print a / b}')
+  fmt='%^ - %^ [%d:%t %^]  "%r" %s %b "%R" "%u" %T "%h,%^"'
+  run "goaccess (100 MB slice, scaled)" "$scale" "goaccess --log-format='$fmt' --date-format=%d/%b/%Y --time-format=%T -o $work/goaccess.json $work/slice.log"
+fi
+
+secs() { printf '%s\n' "${rows[@]}" | awk -F'\t' -v n="$1" '$1 == n {print $2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
+ng2=$(secs "noisegate FILE (2 threads)"); ng1=$(secs "noisegate --threads 1 FILE")
+{
+  echo "# Benchmarks"
+  echo
+  echo "Made by \`benches/compare.sh $size $rounds\` on $(date -u +%Y-%m-%d): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, page cache warm."
+  echo "Input: a generated Pantheon-format log (\`genlog --bytes $size\`), $bytes bytes, $lines lines."
+  echo "Median of $rounds runs as whole processes; peak RSS is the largest of the runs."
+  echo
+  echo "| command | median s | MB/s | lines/s | peak RSS MB |"
+  echo "|---|---:|---:|---:|---:|"
+  for r in "${rows[@]}"; do
+    IFS=$'\t' read -r name t rss _ <<< "$r"
+    mbs=$(awk -v b="$bytes" -v t="$t" 'BEGIN {if (t > 0) printf "%.0f", b / t / 1e6; else print "-"}')
+    lps=$(awk -v l="$lines" -v t="$t" 'BEGIN {if (t > 0) printf "%.0f", l / t; else print "-"}')
+    echo "| ${name//|/\\|} | $t | $mbs | $lps | $rss |"
+  done
+  echo
+  echo "## Targets"
+  echo
+  echo "| target | measured |"
+  echo "|---|---|"
+  echo "| ≥ 1500 MB/s on the file | $(awk -v b="$bytes" -v t="$ng2" 'BEGIN {printf "%.0f MB/s", b / t / 1e6}') |"
+  [ -n "$(secs 'rg -c autodiscover FILE')" ] && echo "| ≤ 2× \`rg -c autodiscover\` | $(ratio "$ng2" "$(secs 'rg -c autodiscover FILE')")× |"
+  echo "| stdin ≥ 0.9× \`cat \| wc -l\` throughput | $(ratio "$(secs 'cat FILE | wc -l')" "$(secs 'cat FILE | noisegate')")× |"
+  [ -n "$(secs 'mawk one-pass aggregation (LC_ALL=C)')" ] && echo "| ≥ 3× faster than mawk | $(ratio "$(secs 'mawk one-pass aggregation (LC_ALL=C)')" "$ng2")× |"
+  echo "| ≥ 1.8× from 1 to 2 threads | $(ratio "$ng1" "$ng2")× |"
+  echo "| gzip ≥ 0.9× \`zcat\` speed | $(ratio "$(secs 'zcat FILE.gz > /dev/null')" "$(secs 'noisegate FILE.gz')")× |"
+  echo
+  echo "## Commands"
+  echo
+  for r in "${rows[@]}"; do
+    IFS=$'\t' read -r name _ _ cmd <<< "$r"
+    echo "- ${name}: \`\`$cmd\`\`"
+  done
+} > BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
