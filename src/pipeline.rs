@@ -99,8 +99,6 @@ pub struct SourceError {
 pub struct SourceFormat {
     /// The format's name (`None`: the input had no non-empty line).
     pub name: Option<String>,
-    /// The format itself (`None` when the input was not read).
-    pub format: Option<Arc<LogFormat>>,
     /// What the analysis lacks with it.
     pub notes: Vec<String>,
 }
@@ -314,7 +312,6 @@ impl<'r, 'a> SourceReader<'r, 'a> {
         if let Some(f) = &format {
             readers.formats.lock().expect("formats lock")[index] = SourceFormat {
                 name: Some(f.name.clone()),
-                format: Some(f.clone()),
                 notes: f.notes(&[]),
             };
         }
@@ -398,11 +395,8 @@ impl<'r, 'a> SourceReader<'r, 'a> {
             .filter_map(|l| format.parse(l, &mut times).ok())
             .collect();
         let notes = format.notes(&records);
-        self.readers.formats.lock().expect("formats lock")[self.index] = SourceFormat {
-            name,
-            format: Some(format.clone()),
-            notes,
-        };
+        self.readers.formats.lock().expect("formats lock")[self.index] =
+            SourceFormat { name, notes };
         for block in std::mem::take(&mut self.held) {
             if !self.send(block, &format) {
                 return false;

@@ -128,7 +128,6 @@ pub fn combine(files: Vec<SummaryFile>, caps: &Caps) -> Result<ScanResult> {
         for s in f.sources {
             formats.push(SourceFormat {
                 name: s.format,
-                format: None,
                 notes: s.notes,
             });
             sources.push(s.name);
