@@ -394,7 +394,7 @@ impl InputArgs {
                 eprintln!("noisegate: note: {note}");
             }
         }
-        let errors = found
+        let errors: Vec<pipeline::SourceError> = found
             .errors
             .iter()
             .map(|(p, e)| pipeline::SourceError {
@@ -407,6 +407,12 @@ impl InputArgs {
             .iter()
             .map(|p| Input::from_arg(p.as_os_str()))
             .collect();
+        if inputs.is_empty() && errors.is_empty() {
+            let notes = found.notes.join("; ");
+            bail!(
+                "no log file to read under the given paths ({notes}); use --glob to choose files"
+            );
+        }
         Ok((inputs, errors))
     }
 

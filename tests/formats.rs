@@ -292,6 +292,17 @@ fn directories_are_read_recursively_in_rotation_order() {
         None,
     );
     assert_eq!(v["inputs"].as_array().unwrap().len(), 2);
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("README"), "x").unwrap();
+    let (code, _, err) = run(&[empty.path().to_str().unwrap()], None);
+    assert_eq!(
+        code, 2,
+        "a directory without logs is an error, not a healthy empty report"
+    );
+    assert!(
+        err.contains("no log file to read") && err.contains("--glob"),
+        "{err}"
+    );
     let (code, _, err) = run(&["--glob", "[x", dir.path().to_str().unwrap()], None);
     assert_eq!(code, 2);
     assert!(err.contains("--glob"), "{err}");
