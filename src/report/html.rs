@@ -7,6 +7,7 @@
 use super::escape::escape_text;
 use super::model::{CategoryView, Report};
 use super::numbers::{bytes, pct, secs, thousands};
+use super::time::BurstView;
 use crate::format::time::parse_iso8601;
 use std::io::{self, Write};
 
@@ -209,34 +210,26 @@ fn storms(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(w, "<h2>Storms</h2><table><tr><th>category</th><th>client</th><th>start</th><th>end</th><th class=n>requests</th><th class=n>peak/min</th><th class=n>workers</th></tr>")?;
     for s in &r.storms {
-        let b = &s.burst;
-        writeln!(
-            w,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-            s.category,
-            log(&s.client),
-            b.start,
-            b.end,
-            thousands(b.requests),
-            b.peak_per_minute,
-            b.mean_workers.map_or("-".to_string(), |v| format!("{v:.2}"))
-        )?;
+        storm_row(w, s.category, &log(&s.client), &s.burst)?;
     }
     for s in &r.surges {
-        let b = &s.burst;
-        writeln!(
-            w,
-            "<tr><td>{}</td><td>surge: {} clients</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-            s.category,
-            s.clients,
-            b.start,
-            b.end,
-            thousands(b.requests),
-            b.peak_per_minute,
-            b.mean_workers.map_or("-".to_string(), |v| format!("{v:.2}"))
-        )?;
+        let who = format!("surge: {} clients", s.clients);
+        storm_row(w, s.category, &who, &s.burst)?;
     }
     writeln!(w, "</table>")
+}
+
+/// One row of the storms table; `who` is already escaped HTML.
+fn storm_row(w: &mut dyn Write, category: &str, who: &str, b: &BurstView) -> io::Result<()> {
+    writeln!(
+        w,
+        "<tr><td>{category}</td><td>{who}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+        b.start,
+        b.end,
+        thousands(b.requests),
+        b.peak_per_minute,
+        b.mean_workers.map_or("-".to_string(), |v| format!("{v:.2}"))
+    )
 }
 
 fn categories(r: &Report, w: &mut dyn Write) -> io::Result<()> {
