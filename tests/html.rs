@@ -13,12 +13,7 @@ fn html(args: &[&str], stdin: Option<&str>) -> String {
     if let Some(s) = stdin {
         cmd.write_stdin(s.to_string());
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.assert().success().get_output().clone();
     String::from_utf8(out.stdout).unwrap()
 }
 

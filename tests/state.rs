@@ -33,13 +33,10 @@ fn run(log: &Path, state: &Path) -> u64 {
         .args(["--output", "json", "--state"])
         .arg(state)
         .arg(log)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v["lines"]["rejected"], 0,

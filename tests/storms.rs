@@ -119,13 +119,10 @@ fn run(lines: &[String], args: &[&str]) -> Value {
         .args(["--output", "json"])
         .args(args)
         .write_stdin(lines.concat())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -283,13 +280,10 @@ fn far_apart_times_keep_the_chart_in_80_columns() {
     let out = ng()
         .args(["--color", "never"])
         .write_stdin(lines.concat())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("WHEN"));
     assert!(text.contains("3 read · 3 parsed"), "{text}");
@@ -447,17 +441,11 @@ fn saved_summaries_merge_into_the_report_of_one_run() {
     std::fs::write(&fb, b.concat() + "broken line\n").unwrap();
     let (sa, sb) = (dir.path().join("a.sum"), dir.path().join("b.sum"));
     for (log, sum) in [(&fa, &sa), (&fb, &sb)] {
-        let out = ng()
-            .args(["--output", "json", "--save-summary"])
+        ng().args(["--output", "json", "--save-summary"])
             .arg(sum)
             .arg(log)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .assert()
+            .success();
     }
     let whole = ng()
         .args(["--output", "json"])
@@ -469,13 +457,10 @@ fn saved_summaries_merge_into_the_report_of_one_run() {
         .args(["merge", "--output", "json"])
         .arg(&sa)
         .arg(&sb)
-        .output()
-        .unwrap();
-    assert!(
-        merged.status.success(),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let (w, m): (Value, Value) = (
         serde_json::from_slice(&whole.stdout).unwrap(),
         serde_json::from_slice(&merged.stdout).unwrap(),
@@ -501,13 +486,10 @@ fn follow_reports_storms_as_they_start_and_end() {
     let out = ng()
         .arg("--follow")
         .write_stdin(log().concat())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("storm started: autodiscover from 203.0.113.66 since 2024-02-29T23:50:07Z (120 requests so far)"),
