@@ -12,7 +12,7 @@
 
 mod support;
 
-use support::{exchange, nginx_available, running_as_root, Nginx, READY_PATH};
+use support::{exchange, nginx_available, Nginx, READY_PATH};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -68,36 +68,14 @@ fn wait_for_log_lines(nginx: &Nginx, lines: usize) {
 /// The nginx.conf: everything inside `dir`, one server on `port` writing all four logs.
 fn config(dir: &Path, port: u16) -> String {
     let d = dir.display();
-    let user = if running_as_root() {
-        // Workers must be able to write the temp paths in our 0700 temp dir.
-        "user root;\n"
-    } else {
-        ""
-    };
     let access_logs: String = LOGS
         .iter()
         .map(|(file, format)| format!("        access_log \"{d}/{file}\" {format};\n"))
         .collect();
-    format!(
-        r#"{user}worker_processes 1;
-pid "{d}/nginx.pid";
-error_log "{d}/error.log" info;
-
-events {{
-    worker_connections 64;
-}}
-
-http {{
-    client_body_temp_path "{d}/client_body_temp";
-    proxy_temp_path "{d}/proxy_temp";
-    fastcgi_temp_path "{d}/fastcgi_temp";
-    uwsgi_temp_path "{d}/uwsgi_temp";
-    scgi_temp_path "{d}/scgi_temp";
-    default_type text/plain;
-    client_header_timeout 5s;
-    client_body_timeout 5s;
-
-    log_format pantheon '{PANTHEON_FORMAT}';
+    support::config(
+        dir,
+        &format!(
+            r#"    log_format pantheon '{PANTHEON_FORMAT}';
     log_format custom '{CUSTOM_FORMAT}';
     log_format jsonlog escape=json '{JSON_FORMAT}';
 
@@ -115,8 +93,8 @@ http {{
         location /backend/ {{ access_log off; return 200 "backend"; }}
         location = {READY_PATH} {{ access_log off; return 200 "{d}"; }}
     }}
-}}
 "#
+        ),
     )
 }
 

@@ -11,7 +11,7 @@
 
 mod support;
 
-use support::{exchange, nginx_available, running_as_root, Nginx, READY_PATH};
+use support::{exchange, nginx_available, Nginx, READY_PATH};
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -94,25 +94,10 @@ fn replay_list(log: &str) -> Vec<(String, String, u16)> {
 /// One server on `port` that includes `noise.conf` and answers 200 to everything else.
 fn config(dir: &Path, port: u16) -> String {
     let d = dir.display();
-    let user = if running_as_root() {
-        "user root;\n"
-    } else {
-        ""
-    };
-    format!(
-        r#"{user}worker_processes 1;
-pid "{d}/nginx.pid";
-error_log "{d}/error.log" info;
-events {{ worker_connections 64; }}
-http {{
-    client_body_temp_path "{d}/client_body_temp";
-    proxy_temp_path "{d}/proxy_temp";
-    fastcgi_temp_path "{d}/fastcgi_temp";
-    uwsgi_temp_path "{d}/uwsgi_temp";
-    scgi_temp_path "{d}/scgi_temp";
-    default_type text/plain;
-    access_log off;
-    client_header_timeout 5s;
+    support::config(
+        dir,
+        &format!(
+            r#"    access_log off;
     server {{
         listen 127.0.0.1:{port};
         server_name noisegate.test;
@@ -120,8 +105,8 @@ http {{
         location / {{ return 200 "ok"; }}
         location = {READY_PATH} {{ return 200 "{d}"; }}
     }}
-}}
 "#
+        ),
     )
 }
 

@@ -40,6 +40,35 @@ pub fn running_as_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A whole nginx.conf that keeps every file inside `dir`: the main context, and an `http`
+/// block holding the temp paths, short client timeouts and then `http` (servers, formats).
+pub fn config(dir: &Path, http: &str) -> String {
+    let d = dir.display();
+    // As root, workers must be able to write the temp paths in our 0700 temp dir.
+    let user = if running_as_root() {
+        "user root;\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"{user}worker_processes 1;
+pid "{d}/nginx.pid";
+error_log "{d}/error.log" info;
+events {{ worker_connections 64; }}
+http {{
+    client_body_temp_path "{d}/client_body_temp";
+    proxy_temp_path "{d}/proxy_temp";
+    fastcgi_temp_path "{d}/fastcgi_temp";
+    uwsgi_temp_path "{d}/uwsgi_temp";
+    scgi_temp_path "{d}/scgi_temp";
+    default_type text/plain;
+    client_header_timeout 5s;
+    client_body_timeout 5s;
+{http}}}
+"#
+    )
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
