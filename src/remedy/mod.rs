@@ -36,6 +36,17 @@ pub struct Entry {
     pub categories: Vec<&'static str>,
 }
 
+impl Entry {
+    /// The comment every target writes above the entry: `# 12 requests (autodiscover)`.
+    pub fn comment(&self) -> String {
+        format!(
+            "# {} ({})",
+            plural(self.requests, "request"),
+            self.categories.join(", ")
+        )
+    }
+}
+
 /// A path that was not emitted, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dropped {

@@ -4,23 +4,16 @@
 //! construction ([`super::is_safe`]); nothing else reaches the text.
 
 use super::BlockPlan;
-use crate::report::numbers::plural;
 
 /// nginx: for each entry an exact `location =` and a prefix `location ^~ path/` (which also
 /// keeps regex locations from taking the request), both answering 403. Include it inside the
 /// `server { }` block.
 pub fn nginx(plan: &BlockPlan, plain: bool) -> String {
-    let mut out = String::from("# noisegate: mail-client probes answered 403 before PHP\n");
-    if plan.entries.is_empty() {
-        out.push_str("# no mail-client noise to block in these logs\n");
-    }
+    let mut out = header(plan);
     for e in &plan.entries {
         if !plain {
-            out.push_str(&format!(
-                "# {} ({})\n",
-                plural(e.requests, "request"),
-                e.categories.join(", ")
-            ));
+            out.push_str(&e.comment());
+            out.push('\n');
         }
         out.push_str(&format!(
             "location = {p} {{ return 403; }}\nlocation ^~ {p}/ {{ return 403; }}\n",
@@ -30,12 +23,20 @@ pub fn nginx(plan: &BlockPlan, plain: bool) -> String {
     out
 }
 
-/// Apache `.htaccess`: one case-sensitive `RewriteRule` per entry, forbidding the path and
-/// what is under it.
-pub fn apache(plan: &BlockPlan, plain: bool) -> String {
+/// The first comment lines of a server config, saying when there is nothing to block.
+fn header(plan: &BlockPlan) -> String {
     let mut out = String::from("# noisegate: mail-client probes answered 403 before PHP\n");
     if plan.entries.is_empty() {
         out.push_str("# no mail-client noise to block in these logs\n");
+    }
+    out
+}
+
+/// Apache `.htaccess`: one case-sensitive `RewriteRule` per entry, forbidding the path and
+/// what is under it.
+pub fn apache(plan: &BlockPlan, plain: bool) -> String {
+    let mut out = header(plan);
+    if plan.entries.is_empty() {
         return out;
     }
     out.push_str(
@@ -44,11 +45,8 @@ pub fn apache(plan: &BlockPlan, plain: bool) -> String {
     );
     for e in &plan.entries {
         if !plain {
-            out.push_str(&format!(
-                "# {} ({})\n",
-                plural(e.requests, "request"),
-                e.categories.join(", ")
-            ));
+            out.push_str(&e.comment());
+            out.push('\n');
         }
         // In .htaccess the pattern sees the path without its leading slash.
         let pattern = e.path[1..].replace('.', "\\.");

@@ -7,17 +7,8 @@
 //! list exactly the old one plus the new entries).
 
 use super::{BlockPlan, Entry, MAX_ENTRIES};
-use crate::report::numbers::plural;
 use anyhow::{anyhow, bail, Result};
 use yaml_rust2::{Yaml, YamlLoader};
-
-fn comment(e: &Entry) -> String {
-    format!(
-        "# {} ({})",
-        plural(e.requests, "request"),
-        e.categories.join(", ")
-    )
-}
 
 /// The `pantheon.yml` text for `plan`: `api_version: 1` and `protected_web_paths`, each entry
 /// under a comment with the requests it covers unless `plain`.
@@ -37,7 +28,7 @@ pub fn pantheon_yml(plan: &BlockPlan, plain: bool) -> String {
     out.push_str("protected_web_paths:\n");
     for e in &plan.entries {
         if !plain {
-            out.push_str(&format!("  {}\n", comment(e)));
+            out.push_str(&format!("  {}\n", e.comment()));
         }
         out.push_str(&format!("  - {}\n", e.path));
     }
@@ -189,7 +180,7 @@ pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
             continue;
         }
         if !plain && e.requests > 0 {
-            items.push(comment(&e));
+            items.push(e.comment());
         }
         items.push(format!("- {}", e.path));
         have.push(e.path.clone());
