@@ -312,14 +312,8 @@ fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         w,
         "<button type=\"button\" onclick=\"navigator.clipboard.writeText(document.getElementById('block').textContent);this.textContent='Copied'\">Copy</button>"
     )?;
-    if b.coverage.noise_requests > 0 {
-        writeln!(
-            w,
-            "<p>Covers {} of {} noise requests ({}).</p>",
-            thousands(b.coverage.covered_requests),
-            thousands(b.coverage.noise_requests),
-            pct(b.coverage.share)
-        )?;
+    if let Some(covers) = b.coverage.sentence() {
+        writeln!(w, "<p>Covers {covers}.</p>")?;
     }
     if !b.narrowed.is_empty() || !b.dropped.is_empty() {
         writeln!(w, "<ul>")?;

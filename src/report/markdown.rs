@@ -196,14 +196,8 @@ fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         "## Block it: pantheon.yml\n\n```yaml\n{}```\n",
         b.pantheon_yml
     )?;
-    if b.coverage.noise_requests > 0 {
-        writeln!(
-            w,
-            "Covers {} of {} noise requests ({}).",
-            thousands(b.coverage.covered_requests),
-            thousands(b.coverage.noise_requests),
-            pct(b.coverage.share)
-        )?;
+    if let Some(covers) = b.coverage.sentence() {
+        writeln!(w, "Covers {covers}.")?;
     }
     for (what, list) in [("Narrowed", &b.narrowed), ("Left out", &b.dropped)] {
         for d in list {

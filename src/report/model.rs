@@ -3,7 +3,7 @@
 //! (`"schema": "noisegate/1"`, see README); renderers only lay it out.
 
 use super::escape::ser_bytes;
-use super::numbers::share;
+use super::numbers::{pct, share, thousands};
 use super::time::{ImpactView, StormView, SurgeView, TimelineView};
 use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
@@ -228,6 +228,20 @@ pub struct CoverageView {
     pub noise_requests: u64,
     pub covered_requests: u64,
     pub share: f64,
+}
+
+impl CoverageView {
+    /// `1,200 of 1,250 noise requests (96.0%)`, or `None` when there was no noise.
+    pub fn sentence(&self) -> Option<String> {
+        (self.noise_requests > 0).then(|| {
+            format!(
+                "{} of {} noise requests ({})",
+                thousands(self.covered_requests),
+                thousands(self.noise_requests),
+                pct(self.share)
+            )
+        })
+    }
 }
 
 /// A path left out.

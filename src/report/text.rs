@@ -336,15 +336,8 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
     for line in b.pantheon_yml.lines() {
         writeln!(o.w, "  {line}")?;
     }
-    let c = &b.coverage;
-    if c.noise_requests > 0 {
-        writeln!(
-            o.w,
-            "\n  covers {} of {} noise requests ({})",
-            thousands(c.covered_requests),
-            thousands(c.noise_requests),
-            pct(c.share)
-        )?;
+    if let Some(covers) = b.coverage.sentence() {
+        writeln!(o.w, "\n  covers {covers}")?;
     }
     for w in &b.warnings {
         o.para(2, &format!("warning: {w}"))?;
