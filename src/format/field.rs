@@ -189,17 +189,31 @@ pub fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
     if b == b"-" {
         return Some(None);
     }
-    let (int, frac) = match memchr(b'.', b) {
-        Some(i) => (&b[..i], &b[i + 1..]),
-        None => (b, &b[..0]),
-    };
-    if int.len() > 9 || frac.iter().any(|c| !c.is_ascii_digit()) {
+    // One pass: 1 to 9 integer digits, then an optional `.` and any number of digits, of
+    // which the first 6 count.
+    let int = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if int == 0 || int > 9 {
         return None;
     }
-    let secs = parse_u64(int)?;
+    let secs = b[..int]
+        .iter()
+        .fold(0u64, |acc, &c| acc * 10 + u64::from(c - b'0'));
+    let frac = match &b[int..] {
+        [] => &b[..0],
+        [b'.', frac @ ..] => frac,
+        _ => return None,
+    };
     let mut us = 0u64;
     for i in 0..6 {
-        us = us * 10 + frac.get(i).map_or(0, |&c| u64::from(c - b'0'));
+        let d = match frac.get(i) {
+            Some(&c) if c.is_ascii_digit() => u64::from(c - b'0'),
+            Some(_) => return None,
+            None => 0,
+        };
+        us = us * 10 + d;
+    }
+    if frac.len() > 6 && !frac[6..].iter().all(u8::is_ascii_digit) {
+        return None;
     }
     Some(Some(secs * 1_000_000 + us))
 }
@@ -290,6 +304,15 @@ mod tests {
         assert_eq!(parse_seconds_us(b"-"), Some(None));
         assert_eq!(parse_seconds_us(b"1e3"), None);
         assert_eq!(parse_seconds_us(b""), None);
+        assert_eq!(parse_seconds_us(b"1."), Some(Some(1_000_000)));
+        assert_eq!(parse_seconds_us(b".5"), None);
+        assert_eq!(parse_seconds_us(b"1.2x"), None);
+        assert_eq!(parse_seconds_us(b"1.2345678x"), None);
+        assert_eq!(parse_seconds_us(b"1234567890"), None);
+        assert_eq!(
+            parse_seconds_us(b"999999999.9"),
+            Some(Some(999_999_999_900_000))
+        );
         assert_eq!(parse_seconds_list_us(b"0.012, 0.034"), Some(Some(46_000)));
         assert_eq!(parse_seconds_list_us(b"0.010 : -"), Some(Some(10_000)));
         assert_eq!(parse_seconds_list_us(b"-"), Some(None));

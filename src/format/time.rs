@@ -1,8 +1,9 @@
 //! Timestamps: nginx `$time_local` (`19/Feb/2016:02:00:00 +0000`) to UTC epoch seconds, and
 //! epoch seconds back to RFC 3339 for reports.
 //!
-//! Parsing is on the hot path, so a [`TimeCache`] remembers the last date and UTC offset it
-//! saw: consecutive lines almost always share them, and then only `HH:MM:SS` is read.
+//! Parsing is on the hot path, so a [`TimeCache`] remembers the last timestamp it parsed
+//! (a busy log writes the same second on many lines in a row) and the last date and UTC
+//! offset (consecutive lines almost always share them, and then only `HH:MM:SS` is read).
 //! Nothing here allocates except [`rfc3339`], which runs once per report field.
 
 /// Seconds since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's days_from_civil).
@@ -125,10 +126,13 @@ pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
     Some(day * 86_400 + i64::from(h * 3600 + mi * 60 + s) - offset)
 }
 
-/// Remembers the date and offset of the last `$time_local` parsed, so that a run of lines from
-/// the same day costs only the `HH:MM:SS` digits.
+/// Remembers the last `$time_local` parsed and its date and offset, so that a run of lines
+/// from the same second costs one comparison, and from the same day only the `HH:MM:SS`
+/// digits.
 #[derive(Default, Clone)]
 pub struct TimeCache {
+    last: [u8; 26],
+    last_epoch: Option<i64>,
     date: [u8; 11],
     tz: [u8; 5],
     base: i64,
@@ -139,6 +143,16 @@ impl TimeCache {
     /// Parses `dd/Mon/yyyy:HH:MM:SS +zzzz` (exactly 26 bytes) to UTC epoch seconds.
     #[inline]
     pub fn parse(&mut self, t: &[u8]) -> Option<i64> {
+        let whole: &[u8; 26] = t.try_into().ok()?;
+        if self.last_epoch.is_some() && *whole == self.last {
+            return self.last_epoch;
+        }
+        let epoch = self.parse_new(t)?;
+        (self.last, self.last_epoch) = (*whole, Some(epoch));
+        Some(epoch)
+    }
+
+    fn parse_new(&mut self, t: &[u8]) -> Option<i64> {
         if t.len() != 26 || t[11] != b':' || t[14] != b':' || t[17] != b':' || t[20] != b' ' {
             return None;
         }
@@ -170,6 +184,19 @@ mod tests {
         assert_eq!(c.parse(b"18/Feb/2016:21:00:00 -0500"), Some(1_455_847_200));
         assert_eq!(c.parse(b"19/Feb/2016:03:30:00 +0130"), Some(1_455_847_200));
         assert_eq!(c.parse(b"19/Feb/2016:02:00:01 +0000"), Some(1_455_847_201));
+    }
+
+    #[test]
+    fn a_repeated_second_is_answered_from_the_cache_and_a_new_one_is_not() {
+        let mut c = TimeCache::default();
+        let t = b"19/Feb/2016:02:00:00 +0000";
+        assert_eq!(c.parse(t), Some(1_455_847_200));
+        assert_eq!(c.parse(t), Some(1_455_847_200));
+        // A bad time after a good one is still refused, and does not replace the cache.
+        assert_eq!(c.parse(b"19/Feb/2016:02:00:0x +0000"), None);
+        assert_eq!(c.parse(b"19/Feb/2016:02:00:0"), None);
+        assert_eq!(c.parse(t), Some(1_455_847_200));
+        assert_eq!(c.parse(b"19/Feb/2016:02:00:00 +0100"), Some(1_455_843_600));
     }
 
     #[test]
