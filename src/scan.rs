@@ -7,7 +7,7 @@
 //! buffers are the worker's own. This module does not know where blocks come from or how
 //! summaries are merged.
 
-use crate::classify::family::{family, is_scanner};
+use crate::classify::family::{is_scanner, FamilyCache};
 use crate::classify::{Class, Classifier, Scratch, CATEGORIES};
 use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
 use crate::summary::noise::{self, NoiseRef};
@@ -161,6 +161,7 @@ pub struct Scanner<'c> {
     decoder: Decoder,
     key_buf: Vec<u8>,
     times: TimeCache,
+    families: FamilyCache,
     spool: Option<BufWriter<File>>,
     /// What this worker has seen.
     pub summary: Summary,
@@ -183,6 +184,7 @@ impl<'c> Scanner<'c> {
             decoder: Decoder::new(&cfg.classifier),
             key_buf: Vec::with_capacity(256),
             times: TimeCache::default(),
+            families: FamilyCache::new(),
             spool: None,
             summary: Summary::new(&cfg.caps),
         }
@@ -298,7 +300,7 @@ impl<'c> Scanner<'c> {
             c.blocked_time_us = c.blocked_time_us.saturating_add(rt.unwrap_or(0));
         }
         let (ua, client) = who.resolve();
-        let fam = family(ua);
+        let fam = self.families.family(ua);
         c.families.add(fam.id().as_bytes(), 1);
         c.scanner += u64::from(is_scanner(CATEGORIES[i].id, p.path, p.query, fam));
         c.user_agents.add(ua, 1);

@@ -7,7 +7,7 @@
 //! not depend on the workers' split.
 
 use super::storms::{Storm, Surge};
-use crate::classify::family::family;
+use crate::classify::family::FamilyCache;
 use crate::pipeline::ScanResult;
 use crate::summary::noise::{self, NoiseRecord};
 use crate::summary::KeyCounts;
@@ -105,17 +105,19 @@ pub fn details(
         return Ok(out);
     }
     let mut rec = NoiseRecord::default();
+    let mut families = FamilyCache::new();
     for spool in &mut scan.spools {
         spool.rewind().context("reading back noise records")?;
         let mut r = BufReader::with_capacity(1 << 16, &*spool);
         while noise::read(&mut r, &mut rec).context("reading back noise records")? {
             let (category, t) = (usize::from(rec.category), rec.time);
+            let fam = families.family(&rec.user_agent);
             let hit = |d: &mut Details| {
                 *d.status.entry(rec.status).or_default() += 1;
                 d.methods.add(&rec.method, 1);
                 d.paths.add(&rec.path, 1);
                 d.user_agents.add(&rec.user_agent, 1);
-                d.families.add(family(&rec.user_agent).id().as_bytes(), 1);
+                d.families.add(fam.id().as_bytes(), 1);
                 *d.seconds.entry(t).or_default() += 1;
             };
             for &i in index

@@ -9,6 +9,7 @@
 //! addresses belongs to the analysis that sees all requests.
 
 use memchr::memchr2;
+use std::hash::BuildHasher;
 
 /// Who sent a request, from its user agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -197,6 +198,49 @@ pub fn family(ua: &[u8]) -> Family {
 
 /// Category ids of the Exchange server endpoints, which no mail client needs on a CMS host.
 const EXCHANGE: &[&str] = &["ews", "owa", "exchange", "activesync"];
+
+/// Remembers the family of recently seen user agents. A storm repeats one user agent
+/// thousands of times, and [`family`] reads the whole string once per token, so a worker
+/// asks this cache instead: a direct-mapped table of 64 user agents, each at most 256 bytes
+/// (longer ones are not kept), so it holds at most 16 KiB.
+pub struct FamilyCache {
+    slots: Vec<Option<(Box<[u8]>, Family)>>,
+}
+
+impl FamilyCache {
+    const SLOTS: usize = 64;
+    const LONGEST: usize = 256;
+
+    /// An empty cache.
+    pub fn new() -> Self {
+        FamilyCache {
+            slots: vec![None; Self::SLOTS],
+        }
+    }
+
+    /// The same as [`family`]`(ua)`.
+    pub fn family(&mut self, ua: &[u8]) -> Family {
+        if ua.len() > Self::LONGEST {
+            return family(ua);
+        }
+        let hash = foldhash::fast::FixedState::with_seed(0).hash_one(ua);
+        let slot = &mut self.slots[hash as usize % Self::SLOTS];
+        match slot {
+            Some((seen, fam)) if **seen == *ua => *fam,
+            _ => {
+                let fam = family(ua);
+                *slot = Some((ua.into(), fam));
+                fam
+            }
+        }
+    }
+}
+
+impl Default for FamilyCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// `true` when a noise request looks like an exploit scan or a script rather than a mail
 /// client: any request whose family is `Script`; an `autodiscover.json` path whose query
@@ -574,5 +618,30 @@ mod tests {
         assert!(!ssrf_at(b""));
         assert!(!ssrf_at(b"%4"));
         assert!(!ssrf_at(b"a=%"));
+    }
+
+    #[test]
+    fn the_cache_answers_as_family_does() {
+        let mut cache = FamilyCache::new();
+        let long = format!("Microsoft Office/16.0 {}", "x".repeat(300));
+        let agents = [
+            "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
+            "python-requests/2.31.0",
+            "-",
+            "Thunderbird/115.0",
+            long.as_str(),
+        ];
+        for _ in 0..3 {
+            for ua in agents {
+                assert_eq!(cache.family(ua.as_bytes()), family(ua.as_bytes()), "{ua}");
+            }
+        }
+        // Many distinct agents share slots; each answer is still its own.
+        for n in 0..1000 {
+            let ua = format!("Outlook-iOS/{n}");
+            assert_eq!(cache.family(ua.as_bytes()), Family::OutlookMobile);
+            let ua = format!("curl/{n}");
+            assert_eq!(cache.family(ua.as_bytes()), Family::Script);
+        }
     }
 }
