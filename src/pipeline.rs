@@ -264,19 +264,30 @@ impl Readers<'_> {
 
     fn read(&self, i: usize, input: &Input, tx: &Sender<Work>) -> std::io::Result<Flow> {
         let start = self.opts.starts.get(i).copied().unwrap_or(0);
-        let mut r = input::open_at(input, start)?;
         let cfg = ChunkConfig {
             chunk: self.opts.chunk,
             max_line: self.opts.max_line,
             hold_tail: self.opts.hold_tail,
         };
-        let mut take = || {
-            self.pool
-                .try_recv()
-                .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
-        };
         let mut src = SourceReader::new(self, i, tx);
-        let flow = input::read_blocks(i as u32, &mut r, cfg, &mut take, &mut |b| src.accept(b));
+        let flow = match mapping(input, start) {
+            Some(map) => Ok(input::map_blocks(
+                i as u32,
+                &map,
+                start as usize,
+                cfg,
+                &mut |b| src.accept(b),
+            )),
+            None => {
+                let mut r = input::open_at(input, start)?;
+                let mut take = || {
+                    self.pool
+                        .try_recv()
+                        .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
+                };
+                input::read_blocks(i as u32, &mut r, cfg, &mut take, &mut |b| src.accept(b))
+            }
+        };
         src.finish();
         if src.hung_up {
             return Ok(Flow::Stopped);
@@ -287,7 +298,15 @@ impl Readers<'_> {
     }
 }
 
-/// Reads one input: holds its first blocks until its format is decided, then sends.
+/// A leased map of a plain file input, when one can be had (see [`input::Mapping`]).
+fn mapping(input: &Input, start: u64) -> Option<Arc<input::Mapping>> {
+    let Input::Path(path) = input else {
+        return None;
+    };
+    let file = std::fs::File::open(path).ok()?;
+    input::Mapping::new(&file, start)
+}
+
 struct SourceReader<'r, 'a> {
     readers: &'r Readers<'a>,
     tx: &'r Sender<Work>,
@@ -348,7 +367,7 @@ impl<'r, 'a> SourceReader<'r, 'a> {
             return self.send(block, &f);
         }
         self.collect(&block);
-        self.held_bytes += block.buf.len();
+        self.held_bytes += block.data().len();
         self.held.push(block);
         if self.sample.len() >= DETECT_LINES || self.held_bytes >= DETECT_BYTES {
             return self.decide();
@@ -468,7 +487,9 @@ fn run_workers(
                         p.noise.fetch_add(noise - seen, Ordering::Relaxed);
                         seen = noise;
                     }
-                    let _ = pool_tx.try_send(block.buf);
+                    block.recycle(|buf| {
+                        let _ = pool_tx.try_send(buf);
+                    });
                 }
                 let (summary, spool) = scanner.finish();
                 let mut results = results.lock().expect("results lock");

@@ -362,12 +362,32 @@ fn crlf_missing_final_newline_and_overlong_lines() {
             .trim_end()
             .as_bytes(),
     );
-    let v = json_of(&["--max-line", "1K", "--chunk-size", "256"], Some(&data));
+    let args = ["--max-line", "1K", "--chunk-size", "256"];
+    let v = json_of(&args, Some(&data));
     assert_eq!(v["lines"]["total"], 67);
     assert_eq!(v["lines"]["rejected"], 2);
     assert_eq!(v["rejects"]["by_reason"]["too_long"], 1);
     assert_eq!(v["rejects"]["examples"][1]["line"], 66);
     assert_eq!(v["noise"]["requests"], 33);
+    // A closed file is read through a memory map, a file someone has open for writing with
+    // `read`: both cut lines, count overlong ones and keep the last one as stdin does.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "a.log", &data);
+    let file = [&args[..], &[path.to_str().unwrap()]].concat();
+    let mapped = json_of(&file, None);
+    let writer = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let read = json_of(&file, None);
+    drop(writer);
+    for v in [&mapped, &read] {
+        assert_eq!(v["rejects"]["examples"][1]["line"], 66);
+        assert_eq!(v["rejects"]["examples"][1]["reason"], "too_long");
+    }
+    let mapped = comparable(mapped);
+    assert_eq!(mapped, comparable(v));
+    assert_eq!(comparable(read), mapped);
 }
 
 #[test]

@@ -7,8 +7,11 @@
 //! so memory stays bounded whatever the input. Buffers come from and return to a pool, so a
 //! long scan reuses the same few allocations.
 
+use super::mapped::Mapping;
 use memchr::{memchr, memrchr};
 use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::Arc;
 
 /// How a source is cut.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +34,15 @@ pub enum Payload {
     Overlong(usize),
 }
 
+/// Where a block's bytes are.
+#[derive(Debug)]
+pub enum Bytes {
+    /// A buffer from the pool (return it when done).
+    Owned(Vec<u8>),
+    /// A range of a mapped file (release it when done).
+    Mapped(Arc<Mapping>, Range<usize>),
+}
+
 /// A block of input handed to a worker.
 #[derive(Debug)]
 pub struct Block {
@@ -38,17 +50,29 @@ pub struct Block {
     pub source: u32,
     /// Position of the block within its source (0, 1, ...).
     pub seq: u64,
-    /// The buffer (from the pool; return it when done).
-    pub buf: Vec<u8>,
-    /// What the buffer holds.
+    /// The bytes.
+    pub bytes: Bytes,
+    /// What the bytes hold.
     pub payload: Payload,
 }
 
 impl Block {
     /// The bytes of the block.
     pub fn data(&self) -> &[u8] {
-        match self.payload {
-            Payload::Lines(n) | Payload::Overlong(n) => &self.buf[..n],
+        let n = match self.payload {
+            Payload::Lines(n) | Payload::Overlong(n) => n,
+        };
+        match &self.bytes {
+            Bytes::Owned(buf) => &buf[..n],
+            Bytes::Mapped(map, range) => &map.bytes()[range.start..range.start + n],
+        }
+    }
+
+    /// Gives the block's memory back: a pool buffer to `pool`, mapped pages to the kernel.
+    pub fn recycle(self, pool: impl FnOnce(Vec<u8>)) {
+        match self.bytes {
+            Bytes::Owned(buf) => pool(buf),
+            Bytes::Mapped(map, range) => map.release(range),
         }
     }
 }
@@ -116,7 +140,7 @@ pub fn read_blocks(
         let b = Block {
             source,
             seq: *seq,
-            buf,
+            bytes: Bytes::Owned(buf),
             payload,
         };
         *seq += 1;

@@ -3,9 +3,11 @@
 
 mod chunker;
 pub mod discover;
+mod mapped;
 pub mod state;
 
-pub use chunker::{read_blocks, Block, ChunkConfig, Flow, Payload};
+pub use chunker::{read_blocks, Block, Bytes, ChunkConfig, Flow, Payload};
+pub use mapped::{map_blocks, Mapping};
 
 use flate2::read::MultiGzDecoder;
 use std::fs::File;

@@ -1,0 +1,243 @@
+//! Reading a plain log file through a memory map, so that its bytes reach the workers without
+//! being copied out of the page cache by `read`.
+//!
+//! A mapped file that shrinks while it is read kills the reader with `SIGBUS`, so a file is
+//! mapped only under a read lease (`fcntl(F_SETLEASE, F_RDLCK)`, Linux): the kernel grants
+//! it only when no process has the file open for writing, and a process that then opens it
+//! for writing or truncates it waits until the lease is released (at most the kernel's
+//! `lease-break-time`, 45 s by default). The lease is held until the last block of the file
+//! is scanned, because it is released only when the [`Mapping`] (shared by those blocks)
+//! is dropped and its file closed. A file that cannot be leased (a live log that nginx
+//! holds open, a file of another user, a filesystem without leases) is read with `read` as
+//! before.
+//!
+//! The pages a block used are dropped from the mapping once the block is scanned
+//! (`MADV_DONTNEED`), so the resident set stays the size of the blocks in flight, not of
+//! the file; the pages stay in the page cache.
+
+use super::chunker::{Block, Bytes, ChunkConfig, Flow, Payload};
+use memchr::{memchr, memrchr};
+use std::fs::File;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A leased, read-only map of a whole file.
+#[derive(Debug)]
+pub struct Mapping {
+    map: memmap2::Mmap,
+    // Closing the file (after the map is dropped) releases the lease.
+    _file: File,
+}
+
+impl Mapping {
+    /// Maps `file` if it is a plain (not gzip) regular file longer than `start` that can be
+    /// leased; `None` otherwise, and the caller reads it instead.
+    #[cfg(target_os = "linux")]
+    pub fn new(file: &File, start: u64) -> Option<Arc<Mapping>> {
+        use std::os::fd::AsRawFd;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() <= start.max(2) {
+            return None;
+        }
+        // A second descriptor of our own for the lease and the map: the caller's stays
+        // usable for the fallback.
+        let file = file.try_clone().ok()?;
+        ignore_lease_breaks();
+        // SAFETY: plain fcntl on a descriptor we own.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) } != 0 {
+            return None;
+        }
+        // SAFETY: the lease keeps every writer (and so every truncation) out until `file`
+        // is closed, which happens after the map is dropped.
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        if map.len() as u64 != meta.len() || map.starts_with(&[0x1f, 0x8b]) {
+            return None;
+        }
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Some(Arc::new(Mapping { map, _file: file }))
+    }
+
+    /// Without leases there is no safe map: always read.
+    #[cfg(not(target_os = "linux"))]
+    pub fn new(_file: &File, _start: u64) -> Option<Arc<Mapping>> {
+        None
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Drops the pages of `range` from this process (they stay in the page cache). Another
+    /// block that shares a page at the edge reads it back from the cache if it needs it.
+    pub fn release(&self, range: Range<usize>) {
+        const PAGE: usize = 4096;
+        let start = range.start / PAGE * PAGE;
+        let end = range.end.min(self.map.len());
+        if end > start {
+            // SAFETY: a shared, read-only file map: dropped pages are read again from the
+            // file on the next access, so no byte any reader sees changes.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
+            };
+        }
+    }
+}
+
+/// The kernel tells a lease holder that a writer waits with `SIGIO`, whose default action
+/// ends the process. noisegate does not give the lease up early (its blocks are in flight),
+/// so it ignores the signal; the writer waits until the file is done.
+#[cfg(target_os = "linux")]
+fn ignore_lease_breaks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: setting a signal's disposition to "ignore" has no handler to be unsafe in.
+        unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
+    });
+}
+
+/// Cuts the mapped file from byte `start` into blocks of whole lines of about `cfg.chunk`
+/// bytes and passes each to `send` (which returns `false` to stop). A line longer than a
+/// block makes its block longer: nothing is copied, and the scanner counts a line over
+/// `cfg.max_line` as rejected. Returns how the input ended and how many bytes after `start`
+/// were handed out (all, unless `hold_tail` kept a last partial line back).
+pub fn map_blocks(
+    source: u32,
+    map: &Arc<Mapping>,
+    start: usize,
+    cfg: ChunkConfig,
+    send: &mut dyn FnMut(Block) -> bool,
+) -> (Flow, u64) {
+    let data = map.bytes();
+    let len = data.len();
+    let chunk = cfg.chunk.max(1);
+    let mut pos = start.min(len);
+    let mut seq = 0;
+    while pos < len {
+        let target = pos.saturating_add(chunk).min(len);
+        let end = if target == len {
+            len
+        } else {
+            // The block ends after its last newline, or, for a line longer than the
+            // block, after that line's newline.
+            match memrchr(b'\n', &data[pos..target]) {
+                Some(i) => pos + i + 1,
+                None => memchr(b'\n', &data[target..]).map_or(len, |i| target + i + 1),
+            }
+        };
+        let end = if end == len && cfg.hold_tail && data[len - 1] != b'\n' {
+            memrchr(b'\n', &data[pos..len]).map_or(pos, |i| pos + i + 1)
+        } else {
+            end
+        };
+        if end == pos {
+            break;
+        }
+        let block = Block {
+            source,
+            seq,
+            bytes: Bytes::Mapped(map.clone(), pos..end),
+            payload: Payload::Lines(end - pos),
+        };
+        seq += 1;
+        if !send(block) {
+            return (Flow::Stopped, 0);
+        }
+        pos = end;
+    }
+    (Flow::Done, (pos - start.min(len)) as u64)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A closed file holding `bytes`, mapped (no one has it open for writing).
+    fn mapped(bytes: &[u8]) -> (tempfile::TempPath, Arc<Mapping>) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        let path = f.into_temp_path();
+        let map = Mapping::new(&File::open(&path).unwrap(), 0).expect("a closed file is leased");
+        (path, map)
+    }
+
+    fn cut(map: &Arc<Mapping>, start: usize, chunk: usize, hold_tail: bool) -> (Vec<Vec<u8>>, u64) {
+        let cfg = ChunkConfig {
+            chunk,
+            max_line: 1 << 20,
+            hold_tail,
+        };
+        let mut blocks = Vec::new();
+        let (flow, consumed) = map_blocks(0, map, start, cfg, &mut |b| {
+            assert_eq!(b.seq as usize, blocks.len());
+            blocks.push(b.data().to_vec());
+            b.recycle(|_| panic!("a mapped block has no pool buffer"));
+            true
+        });
+        assert_eq!(flow, Flow::Done);
+        (blocks, consumed)
+    }
+
+    #[test]
+    fn blocks_end_on_newlines_and_keep_every_byte() {
+        let text = b"a\nbb\nccc\n\nA line longer than any block here\nlast";
+        let (_path, map) = mapped(text);
+        for chunk in [1, 2, 3, 5, 8, 64] {
+            let (blocks, consumed) = cut(&map, 0, chunk, false);
+            assert_eq!(blocks.concat(), text, "chunk {chunk}");
+            assert_eq!(consumed, text.len() as u64);
+            for b in &blocks[..blocks.len() - 1] {
+                assert!(b.ends_with(b"\n"), "chunk {chunk}: {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_held_tail_and_a_start_offset_are_respected() {
+        let text = b"one\ntwo\nthree";
+        let (_path, map) = mapped(text);
+        let (blocks, consumed) = cut(&map, 0, 4, true);
+        assert_eq!(blocks.concat(), b"one\ntwo\n");
+        assert_eq!(consumed, 8);
+        let (blocks, consumed) = cut(&map, 4, 64, false);
+        assert_eq!(blocks.concat(), b"two\nthree");
+        assert_eq!(consumed, 9);
+    }
+
+    #[test]
+    fn gzip_and_files_open_for_writing_are_not_mapped() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"\x1f\x8b\x08\x00 not really gzip\n").unwrap();
+        let path = f.into_temp_path();
+        assert!(Mapping::new(&File::open(&path).unwrap(), 0).is_none());
+        let mut writer = tempfile::NamedTempFile::new().unwrap();
+        writer.write_all(b"a line\n").unwrap();
+        let reader = File::open(writer.path()).unwrap();
+        assert!(Mapping::new(&reader, 0).is_none(), "a writer holds it open");
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_lease_to_be_released() {
+        let (path, map) = mapped(b"a line\n");
+        let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (path, opened) = (path.to_path_buf(), opened.clone());
+            std::thread::spawn(move || {
+                let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+                opened.store(true, std::sync::atomic::Ordering::SeqCst);
+                f.set_len(0).unwrap();
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!opened.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(map.bytes(), b"a line\n");
+        drop(map);
+        writer.join().unwrap();
+        assert!(opened.load(std::sync::atomic::Ordering::SeqCst));
+    }
+}
