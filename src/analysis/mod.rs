@@ -47,8 +47,9 @@ pub fn analyze(
     let mut caveats = Vec::new();
     if summary.activity.approximate() {
         caveats.push(format!(
-            "more than {} (category, client) pairs probed: storms and surges were found in a sample of them, so some may be missing and surge client counts are low",
-            summary.activity.cap()
+            "more than {} (category, client) pairs probed, or more than {} client-minutes of probes: storms and surges were found in a sample of the clients, so some may be missing and surge client counts are low",
+            summary.activity.cap(),
+            summary.activity.budget()
         ));
     }
     if summary.timeline.truncated() {

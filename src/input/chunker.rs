@@ -103,7 +103,7 @@ fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, filled: &mut usize, want: usize) ->
 }
 
 /// The excerpt kept of an overlong line.
-const OVERLONG_HEAD: usize = 160;
+pub(super) const OVERLONG_HEAD: usize = 160;
 
 /// Counts the bytes read through it.
 struct Counting<'r> {

@@ -15,7 +15,7 @@
 //! (`MADV_DONTNEED`), so the resident set stays the size of the blocks in flight, not of
 //! the file; the pages stay in the page cache.
 
-use super::chunker::{Block, Bytes, ChunkConfig, Flow, Payload};
+use super::chunker::{Block, Bytes, ChunkConfig, Flow, Payload, OVERLONG_HEAD};
 use memchr::{memchr, memrchr};
 use std::fs::File;
 use std::ops::Range;
@@ -100,10 +100,28 @@ fn ignore_lease_breaks() {
     });
 }
 
+/// Where the line that runs through `from` ends (after its newline, or at the end of the
+/// file). The pages passed over are given back as the search goes, so a line of gigabytes
+/// costs no memory.
+fn line_end(map: &Mapping, from: usize) -> usize {
+    const STEP: usize = 1 << 20;
+    let data = map.bytes();
+    let mut at = from;
+    while at < data.len() {
+        let stop = at.saturating_add(STEP).min(data.len());
+        if let Some(i) = memchr(b'\n', &data[at..stop]) {
+            return at + i + 1;
+        }
+        map.release(at..stop);
+        at = stop;
+    }
+    data.len()
+}
+
 /// Cuts the mapped file from byte `start` into blocks of whole lines of about `cfg.chunk`
 /// bytes and passes each to `send` (which returns `false` to stop). A line longer than a
-/// block makes its block longer: nothing is copied, and the scanner counts a line over
-/// `cfg.max_line` as rejected. Returns how the input ended and how many bytes after `start`
+/// block makes its block longer, and one over `cfg.max_line` is handed out alone as
+/// [`Payload::Overlong`], as the reading chunker does. Returns how the input ended and how many bytes after `start`
 /// were handed out (all, unless `hold_tail` kept a last partial line back).
 pub fn map_blocks(
     source: u32,
@@ -119,15 +137,12 @@ pub fn map_blocks(
     let mut seq = 0;
     while pos < len {
         let target = pos.saturating_add(chunk).min(len);
-        let end = if target == len {
-            len
-        } else {
-            // The block ends after its last newline, or, for a line longer than the
-            // block, after that line's newline.
-            match memrchr(b'\n', &data[pos..target]) {
-                Some(i) => pos + i + 1,
-                None => memchr(b'\n', &data[target..]).map_or(len, |i| target + i + 1),
-            }
+        // The block ends after its last newline, or, for a line longer than the block,
+        // after that line's newline.
+        let (end, long) = match memrchr(b'\n', &data[pos..target]) {
+            _ if target == len => (len, false),
+            Some(i) => (pos + i + 1, false),
+            None => (line_end(map, target), true),
         };
         let end = if end == len && cfg.hold_tail && data[len - 1] != b'\n' {
             memrchr(b'\n', &data[pos..len]).map_or(pos, |i| pos + i + 1)
@@ -137,11 +152,19 @@ pub fn map_blocks(
         if end == pos {
             break;
         }
+        let line_len = end - pos - usize::from(data[end - 1] == b'\n');
+        // A line over the cap travels alone, as its first bytes: the scanner counts it
+        // rejected without touching (and so mapping) the rest.
+        let payload = if long && line_len > cfg.max_line {
+            Payload::Overlong(line_len.min(OVERLONG_HEAD))
+        } else {
+            Payload::Lines(end - pos)
+        };
         let block = Block {
             source,
             seq,
             bytes: Bytes::Mapped(map.clone(), pos..end),
-            payload: Payload::Lines(end - pos),
+            payload,
         };
         seq += 1;
         if !send(block) {

@@ -25,6 +25,12 @@ pub trait Tally: Clone + Default {
     fn absorb(&mut self, other: &Self);
     /// Requests it stands for (what is counted as overflow when its key is dropped).
     fn requests(&self) -> u64;
+    /// Units of memory it holds, for a map with a budget ([`CappedMap::with_budget`]).
+    fn weight(&self) -> usize {
+        0
+    }
+    /// Makes the value as small as it can be without changing what it says.
+    fn compact(&mut self) {}
 }
 
 impl Tally for u64 {
@@ -62,6 +68,10 @@ pub struct CappedMap<V: Tally> {
     threshold: u64,
     /// Requests of dropped keys.
     overflow: u64,
+    /// Most weight kept (0: no budget), and the weight held now, counted up by one per
+    /// [`slot`](Self::slot) (each use adds at most one unit) and made exact by `shed`.
+    budget: usize,
+    weight: usize,
 }
 
 /// A map as saved: its settings and its entries in key order.
@@ -70,6 +80,8 @@ struct MapParts<V> {
     cap: usize,
     threshold: u64,
     overflow: u64,
+    #[serde(default)]
+    budget: usize,
     entries: Vec<(Vec<u8>, V)>,
 }
 
@@ -82,6 +94,7 @@ impl<V: Tally> From<CappedMap<V>> for MapParts<V> {
             cap: m.cap,
             threshold: m.threshold,
             overflow: m.overflow,
+            budget: m.budget,
             entries,
         }
     }
@@ -89,16 +102,25 @@ impl<V: Tally> From<CappedMap<V>> for MapParts<V> {
 
 impl<V: Tally> From<MapParts<V>> for CappedMap<V> {
     fn from(p: MapParts<V>) -> Self {
-        CappedMap {
-            map: p
-                .entries
-                .into_iter()
-                .map(|(k, v)| (k.into_boxed_slice(), v))
-                .collect(),
+        let map: Map<V> = p
+            .entries
+            .into_iter()
+            .map(|(k, v)| (k.into_boxed_slice(), v))
+            .collect();
+        let weight = map.values().map(Tally::weight).sum();
+        let mut m = CappedMap {
+            map,
             cap: p.cap.max(1),
             threshold: p.threshold,
             overflow: p.overflow,
+            budget: p.budget,
+            weight,
+        };
+        // A saved summary is input too: hold it to its own budget.
+        if m.budget > 0 && m.weight > m.budget {
+            m.shed();
         }
+        m
     }
 }
 
@@ -110,6 +132,20 @@ impl<V: Tally> CappedMap<V> {
             cap: cap.max(1),
             threshold: u64::MAX,
             overflow: 0,
+            budget: 0,
+            weight: 0,
+        }
+    }
+
+    /// A map that also keeps the total [`weight`](Tally::weight) of its values within
+    /// `budget` (it may hold a quarter more between checks). Past it, the map keeps the keys of
+    /// smallest rank whose weights add up to at most `budget` and drops the rest as
+    /// overflow: a rule on the set of keys and their (compacted) values, so merged partial
+    /// maps keep the same keys as one map of everything.
+    pub fn with_budget(cap: usize, budget: usize) -> Self {
+        CappedMap {
+            budget: budget.max(1),
+            ..Self::new(cap)
         }
     }
 
@@ -117,6 +153,12 @@ impl<V: Tally> CappedMap<V> {
     /// (then count what it would have held with [`CappedMap::dropped`]).
     #[inline]
     pub fn slot(&mut self, key: &[u8]) -> Option<&mut V> {
+        if self.budget > 0 {
+            self.weight += 1;
+            if self.weight >= self.budget + self.budget / 4 {
+                self.shed();
+            }
+        }
         if !self.map.contains_key(key) {
             if self.threshold != u64::MAX && rank(key) >= self.threshold {
                 return None;
@@ -146,6 +188,29 @@ impl<V: Tally> CappedMap<V> {
         self.lower_threshold(first_out);
     }
 
+    /// Compacts every value and, if their weight is over the budget, drops the keys of
+    /// largest rank until it is not.
+    fn shed(&mut self) {
+        let mut weights: Vec<(u64, usize)> = self
+            .map
+            .iter_mut()
+            .map(|(k, v)| {
+                v.compact();
+                (rank(k), v.weight())
+            })
+            .collect();
+        weights.sort_unstable();
+        let mut sum = 0usize;
+        for (r, w) in weights {
+            sum = sum.saturating_add(w);
+            if sum > self.budget {
+                self.lower_threshold(r);
+                break;
+            }
+        }
+        self.weight = self.map.values().map(Tally::weight).sum();
+    }
+
     fn lower_threshold(&mut self, threshold: u64) {
         if threshold >= self.threshold {
             return;
@@ -173,6 +238,9 @@ impl<V: Tally> CappedMap<V> {
         }
         self.overflow += o.overflow;
         self.prune();
+        if self.budget > 0 {
+            self.shed();
+        }
     }
 
     /// The kept entries: all of them, or past the cap the `cap` smallest ranks.
@@ -209,6 +277,11 @@ impl<V: Tally> CappedMap<V> {
     /// The cap on distinct keys.
     pub fn cap(&self) -> usize {
         self.cap
+    }
+
+    /// The budget on total weight (0: none).
+    pub fn budget(&self) -> usize {
+        self.budget
     }
 
     /// Requests that belong to keys not kept.
@@ -309,5 +382,66 @@ mod tests {
         assert_eq!(merged.overflow(), whole.overflow());
         let est = whole.distinct() as f64;
         assert!((est - 5000.0).abs() < 1500.0, "KMV estimate {est}");
+    }
+
+    #[test]
+    fn past_the_budget_the_kept_keys_do_not_depend_on_order_or_split() {
+        use crate::summary::time::Activity;
+        // 300 clients, each probing in 1 to 40 distinct minutes, the minutes out of order
+        // and repeated, so that compacting matters as much as dropping.
+        let events: Vec<(Vec<u8>, i64)> = (0..6000u64)
+            .map(|i| {
+                let client = i * 7919 % 300;
+                let minute = (i * 104_729 % (1 + client % 40)) as i64;
+                (
+                    format!("c{client}").into_bytes(),
+                    minute * 60 + (i % 60) as i64,
+                )
+            })
+            .collect();
+        let fill = |events: &[(Vec<u8>, i64)]| {
+            let mut m: CappedMap<Activity> = CappedMap::with_budget(1000, 500);
+            for (k, t) in events {
+                if let Some(a) = m.slot(k) {
+                    a.add(*t, 1);
+                } else {
+                    m.dropped(1);
+                }
+            }
+            m
+        };
+        let summary = |m: &CappedMap<Activity>| {
+            let mut m = m.clone();
+            let mut fresh = CappedMap::with_budget(1000, 500);
+            fresh.merge(&m);
+            m = fresh;
+            let kept: Vec<(Vec<u8>, Vec<i64>)> = m
+                .entries()
+                .into_iter()
+                .map(|(k, a)| (k.to_vec(), a.cells.iter().map(|c| c.minute).collect()))
+                .collect();
+            (kept, m.overflow(), m.approximate())
+        };
+        let whole = summary(&fill(&events));
+        assert!(whole.2, "the budget was reached");
+        let kept_cells: usize = whole.0.iter().map(|e| e.1.len()).sum();
+        assert!(kept_cells <= 500 && kept_cells > 400, "{kept_cells}");
+        let requests: u64 = events.len() as u64;
+        let kept_requests: u64 = {
+            let m = fill(&events);
+            m.entries().iter().map(|e| e.1.requests()).sum()
+        };
+        assert_eq!(
+            kept_requests + whole.1,
+            requests,
+            "nothing is lost from the totals"
+        );
+        for parts in [2, 3, 7] {
+            let mut merged: CappedMap<Activity> = CappedMap::with_budget(1000, 500);
+            for chunk in events.chunks(events.len() / parts + 1).rev() {
+                merged.merge(&fill(chunk));
+            }
+            assert_eq!(summary(&merged), whole, "{parts} parts");
+        }
     }
 }

@@ -45,6 +45,9 @@ pub struct Caps {
     pub served: usize,
     /// Distinct (category, client) pairs whose per-minute activity is kept for storms.
     pub activity: usize,
+    /// Per-minute activity cells (one per pair and minute with a probe, 32 bytes each) kept
+    /// for storms.
+    pub activity_cells: usize,
 }
 
 impl Default for Caps {
@@ -56,6 +59,7 @@ impl Default for Caps {
             methods: 64,
             served: 10_000,
             activity: 50_000,
+            activity_cells: 250_000,
         }
     }
 }
@@ -278,7 +282,7 @@ impl Summary {
                 .collect(),
             served: KeyCounts::new(caps.served),
             timeline: Timeline::new(),
-            activity: CappedMap::new(caps.activity),
+            activity: CappedMap::with_budget(caps.activity, caps.activity_cells),
             cheap_answers: [0; CHEAP_MS as usize + 1],
             spool_failed: false,
         }

@@ -77,7 +77,7 @@ impl Timeline {
     fn flush(&mut self) {
         if let Some((m, t)) = self.current.take() {
             self.minutes.entry(m).or_default().absorb(&t);
-            if self.minutes.len() >= 2 * TIMELINE_CAP {
+            if self.minutes.len() >= TIMELINE_CAP + TIMELINE_CAP / 4 {
                 self.prune();
             }
         }
@@ -213,6 +213,7 @@ impl Activity {
                 _ => out.push(c),
             }
         }
+        out.shrink_to_fit();
         self.cells = out;
     }
 }
@@ -225,6 +226,14 @@ impl Tally for Activity {
 
     fn requests(&self) -> u64 {
         self.cells.iter().map(|c| u64::from(c.requests)).sum()
+    }
+
+    fn weight(&self) -> usize {
+        self.cells.len()
+    }
+
+    fn compact(&mut self) {
+        self.normalize();
     }
 }
 

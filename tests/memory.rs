@@ -1,0 +1,144 @@
+//! Memory under hostile input, through the real binary: a 50 MB line, a gzip bomb, and a
+//! flood of distinct clients, paths, user agents and client-minutes. Peak RSS is the
+//! kernel's own accounting of the child (`wait4`). One test, so that nothing else runs in
+//! this process: a spawned child starts with its parent's high-water mark.
+
+use serde_json::Value;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// The documented cap (README, "Hostile input"): peak RSS under attack.
+const CAP_KIB: i64 = 128 << 10;
+
+/// Runs noisegate, stdin from `stdin` if given; returns its exit code, JSON output and peak
+/// RSS in KiB.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which std's `wait` cannot replace
+fn run(args: &[&str], stdin: Option<&Path>) -> (i32, Value, i64) {
+    let out = tempfile::tempfile().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_noisegate"))
+        .args(args)
+        .stdin(match stdin {
+            Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
+            None => Stdio::null(),
+        })
+        .stdout(out.try_clone().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid, and the child is ours and not yet reaped.
+    let mut usage = unsafe { std::mem::zeroed::<libc::rusage>() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert!(
+        libc::WIFEXITED(status),
+        "killed by signal {}",
+        libc::WTERMSIG(status)
+    );
+    let mut text = String::new();
+    use std::io::{Read, Seek};
+    let mut out = out;
+    out.rewind().unwrap();
+    out.read_to_string(&mut text).unwrap();
+    let v = serde_json::from_str(&text).unwrap_or(Value::Null);
+    eprintln!("noisegate {args:?}: peak RSS {} KiB", usage.ru_maxrss);
+    (libc::WEXITSTATUS(status), v, usage.ru_maxrss)
+}
+
+fn probe(n: u64, minute: u64) -> String {
+    format!(
+        "10.0.0.1 - - [{:02}/Mar/2024:{:02}:{:02}:{:02} +0000]  \"POST /autodiscover/{n:x}/autodiscover.xml HTTP/1.1\" 404 12 \"-\" \"Microsoft Office/16.0 ({})\" 0.250 \"2001:db8::{n:x}\"\n",
+        1 + minute / 1440 % 28,
+        minute / 60 % 24,
+        minute % 60,
+        n % 60,
+        n / 5
+    )
+}
+
+fn lines(v: &Value) -> (u64, u64, u64, u64) {
+    let l = &v["lines"];
+    let n = |k: &str| l[k].as_u64().unwrap();
+    (n("total"), n("parsed"), n("filtered"), n("rejected"))
+}
+
+#[test]
+fn memory_stays_bounded_under_hostile_input() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // A 50 MB line without a newline, from a file and from stdin.
+    let long = dir.path().join("long.log");
+    let mut w = BufWriter::new(std::fs::File::create(&long).unwrap());
+    w.write_all(probe(1, 0).as_bytes()).unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..50 {
+        w.write_all(&chunk).unwrap();
+    }
+    w.into_inner().unwrap();
+    let p = long.to_str().unwrap();
+    for (args, stdin) in [([p], None), (["-"], Some(long.as_path()))] {
+        let (code, v, peak) = run(&[&["-o", "json"][..], &args].concat(), stdin);
+        assert_eq!(code, 0);
+        assert_eq!(lines(&v), (2, 1, 0, 1));
+        assert_eq!(v["rejects"]["examples"][0]["line"], 2);
+        assert!(
+            peak < 48 << 10,
+            "50 MB line from {args:?}: peak RSS {peak} KiB"
+        );
+    }
+
+    // A gzip bomb: 1 MiB of zeros compressed once and repeated as 1,024 gzip members
+    // (a 1 MB file that expands to 1 GiB), between two good lines.
+    let bomb = dir.path().join("bomb.log.gz");
+    let member = |data: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    };
+    let zeros = member(&vec![0u8; 1 << 20]);
+    let mut w = BufWriter::new(std::fs::File::create(&bomb).unwrap());
+    w.write_all(&member(probe(1, 0).as_bytes())).unwrap();
+    for _ in 0..1024 {
+        w.write_all(&zeros).unwrap();
+    }
+    w.write_all(&member(format!("\n{}", probe(2, 0)).as_bytes()))
+        .unwrap();
+    w.into_inner().unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 4 << 20);
+    let (code, v, peak) = run(&["-o", "json", bomb.to_str().unwrap()], None);
+    assert_eq!(code, 0);
+    assert_eq!(lines(&v), (3, 2, 0, 1));
+    assert!(peak < 48 << 10, "gzip bomb: peak RSS {peak} KiB");
+
+    // A flood: every probe from a new client, for a new path, and every fifth with a new
+    // user agent; the minutes jump around a month, so each probe is a new client-minute.
+    let flood = dir.path().join("flood.log");
+    let n = 400_000;
+    let mut w = BufWriter::new(std::fs::File::create(&flood).unwrap());
+    for i in 0..n {
+        w.write_all(probe(i, i * 7919 % 40_320).as_bytes()).unwrap();
+    }
+    w.into_inner().unwrap();
+    let (code, v, peak) = run(&["-o", "json", flood.to_str().unwrap()], None);
+    assert_eq!(code, 0);
+    assert_eq!(lines(&v), (n, n, 0, 0));
+    let c = &v["categories"][0];
+    assert_eq!(c["id"], "autodiscover");
+    assert_eq!(c["requests"], n, "totals stay exact");
+    assert_eq!(c["approximate"], true);
+    for list in ["clients", "user_agents", "paths"] {
+        assert!(
+            c["approximate_lists"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == list),
+            "{list}: {}",
+            c["approximate_lists"]
+        );
+    }
+    let caveats = v["caveats"].to_string();
+    assert!(caveats.contains("client-minutes"), "{caveats}");
+    assert!(peak < CAP_KIB, "flood: peak RSS {peak} KiB");
+}
