@@ -1,0 +1,26 @@
+//! The path normalizer and the classifier: normalizing is idempotent, a normalized path
+//! starts with `/`, and a path is classified as its normal form is.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use noisegate::classify::{normalize, Classifier};
+use std::sync::OnceLock;
+
+fuzz_target!(|path: &[u8]| {
+    static C: OnceLock<Classifier> = OnceLock::new();
+    let c = C.get_or_init(Classifier::new);
+    let (mut scratch, mut once, mut twice) = (Vec::new(), Vec::new(), Vec::new());
+    normalize(path, &mut scratch, &mut once);
+    assert!(once.starts_with(b"/"));
+    // Decoding `%XX` once more may change a path that held `%25XX`; resolving segments may not.
+    if !once.contains(&b'%') {
+        normalize(&once, &mut scratch, &mut twice);
+        assert_eq!(once, twice);
+    }
+    let mut s = c.scratch();
+    let (class, norm) = c.classify(path, &mut s);
+    let norm = norm.to_vec();
+    let mut s2 = c.scratch();
+    if !norm.contains(&b'%') {
+        assert_eq!(c.classify(&norm, &mut s2).0, class);
+    }
+});
