@@ -113,6 +113,27 @@ fn binary_garbage_and_nul_bytes_are_counted_as_rejected_lines() {
 }
 
 #[test]
+fn empty_and_one_byte_files_are_empty_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data, total) in [
+        ("empty.log", &b""[..], 0),
+        ("nl.log", b"\n", 1),
+        ("x.log", b"x", 1),
+    ] {
+        let path = write(dir.path(), name, data);
+        let r = run(
+            &["--format", "pantheon", "-o", "json", path.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let v = r.json();
+        assert_counted(&v);
+        assert_eq!(v["lines"]["total"], total, "{name}");
+        assert_eq!(v["lines"]["parsed"], 0, "{name}");
+    }
+}
+
+#[test]
 fn invalid_utf8_in_every_field_is_parsed_or_rejected_and_reported_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let good = probe(1);
