@@ -81,7 +81,17 @@ fn memory_stays_bounded_under_hostile_input() {
         let (code, v, peak) = run(&[&["-o", "json"][..], &args].concat(), stdin);
         assert_eq!(code, 0);
         assert_eq!(lines(&v), (2, 1, 0, 1));
-        assert_eq!(v["rejects"]["examples"][0]["line"], 2);
+        let example = &v["rejects"]["examples"][0];
+        assert_eq!(example["line"], 2);
+        let file = example["file"].as_str().unwrap();
+        assert!(
+            file.ends_with(if stdin.is_some() {
+                "<stdin>"
+            } else {
+                "long.log"
+            }),
+            "{file}"
+        );
         assert!(
             peak < 48 << 10,
             "50 MB line from {args:?}: peak RSS {peak} KiB"

@@ -164,9 +164,9 @@ impl<V: Tally> CappedMap<V> {
                 return None;
             }
             self.map.insert(key.into(), V::default());
-            // Prune lazily, at twice the cap, so that inserting past the cap stays amortized
-            // O(1); the accessors look only at the `cap` smallest ranks.
-            if self.map.len() >= 2 * self.cap {
+            // Prune lazily, a quarter over the cap, so that inserting past the cap stays
+            // amortized O(1); the accessors look only at the `cap` smallest ranks.
+            if self.map.len() >= self.cap + self.cap / 4 {
                 self.prune();
             }
         }
