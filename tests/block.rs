@@ -185,6 +185,27 @@ fn merge_adds_only_what_is_missing_and_keeps_the_rest() {
 }
 
 #[test]
+fn entries_that_name_no_path_do_not_count_as_protection() {
+    // Found by the yaml_merge fuzzer: an empty entry (or a YAML tag with no value, which reads
+    // as one) made every path look protected, so nothing was added.
+    for entry in ["\"\"", "!/autodiscover/.well-kno", "/", "autodiscover"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            &format!("api_version: 1\nprotected_web_paths:\n  - {entry}\n"),
+        );
+        let (code, out, err) = block(&["--merge", file.to_str().unwrap()], &log());
+        assert_eq!(code, 0, "{entry}: {err}");
+        assert!(
+            out.contains("added 3 entries") || out.contains("added 4 entries"),
+            "{entry}: {out}"
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("  - /autodiscover\n"), "{entry}: {text}");
+    }
+}
+
+#[test]
 fn merge_refuses_bad_files() {
     let dir = tempfile::tempdir().unwrap();
     for (text, want) in [

@@ -3,6 +3,7 @@
 
 use noisegate::classify::{normalize, Classifier};
 use noisegate::format::LogFormat;
+use noisegate::remedy::{self, yaml};
 use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
 use std::path::Path;
 
@@ -59,5 +60,39 @@ fn classify() {
         }
         let mut s = c.scratch();
         let _ = c.classify(&path, &mut s);
+    }
+}
+
+#[test]
+fn yaml_merge() {
+    let cfg = ScanConfig::default();
+    let format = LogFormat::preset("combined").unwrap();
+    let mut scanner = Scanner::new(&cfg);
+    let log = b"1.2.3.4 - - [19/Feb/2016:02:00:00 +0000] \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 5 \"-\" \"Microsoft Office/16.0\"\n\
+1.2.3.4 - - [19/Feb/2016:02:00:01 +0000] \"GET /.well-known/autoconfig/mail/config-v1.1.xml HTTP/1.1\" 404 5 \"-\" \"Thunderbird\"\n";
+    let at = BlockInfo {
+        source: 0,
+        seq: 0,
+        format: &format,
+    };
+    scanner.scan_block(at, log);
+    let plan = remedy::plan(&scanner.summary, Default::default());
+    let cases = inputs("yaml_merge");
+    assert!(!cases.is_empty());
+    for data in cases {
+        let Ok(text) = std::str::from_utf8(&data) else {
+            continue;
+        };
+        for plain in [false, true] {
+            let Ok(merged) = yaml::merge(text, &plan, plain) else {
+                continue;
+            };
+            yaml_rust2::YamlLoader::load_from_str(&merged.text).expect("YAML");
+            for e in &plan.entries {
+                if !merged.over_limit.contains(&e.path) {
+                    assert!(merged.text.contains(e.path.as_str()), "{} missing", e.path);
+                }
+            }
+        }
     }
 }

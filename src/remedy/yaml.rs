@@ -49,6 +49,11 @@ pub struct Merged {
 /// `true` when `existing` already protects `path`: the same path, or a parent of it.
 fn covers(existing: &str, path: &str) -> bool {
     let parent = existing.trim_end_matches('/');
+    // Only an entry that names a path protects anything: an empty one (which is also what a
+    // YAML tag without a value reads as) or `/` must not make every path look covered.
+    if !existing.starts_with('/') || parent.is_empty() {
+        return false;
+    }
     path == existing || path == parent || path.starts_with(&format!("{parent}/"))
 }
 
