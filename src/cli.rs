@@ -14,7 +14,7 @@ use crate::report::{self, Output, Style};
 use crate::saved;
 use crate::summary::Caps;
 use anyhow::{anyhow, bail, Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -383,6 +383,22 @@ impl InputArgs {
         }
         if self.paths.iter().filter(|p| *p == "-").count() > 1 {
             bail!("stdin ('-') can be read only once");
+        }
+        // `noisegate --threads 1 block x.log` reads `block` as a path: options before a
+        // command belong to the default report. Say so rather than report a missing file.
+        let command = |p: &OsString| {
+            let name = p.to_string_lossy();
+            Cli::command()
+                .get_subcommands()
+                .any(|c| c.get_name() == name)
+        };
+        if let Some(cmd) = self
+            .paths
+            .iter()
+            .find(|p| command(p) && !std::path::Path::new(p).exists())
+        {
+            let cmd = cmd.to_string_lossy();
+            bail!("'{cmd}' is a command, not a file: put it first (noisegate {cmd} [OPTIONS] PATH...)");
         }
         if let Some(g) = &self.glob {
             discover::check_glob(g).map_err(|e| anyhow!("--glob: {e}"))?;
