@@ -388,9 +388,10 @@ impl InputArgs {
         // command belong to the default report. Say so rather than report a missing file.
         let command = |p: &OsString| {
             let name = p.to_string_lossy();
-            Cli::command()
-                .get_subcommands()
-                .any(|c| c.get_name() == name)
+            name == "help"
+                || Cli::command()
+                    .get_subcommands()
+                    .any(|c| c.get_name() == name)
         };
         if let Some(cmd) = self
             .paths

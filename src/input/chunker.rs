@@ -131,7 +131,6 @@ pub fn read_blocks(
     send: &mut dyn FnMut(Block) -> bool,
 ) -> io::Result<(Flow, u64)> {
     let mut counting = Counting { inner: r, n: 0 };
-    let r: &mut dyn Read = &mut counting;
     let chunk = cfg.chunk.max(1);
     let mut seq = 0u64;
     let mut buf = take();
@@ -154,7 +153,7 @@ pub fn read_blocks(
         } else {
             filled + chunk
         };
-        let eof = match fill(r, &mut buf, &mut filled, want) {
+        let eof = match fill(&mut counting, &mut buf, &mut filled, want) {
             Ok(eof) => eof,
             Err(e) => {
                 if filled > 0 {
@@ -190,10 +189,16 @@ pub fn read_blocks(
         } else if filled > cfg.max_line {
             // Hand out a copy of the head only: the grown buffer stays here for the skip.
             let head = buf[..filled.min(OVERLONG_HEAD)].to_vec();
+            let line_start = counting.n - filled as u64;
+            let rest = skip_line(&mut counting, &mut buf)?;
+            // An unfinished last line is held back like any other (a writer may finish it).
+            if rest.is_none() && cfg.hold_tail {
+                return Ok((Flow::Done, line_start));
+            }
             if !block(head, Payload::Overlong(filled.min(OVERLONG_HEAD)), &mut seq) {
                 return Ok((Flow::Stopped, 0));
             }
-            match skip_line(r, &mut buf)? {
+            match rest {
                 Some(rest) => filled = rest,
                 None => return Ok((Flow::Done, counting.n)),
             }
@@ -283,5 +288,30 @@ mod tests {
         let blocks = cut(&input, 64, 100);
         assert_eq!(blocks.len(), 1);
         assert!(matches!(blocks[0].0, Payload::Overlong(_)));
+    }
+
+    #[test]
+    fn an_unfinished_overlong_last_line_is_held_back() {
+        let mut input = b"a\nb\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3000));
+        let cfg = ChunkConfig {
+            chunk: 16,
+            max_line: 100,
+            hold_tail: true,
+        };
+        let mut blocks = Vec::new();
+        let mut r = &input[..];
+        let (flow, consumed) = read_blocks(0, &mut r, cfg, &mut Vec::new, &mut |b| {
+            blocks.push((b.payload, b.data().to_vec()));
+            true
+        })
+        .unwrap();
+        assert_eq!(flow, Flow::Done);
+        assert_eq!(consumed, 4, "the next run starts at the unfinished line");
+        assert!(blocks.iter().all(|b| matches!(b.0, Payload::Lines(_))));
+        assert_eq!(
+            blocks.iter().flat_map(|b| b.1.clone()).collect::<Vec<u8>>(),
+            b"a\nb\n"
+        );
     }
 }

@@ -264,14 +264,11 @@ impl<V: Tally> CappedMap<V> {
         if !self.approximate() {
             return self.map.len() as u64;
         }
-        let last = self
-            .kept()
-            .iter()
-            .map(|(k, _)| rank(k))
-            .max()
-            .unwrap_or(u64::MAX);
+        // KMV with k = the keys kept: the cap, or fewer when a budget dropped more.
+        let kept = self.kept();
+        let last = kept.iter().map(|(k, _)| rank(k)).max().unwrap_or(u64::MAX);
         let fraction = (last as f64 + 1.0) / 2f64.powi(64);
-        ((self.cap as f64 - 1.0) / fraction).round() as u64
+        ((kept.len() as f64 - 1.0).max(0.0) / fraction).round() as u64
     }
 
     /// The cap on distinct keys.
