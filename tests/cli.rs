@@ -320,18 +320,18 @@ fn usage_errors_are_exit_2() {
         .assert()
         .code(2);
     // A command after an option is read as a path; when no such file exists, say why.
-    let out = noisegate()
-        .args(["--threads", "1", "block", "-"])
-        .write_stdin(fixture())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("'block' is a command, not a file: put it first"),
-        "{err}"
-    );
+    for cmd in ["block", "help"] {
+        let out = noisegate()
+            .args(["--threads", "1", cmd, "-"])
+            .write_stdin(fixture())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        let want = format!("'{cmd}' is a command, not a file: put it first");
+        assert!(err.contains(&want), "{err}");
+    }
 }
 
 #[test]
