@@ -270,22 +270,32 @@ impl Readers<'_> {
             hold_tail: self.opts.hold_tail,
         };
         let mut src = SourceReader::new(self, i, tx);
+        let mut take = || {
+            self.pool
+                .try_recv()
+                .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
+        };
         let flow = match mapping(input, start) {
-            Some(map) => Ok(input::map_blocks(
-                i as u32,
-                &map,
-                start as usize,
-                cfg,
-                &mut |b| src.accept(b),
-            )),
+            Some(map) => {
+                let end =
+                    input::map_blocks(i as u32, &map, start as usize, cfg, &mut |b| src.accept(b));
+                // Let go of the map so the lease ends with the blocks in flight.
+                drop(map);
+                match end.resume {
+                    None => Ok((end.flow, end.consumed)),
+                    // A writer wants the file: read the rest instead.
+                    Some((at, seq)) => input::open_at(input, at).and_then(|mut r| {
+                        let (flow, rest) =
+                            input::read_blocks(i as u32, seq, &mut r, cfg, &mut take, &mut |b| {
+                                src.accept(b)
+                            })?;
+                        Ok((flow, end.consumed + rest))
+                    }),
+                }
+            }
             None => {
                 let mut r = input::open_at(input, start)?;
-                let mut take = || {
-                    self.pool
-                        .try_recv()
-                        .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
-                };
-                input::read_blocks(i as u32, &mut r, cfg, &mut take, &mut |b| src.accept(b))
+                input::read_blocks(i as u32, 0, &mut r, cfg, &mut take, &mut |b| src.accept(b))
             }
         };
         src.finish();

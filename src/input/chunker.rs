@@ -119,12 +119,14 @@ impl Read for Counting<'_> {
     }
 }
 
-/// Cuts `r` into blocks and passes each to `send` (which returns `false` to stop).
+/// Cuts `r` into blocks numbered from `first_seq` and passes each to `send` (which returns
+/// `false` to stop).
 /// `take` supplies empty buffers. On a read error, what was read before it is sent, then the
 /// error is returned. Returns how the input ended and how many of its bytes were handed out
 /// (all, unless `hold_tail` kept a last partial line back).
 pub fn read_blocks(
     source: u32,
+    first_seq: u64,
     r: &mut dyn Read,
     cfg: ChunkConfig,
     take: &mut dyn FnMut() -> Vec<u8>,
@@ -132,7 +134,7 @@ pub fn read_blocks(
 ) -> io::Result<(Flow, u64)> {
     let mut counting = Counting { inner: r, n: 0 };
     let chunk = cfg.chunk.max(1);
-    let mut seq = 0u64;
+    let mut seq = first_seq;
     let mut buf = take();
     let mut filled = 0usize;
     let mut block = |buf: Vec<u8>, payload: Payload, seq: &mut u64| {
@@ -238,7 +240,7 @@ mod tests {
             hold_tail: false,
         };
         let mut r = input;
-        read_blocks(0, &mut r, cfg, &mut Vec::new, &mut |b| {
+        read_blocks(0, 0, &mut r, cfg, &mut Vec::new, &mut |b| {
             out.push((b.payload, b.data().to_vec()));
             true
         })
@@ -301,7 +303,7 @@ mod tests {
         };
         let mut blocks = Vec::new();
         let mut r = &input[..];
-        let (flow, consumed) = read_blocks(0, &mut r, cfg, &mut Vec::new, &mut |b| {
+        let (flow, consumed) = read_blocks(0, 0, &mut r, cfg, &mut Vec::new, &mut |b| {
             blocks.push((b.payload, b.data().to_vec()));
             true
         })

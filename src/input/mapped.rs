@@ -4,12 +4,17 @@
 //! A mapped file that shrinks while it is read kills the reader with `SIGBUS`, so a file is
 //! mapped only under a read lease (`fcntl(F_SETLEASE, F_RDLCK)`, Linux): the kernel grants
 //! it only when no process has the file open for writing, and a process that then opens it
-//! for writing or truncates it waits until the lease is released (at most the kernel's
-//! `lease-break-time`, 45 s by default). The lease is held until the last block of the file
-//! is scanned, because it is released only when the [`Mapping`] (shared by those blocks)
-//! is dropped and its file closed. A file that cannot be leased (a live log that nginx
-//! holds open, a file of another user, a filesystem without leases) is read with `read` as
-//! before.
+//! for writing or truncates it must wait for the lease to be given up. The kernel tells
+//! noisegate with `SIGIO`; from then on the file is no longer handed out as map ranges: the
+//! reader reads the rest of it with `read` (safe whatever the writer does), and the lease is
+//! released as soon as the blocks already in flight are scanned, when the last holder of the
+//! [`Mapping`] drops it and its file is closed. The writer waits that long, not for the
+//! whole scan. Should a mapped page still fail (the kernel breaks an unanswered lease after
+//! its `lease-break-time`, 45 s by default; or the disk fails), noisegate stops with a
+//! message and exit code 2 instead of dying of the signal.
+//!
+//! A file that cannot be leased (a live log that nginx holds open, a file of another user, a
+//! filesystem without leases) is read with `read` throughout.
 //!
 //! The pages a block used are dropped from the mapping once the block is scanned
 //! (`MADV_DONTNEED`), so the resident set stays the size of the blocks in flight, not of
@@ -19,7 +24,12 @@ use super::chunker::{Block, Bytes, ChunkConfig, Flow, Payload, OVERLONG_HEAD};
 use memchr::{memchr, memrchr};
 use std::fs::File;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// Lease breaks signalled so far (any file): a mapping made before the count changed may be
+/// wanted by a writer.
+static LEASE_BREAKS: AtomicU64 = AtomicU64::new(0);
 
 /// A leased, read-only map of a whole file.
 #[derive(Debug)]
@@ -27,6 +37,7 @@ pub struct Mapping {
     map: memmap2::Mmap,
     // Closing the file (after the map is dropped) releases the lease.
     _file: File,
+    breaks: u64,
 }
 
 impl Mapping {
@@ -42,19 +53,26 @@ impl Mapping {
         // A second descriptor of our own for the lease and the map: the caller's stays
         // usable for the fallback.
         let file = file.try_clone().ok()?;
-        ignore_lease_breaks();
+        install_handlers();
+        let breaks = LEASE_BREAKS.load(Ordering::SeqCst);
         // SAFETY: plain fcntl on a descriptor we own.
         if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) } != 0 {
             return None;
         }
         // SAFETY: the lease keeps every writer (and so every truncation) out until `file`
-        // is closed, which happens after the map is dropped.
+        // is closed, after the map is dropped; a writer that asks is noticed (`broken`)
+        // and no longer made to wait on new blocks, and a page that fails anyway ends the
+        // process cleanly (`on_sigbus`).
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
         if map.len() as u64 != meta.len() || map.starts_with(&[0x1f, 0x8b]) {
             return None;
         }
         let _ = map.advise(memmap2::Advice::Sequential);
-        Some(Arc::new(Mapping { map, _file: file }))
+        Some(Arc::new(Mapping {
+            map,
+            _file: file,
+            breaks,
+        }))
     }
 
     /// Without leases there is no safe map: always read.
@@ -66,6 +84,12 @@ impl Mapping {
     /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// Whether a writer may be waiting for this file's lease (a lease break was signalled
+    /// since it was mapped): hand out no more of it.
+    pub fn broken(&self) -> bool {
+        LEASE_BREAKS.load(Ordering::SeqCst) != self.breaks
     }
 
     /// Drops the pages of `range` from this process (they stay in the page cache). Another
@@ -88,15 +112,37 @@ impl Mapping {
     }
 }
 
-/// The kernel tells a lease holder that a writer waits with `SIGIO`, whose default action
-/// ends the process. noisegate does not give the lease up early (its blocks are in flight),
-/// so it ignores the signal; the writer waits until the file is done.
+/// `SIGIO` (a writer wants a leased file) counts a lease break; `SIGBUS` (a mapped page
+/// could not be read) ends the process with a message and exit code 2.
 #[cfg(target_os = "linux")]
-fn ignore_lease_breaks() {
+fn install_handlers() {
+    extern "C" fn on_lease_break(_: libc::c_int) {
+        LEASE_BREAKS.fetch_add(1, Ordering::SeqCst);
+    }
+    extern "C" fn on_sigbus(_: libc::c_int) {
+        const MSG: &[u8] =
+            b"noisegate: an input file changed or failed under its memory map while it was read\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            libc::write(2, MSG.as_ptr().cast(), MSG.len());
+            libc::_exit(2);
+        }
+    }
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // SAFETY: setting a signal's disposition to "ignore" has no handler to be unsafe in.
-        unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
+        let set = |signal: libc::c_int, handler: extern "C" fn(libc::c_int)| {
+            // SAFETY: installs a handler that only touches an atomic or calls
+            // async-signal-safe functions.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        };
+        set(libc::SIGIO, on_lease_break);
+        set(libc::SIGBUS, on_sigbus);
     });
 }
 
@@ -121,21 +167,29 @@ fn line_end(map: &Mapping, from: usize) -> usize {
 /// Cuts the mapped file from byte `start` into blocks of whole lines of about `cfg.chunk`
 /// bytes and passes each to `send` (which returns `false` to stop). A line longer than a
 /// block makes its block longer, and one over `cfg.max_line` is handed out alone as
-/// [`Payload::Overlong`], as the reading chunker does. Returns how the input ended and how many bytes after `start`
-/// were handed out (all, unless `hold_tail` kept a last partial line back).
+/// [`Payload::Overlong`], as the reading chunker does. Stops early, saying where, when a
+/// writer wants the file (see the module documentation).
 pub fn map_blocks(
     source: u32,
     map: &Arc<Mapping>,
     start: usize,
     cfg: ChunkConfig,
     send: &mut dyn FnMut(Block) -> bool,
-) -> (Flow, u64) {
+) -> MapEnd {
     let data = map.bytes();
     let len = data.len();
     let chunk = cfg.chunk.max(1);
     let mut pos = start.min(len);
     let mut seq = 0;
     while pos < len {
+        if map.broken() {
+            let consumed = (pos - start.min(len)) as u64;
+            return MapEnd {
+                flow: Flow::Done,
+                consumed,
+                resume: Some((pos as u64, seq)),
+            };
+        }
         let target = pos.saturating_add(chunk).min(len);
         // The block ends after its last newline, or, for a line longer than the block,
         // after that line's newline.
@@ -168,11 +222,31 @@ pub fn map_blocks(
         };
         seq += 1;
         if !send(block) {
-            return (Flow::Stopped, 0);
+            return MapEnd {
+                flow: Flow::Stopped,
+                consumed: 0,
+                resume: None,
+            };
         }
         pos = end;
     }
-    (Flow::Done, (pos - start.min(len)) as u64)
+    MapEnd {
+        flow: Flow::Done,
+        consumed: (pos - start.min(len)) as u64,
+        resume: None,
+    }
+}
+
+/// How cutting a mapped file ended.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MapEnd {
+    /// Whether the consumer still wanted blocks.
+    pub flow: Flow,
+    /// Bytes after `start` handed out.
+    pub consumed: u64,
+    /// A writer wants the file: the byte to go on reading it from with `read`, and the next
+    /// block number.
+    pub resume: Option<(u64, u64)>,
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -196,14 +270,14 @@ mod tests {
             hold_tail,
         };
         let mut blocks = Vec::new();
-        let (flow, consumed) = map_blocks(0, map, start, cfg, &mut |b| {
+        let end = map_blocks(0, map, start, cfg, &mut |b| {
             assert_eq!(b.seq as usize, blocks.len());
             blocks.push(b.data().to_vec());
             b.recycle(|_| panic!("a mapped block has no pool buffer"));
             true
         });
-        assert_eq!(flow, Flow::Done);
-        (blocks, consumed)
+        assert_eq!((end.flow, end.resume), (Flow::Done, None));
+        (blocks, end.consumed)
     }
 
     #[test]
@@ -242,25 +316,5 @@ mod tests {
         writer.write_all(b"a line\n").unwrap();
         let reader = File::open(writer.path()).unwrap();
         assert!(Mapping::new(&reader, 0).is_none(), "a writer holds it open");
-    }
-
-    #[test]
-    fn a_writer_waits_for_the_lease_to_be_released() {
-        let (path, map) = mapped(b"a line\n");
-        let opened = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let writer = {
-            let (path, opened) = (path.to_path_buf(), opened.clone());
-            std::thread::spawn(move || {
-                let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-                opened.store(true, std::sync::atomic::Ordering::SeqCst);
-                f.set_len(0).unwrap();
-            })
-        };
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        assert!(!opened.load(std::sync::atomic::Ordering::SeqCst));
-        assert_eq!(map.bytes(), b"a line\n");
-        drop(map);
-        writer.join().unwrap();
-        assert!(opened.load(std::sync::atomic::Ordering::SeqCst));
     }
 }
