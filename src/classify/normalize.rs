@@ -3,15 +3,19 @@
 //! and Pantheon's `protected_web_paths` compare case-sensitively.
 
 use crate::format::request::percent_decode_into;
-use memchr::memchr2_iter;
 
 /// `true` when [`normalize`] could change `path`; most paths are already normal, and the
 /// classifier then skips the copy.
 #[inline]
 pub fn needs_normalizing(path: &[u8]) -> bool {
+    let mut prev = 0u8;
+    for &b in path {
+        if b == b'%' || (prev == b'/' && (b == b'/' || b == b'.')) {
+            return true;
+        }
+        prev = b;
+    }
     path.first() != Some(&b'/')
-        || memchr2_iter(b'%', b'/', path)
-            .any(|i| path[i] == b'%' || matches!(path.get(i + 1), Some(b'/' | b'.')))
 }
 
 /// Writes the normalized form of `path` to `out` (`decoded` is scratch). The result always

@@ -4,7 +4,7 @@
 //! or a path with spaces. [`split`] never fails loudly; it returns `None` when there is no
 //! method and path to speak of, and the line still counts as parsed.
 
-use memchr::{memchr, memchr2, memrchr};
+use memchr::{memchr, memrchr};
 
 /// The parts of a request line, borrowed from the (still escaped) log field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +69,10 @@ fn path_of_target(target: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// `/path?query#fragment` → (`/path`, `query`).
 pub fn split_query(target: &[u8]) -> (&[u8], &[u8]) {
-    let end = memchr2(b'?', b'#', target).unwrap_or(target.len());
+    let end = target
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(target.len());
     let query = match target.get(end) {
         Some(b'?') => {
             let q = &target[end + 1..];
