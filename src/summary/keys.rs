@@ -239,7 +239,12 @@ impl<V: Tally> CappedMap<V> {
         self.overflow += o.overflow;
         self.prune();
         if self.budget > 0 {
-            self.shed();
+            // Compacting only shrinks values, so an uncompacted total within the budget
+            // needs no shedding.
+            self.weight = self.map.values().map(Tally::weight).sum();
+            if self.weight > self.budget {
+                self.shed();
+            }
         }
     }
 
