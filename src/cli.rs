@@ -386,12 +386,11 @@ impl InputArgs {
         }
         // `noisegate --threads 1 block x.log` reads `block` as a path: options before a
         // command belong to the default report. Say so rather than report a missing file.
+        let mut cli = Cli::command();
+        cli.build(); // adds clap's own `help` command
         let command = |p: &OsString| {
             let name = p.to_string_lossy();
-            name == "help"
-                || Cli::command()
-                    .get_subcommands()
-                    .any(|c| c.get_name() == name)
+            cli.get_subcommands().any(|c| c.get_name() == name)
         };
         if let Some(cmd) = self
             .paths

@@ -314,7 +314,7 @@ fn mapping(input: &Input, start: u64) -> Option<Arc<input::Mapping>> {
         return None;
     };
     let file = std::fs::File::open(path).ok()?;
-    input::Mapping::new(&file, start)
+    input::Mapping::new(file, start)
 }
 
 struct SourceReader<'r, 'a> {

@@ -16,7 +16,7 @@ fn a_writer_is_noticed_and_waits_only_for_the_blocks_in_flight() {
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(text).unwrap();
     let path = f.into_temp_path();
-    let map = Mapping::new(&File::open(&path).unwrap(), 0).expect("a closed file is leased");
+    let map = Mapping::new(File::open(&path).unwrap(), 0).expect("a closed file is leased");
     let opened = Arc::new(AtomicBool::new(false));
     let writer = {
         let (path, opened) = (path.to_path_buf(), opened.clone());

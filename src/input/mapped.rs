@@ -44,15 +44,12 @@ impl Mapping {
     /// Maps `file` if it is a plain (not gzip) regular file longer than `start` that can be
     /// leased; `None` otherwise, and the caller reads it instead.
     #[cfg(target_os = "linux")]
-    pub fn new(file: &File, start: u64) -> Option<Arc<Mapping>> {
+    pub fn new(file: File, start: u64) -> Option<Arc<Mapping>> {
         use std::os::fd::AsRawFd;
         let meta = file.metadata().ok()?;
         if !meta.is_file() || meta.len() <= start.max(2) {
             return None;
         }
-        // A second descriptor of our own for the lease and the map: the caller's stays
-        // usable for the fallback.
-        let file = file.try_clone().ok()?;
         install_handlers();
         let breaks = LEASE_BREAKS.load(Ordering::SeqCst);
         // SAFETY: plain fcntl on a descriptor we own.
@@ -77,7 +74,7 @@ impl Mapping {
 
     /// Without leases there is no safe map: always read.
     #[cfg(not(target_os = "linux"))]
-    pub fn new(_file: &File, _start: u64) -> Option<Arc<Mapping>> {
+    pub fn new(_file: File, _start: u64) -> Option<Arc<Mapping>> {
         None
     }
 
@@ -193,10 +190,13 @@ pub fn map_blocks(
         let target = pos.saturating_add(chunk).min(len);
         // The block ends after its last newline, or, for a line longer than the block,
         // after that line's newline.
-        let (end, long) = match memrchr(b'\n', &data[pos..target]) {
-            _ if target == len => (len, false),
-            Some(i) => (pos + i + 1, false),
-            None => (line_end(map, target), true),
+        let (end, long) = if target == len {
+            (len, false)
+        } else {
+            match memrchr(b'\n', &data[pos..target]) {
+                Some(i) => (pos + i + 1, false),
+                None => (line_end(map, target), true),
+            }
         };
         let end = if end == len && cfg.hold_tail && data[len - 1] != b'\n' {
             memrchr(b'\n', &data[pos..len]).map_or(pos, |i| pos + i + 1)
@@ -259,7 +259,7 @@ mod tests {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(bytes).unwrap();
         let path = f.into_temp_path();
-        let map = Mapping::new(&File::open(&path).unwrap(), 0).expect("a closed file is leased");
+        let map = Mapping::new(File::open(&path).unwrap(), 0).expect("a closed file is leased");
         (path, map)
     }
 
@@ -311,10 +311,10 @@ mod tests {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(b"\x1f\x8b\x08\x00 not really gzip\n").unwrap();
         let path = f.into_temp_path();
-        assert!(Mapping::new(&File::open(&path).unwrap(), 0).is_none());
+        assert!(Mapping::new(File::open(&path).unwrap(), 0).is_none());
         let mut writer = tempfile::NamedTempFile::new().unwrap();
         writer.write_all(b"a line\n").unwrap();
         let reader = File::open(writer.path()).unwrap();
-        assert!(Mapping::new(&reader, 0).is_none(), "a writer holds it open");
+        assert!(Mapping::new(reader, 0).is_none(), "a writer holds it open");
     }
 }
