@@ -5,11 +5,11 @@
 //! `cargo bench --bench throughput`; the figures are in README and BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use noisegate::format::{request, time::TimeCache, LogFormat};
-use noisegate::gen::{generate, GenConfig};
-use noisegate::input::Input;
-use noisegate::pipeline::{scan, ScanOptions};
-use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_engine::format::{request, time::TimeCache, LogFormat};
+use noisegate_engine::input::Input;
+use noisegate_engine::pipeline::{scan, ScanOptions};
+use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_gen::{generate, GenConfig};
 use std::hint::black_box;
 
 const LINES: u64 = 130_000;
@@ -56,7 +56,7 @@ fn stages(c: &mut Criterion) {
             let mut noise = 0u64;
             for p in &paths {
                 let (class, _) = cfg.classifier.classify(p, &mut scratch);
-                noise += u64::from(matches!(class, noisegate::classify::Class::Noise(_)));
+                noise += u64::from(matches!(class, noisegate_engine::classify::Class::Noise(_)));
             }
             black_box(noise)
         })

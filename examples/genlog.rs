@@ -1,4 +1,4 @@
-//! `genlog`: command-line front end of `noisegate::gen`, the deterministic nginx access-log
+//! `genlog`: command-line front end of `noisegate_gen`, the deterministic nginx access-log
 //! generator. Writes a synthetic log (by line count or by size) to stdout or a file and prints
 //! the throughput to stderr.
 //!
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use noisegate::gen::{generate, GenConfig, GenFormat};
+use noisegate_gen::{generate, GenConfig, GenFormat};
 
 /// Generate a realistic, deterministic nginx access log.
 #[derive(Parser, Debug)]

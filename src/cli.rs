@@ -2,19 +2,20 @@
 //! time window, threads, color) before the scan reads a byte. `run` returns the exit code;
 //! main stays thin.
 
-use crate::analysis::{self, impact::DEFAULT_PHP_WORKERS, storms::StormConfig};
-use crate::format::conf::NginxConf;
-use crate::format::json::JsonLines;
-use crate::format::time::parse_iso8601;
-use crate::format::{ClientIp, Escape, LogFormat};
-use crate::input::{discover, Input};
-use crate::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
-use crate::remedy::{self, Upstream};
-use crate::report::{self, Output, Style};
-use crate::saved;
-use crate::summary::Caps;
+use crate::choice::choice;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use noisegate_engine::analysis::{self, impact::DEFAULT_PHP_WORKERS, storms::StormConfig};
+use noisegate_engine::format::conf::NginxConf;
+use noisegate_engine::format::json::JsonLines;
+use noisegate_engine::format::time::parse_iso8601;
+use noisegate_engine::format::{ClientIp, Escape, LogFormat};
+use noisegate_engine::input::{discover, Input};
+use noisegate_engine::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
+use noisegate_engine::remedy::{self, Upstream};
+use noisegate_engine::report::{self, Output, Style};
+use noisegate_engine::saved;
+use noisegate_engine::summary::Caps;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -258,7 +259,7 @@ struct ViewArgs {
     analysis: AnalysisArgs,
 
     /// Report format.
-    #[arg(long, short, value_enum, default_value_t = Output::Text)]
+    #[arg(long, short, value_parser = choice::<Output>(), default_value_t = Output::Text)]
     output: Output,
 
     /// Color in the text report.
@@ -270,7 +271,7 @@ struct ViewArgs {
     top: usize,
 
     /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
-    #[arg(long, value_enum, default_value_t = Upstream::None)]
+    #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
     upstream: Upstream,
 }
 
@@ -313,7 +314,7 @@ struct BlockArgs {
     plain: bool,
 
     /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
-    #[arg(long, value_enum, default_value_t = Upstream::None)]
+    #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
     upstream: Upstream,
 
     /// Add the missing entries to this pantheon.yml in place (a .bak copy is kept).
@@ -535,8 +536,8 @@ impl InputArgs {
         let mut opts = self.options()?;
         let resume = match &self.state {
             Some(file) => {
-                let before = crate::input::state::load(file)?;
-                let plan = crate::input::state::resume(&before, &inputs)?;
+                let before = noisegate_engine::input::state::load(file)?;
+                let plan = noisegate_engine::input::state::resume(&before, &inputs)?;
                 inputs.clone_from(&plan.inputs);
                 opts.starts.clone_from(&plan.starts);
                 opts.hold_tail = true;
@@ -557,7 +558,7 @@ impl InputArgs {
         let mut result = pipeline::scan(&inputs, &opts)?;
         result.errors.append(&mut errors);
         if let Some((file, plan)) = resume {
-            let next = crate::input::state::advance(&plan, &result.consumed);
+            let next = noisegate_engine::input::state::advance(&plan, &result.consumed);
             result.pending_state = Some((file, next));
         }
         Ok(result)
@@ -617,7 +618,7 @@ fn warn(scan: &ScanResult) -> ExitCode {
 /// Saves the `--state` of an incremental run, once its output is out.
 fn save_state(scan: &ScanResult) -> Result<()> {
     match &scan.pending_state {
-        Some((file, state)) => crate::input::state::save(file, state),
+        Some((file, state)) => noisegate_engine::input::state::save(file, state),
         None => Ok(()),
     }
 }
@@ -690,7 +691,7 @@ fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<ScanResult> {
         .iter()
         .map(|f| saved::load(f))
         .collect::<Result<Vec<_>>>()?;
-    let scan = saved::combine(files, &crate::summary::Caps::default())?;
+    let scan = saved::combine(files, &noisegate_engine::summary::Caps::default())?;
     show(scan, &args.view, args.save_summary.as_deref(), out)
 }
 

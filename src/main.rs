@@ -1,11 +1,14 @@
 //! The `noisegate` binary: runs the CLI and maps the outcome to an exit code
 //! (0 done, 2 usage, input or I/O error; a closed stdout is a quiet 0).
 
+mod choice;
+mod cli;
+
 use std::io;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match noisegate::cli::run() {
+    match cli::run() {
         Ok(code) => code,
         Err(e) => {
             let broken_pipe = e

@@ -712,7 +712,7 @@ fn progress_bar_only_on_a_terminal_and_never_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.log");
     let mut data = Vec::new();
-    noisegate::gen::generate(&noisegate::gen::GenConfig::bench(80_000), &mut data).unwrap();
+    noisegate_gen::generate(&noisegate_gen::GenConfig::bench(80_000), &mut data).unwrap();
     std::fs::write(&path, &data).unwrap();
     let p = path.to_str().unwrap();
     let (code, tty) = on_tty(&format!("--progress-delay-ms 0 --output json {p}"), false);

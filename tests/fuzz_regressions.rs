@@ -1,10 +1,10 @@
 //! Inputs the fuzzers (`fuzz/`) found, replayed through the same checks in the normal test
 //! suite: `tests/fuzz-inputs/TARGET/*`.
 
-use noisegate::classify::{normalize, Classifier};
-use noisegate::format::LogFormat;
-use noisegate::remedy::{self, yaml};
-use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_engine::classify::{normalize, Classifier};
+use noisegate_engine::format::LogFormat;
+use noisegate_engine::remedy::{self, yaml};
+use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
 use std::path::Path;
 
 fn inputs(target: &str) -> Vec<Vec<u8>> {

@@ -4,7 +4,7 @@
 //! After an intended change of output, regenerate with
 //! `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
 
-use noisegate::gen::{generate, GenConfig, GenFormat};
+use noisegate_gen::{generate, GenConfig, GenFormat};
 use std::path::Path;
 
 /// (expected file, arguments): each runs from the repository root.

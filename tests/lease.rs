@@ -4,7 +4,7 @@
 //! a lease break is counted process-wide, and would send other tests' maps to the read path.
 #![cfg(target_os = "linux")]
 
-use noisegate::input::{map_blocks, ChunkConfig, Mapping};
+use noisegate_engine::input::{map_blocks, ChunkConfig, Mapping};
 use std::fs::File;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};

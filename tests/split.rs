@@ -1,13 +1,13 @@
 //! Property tests of the merge: however the lines are split (into blocks, files, workers) and
 //! in whatever order the parts are merged, the report is the same as for the whole input.
 
-use noisegate::format::LogFormat;
-use noisegate::input::Input;
-use noisegate::pipeline::{scan, FormatChoice, ScanOptions, ScanResult, SourceFormat};
-use noisegate::remedy;
-use noisegate::report;
-use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
-use noisegate::summary::Summary;
+use noisegate_engine::format::LogFormat;
+use noisegate_engine::input::Input;
+use noisegate_engine::pipeline::{scan, FormatChoice, ScanOptions, ScanResult, SourceFormat};
+use noisegate_engine::remedy;
+use noisegate_engine::report;
+use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_engine::summary::Summary;
 use proptest::prelude::*;
 
 /// Line templates: noise of several kinds, ordinary traffic, garbage requests, bad lines.
@@ -67,7 +67,8 @@ fn json(summary: Summary) -> serde_json::Value {
     };
     let plan = remedy::plan(&result.summary, Default::default());
     let mut result = result;
-    let analysis = noisegate::analysis::analyze(&mut result, Default::default(), 8, 1.0).unwrap();
+    let analysis =
+        noisegate_engine::analysis::analyze(&mut result, Default::default(), 8, 1.0).unwrap();
     let mut v = serde_json::to_value(report::build(&result, &plan, &analysis, 0)).unwrap();
     v["rejects"]["examples"] = serde_json::Value::Null;
     v
@@ -152,7 +153,7 @@ proptest! {
             };
             let mut r = scan(&[Input::Path(path.clone())], &opts).unwrap();
             let plan = remedy::plan(&r.summary, Default::default());
-            let analysis = noisegate::analysis::analyze(&mut r, Default::default(), 8, 1.0).unwrap();
+            let analysis = noisegate_engine::analysis::analyze(&mut r, Default::default(), 8, 1.0).unwrap();
             serde_json::to_string(&report::build(&r, &plan, &analysis, 0)).unwrap()
         };
         prop_assert_eq!(run(chunk, threads), run(1 << 21, 1));

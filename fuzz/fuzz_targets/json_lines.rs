@@ -1,9 +1,9 @@
 //! The JSON-lines parser, with automatic keys and with a key map.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use noisegate::format::json::JsonLines;
-use noisegate::format::time::TimeCache;
-use noisegate::format::LogFormat;
+use noisegate_engine::format::json::JsonLines;
+use noisegate_engine::format::time::TimeCache;
+use noisegate_engine::format::LogFormat;
 
 fuzz_target!(|data: &[u8]| {
     let auto = LogFormat::json(JsonLines::auto());

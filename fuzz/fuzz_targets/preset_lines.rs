@@ -2,8 +2,8 @@
 //! must count each line exactly once, as parsed, filtered or rejected, and never panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use noisegate::format::LogFormat;
-use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_engine::format::LogFormat;
+use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
 use std::sync::{Mutex, OnceLock};
 
 fn config() -> &'static (ScanConfig, Vec<LogFormat>) {

@@ -2,15 +2,15 @@
 //! writes must be YAML that holds every entry of the block that fits.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use noisegate::remedy::{self, yaml, BlockPlan};
-use noisegate::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_engine::remedy::{self, yaml, BlockPlan};
+use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
 use std::sync::OnceLock;
 
 fn plan() -> &'static BlockPlan {
     static P: OnceLock<BlockPlan> = OnceLock::new();
     P.get_or_init(|| {
         let cfg = ScanConfig::default();
-        let format = noisegate::format::LogFormat::preset("combined").unwrap();
+        let format = noisegate_engine::format::LogFormat::preset("combined").unwrap();
         let mut scanner = Scanner::new(&cfg);
         let log = b"1.2.3.4 - - [19/Feb/2016:02:00:00 +0000] \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 5 \"-\" \"Microsoft Office/16.0\"\n\
 1.2.3.4 - - [19/Feb/2016:02:00:01 +0000] \"GET /.well-known/autoconfig/mail/config-v1.1.xml HTTP/1.1\" 404 5 \"-\" \"Thunderbird\"\n";

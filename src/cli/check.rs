@@ -3,12 +3,13 @@
 //! noise rate of the worst minute passes a threshold; exit 2 on errors.
 
 use super::{AnalysisArgs, InputArgs};
-use crate::analysis;
-use crate::remedy::{self, Upstream};
-use crate::report::numbers::{pct, thousands};
-use crate::report::time::views;
+use crate::choice::choice;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use noisegate_engine::analysis;
+use noisegate_engine::remedy::{self, Upstream};
+use noisegate_engine::report::numbers::{pct, thousands};
+use noisegate_engine::report::time::views;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -40,7 +41,7 @@ pub struct CheckArgs {
     max_noise_rate: Option<u64>,
 
     /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
-    #[arg(long, value_enum, default_value_t = Upstream::None)]
+    #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
     upstream: Upstream,
 
     /// Alert format.
@@ -61,8 +62,8 @@ struct CheckView<'a> {
     schema: &'static str,
     status: &'static str,
     alerts: &'a [Alert],
-    storms: Vec<crate::report::time::StormView>,
-    surges: Vec<crate::report::time::SurgeView>,
+    storms: Vec<noisegate_engine::report::time::StormView>,
+    surges: Vec<noisegate_engine::report::time::SurgeView>,
     noise_requests: u64,
     share_of_requests: f64,
     block_paths: Vec<String>,
@@ -92,7 +93,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
             message: format!(
                 "{} storm from {} since {}: {} requests, up to {} a minute{workers}",
                 st.category,
-                crate::report::escape::escape_text(&st.client),
+                noisegate_engine::report::escape::escape_text(&st.client),
                 b.start,
                 thousands(b.requests),
                 b.peak_per_minute
@@ -114,7 +115,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
         });
     }
     let noise = s.noise_requests();
-    let share = crate::report::numbers::share(noise, s.totals.requests);
+    let share = noisegate_engine::report::numbers::share(noise, s.totals.requests);
     if args
         .max_noise_share
         .is_some_and(|m| !m.is_finite() || m < 0.0)
@@ -144,7 +145,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
                 message: format!(
                     "{} noise requests in the minute from {} (limit {max})",
                     thousands(t.noise),
-                    crate::format::time::rfc3339(m * 60)
+                    noisegate_engine::format::time::rfc3339(m * 60)
                 ),
             });
         }
@@ -153,7 +154,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
     match args.output {
         CheckOutput::Json => {
             let view = CheckView {
-                schema: crate::report::model::SCHEMA,
+                schema: noisegate_engine::report::model::SCHEMA,
                 status: if fired { "alert" } else { "ok" },
                 alerts: &alerts,
                 storms,

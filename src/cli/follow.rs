@@ -8,15 +8,15 @@
 //! ends when the client has been quiet for longer than the gap (by log time, advanced by the
 //! wall clock while the log is silent) or the input ends.
 
-use crate::analysis::storms::StormConfig;
-use crate::classify::{Classifier, CATEGORIES};
-use crate::format::time::{rfc3339, TimeCache};
-use crate::format::{self, ClientIp, LogFormat};
-use crate::pipeline::FormatChoice;
-use crate::report::escape::escape_text;
-use crate::report::numbers::thousands;
-use crate::scan::Decoder;
 use anyhow::Result;
+use noisegate_engine::analysis::storms::StormConfig;
+use noisegate_engine::classify::{Classifier, CATEGORIES};
+use noisegate_engine::format::time::{rfc3339, TimeCache};
+use noisegate_engine::format::{self, ClientIp, LogFormat};
+use noisegate_engine::pipeline::FormatChoice;
+use noisegate_engine::report::escape::escape_text;
+use noisegate_engine::report::numbers::thousands;
+use noisegate_engine::scan::Decoder;
 use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};
 use std::sync::Arc;

@@ -2,11 +2,11 @@
 //! `--log-format` / `--nginx-conf` format) fits the first lines of a log, and how well.
 
 use super::from_conf;
-use crate::format::{self, LogFormat, Parser};
-use crate::input::{self, Input};
-use crate::report::escape::escape_text;
 use anyhow::{anyhow, Result};
 use clap::Args;
+use noisegate_engine::format::{self, LogFormat, Parser};
+use noisegate_engine::input::{self, Input};
+use noisegate_engine::report::escape::escape_text;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

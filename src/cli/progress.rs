@@ -2,9 +2,9 @@
 //! throughput and the noise found so far. It appears only after a delay (about a second), so
 //! quick runs never flash one, and only on a terminal unless asked.
 
-use crate::input::Input;
-use crate::pipeline::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use noisegate_engine::input::Input;
+use noisegate_engine::pipeline::Progress;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

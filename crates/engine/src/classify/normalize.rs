@@ -23,7 +23,7 @@ pub fn needs_normalizing(path: &[u8]) -> bool {
 ///
 /// ```
 /// let (mut scratch, mut out) = (Vec::new(), Vec::new());
-/// noisegate::classify::normalize(b"//%41utoDiscover/./x/../y.xml", &mut scratch, &mut out);
+/// noisegate_engine::classify::normalize(b"//%41utoDiscover/./x/../y.xml", &mut scratch, &mut out);
 /// assert_eq!(out, b"/AutoDiscover/y.xml");
 /// ```
 pub fn normalize(path: &[u8], decoded: &mut Vec<u8>, out: &mut Vec<u8>) {

@@ -189,7 +189,7 @@ impl Classifier {
     /// the normalized path, which borrows either `path` or `scratch.normalized`.
     ///
     /// ```
-    /// use noisegate::classify::{Class, Classifier, CATEGORIES};
+    /// use noisegate_engine::classify::{Class, Classifier, CATEGORIES};
     /// let c = Classifier::new();
     /// let mut scratch = c.scratch();
     /// let (class, norm) = c.classify(b"/EWS//Exchange.asmx", &mut scratch);

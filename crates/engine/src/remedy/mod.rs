@@ -170,7 +170,7 @@ fn categories_of(members: &[(u64, usize)]) -> Vec<&'static str> {
 }
 
 /// The upstream whose default protected paths share the 24-entry budget.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Upstream {
     /// Pantheon's WordPress upstream.
     Wordpress,
@@ -182,6 +182,13 @@ pub enum Upstream {
     #[default]
     None,
 }
+
+crate::choice::choice_table!(Upstream {
+    Wordpress => ("wordpress", "Pantheon's WordPress upstream"),
+    Drupal7 => ("drupal7", "Pantheon's Drupal 7 upstream"),
+    Drupal => ("drupal", "Pantheon's Drupal (8 and later) upstreams"),
+    None => ("none", "No upstream defaults"),
+});
 
 impl Upstream {
     /// The upstream's default `protected_web_paths` (DOMAIN.md, from Pantheon's docs; for

@@ -7,10 +7,9 @@
 //! renderers). [`cli`] resolves the command line; `main` only maps results to exit codes.
 
 pub mod analysis;
+pub mod choice;
 pub mod classify;
-pub mod cli;
 pub mod format;
-pub mod gen;
 pub mod input;
 pub mod pipeline;
 pub mod remedy;

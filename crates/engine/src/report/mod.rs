@@ -15,7 +15,7 @@ pub use model::{build, Report};
 use std::io::{self, Write};
 
 /// Output formats of the report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
     /// Aligned text for a person.
     Text,
@@ -26,6 +26,13 @@ pub enum Output {
     /// One self-contained HTML file (inline CSS and SVG).
     Html,
 }
+
+crate::choice::choice_table!(Output {
+    Text => ("text", "Aligned text for a person"),
+    Json => ("json", "The noisegate/1 JSON document"),
+    Markdown => ("markdown", "Markdown, for a ticket or a pull request"),
+    Html => ("html", "One self-contained HTML file (inline CSS and SVG)"),
+});
 
 /// Presentation decisions made once, before rendering.
 #[derive(Clone, Copy, Debug)]
