@@ -7,8 +7,8 @@ use crate::choice::choice;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use noisegate_engine::analysis;
+use noisegate_engine::numbers::{pct, thousands};
 use noisegate_engine::remedy::{self, Upstream};
-use noisegate_engine::report::numbers::{pct, thousands};
 use noisegate_engine::report::time::views;
 use serde::Serialize;
 use std::io::Write;
@@ -93,7 +93,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
             message: format!(
                 "{} storm from {} since {}: {} requests, up to {} a minute{workers}",
                 st.category,
-                noisegate_engine::report::escape::escape_text(&st.client),
+                noisegate_engine::escape::escape_text(&st.client),
                 b.start,
                 thousands(b.requests),
                 b.peak_per_minute
@@ -115,7 +115,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
         });
     }
     let noise = s.noise_requests();
-    let share = noisegate_engine::report::numbers::share(noise, s.totals.requests);
+    let share = noisegate_engine::numbers::share(noise, s.totals.requests);
     if args
         .max_noise_share
         .is_some_and(|m| !m.is_finite() || m < 0.0)

@@ -11,11 +11,11 @@
 use anyhow::Result;
 use noisegate_engine::analysis::storms::StormConfig;
 use noisegate_engine::classify::{Classifier, CATEGORIES};
+use noisegate_engine::escape::escape_text;
 use noisegate_engine::format::time::{rfc3339, TimeCache};
 use noisegate_engine::format::{self, ClientIp, LogFormat};
+use noisegate_engine::numbers::thousands;
 use noisegate_engine::pipeline::FormatChoice;
-use noisegate_engine::report::escape::escape_text;
-use noisegate_engine::report::numbers::thousands;
 use noisegate_engine::scan::Decoder;
 use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};

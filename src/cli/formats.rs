@@ -4,9 +4,9 @@
 use super::from_conf;
 use anyhow::{anyhow, Result};
 use clap::Args;
+use noisegate_engine::escape::escape_text;
 use noisegate_engine::format::{self, LogFormat, Parser};
 use noisegate_engine::input::{self, Input};
-use noisegate_engine::report::escape::escape_text;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -9,8 +9,10 @@
 pub mod analysis;
 pub mod choice;
 pub mod classify;
+pub mod escape;
 pub mod format;
 pub mod input;
+pub mod numbers;
 pub mod pipeline;
 pub mod remedy;
 pub mod report;

@@ -8,9 +8,9 @@
 //! per-key caps, whatever the input size. Line numbers of rejected examples are resolved at the
 //! end from each block's line count, so no reader counts lines.
 
+use crate::escape::escape_text;
 use crate::format::{self, time::TimeCache, ClientIp, LogFormat};
 use crate::input::{self, Block, ChunkConfig, Flow, Input, Payload};
-use crate::report::escape::escape_text;
 use crate::scan::{BlockInfo, ScanConfig, Scanner};
 use crate::summary::{Caps, Summary};
 use anyhow::{bail, Result};

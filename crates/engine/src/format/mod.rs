@@ -258,7 +258,7 @@ impl<'p> Miss<'p> {
         let col = self.column + 1;
         match self.reject {
             Reject::Layout => {
-                let lit = crate::report::escape::escape_text(self.expected);
+                let lit = crate::escape::escape_text(self.expected);
                 match self.after {
                     Some(f) => format!("column {col}: no `{lit}` after {}", f.var()),
                     None => format!("column {col}: expected `{lit}`"),

@@ -12,8 +12,8 @@
 //! dropped with a reason, never quoted or escaped into the file.
 
 use crate::classify::{needs_normalizing, normalize, trim_trailing_slash, CATEGORIES};
-use crate::report::escape::escape_text;
-use crate::report::numbers::plural;
+use crate::escape::escape_text;
+use crate::numbers::plural;
 
 pub mod targets;
 pub mod yaml;

@@ -4,11 +4,11 @@
 //!
 //! Every string from the log is made printable (`escape_text`) and then HTML-escaped.
 
-use super::escape::escape_text;
 use super::model::{CategoryView, Report};
-use super::numbers::{bytes, pct, secs, thousands};
 use super::time::BurstView;
+use crate::escape::escape_text;
 use crate::format::time::parse_iso8601;
+use crate::numbers::{bytes, pct, secs, thousands};
 use std::io::{self, Write};
 
 /// Text as inert HTML.

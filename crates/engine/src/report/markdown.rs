@@ -2,9 +2,9 @@
 //! storms and surges, the impact, and the block in a fenced code block. Strings from the log
 //! are made printable (`escape_text`) and stripped of Markdown meaning before they are written.
 
-use super::escape::escape_text;
 use super::model::Report;
-use super::numbers::{bytes, pct, secs, thousands};
+use crate::escape::escape_text;
+use crate::numbers::{bytes, pct, secs, thousands};
 use std::io::{self, Write};
 
 /// A log string as inert Markdown text: printable ASCII only, Markdown punctuation escaped.

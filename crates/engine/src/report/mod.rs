@@ -2,11 +2,9 @@
 //! the model to bytes on a `&mut dyn Write`; they never compute statistics and never probe the
 //! terminal: color is decided once by the caller and passed in.
 
-pub mod escape;
 mod html;
 mod markdown;
 pub mod model;
-pub mod numbers;
 mod text;
 pub mod time;
 

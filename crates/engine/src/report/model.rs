@@ -2,12 +2,12 @@
 //! deterministic order (counts descending, ties by key). Its serde form *is* the JSON contract
 //! (`"schema": "noisegate/1"`, see README); renderers only lay it out.
 
-use super::escape::ser_bytes;
-use super::numbers::{pct, share, thousands};
 use super::time::{ImpactView, StormView, SurgeView, TimelineView};
 use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
+use crate::escape::ser_bytes;
 use crate::format::{time::rfc3339, Reject};
+use crate::numbers::{pct, share, thousands};
 use crate::pipeline::ScanResult;
 use crate::remedy::{self, BlockPlan};
 use crate::summary::{KeyCounts, Summary, Traffic};

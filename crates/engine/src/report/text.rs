@@ -1,10 +1,10 @@
 //! The text report: aligned, readable at 80 columns, colored only when asked. Every string
 //! that came from a log goes through `escape_text` before it is written.
 
-use super::escape::{escape_text, fit};
 use super::model::{CategoryView, Report, TrafficView};
-use super::numbers::{bytes, pct, plural, secs, span, thousands};
 use super::Style;
+use crate::escape::{escape_text, fit};
+use crate::numbers::{bytes, pct, plural, secs, span, thousands};
 use std::io::{self, Write};
 
 mod time;

@@ -1,11 +1,11 @@
 //! The time side of the report's view model: the per-minute timeline, storms, surges and the
 //! impact figures, as serialized in JSON (`timeline`, `storms`, `surges`, `impact`).
 
-use super::escape::ser_bytes;
 use super::model::{AgentCount, FamilyCount, MethodCount, PathCount};
 use crate::analysis::details::Details;
 use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
+use crate::escape::ser_bytes;
 use crate::format::time::rfc3339;
 use crate::summary::KeyCounts;
 use crate::summary::Summary;

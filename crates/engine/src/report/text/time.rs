@@ -2,9 +2,9 @@
 //! storms and surges tables, and the impact in plain words.
 
 use super::Out;
-use crate::report::escape::{escape_text, fit};
+use crate::escape::{escape_text, fit};
+use crate::numbers::{pct, thousands};
 use crate::report::model::Report;
-use crate::report::numbers::{pct, thousands};
 use crate::report::time::{DetailsView, LoadView};
 use std::io;
 
