@@ -576,3 +576,66 @@ fn review_follow_ups_for_check_follow_and_merge() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
 }
+
+/// The report's storms, as `--follow` prints their end.
+fn ended_lines(report: &Value) -> Vec<String> {
+    report["storms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "storm ended: {} from {}, {} requests from {} to {}",
+                s["category"].as_str().unwrap(),
+                s["client"].as_str().unwrap(),
+                s["requests"],
+                s["start"].as_str().unwrap(),
+                s["end"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn follow_and_the_report_find_the_same_storms() {
+    // The regression: a 200-minute trickle (one probe a minute) and then 150 probes in 150 s
+    // from the same client was a 150-request storm in the report and nothing in --follow.
+    let probe = "POST /autodiscover/autodiscover.xml HTTP/1.1";
+    let mut trickle: Vec<String> = (0..200)
+        .map(|m| line(T0 + m * 60 + 30, probe, 404, OUTLOOK, "0.2", "198.51.100.9"))
+        .collect();
+    trickle.extend(
+        (0..150).map(|s| line(T0 + 12_000 + s, probe, 404, OUTLOOK, "0.2", "198.51.100.9")),
+    );
+    for lines in [trickle, log()] {
+        let report = run(&lines, &[]);
+        let expected = ended_lines(&report);
+        assert!(!expected.is_empty());
+        let out = ng()
+            .arg("--follow")
+            .write_stdin(lines.concat())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for e in &expected {
+            assert!(text.contains(e.as_str()), "missing {e:?} in\n{text}");
+        }
+        assert_eq!(
+            text.matches("storm ended").count(),
+            expected.len(),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("storm started").count(),
+            expected.len(),
+            "{text}"
+        );
+    }
+    let report = run(
+        &(0..150)
+            .map(|s| line(T0 + 12_000 + s, probe, 404, OUTLOOK, "0.2", "198.51.100.9"))
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    assert_eq!(report["storms"][0]["requests"], 150);
+}

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod choice;
 pub mod classify;
 pub mod escape;
+pub mod follow;
 pub mod format;
 pub mod input;
 pub mod numbers;

@@ -123,83 +123,209 @@ pub fn activities(summary: &Summary) -> Vec<ClientActivity<'_>> {
         .collect()
 }
 
-/// Splits sorted cells into runs where the quiet time between one minute's last request and
-/// the next minute's first is longer than `gap` seconds.
-fn runs(cells: &[Cell], gap: i64) -> Vec<&[Cell]> {
-    let at = |c: &Cell, sec: u8| c.minute * 60 + i64::from(sec);
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 1..=cells.len() {
-        if i == cells.len()
-            || at(&cells[i], cells[i].first_sec) - at(&cells[i - 1], cells[i - 1].last_sec) > gap
-        {
-            out.push(&cells[start..i]);
-            start = i;
+/// What a stretch of cells adds up to: span, requests, busiest minute, server time.
+#[derive(Clone, Copy, Debug)]
+struct Stretch {
+    start: i64,
+    end: i64,
+    requests: u64,
+    peak_minute: i64,
+    peak_minute_requests: u64,
+    request_time_us: u64,
+}
+
+impl Stretch {
+    fn of(c: &Cell) -> Self {
+        Stretch {
+            start: c.minute * 60 + i64::from(c.first_sec),
+            end: c.minute * 60 + i64::from(c.last_sec),
+            requests: u64::from(c.requests),
+            peak_minute: c.minute * 60,
+            peak_minute_requests: u64::from(c.requests),
+            request_time_us: c.request_time_us,
         }
     }
-    out
+
+    /// Adds a later cell; on equal counts the earlier minute stays the peak.
+    fn add(&mut self, c: &Cell) {
+        self.end = c.minute * 60 + i64::from(c.last_sec);
+        self.requests += u64::from(c.requests);
+        self.request_time_us = self.request_time_us.saturating_add(c.request_time_us);
+        if u64::from(c.requests) > self.peak_minute_requests {
+            self.peak_minute = c.minute * 60;
+            self.peak_minute_requests = u64::from(c.requests);
+        }
+    }
+
+    /// `self` with `c` added, or `c` alone when it starts a new stretch.
+    fn with(mut self, c: &Cell, joins: bool) -> Self {
+        if joins {
+            self.add(c);
+            self
+        } else {
+            Stretch::of(c)
+        }
+    }
+
+    fn qualifies(&self, cfg: &StormConfig) -> bool {
+        let minutes = self.end.div_euclid(60) - self.start.div_euclid(60) + 1;
+        self.requests >= cfg.min_requests && self.requests as f64 / minutes as f64 >= cfg.rate
+    }
+
+    fn storm(&self, category: usize, client: &[u8]) -> Storm {
+        Storm {
+            category,
+            client: client.to_vec(),
+            start: self.start,
+            end: self.end,
+            requests: self.requests,
+            peak_minute: self.peak_minute,
+            peak_minute_requests: self.peak_minute_requests,
+            request_time_us: self.request_time_us,
+        }
+    }
 }
 
-fn storm_of(category: usize, client: &[u8], run: &[Cell]) -> Storm {
-    let (first, last) = (run[0], run[run.len() - 1]);
-    let peak = run
-        .iter()
-        .max_by(|a, b| a.requests.cmp(&b.requests).then(b.minute.cmp(&a.minute)))
-        .expect("a run is not empty");
-    Storm {
-        category,
-        client: client.to_vec(),
-        start: first.minute * 60 + i64::from(first.first_sec),
-        end: last.minute * 60 + i64::from(last.last_sec),
-        requests: run.iter().map(|c| u64::from(c.requests)).sum(),
-        peak_minute: peak.minute * 60,
-        peak_minute_requests: u64::from(peak.requests),
-        request_time_us: run
-            .iter()
-            .fold(0u64, |a, c| a.saturating_add(c.request_time_us)),
-    }
+/// The storm rule, applied incrementally to one (category, client)'s minute cells in time
+/// order. The report feeds it a client's merged cells; `--follow` feeds it cells as lines
+/// arrive. Both get the same storms from the same cells.
+///
+/// A *run* is a stretch of cells where the quiet time between one minute's last request and
+/// the next minute's first is at most the gap. A run that meets the rule as a whole is one
+/// storm. Otherwise its dense stretches are judged instead (minutes at or above the rate,
+/// joined across quiet gaps of at most the gap), so that a burst inside a long steady trickle
+/// is not averaged away. Memory is constant per tracker: the run, the open dense stretch and
+/// the dense storms already closed.
+#[derive(Clone, Debug)]
+pub struct StormTracker {
+    cfg: StormConfig,
+    category: usize,
+    client: Vec<u8>,
+    run: Option<Stretch>,
+    dense: Option<Stretch>,
+    closed: Vec<Stretch>,
 }
 
-/// The storms of one run: the run itself when it qualifies; otherwise its dense stretches
-/// (minutes at or above the rate, joined across quiet gaps), so that a burst inside a long
-/// steady trickle is not averaged away.
-fn storms_of_run(category: usize, client: &[u8], run: &[Cell], cfg: &StormConfig) -> Vec<Storm> {
-    let qualifies = |s: &Storm| s.requests >= cfg.min_requests && s.rate() >= cfg.rate;
-    let whole = storm_of(category, client, run);
-    if qualifies(&whole) {
-        return vec![whole];
+impl StormTracker {
+    /// A tracker for one category and client.
+    pub fn new(cfg: StormConfig, category: usize, client: &[u8]) -> Self {
+        StormTracker {
+            cfg,
+            category,
+            client: client.to_vec(),
+            run: None,
+            dense: None,
+            closed: Vec::new(),
+        }
     }
-    let dense: Vec<Cell> = run
-        .iter()
-        .filter(|c| f64::from(c.requests) >= cfg.rate)
-        .copied()
-        .collect();
-    if dense.len() == run.len() {
-        return Vec::new();
+
+    fn gap(&self) -> i64 {
+        self.cfg.gap_minutes * 60
     }
-    runs(&dense, cfg.gap_minutes * 60)
-        .into_iter()
-        .map(|r| storm_of(category, client, r))
-        .filter(|s| qualifies(s))
-        .collect()
+
+    fn joins(&self, s: Option<&Stretch>, c: &Cell) -> bool {
+        s.is_some_and(|s| c.minute * 60 + i64::from(c.first_sec) - s.end <= self.gap())
+    }
+
+    fn dense_cell(&self, c: &Cell) -> bool {
+        f64::from(c.requests) >= self.cfg.rate
+    }
+
+    /// Adds the next minute (later than every cell before it). A quiet gap longer than the
+    /// storm gap ends the current run first: its storms go to `out`.
+    pub fn push(&mut self, c: &Cell, out: &mut Vec<Storm>) {
+        if self.run.is_some() && !self.joins(self.run.as_ref(), c) {
+            self.finish(out);
+        }
+        self.run = Some(match self.run {
+            Some(r) => r.with(c, true),
+            None => Stretch::of(c),
+        });
+        if self.dense_cell(c) {
+            let joins = self.joins(self.dense.as_ref(), c);
+            if !joins {
+                self.closed
+                    .extend(self.dense.take().filter(|d| d.qualifies(&self.cfg)));
+            }
+            self.dense = Some(match self.dense {
+                Some(d) => d.with(c, joins),
+                None => Stretch::of(c),
+            });
+        }
+    }
+
+    /// The storm the current run already holds, with `partial` (the minute still being
+    /// filled, if any) added: its first request and its requests so far. The whole run is
+    /// preferred to a dense stretch of it, as in [`StormTracker::finish`].
+    pub fn storming(&self, partial: Option<&Cell>) -> Option<(i64, u64)> {
+        let cfg = &self.cfg;
+        let (mut run, mut dense, mut closed) = (self.run, self.dense, self.closed.first());
+        if let Some(c) = partial {
+            let joins = self.joins(run.as_ref(), c);
+            run = Some(run.map_or(Stretch::of(c), |r| r.with(c, joins)));
+            if !joins {
+                (dense, closed) = (None, None);
+            }
+            if self.dense_cell(c) {
+                let joins = self.joins(dense.as_ref(), c);
+                dense = Some(dense.map_or(Stretch::of(c), |d| d.with(c, joins)));
+            }
+        }
+        [run, closed.copied(), dense]
+            .into_iter()
+            .flatten()
+            .find(|s| s.qualifies(cfg))
+            .map(|s| (s.start, s.requests))
+    }
+
+    /// The last request of the current run, epoch seconds.
+    pub fn last(&self) -> Option<i64> {
+        self.run.map(|r| r.end)
+    }
+
+    /// Ends the current run: its storms go to `out`.
+    pub fn finish(&mut self, out: &mut Vec<Storm>) {
+        let Some(run) = self.run.take() else { return };
+        let dense = self.dense.take();
+        let closed = std::mem::take(&mut self.closed);
+        let (category, client) = (self.category, &self.client[..]);
+        if run.qualifies(&self.cfg) {
+            out.push(run.storm(category, client));
+            return;
+        }
+        let last = dense.filter(|d| d.qualifies(&self.cfg));
+        out.extend(
+            closed
+                .iter()
+                .chain(&last)
+                .map(|d| d.storm(category, client)),
+        );
+    }
 }
 
 /// Every client storm, most requests first (ties: earlier, then category, then client).
 pub fn storms(acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Storm> {
     let mut out: Vec<Storm> = Vec::new();
     for a in acts {
-        for run in runs(&a.activity.cells, cfg.gap_minutes * 60) {
-            out.extend(storms_of_run(a.category, a.client, run, cfg));
+        let mut tracker = StormTracker::new(*cfg, a.category, a.client);
+        for c in &a.activity.cells {
+            tracker.push(c, &mut out);
         }
+        tracker.finish(&mut out);
     }
-    out.sort_by(|a, b| {
+    sort_storms(&mut out);
+    out
+}
+
+/// Most requests first; ties: earlier, then category, then client.
+pub fn sort_storms(storms: &mut [Storm]) {
+    storms.sort_by(|a, b| {
         b.requests
             .cmp(&a.requests)
             .then(a.start.cmp(&b.start))
             .then(a.category.cmp(&b.category))
             .then(a.client.cmp(&b.client))
     });
-    out
 }
 
 /// Per (category, minute): requests, distinct clients, server time.
@@ -351,14 +477,23 @@ mod tests {
     fn the_gap_is_measured_in_seconds() {
         let cell = |minute, first_sec, last_sec| Cell {
             minute,
-            requests: 1,
+            requests: 200,
             first_sec,
             last_sec,
             request_time_us: 0,
         };
-        // 23:50:00 then 23:55:59 is a 359 s gap: more than 5 minutes.
-        assert_eq!(runs(&[cell(0, 0, 0), cell(5, 59, 59)], 300).len(), 2);
-        assert_eq!(runs(&[cell(0, 0, 0), cell(5, 0, 0)], 300).len(), 1);
+        // 23:50:00 then 23:55:59 is a 359 s gap: more than 5 minutes, two runs.
+        let runs = |cells: &[Cell]| {
+            let mut t = StormTracker::new(StormConfig::default(), 0, b"c");
+            let mut out = Vec::new();
+            for c in cells {
+                t.push(c, &mut out);
+            }
+            t.finish(&mut out);
+            out.len()
+        };
+        assert_eq!(runs(&[cell(0, 0, 0), cell(5, 59, 59)]), 2);
+        assert_eq!(runs(&[cell(0, 0, 0), cell(5, 0, 0)]), 1);
     }
 
     #[test]
