@@ -1,14 +1,16 @@
 //! The `noisegate` binary: runs the CLI and maps the outcome to an exit code
 //! (0 done, 2 usage, input or I/O error; a closed stdout is a quiet 0).
 
+mod args;
 mod choice;
-mod cli;
+mod cmd;
+mod progress;
 
 use std::io;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match cli::run() {
+    match cmd::run() {
         Ok(code) => code,
         Err(e) => {
             let broken_pipe = e

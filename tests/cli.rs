@@ -736,3 +736,49 @@ fn progress_bar_only_on_a_terminal_and_never_when_asked() {
         String::from_utf8_lossy(&piped.stderr)
     );
 }
+
+/// Every option is checked before the first byte of input is read: a bad value is refused at
+/// once, even while stdin is still open and silent (it used to be refused after a full scan).
+#[test]
+fn bad_options_are_refused_before_any_input_is_read() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let cases: [(&[&str], &str); 6] = [
+        (&["--storm-rate", "nan"], "--storm-rate"),
+        (&["--storm-rate=-1"], "--storm-rate"),
+        (&["check", "--max-noise-share", "inf"], "--max-noise-share"),
+        (&["check", "--max-noise-share=-5"], "--max-noise-share"),
+        (&["--since", "yesterday"], "--since"),
+        (&["--format", "apache"], "--format"),
+    ];
+    for (args, named) in cases {
+        let mut child = Std::new(env!("CARGO_BIN_EXE_noisegate"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _open_stdin = child.stdin.take();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{args:?}: still reading stdin instead of refusing the option");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+}

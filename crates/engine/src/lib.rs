@@ -6,6 +6,7 @@
 //! (threads and merge) → [`remedy`] (paths to protect) → [`report`] (view model and
 //! renderers). [`cli`] resolves the command line; `main` only maps results to exit codes.
 
+pub mod alerts;
 pub mod analysis;
 pub mod choice;
 pub mod classify;

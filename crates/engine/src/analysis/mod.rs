@@ -1,11 +1,14 @@
-//! Analysis: pure functions of a merged [`Summary`](crate::summary::Summary) — storms and
-//! surges in time, and what the noise costs. Nothing here reads input or renders output.
+//! Analysis of a scan: storms and surges in time, what the noise costs, and the block planned
+//! for it ([`find`]). Storms, surges and impact are pure functions of the merged
+//! [`Summary`](crate::summary::Summary); the storm details are the one step that reads input
+//! again: the noise lines the scan kept in temporary files. Nothing here renders output.
 
 pub mod details;
 pub mod impact;
 pub mod storms;
 
 use crate::pipeline::ScanResult;
+use crate::remedy::{self, BlockPlan, Upstream};
 use anyhow::Result;
 use details::Details;
 use impact::Impact;
@@ -28,6 +31,38 @@ pub struct Analysis {
     pub impact: Impact,
     /// What limits these findings (a cap reached, details unavailable), for people.
     pub caveats: Vec<String>,
+}
+
+/// What the analysis of a scan needs to be told.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// The storm and surge rules.
+    pub storms: StormConfig,
+    /// PHP workers per container, for occupancy as a share of capacity.
+    pub php_workers: u32,
+    /// The upstream whose default protected paths share the block's entries.
+    pub upstream: Upstream,
+}
+
+/// The block planned for a scan and everything found in it.
+#[derive(Clone, Debug)]
+pub struct Findings {
+    /// The block.
+    pub plan: BlockPlan,
+    /// Storms, surges, impact.
+    pub analysis: Analysis,
+}
+
+/// Plans the block and analyzes the scan: the one path from a scan to what the report and
+/// `check` show (savings count only what the block covers).
+pub fn find(scan: &mut ScanResult, settings: &Settings) -> Result<Findings> {
+    let plan = remedy::plan(&scan.summary, settings.upstream);
+    let covered = match plan.noise_requests {
+        0 => 1.0,
+        n => plan.covered_requests as f64 / n as f64,
+    };
+    let analysis = analyze(scan, settings.storms, settings.php_workers, covered)?;
+    Ok(Findings { plan, analysis })
 }
 
 /// Runs every analysis on a scan; the storm details read back the scan's spooled noise.

@@ -295,56 +295,103 @@ pub struct LogFormat {
     pub client: ClientIp,
 }
 
-/// The built-in presets: (name, nginx log_format, allow trailing fields).
-pub const PRESETS: [(&str, &str, bool); 3] = [
-    (
-        "pantheon",
-        "$remote_addr - $remote_user [$time_local]  \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_time \"$http_x_forwarded_for\"",
-        false,
-    ),
-    (
-        "combined",
-        "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"",
-        true,
-    ),
-    (
-        "common",
-        "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent",
-        false,
-    ),
+/// One built-in format: an entry of [`PRESETS`], the one table that `--format`, detection and
+/// `noisegate formats` list.
+#[derive(Debug)]
+pub struct Preset {
+    /// Its name (`--format NAME`).
+    pub name: &'static str,
+    /// One line of help.
+    pub help: &'static str,
+    kind: PresetKind,
+}
+
+#[derive(Debug)]
+enum PresetKind {
+    /// An nginx `log_format`; `trailing`: fields after it are allowed.
+    Nginx {
+        text: &'static str,
+        trailing: bool,
+        client: ClientIp,
+    },
+    /// One JSON object per line, keys mapped by name.
+    JsonLines,
+}
+
+/// The built-in formats, in the order detection prefers them on a tie.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "pantheon",
+        help: "Pantheon's nginx format",
+        kind: PresetKind::Nginx {
+            text: "$remote_addr - $remote_user [$time_local]  \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_time \"$http_x_forwarded_for\"",
+            trailing: false,
+            client: ClientIp::XffFirst,
+        },
+    },
+    Preset {
+        name: "combined",
+        help: "nginx/Apache combined",
+        kind: PresetKind::Nginx {
+            text: "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"",
+            trailing: true,
+            client: ClientIp::RemoteAddr,
+        },
+    },
+    Preset {
+        name: "common",
+        help: "nginx/Apache common",
+        kind: PresetKind::Nginx {
+            text: "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent",
+            trailing: false,
+            client: ClientIp::RemoteAddr,
+        },
+    },
+    Preset {
+        name: "json",
+        help: "One JSON object per line (keys mapped by name, see --json-fields)",
+        kind: PresetKind::JsonLines,
+    },
 ];
 
-/// Every preset name, in the order detection prefers them on a tie.
-pub const PRESET_NAMES: [&str; 4] = ["pantheon", "combined", "common", "json"];
+impl Preset {
+    /// The format; a JSON preset maps keys as `json` says.
+    pub fn build(&self, json: &JsonLines) -> LogFormat {
+        match self.kind {
+            PresetKind::JsonLines => LogFormat::json(json.clone()),
+            PresetKind::Nginx {
+                text,
+                trailing,
+                client,
+            } => {
+                let mut plan = Plan::compile(text, Escape::Default).expect("presets compile");
+                plan.allow_trailing = trailing;
+                LogFormat {
+                    name: self.name.to_string(),
+                    spec: text.to_string(),
+                    parser: Parser::Plan(plan),
+                    client,
+                }
+            }
+        }
+    }
+}
 
 impl LogFormat {
     /// A preset by name.
     pub fn preset(name: &str) -> Option<LogFormat> {
-        if name == "json" {
-            return Some(Self::json(JsonLines::auto()));
-        }
-        let (name, fmt, trailing) = PRESETS.iter().find(|p| p.0 == name)?;
-        let mut plan = Plan::compile(fmt, Escape::Default).expect("presets compile");
-        plan.allow_trailing = *trailing;
-        let client = if *name == "pantheon" {
-            ClientIp::XffFirst
-        } else {
-            ClientIp::RemoteAddr
-        };
-        Some(LogFormat {
-            name: name.to_string(),
-            spec: fmt.to_string(),
-            parser: Parser::Plan(plan),
-            client,
-        })
+        let p = PRESETS.iter().find(|p| p.name == name)?;
+        Some(p.build(&JsonLines::auto()))
     }
 
-    /// Every preset, in detection order.
+    /// Every preset, in detection order, JSON keys mapped by name.
     pub fn presets() -> Vec<LogFormat> {
-        PRESET_NAMES
-            .iter()
-            .map(|n| Self::preset(n).expect("known preset"))
-            .collect()
+        Self::presets_with(&JsonLines::auto())
+    }
+
+    /// Every preset, in detection order, JSON keys mapped as `json` says.
+    pub fn presets_with(json: &JsonLines) -> Vec<LogFormat> {
+        PRESETS.iter().map(|p| p.build(json)).collect()
     }
 
     /// JSON lines with this key mapping.
@@ -354,6 +401,21 @@ impl LogFormat {
             spec: "one JSON object per line".to_string(),
             parser: Parser::Json(map),
             client: ClientIp::RemoteAddr,
+        }
+    }
+
+    /// The format an nginx configuration file defines: the `log_format` named `name`, or the
+    /// one the first `access_log` uses (nginx's `combined` when it names none). Errors name
+    /// the file and, for a bad `log_format`, its line.
+    pub fn from_nginx_conf(path: &std::path::Path, name: Option<&str>) -> anyhow::Result<Self> {
+        use anyhow::{anyhow, Context};
+        let shown = path.display();
+        let text = std::fs::read_to_string(path).with_context(|| format!("{shown}"))?;
+        let conf = conf::NginxConf::parse(&text).map_err(|e| anyhow!("{shown}: {e}"))?;
+        match conf.select(name).map_err(|e| anyhow!("{shown}: {e}"))? {
+            None => Ok(LogFormat::preset("combined").expect("preset")),
+            Some(def) => LogFormat::custom(&def.name, &def.format, def.escape)
+                .map_err(|e| anyhow!("{shown}:{}: log_format {}: {e}", def.line, def.name)),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod yaml;
 
 use crate::summary::Summary;
 use std::collections::BTreeMap;
+pub use targets::Target;
 pub use yaml::pantheon_yml;
 
 /// Pantheon's limit on `protected_web_paths` entries.

@@ -5,6 +5,34 @@
 
 use super::BlockPlan;
 
+/// Where a block is deployed: one entry per target, each with its renderer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// pantheon.yml `protected_web_paths`.
+    Pantheon,
+    /// nginx `location` blocks answering 403, to include in a `server { }`.
+    Nginx,
+    /// Apache `.htaccess` rewrite rules.
+    Apache,
+}
+
+crate::choice::choice_table!(Target {
+    Pantheon => ("pantheon", "pantheon.yml protected_web_paths"),
+    Nginx => ("nginx", "nginx location blocks answering 403, to include in a server { }"),
+    Apache => ("apache", "Apache .htaccess rewrite rules"),
+});
+
+impl Target {
+    /// The block for this target; `plain` leaves out the comments.
+    pub fn render(self, plan: &BlockPlan, plain: bool) -> String {
+        match self {
+            Target::Pantheon => super::pantheon_yml(plan, plain),
+            Target::Nginx => nginx(plan, plain),
+            Target::Apache => apache(plan, plain),
+        }
+    }
+}
+
 /// nginx: for each entry an exact `location =` and a prefix `location ^~ path/` (which also
 /// keeps regex locations from taking the request), both answering 403. Include it inside the
 /// `server { }` block.

@@ -1,80 +1,29 @@
-//! The command line: clap definitions, and the resolution of every decision (inputs, formats,
-//! time window, threads, color) before the scan reads a byte. `run` returns the exit code;
-//! main stays thin.
+//! The options the commands share (inputs and formats, storm and view settings) and their
+//! resolution: every option is parsed and checked before the first byte of input is read
+//! (clap value parsers refuse a bad number at once); `InputArgs::scan` then reads.
 
 use crate::choice::choice;
-use anyhow::{anyhow, bail, Context, Result};
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use noisegate_engine::analysis::{self, impact::DEFAULT_PHP_WORKERS, storms::StormConfig};
-use noisegate_engine::format::conf::NginxConf;
+use crate::progress;
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, CommandFactory, ValueEnum};
+use noisegate_engine::analysis::{impact::DEFAULT_PHP_WORKERS, storms::StormConfig, Settings};
 use noisegate_engine::format::json::JsonLines;
 use noisegate_engine::format::time::parse_iso8601;
-use noisegate_engine::format::{ClientIp, Escape, LogFormat};
+use noisegate_engine::format::{ClientIp, Escape, LogFormat, PRESETS};
 use noisegate_engine::input::{discover, Input};
 use noisegate_engine::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
-use noisegate_engine::remedy::{self, Upstream};
-use noisegate_engine::report::{self, Output, Style};
-use noisegate_engine::saved;
+use noisegate_engine::remedy::Upstream;
+use noisegate_engine::report::Output;
 use noisegate_engine::summary::Caps;
 use std::ffi::OsString;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-mod check;
-mod follow;
-mod formats;
-mod progress;
-
-/// Finds mail-client probe noise (Outlook Autodiscover, Thunderbird autoconfig, ActiveSync,
-/// EWS, OWA, ...) in nginx access logs, reports what it costs, and prints the pantheon.yml
-/// block that stops it.
-///
-/// Reads Pantheon's nginx format, combined, common, JSON lines or any nginx log_format, plain
-/// or gzip, from files, directories or stdin. Exit codes: 0 done, 2 usage, input or I/O error.
-#[derive(Debug, Parser)]
-#[command(name = "noisegate", version, args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    report: ReportArgs,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Full report of the mail-client noise (the default command).
-    Report(ReportArgs),
-    /// Print only the pantheon.yml snippet that protects the noise paths.
-    Block(BlockArgs),
-    /// Combine summaries saved with --save-summary into one report.
-    Merge(MergeArgs),
-    /// For cron: quiet (exit 0) when healthy; an alert (exit 1) on a storm, a surge or a
-    /// threshold; exit 2 on errors.
-    Check(check::CheckArgs),
-    /// List the built-in formats, or tell which one fits a log's first lines.
-    Formats(formats::FormatsArgs),
-}
-
-/// Log format choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum FormatArg {
-    /// Decide for each input from its first lines.
-    Auto,
-    /// Pantheon's nginx format.
-    Pantheon,
-    /// nginx/Apache combined.
-    Combined,
-    /// nginx/Apache common.
-    Common,
-    /// One JSON object per line (keys mapped by name, see --json-fields).
-    Json,
-}
-
 /// Whose address is the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ClientArg {
+pub(crate) enum ClientArg {
     /// Pantheon: the first X-Forwarded-For hop; other formats: $remote_addr.
     Auto,
     /// The first X-Forwarded-For hop, else $remote_addr.
@@ -85,7 +34,7 @@ enum ClientArg {
 
 /// When to draw a progress bar on stderr.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ProgressArg {
+pub(crate) enum ProgressArg {
     /// Only when stderr is a terminal, and only for runs longer than about a second.
     Auto,
     /// Never.
@@ -94,236 +43,184 @@ enum ProgressArg {
 
 /// When to color the text report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ColorArg {
+pub(crate) enum ColorArg {
     /// Only when stdout is a terminal and NO_COLOR is not set.
     Auto,
     Always,
     Never,
 }
 
+/// `--format auto`: decide for each input.
+const AUTO: &str = "auto";
+
+/// `--format`'s values: `auto` and the engine's table of built-in formats.
+fn format_names() -> clap::builder::PossibleValuesParser {
+    let auto =
+        clap::builder::PossibleValue::new(AUTO).help("Decide for each input from its first lines");
+    let presets = PRESETS
+        .iter()
+        .map(|p| clap::builder::PossibleValue::new(p.name).help(p.help));
+    clap::builder::PossibleValuesParser::new(std::iter::once(auto).chain(presets))
+}
+
+/// A number that is finite and not negative (a rate, a percentage).
+pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of at least 0")),
+    }
+}
+
 #[derive(Debug, Args)]
-struct InputArgs {
+pub(crate) struct InputArgs {
     /// Log files (plain or gzip) or directories (searched recursively); `-` or none reads stdin.
     #[arg(value_name = "PATH")]
-    paths: Vec<OsString>,
+    pub(crate) paths: Vec<OsString>,
 
-    /// Log format of the input.
-    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
-    format: FormatArg,
+    /// Log format of the input: auto (decide for each input from its first lines) or a
+    /// built-in format.
+    #[arg(long, default_value = AUTO, value_parser = format_names())]
+    pub(crate) format: String,
 
     /// An nginx log_format string, e.g. '$remote_addr [$time_local] "$request" $status'.
     #[arg(long, value_name = "FORMAT", conflicts_with_all = ["nginx_conf", "format"])]
-    log_format: Option<String>,
+    pub(crate) log_format: Option<String>,
 
     /// Read the log format out of this nginx configuration file.
     #[arg(long, value_name = "FILE", conflicts_with = "format")]
-    nginx_conf: Option<PathBuf>,
+    pub(crate) nginx_conf: Option<PathBuf>,
 
     /// With --nginx-conf: the log_format to use [default: the first access_log's].
     #[arg(long, value_name = "NAME", requires = "nginx_conf")]
-    log_format_name: Option<String>,
+    pub(crate) log_format_name: Option<String>,
 
     /// JSON lines: which key holds which field, e.g. 'status=code,request_time=duration'.
     #[arg(long, value_name = "FIELD=KEY,...")]
-    json_fields: Option<String>,
+    pub(crate) json_fields: Option<String>,
 
     /// Whose address counts as the client.
     #[arg(long, value_enum, default_value_t = ClientArg::Auto)]
-    client_ip: ClientArg,
+    pub(crate) client_ip: ClientArg,
 
     /// Only lines at or after this time: RFC 3339, or relative like 90m, 24h, 7d.
-    #[arg(long, value_name = "TIME")]
-    since: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    pub(crate) since: Option<Bound>,
 
     /// Only lines before this time: RFC 3339, or relative like 90m, 24h, 7d.
-    #[arg(long, value_name = "TIME")]
-    until: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    pub(crate) until: Option<Bound>,
 
     /// Relative --since/--until count back from now instead of from the newest line.
     #[arg(long)]
-    now: bool,
+    pub(crate) now: bool,
 
     /// Incremental runs: read only what was added since the run that wrote FILE (rotation and
     /// truncation are followed), and update FILE afterwards.
     #[arg(long, value_name = "FILE")]
-    state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
 
     /// In directories, read the files whose name matches this glob (default: access logs).
     #[arg(long, value_name = "GLOB")]
-    glob: Option<String>,
+    pub(crate) glob: Option<String>,
 
     /// Worker threads [default: all cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    threads: Option<u16>,
+    pub(crate) threads: Option<u16>,
 
     /// Block size handed to each worker (e.g. 2M, 512K).
     #[arg(long, default_value = "2M", value_parser = parse_size)]
-    chunk_size: usize,
+    pub(crate) chunk_size: usize,
 
     /// Lines longer than this are counted as rejected (e.g. 1M).
     #[arg(long, default_value = "1M", value_parser = parse_size)]
-    max_line: usize,
+    pub(crate) max_line: usize,
 
     /// A progress bar on stderr (bytes read, throughput, noise found).
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
-    progress: ProgressArg,
+    pub(crate) progress: ProgressArg,
 
     /// Milliseconds before the progress bar appears (tests set 0).
     #[arg(long, default_value_t = 1000, hide = true)]
-    progress_delay_ms: u64,
+    pub(crate) progress_delay_ms: u64,
 }
 
 /// Storm, surge and impact settings.
 #[derive(Debug, Args)]
-struct AnalysisArgs {
+pub(crate) struct AnalysisArgs {
     /// Storms: the longest quiet gap inside one client's storm, in minutes.
     #[arg(long, value_name = "MINUTES", default_value_t = 5, value_parser = clap::value_parser!(i64).range(0..))]
-    storm_gap: i64,
+    pub(crate) storm_gap: i64,
 
     /// Storms: the fewest requests a storm holds.
     #[arg(long, value_name = "N", default_value_t = 120)]
-    storm_min_requests: u64,
+    pub(crate) storm_min_requests: u64,
 
     /// Storms: the lowest mean rate, requests per minute.
-    #[arg(long, value_name = "PER_MINUTE", default_value_t = 20.0)]
-    storm_rate: f64,
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 20.0, value_parser = non_negative)]
+    pub(crate) storm_rate: f64,
 
     /// Surges: the fewest requests of a category in a surge minute.
     #[arg(long, value_name = "N", default_value_t = 30)]
-    surge_min_requests: u64,
+    pub(crate) surge_min_requests: u64,
 
     /// Surges: the fewest distinct clients in a surge minute.
     #[arg(long, value_name = "N", default_value_t = 10)]
-    surge_min_clients: u64,
+    pub(crate) surge_min_clients: u64,
 
     /// Surges: minutes at most this far apart are one surge.
     #[arg(long, value_name = "MINUTES", default_value_t = 2, value_parser = clap::value_parser!(i64).range(0..))]
-    surge_gap: i64,
+    pub(crate) surge_gap: i64,
 
     /// PHP workers per container, to express occupancy as a share of capacity (Pantheon
     /// containers run a small fixed number, historically 4 or 8).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PHP_WORKERS, value_parser = clap::value_parser!(u32).range(1..))]
-    php_workers: u32,
+    pub(crate) php_workers: u32,
 }
 
 impl AnalysisArgs {
-    fn config(&self) -> Result<StormConfig> {
-        if !self.storm_rate.is_finite() || self.storm_rate < 0.0 {
-            bail!(
-                "--storm-rate must be a number of requests per minute, not {}",
-                self.storm_rate
-            );
-        }
-        Ok(StormConfig {
+    /// The storm and surge rules.
+    pub(crate) fn storms(&self) -> StormConfig {
+        StormConfig {
             gap_minutes: self.storm_gap,
             min_requests: self.storm_min_requests,
             rate: self.storm_rate,
             surge_min_requests: self.surge_min_requests,
             surge_min_clients: self.surge_min_clients,
             surge_gap_minutes: self.surge_gap,
-        })
+        }
     }
-}
 
-#[derive(Debug, Args)]
-struct ReportArgs {
-    #[command(flatten)]
-    input: InputArgs,
-
-    #[command(flatten)]
-    view: ViewArgs,
-
-    /// Also write the mergeable summary of this run to FILE (see `merge`).
-    #[arg(long, value_name = "FILE")]
-    save_summary: Option<PathBuf>,
-
-    /// Watch a never-ending stdin (tail -F log | noisegate --follow): a line when a storm starts
-    /// or ends, a status every --interval.
-    #[arg(long, conflicts_with_all = ["state", "save_summary", "since", "until", "output"])]
-    follow: bool,
-
-    /// With --follow: seconds between status lines.
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value_t = 60,
-        requires = "follow"
-    )]
-    interval: u64,
+    /// What the analysis is told, with the site's upstream.
+    pub(crate) fn settings(&self, upstream: Upstream) -> Settings {
+        Settings {
+            storms: self.storms(),
+            php_workers: self.php_workers,
+            upstream,
+        }
+    }
 }
 
 /// How a report is computed and shown (for `report` and `merge`).
 #[derive(Debug, Args)]
-struct ViewArgs {
+pub(crate) struct ViewArgs {
     #[command(flatten)]
-    analysis: AnalysisArgs,
+    pub(crate) analysis: AnalysisArgs,
 
     /// Report format.
     #[arg(long, short, value_parser = choice::<Output>(), default_value_t = Output::Text)]
-    output: Output,
+    pub(crate) output: Output,
 
     /// Color in the text report.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
-    color: ColorArg,
+    pub(crate) color: ColorArg,
 
     /// Entries in each category's top-clients and top-user-agents lists; 0 lists all.
     #[arg(long, default_value_t = 10)]
-    top: usize,
+    pub(crate) top: usize,
 
     /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
     #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
-    upstream: Upstream,
-}
-
-#[derive(Debug, Args)]
-struct MergeArgs {
-    /// Summary files written by --save-summary.
-    #[arg(value_name = "SUMMARY", required = true)]
-    files: Vec<PathBuf>,
-
-    #[command(flatten)]
-    view: ViewArgs,
-
-    /// Write the combined summary to FILE too.
-    #[arg(long, value_name = "FILE")]
-    save_summary: Option<PathBuf>,
-}
-
-/// Where the block is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Target {
-    /// pantheon.yml `protected_web_paths`.
-    Pantheon,
-    /// nginx `location` blocks, to include in a `server { }`.
-    Nginx,
-    /// Apache `.htaccess` rewrite rules.
-    Apache,
-}
-
-#[derive(Debug, Args)]
-struct BlockArgs {
-    #[command(flatten)]
-    input: InputArgs,
-
-    /// What to print the block for.
-    #[arg(long, value_enum, default_value_t = Target::Pantheon)]
-    target: Target,
-
-    /// Leave out the comments (request counts per entry).
-    #[arg(long)]
-    plain: bool,
-
-    /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
-    #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
-    upstream: Upstream,
-
-    /// Add the missing entries to this pantheon.yml in place (a .bak copy is kept).
-    #[arg(long, value_name = "FILE", conflicts_with = "target")]
-    merge: Option<PathBuf>,
-
-    /// With --merge: print the change as a diff and write nothing.
-    #[arg(long, requires = "merge")]
-    dry_run: bool,
+    pub(crate) upstream: Upstream,
 }
 
 /// Parses `2M`, `512K`, `1G` or a plain byte count.
@@ -345,13 +242,13 @@ fn parse_size(s: &str) -> Result<usize, String> {
 
 /// A time bound: absolute epoch seconds, or seconds back from a reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Bound {
+pub(crate) enum Bound {
     At(i64),
     Ago(i64),
 }
 
 /// Parses `--since`/`--until`: RFC 3339, or `90s`, `90m`, `24h`, `7d`, `2w`.
-fn parse_bound(s: &str) -> Result<Bound> {
+fn parse_bound(s: &str) -> Result<Bound, String> {
     if let Some(t) = parse_iso8601(s.as_bytes()) {
         return Ok(Bound::At(t));
     }
@@ -362,14 +259,16 @@ fn parse_bound(s: &str) -> Result<Bound> {
         'h' => 3600,
         'd' => 86_400,
         'w' => 7 * 86_400,
-        _ => bail!("'{s}' is neither RFC 3339 (2024-03-10T00:00:00Z) nor relative (90m, 24h, 7d)"),
+        _ => {
+            return Err(format!(
+                "'{s}' is neither RFC 3339 (2024-03-10T00:00:00Z) nor relative (90m, 24h, 7d)"
+            ))
+        }
     };
     let n: i64 = s[..s.len() - 1]
         .parse()
-        .map_err(|_| anyhow!("'{s}': expected a number before '{unit}'"))?;
-    Ok(Bound::Ago(
-        n.checked_mul(secs).context("time out of range")?,
-    ))
+        .map_err(|_| format!("'{s}': expected a number before '{unit}'"))?;
+    Ok(Bound::Ago(n.checked_mul(secs).ok_or("time out of range")?))
 }
 
 impl InputArgs {
@@ -387,7 +286,7 @@ impl InputArgs {
         }
         // `noisegate --threads 1 block x.log` reads `block` as a path: options before a
         // command belong to the default report. Say so rather than report a missing file.
-        let mut cli = Cli::command();
+        let mut cli = crate::cmd::Cli::command();
         cli.build(); // adds clap's own `help` command
         let command = |p: &OsString| {
             let name = p.to_string_lossy();
@@ -434,10 +333,12 @@ impl InputArgs {
     }
 
     /// The format choice: a log_format, an nginx.conf's, a preset, or detection.
-    fn format(&self) -> Result<FormatChoice> {
-        let json = || match &self.json_fields {
-            Some(spec) => JsonLines::with_fields(spec).map_err(|e| anyhow!("--json-fields: {e}")),
-            None => Ok(JsonLines::auto()),
+    pub(crate) fn format(&self) -> Result<FormatChoice> {
+        let json = match &self.json_fields {
+            Some(spec) => {
+                JsonLines::with_fields(spec).map_err(|e| anyhow!("--json-fields: {e}"))?
+            }
+            None => JsonLines::auto(),
         };
         let fixed = |f: LogFormat| Ok(FormatChoice::Fixed(Arc::new(f)));
         if let Some(fmt) = &self.log_format {
@@ -448,27 +349,22 @@ impl InputArgs {
             );
         }
         if let Some(conf) = &self.nginx_conf {
-            return fixed(from_conf(conf, self.log_format_name.as_deref())?);
+            return fixed(LogFormat::from_nginx_conf(
+                conf,
+                self.log_format_name.as_deref(),
+            )?);
         }
-        let name = match self.format {
-            FormatArg::Auto => {
-                let mut all = LogFormat::presets();
-                if let Some(last) = all.last_mut() {
-                    *last = LogFormat::json(json()?);
-                }
-                return Ok(FormatChoice::Detect(
-                    all.into_iter().map(Arc::new).collect(),
-                ));
-            }
-            FormatArg::Json => return fixed(LogFormat::json(json()?)),
-            FormatArg::Pantheon => "pantheon",
-            FormatArg::Combined => "combined",
-            FormatArg::Common => "common",
-        };
-        fixed(LogFormat::preset(name).expect("known preset"))
+        if self.format == AUTO {
+            let all = LogFormat::presets_with(&json);
+            return Ok(FormatChoice::Detect(
+                all.into_iter().map(Arc::new).collect(),
+            ));
+        }
+        let preset = PRESETS.iter().find(|p| p.name == self.format);
+        fixed(preset.expect("clap checked the name").build(&json))
     }
 
-    fn client(&self) -> Option<ClientIp> {
+    pub(crate) fn client(&self) -> Option<ClientIp> {
         match self.client_ip {
             ClientArg::Auto => None,
             ClientArg::XffFirst => Some(ClientIp::XffFirst),
@@ -500,8 +396,7 @@ impl InputArgs {
     /// The `[since, until)` window; relative bounds count back from now (`--now`) or from the
     /// newest line, which costs a first pass over the inputs.
     fn window(&self, inputs: &[Input], opts: &ScanOptions) -> Result<(i64, i64)> {
-        let since = self.since.as_deref().map(parse_bound).transpose()?;
-        let until = self.until.as_deref().map(parse_bound).transpose()?;
+        let (since, until) = (self.since, self.until);
         let relative = [since, until]
             .iter()
             .any(|b| matches!(b, Some(Bound::Ago(_))));
@@ -531,7 +426,7 @@ impl InputArgs {
 
     /// Scans the inputs; `storms` keeps what storm detection needs (time series, and the
     /// noise lines for the details pass).
-    fn scan(&self, storms: bool, quiet: bool) -> Result<ScanResult> {
+    pub(crate) fn scan(&self, storms: bool, quiet: bool) -> Result<ScanResult> {
         let (mut inputs, mut errors) = self.inputs(quiet)?;
         let mut opts = self.options()?;
         let resume = match &self.state {
@@ -565,19 +460,8 @@ impl InputArgs {
     }
 }
 
-/// The format an nginx configuration file defines.
-pub(crate) fn from_conf(path: &std::path::Path, name: Option<&str>) -> Result<LogFormat> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).with_context(|| format!("{shown}"))?;
-    let conf = NginxConf::parse(&text).map_err(|e| anyhow!("{shown}: {e}"))?;
-    match conf.select(name).map_err(|e| anyhow!("{shown}: {e}"))? {
-        None => Ok(LogFormat::preset("combined").expect("preset")),
-        Some(def) => LogFormat::custom(&def.name, &def.format, def.escape)
-            .map_err(|e| anyhow!("{shown}:{}: log_format {}: {e}", def.line, def.name)),
-    }
-}
-
-fn use_color(arg: ColorArg) -> bool {
+/// Whether the text report is colored.
+pub(crate) fn use_color(arg: ColorArg) -> bool {
     match arg {
         ColorArg::Always => true,
         ColorArg::Never => false,
@@ -588,7 +472,7 @@ fn use_color(arg: ColorArg) -> bool {
 }
 
 /// Tells stderr about unreadable inputs and rejected lines; returns the exit code they imply.
-fn warn(scan: &ScanResult) -> ExitCode {
+pub(crate) fn warn(scan: &ScanResult) -> ExitCode {
     let l = &scan.summary.lines;
     if l.rejected > 0 {
         let first = scan
@@ -616,184 +500,11 @@ fn warn(scan: &ScanResult) -> ExitCode {
 }
 
 /// Saves the `--state` of an incremental run, once its output is out.
-fn save_state(scan: &ScanResult) -> Result<()> {
+pub(crate) fn save_state(scan: &ScanResult) -> Result<()> {
     match &scan.pending_state {
         Some((file, state)) => noisegate_engine::input::state::save(file, state),
         None => Ok(()),
     }
-}
-
-/// Parses the command line and runs it.
-pub fn run() -> Result<ExitCode> {
-    let cli = Cli::parse();
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let follow = match &cli.command {
-        None => Some(&cli.report),
-        Some(Command::Report(args)) => Some(args),
-        _ => None,
-    };
-    if let Some(args) = follow.filter(|a| a.follow) {
-        if !args.input.paths.is_empty() {
-            bail!("--follow reads stdin: tail -F access.log | noisegate --follow");
-        }
-        let options = follow::FollowOptions {
-            choice: args.input.format()?,
-            storms: args.view.analysis.config()?,
-            interval: std::time::Duration::from_secs(args.interval.max(1)),
-            client: args.input.client(),
-            max_line: args.input.max_line,
-        };
-        follow::run(&options, &mut out)?;
-        out.flush()?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let scan = match cli.command {
-        None => report_cmd(&cli.report, &mut out)?,
-        Some(Command::Report(args)) => report_cmd(&args, &mut out)?,
-        Some(Command::Block(args)) => block_cmd(&args, &mut out)?,
-        Some(Command::Merge(args)) => merge_cmd(&args, &mut out)?,
-        Some(Command::Check(args)) => {
-            let code = check::run(&args, &mut out)?;
-            out.flush()?;
-            return Ok(code);
-        }
-        Some(Command::Formats(args)) => {
-            let code = formats::run(&args, &mut out)?;
-            out.flush()?;
-            return Ok(code);
-        }
-    };
-    out.flush()?;
-    save_state(&scan)?;
-    Ok(warn(&scan))
-}
-
-fn report_cmd(args: &ReportArgs, out: &mut dyn Write) -> Result<ScanResult> {
-    let scan = args.input.scan(true, false)?;
-    show(scan, &args.view, args.save_summary.as_deref(), out)
-}
-
-fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<ScanResult> {
-    let mut seen = Vec::new();
-    for f in &args.files {
-        let id = std::fs::canonicalize(f).with_context(|| format!("{}", f.display()))?;
-        if seen.contains(&id) {
-            bail!(
-                "{} is given twice: its lines would be counted twice",
-                f.display()
-            );
-        }
-        seen.push(id);
-    }
-    let files = args
-        .files
-        .iter()
-        .map(|f| saved::load(f))
-        .collect::<Result<Vec<_>>>()?;
-    let scan = saved::combine(files, &noisegate_engine::summary::Caps::default())?;
-    show(scan, &args.view, args.save_summary.as_deref(), out)
-}
-
-/// Analyzes a scan, writes its summary if asked, and renders the report.
-fn show(
-    mut scan: ScanResult,
-    v: &ViewArgs,
-    save: Option<&std::path::Path>,
-    out: &mut dyn Write,
-) -> Result<ScanResult> {
-    if let Some(path) = save {
-        saved::save(path, &mut scan)?;
-    }
-    let plan = remedy::plan(&scan.summary, v.upstream);
-    let a = &v.analysis;
-    let covered = match plan.noise_requests {
-        0 => 1.0,
-        n => plan.covered_requests as f64 / n as f64,
-    };
-    let analysis = analysis::analyze(&mut scan, a.config()?, a.php_workers, covered)?;
-    let report = report::build(&scan, &plan, &analysis, v.top);
-    let style = Style {
-        color: use_color(v.color),
-    };
-    report::render(&report, v.output, style, out)?;
-    Ok(scan)
-}
-
-fn block_cmd(args: &BlockArgs, out: &mut dyn Write) -> Result<ScanResult> {
-    let scan = args.input.scan(false, false)?;
-    let plan = remedy::plan(&scan.summary, args.upstream);
-    if let Some(file) = &args.merge {
-        merge_into(file, &plan, args, out)?;
-        return Ok(scan);
-    }
-    let text = match args.target {
-        Target::Pantheon => remedy::pantheon_yml(&plan, args.plain),
-        Target::Nginx => remedy::targets::nginx(&plan, args.plain),
-        Target::Apache => remedy::targets::apache(&plan, args.plain),
-    };
-    out.write_all(text.as_bytes())?;
-    Ok(scan)
-}
-
-/// `block --merge FILE`: adds the missing entries to an existing pantheon.yml, atomically,
-/// keeping a `.bak`; `--dry-run` prints the diff instead.
-fn merge_into(
-    file: &std::path::Path,
-    plan: &remedy::BlockPlan,
-    args: &BlockArgs,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let shown = file.display();
-    // Write through a symlink to the file it names, and keep the file's permissions.
-    let target = std::fs::canonicalize(file).with_context(|| format!("{shown}"))?;
-    let text = std::fs::read_to_string(&target).with_context(|| format!("{shown}"))?;
-    let merged =
-        remedy::yaml::merge(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
-    if !merged.over_limit.is_empty() {
-        eprintln!(
-            "noisegate: warning: {shown} already holds {} entries: left out {}",
-            remedy::MAX_ENTRIES,
-            merged.over_limit.join(", ")
-        );
-    }
-    if merged.added.is_empty() {
-        let why = match merged.over_limit.is_empty() {
-            true => "every path is already protected",
-            false => "the list is full",
-        };
-        writeln!(out, "{shown}: nothing added: {why}")?;
-        return Ok(());
-    }
-    if args.dry_run {
-        out.write_all(remedy::yaml::diff(&shown.to_string(), &text, &merged.text).as_bytes())?;
-        return Ok(());
-    }
-    let dir = target.parent().unwrap_or(std::path::Path::new("/"));
-    let mut bak = target.as_os_str().to_owned();
-    bak.push(".bak");
-    let bak = PathBuf::from(bak);
-    std::fs::copy(&target, &bak).with_context(|| format!("{}", bak.display()))?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
-    tmp.write_all(merged.text.as_bytes())?;
-    tmp.as_file()
-        .set_permissions(std::fs::metadata(&target)?.permissions())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&target).map_err(|e| anyhow!("{shown}: {e}"))?;
-    let n = merged.added.len();
-    let entries = if n == 1 {
-        "1 entry".to_string()
-    } else {
-        format!("{n} entries")
-    };
-    writeln!(
-        out,
-        "{shown}: added {entries} ({}); the previous file is {}",
-        merged.added.join(", "),
-        bak.display()
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -819,11 +530,5 @@ mod tests {
         );
         assert!(parse_bound("yesterday").is_err());
         assert!(parse_bound("xh").is_err());
-    }
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
     }
 }

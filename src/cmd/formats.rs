@@ -1,7 +1,6 @@
 //! `noisegate formats [PATH]`: the built-in formats, or which of them (and of the user's
 //! `--log-format` / `--nginx-conf` format) fits the first lines of a log, and how well.
 
-use super::from_conf;
 use anyhow::{anyhow, Result};
 use clap::Args;
 use noisegate_engine::escape::escape_text;
@@ -44,7 +43,10 @@ fn candidates(args: &FormatsArgs) -> Result<Vec<Arc<LogFormat>>> {
         );
     }
     if let Some(conf) = &args.nginx_conf {
-        all.push(from_conf(conf, args.log_format_name.as_deref())?);
+        all.push(LogFormat::from_nginx_conf(
+            conf,
+            args.log_format_name.as_deref(),
+        )?);
     }
     Ok(all.into_iter().map(Arc::new).collect())
 }

@@ -1,0 +1,111 @@
+//! `noisegate block`: only the block that stops the noise, for pantheon.yml, nginx or Apache;
+//! or `--merge FILE`, added to an existing pantheon.yml in place.
+
+use crate::args::{self, InputArgs};
+use crate::choice::choice;
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use noisegate_engine::remedy::{self, Target, Upstream};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `noisegate block`.
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    #[command(flatten)]
+    input: InputArgs,
+
+    /// What to print the block for.
+    #[arg(long, value_parser = choice::<Target>(), default_value_t = Target::Pantheon)]
+    target: Target,
+
+    /// Leave out the comments (request counts per entry).
+    #[arg(long)]
+    plain: bool,
+
+    /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
+    #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
+    upstream: Upstream,
+
+    /// Add the missing entries to this pantheon.yml in place (a .bak copy is kept).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    merge: Option<PathBuf>,
+
+    /// With --merge: print the change as a diff and write nothing.
+    #[arg(long, requires = "merge")]
+    dry_run: bool,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let scan = args.input.scan(false, false)?;
+    let plan = remedy::plan(&scan.summary, args.upstream);
+    match &args.merge {
+        Some(file) => merge_into(file, &plan, args, out)?,
+        None => out.write_all(args.target.render(&plan, args.plain).as_bytes())?,
+    }
+    out.flush()?;
+    args::save_state(&scan)?;
+    Ok(args::warn(&scan))
+}
+
+/// `block --merge FILE`: adds the missing entries to an existing pantheon.yml, atomically,
+/// keeping a `.bak`; `--dry-run` prints the diff instead.
+fn merge_into(
+    file: &std::path::Path,
+    plan: &remedy::BlockPlan,
+    args: &BlockArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let shown = file.display();
+    // Write through a symlink to the file it names, and keep the file's permissions.
+    let target = std::fs::canonicalize(file).with_context(|| format!("{shown}"))?;
+    let text = std::fs::read_to_string(&target).with_context(|| format!("{shown}"))?;
+    let merged =
+        remedy::yaml::merge(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
+    if !merged.over_limit.is_empty() {
+        eprintln!(
+            "noisegate: warning: {shown} already holds {} entries: left out {}",
+            remedy::MAX_ENTRIES,
+            merged.over_limit.join(", ")
+        );
+    }
+    if merged.added.is_empty() {
+        let why = match merged.over_limit.is_empty() {
+            true => "every path is already protected",
+            false => "the list is full",
+        };
+        writeln!(out, "{shown}: nothing added: {why}")?;
+        return Ok(());
+    }
+    if args.dry_run {
+        out.write_all(remedy::yaml::diff(&shown.to_string(), &text, &merged.text).as_bytes())?;
+        return Ok(());
+    }
+    let dir = target.parent().unwrap_or(std::path::Path::new("/"));
+    let mut bak = target.as_os_str().to_owned();
+    bak.push(".bak");
+    let bak = PathBuf::from(bak);
+    std::fs::copy(&target, &bak).with_context(|| format!("{}", bak.display()))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
+    tmp.write_all(merged.text.as_bytes())?;
+    tmp.as_file()
+        .set_permissions(std::fs::metadata(&target)?.permissions())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&target).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let n = merged.added.len();
+    let entries = if n == 1 {
+        "1 entry".to_string()
+    } else {
+        format!("{n} entries")
+    };
+    writeln!(
+        out,
+        "{shown}: added {entries} ({}); the previous file is {}",
+        merged.added.join(", "),
+        bak.display()
+    )?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `noisegate merge SUMMARY...`: one report from summaries saved with `--save-summary` (from
+//! several app containers, machines or days), merged as the worker threads merge.
+
+use super::report::show;
+use crate::args::{self, ViewArgs};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use noisegate_engine::saved;
+use noisegate_engine::summary::Caps;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `noisegate merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Summary files written by --save-summary.
+    #[arg(value_name = "SUMMARY", required = true)]
+    files: Vec<PathBuf>,
+
+    #[command(flatten)]
+    view: ViewArgs,
+
+    /// Write the combined summary to FILE too.
+    #[arg(long, value_name = "FILE")]
+    save_summary: Option<PathBuf>,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let mut seen = Vec::new();
+    for f in &args.files {
+        let id = std::fs::canonicalize(f).with_context(|| format!("{}", f.display()))?;
+        if seen.contains(&id) {
+            bail!(
+                "{} is given twice: its lines would be counted twice",
+                f.display()
+            );
+        }
+        seen.push(id);
+    }
+    let files = args
+        .files
+        .iter()
+        .map(|f| saved::load(f))
+        .collect::<Result<Vec<_>>>()?;
+    let scan = saved::combine(files, &Caps::default())?;
+    let scan = show(scan, &args.view, args.save_summary.as_deref(), out)?;
+    Ok(args::warn(&scan))
+}
