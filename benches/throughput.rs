@@ -99,7 +99,11 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
     for threads in [1, 2] {
-        let opts = ScanOptions::new(threads);
+        let opts = ScanOptions {
+            // SAFETY: this benchmark process relies on no SIGIO or SIGBUS handler of its own.
+            mmap: unsafe { noisegate_engine::input::MmapChoice::auto() },
+            ..ScanOptions::new(threads)
+        };
         g.bench_function(format!("file, {threads} thread(s)"), |b| {
             b.iter(|| scan(&[Input::Path(path.clone())], &opts).expect("scan"))
         });

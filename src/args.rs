@@ -10,7 +10,7 @@ use noisegate_engine::analysis::{impact::DEFAULT_PHP_WORKERS, storms::StormConfi
 use noisegate_engine::format::json::JsonLines;
 use noisegate_engine::format::time::parse_iso8601;
 use noisegate_engine::format::{ClientIp, Escape, LogFormat, PRESETS};
-use noisegate_engine::input::{discover, Input};
+use noisegate_engine::input::{discover, Input, MmapChoice};
 use noisegate_engine::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
 use noisegate_engine::remedy::Upstream;
 use noisegate_engine::report::Output;
@@ -390,6 +390,9 @@ impl InputArgs {
             progress: None,
             starts: Vec::new(),
             hold_tail: false,
+            // SAFETY: this binary owns its process and relies on no handler or default
+            // action of SIGIO or SIGBUS of its own.
+            mmap: unsafe { MmapChoice::auto() },
         })
     }
 

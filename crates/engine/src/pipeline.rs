@@ -54,6 +54,8 @@ pub struct ScanOptions {
     pub starts: Vec<u64>,
     /// Keep back a last line without `\n` at the end of each input (incremental runs).
     pub hold_tail: bool,
+    /// Whether plain files may be memory-mapped (off unless the program opts in).
+    pub mmap: input::MmapChoice,
 }
 
 /// How far a scan has come: bytes handed to workers and noise requests found.
@@ -81,6 +83,7 @@ impl ScanOptions {
             progress: None,
             starts: Vec::new(),
             hold_tail: false,
+            mmap: input::MmapChoice::never(),
         }
     }
 }
@@ -275,7 +278,7 @@ impl Readers<'_> {
                 .try_recv()
                 .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
         };
-        let flow = match mapping(input, start) {
+        let flow = match mapping(input, start, self.opts.mmap) {
             Some(map) => {
                 let end =
                     input::map_blocks(i as u32, &map, start as usize, cfg, &mut |b| src.accept(b));
@@ -309,10 +312,13 @@ impl Readers<'_> {
 }
 
 /// A leased map of a plain file input, when one can be had (see [`input::Mapping`]).
-fn mapping(input: &Input, start: u64) -> Option<Arc<input::Mapping>> {
+fn mapping(input: &Input, start: u64, choice: input::MmapChoice) -> Option<Arc<input::Mapping>> {
     let Input::Path(path) = input else {
         return None;
     };
+    if !choice.enabled() {
+        return None;
+    }
     let file = std::fs::File::open(path).ok()?;
     input::Mapping::new(file, start)
 }

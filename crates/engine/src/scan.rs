@@ -302,7 +302,7 @@ impl<'c> Scanner<'c> {
         let (ua, client) = who.resolve();
         let fam = self.families.family(ua);
         c.families.add(fam.id().as_bytes(), 1);
-        c.scanner += u64::from(is_scanner(CATEGORIES[i].id, p.path, p.query, fam));
+        c.scanner += u64::from(is_scanner(&CATEGORIES[i], p.path, p.query, fam));
         c.user_agents.add(ua, 1);
         c.clients.add(client, 1);
         if let Some(t) = rec.time.filter(|_| self.cfg.series) {

@@ -8,6 +8,7 @@
 //! *claims* to be, and telling a real fleet from a scanner by its spread over time and
 //! addresses belongs to the analysis that sees all requests.
 
+use super::Category;
 use memchr::memchr2;
 use std::hash::BuildHasher;
 
@@ -196,9 +197,6 @@ pub fn family(ua: &[u8]) -> Family {
     }
 }
 
-/// Category ids of the Exchange server endpoints, which no mail client needs on a CMS host.
-const EXCHANGE: &[&str] = &["ews", "owa", "exchange", "activesync"];
-
 /// Remembers the family of recently seen user agents. A storm repeats one user agent
 /// thousands of times, and [`family`] reads the whole string once per token, so a worker
 /// asks this cache instead: a direct-mapped table of 64 user agents, each at most 256 bytes
@@ -244,20 +242,20 @@ impl Default for FamilyCache {
 
 /// `true` when a noise request looks like an exploit scan or a script rather than a mail
 /// client: any request whose family is `Script`; an `autodiscover.json` path whose query
-/// carries a ProxyShell-style payload (see below); or an Exchange endpoint (category ids
-/// "ews", "owa", "exchange", "activesync") from a user agent of no known client (`Other`).
+/// carries a ProxyShell-style payload (see below); or an Exchange server endpoint (a category
+/// marked [`Category::server_endpoint`]) from a user agent of no known client (`Other`).
 ///
-/// `category` is the noise category id (see [`super::CATEGORIES`]), `path` the request path
+/// `category` is the noise category, `path` the request path
 /// (no query), `query` the raw query string after `?` (may be empty), `fam` the result of
 /// [`family`]. A ProxyShell-style query (ignoring ASCII case, `%40`, `%3F`, `%2F` and `%26`
 /// read as `@`, `?`, `/` and `&`) names `powershell` or `autodiscover.json`, or holds an `@`
 /// that opens it or follows a `?` (`?@host/...`), or that a `/` follows within its
 /// parameter (`a=x@host/mapi/`). A plain mailbox (`Email=user@example.com&Protocol=...`), as
 /// Outlook's own Autodiscover v2 requests carry it, is none of these.
-pub fn is_scanner(category: &str, path: &[u8], query: &[u8], fam: Family) -> bool {
+pub fn is_scanner(category: &Category, path: &[u8], query: &[u8], fam: Family) -> bool {
     fam == Family::Script
         || (has(path, b"autodiscover.json") && proxyshell_query(query))
-        || (fam == Family::Other && EXCHANGE.contains(&category))
+        || (fam == Family::Other && category.server_endpoint)
 }
 
 /// See [`is_scanner`].
@@ -331,6 +329,14 @@ fn any_prefix(hay: &[u8], prefixes: &[&[u8]]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scanner_of(id: &str, path: &[u8], query: &[u8], fam: Family) -> bool {
+        let category = super::super::CATEGORIES
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap();
+        is_scanner(category, path, query, fam)
+    }
 
     use Family::*;
 
@@ -492,9 +498,9 @@ mod tests {
             b"x=1?@evil.com",
         ] {
             let q_str = String::from_utf8_lossy(q);
-            assert!(is_scanner("autodiscover", json, q, outlook), "{q_str}");
+            assert!(scanner_of("autodiscover", json, q, outlook), "{q_str}");
             assert!(
-                is_scanner(
+                scanner_of(
                     "autodiscover",
                     b"/Autodiscover/Autodiscover.json",
                     q,
@@ -511,57 +517,57 @@ mod tests {
             family(b"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)");
         let mobile = family(b"OutlookMobileCloudService-Autodetect/1.0.0");
         let json = b"/autodiscover/autodiscover.json";
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "autodiscover",
             b"/autodiscover/autodiscover.xml",
             b"",
             outlook
         ));
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "autodiscover",
             b"/Autodiscover/Autodiscover.xml",
             b"",
             Family::AppleMail
         ));
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "autodiscover",
             json,
             b"Email=a@b.c&Protocol=ActiveSync",
             mobile
         ));
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "autodiscover",
             json,
             b"Email=user%40example.com&Protocol=Rest",
             mobile
         ));
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "autodiscover",
             b"/autodiscover/autodiscover.json/v1.0/user@example.com",
             b"Protocol=ActiveSync",
             mobile
         ));
-        assert!(!is_scanner("ews", b"/EWS/Exchange.asmx", b"", outlook));
-        assert!(!is_scanner(
+        assert!(!scanner_of("ews", b"/EWS/Exchange.asmx", b"", outlook));
+        assert!(!scanner_of(
             "activesync",
             b"/Microsoft-Server-ActiveSync",
             b"",
             Family::AppleMail
         ));
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "autoconfig",
             b"/mail/config-v1.1.xml",
             b"emailaddress=user%40example.org",
             Family::Thunderbird
         ));
         // A browser is no mail client, but it may open a link to an autodiscover file.
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "autodiscover",
             b"/autodiscover.xml",
             b"",
             Family::Other
         ));
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "dav",
             b"/.well-known/caldav",
             b"",
@@ -573,30 +579,30 @@ mod tests {
     fn scripts_and_strangers_on_exchange_endpoints_are_scans() {
         let browser = family(b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/91.0.4472.124 Safari/537.36");
         assert_eq!(browser, Family::Other);
-        assert!(is_scanner("owa", b"/owa/auth/logon.aspx", b"", browser));
+        assert!(scanner_of("owa", b"/owa/auth/logon.aspx", b"", browser));
         for id in ["ews", "owa", "exchange", "activesync"] {
-            assert!(is_scanner(id, b"/x", b"", Family::Other), "{id}");
+            assert!(scanner_of(id, b"/x", b"", Family::Other), "{id}");
         }
         let script = family(b"python-requests/2.31.0");
-        assert!(is_scanner(
+        assert!(scanner_of(
             "autodiscover",
             b"/autodiscover/autodiscover.xml",
             b"",
             script
         ));
-        assert!(is_scanner(
+        assert!(scanner_of(
             "mta-sts",
             b"/.well-known/mta-sts.txt",
             b"",
             family(b"Go-http-client/1.1")
         ));
-        assert!(is_scanner(
+        assert!(scanner_of(
             "dav",
             b"/.well-known/carddav",
             b"",
             family(b"-")
         ));
-        assert!(!is_scanner(
+        assert!(!scanner_of(
             "mta-sts",
             b"/.well-known/mta-sts.txt",
             b"",

@@ -42,6 +42,9 @@ pub struct Category {
     pub name: &'static str,
     /// The path roots it covers.
     pub roots: &'static [Root],
+    /// An Exchange server endpoint, which no mail client needs on a CMS host: a request from
+    /// a user agent of no known client is counted as a scan (see [`family::is_scanner`]).
+    pub server_endpoint: bool,
 }
 
 /// The built-in categories. Adding one is adding an entry here.
@@ -54,6 +57,7 @@ pub static CATEGORIES: &[Category] = &[
             file("/autodiscover.xml"),
             file("/autodiscover.json"),
         ],
+        server_endpoint: false,
     },
     Category {
         id: "autoconfig",
@@ -62,21 +66,25 @@ pub static CATEGORIES: &[Category] = &[
             dir("/.well-known/autoconfig"),
             file("/mail/config-v1.1.xml"),
         ],
+        server_endpoint: false,
     },
     Category {
         id: "activesync",
         name: "Exchange ActiveSync",
         roots: &[dir("/microsoft-server-activesync")],
+        server_endpoint: true,
     },
     Category {
         id: "ews",
         name: "Exchange Web Services",
         roots: &[dir("/ews")],
+        server_endpoint: true,
     },
     Category {
         id: "owa",
         name: "Outlook on the web",
         roots: &[dir("/owa")],
+        server_endpoint: true,
     },
     Category {
         id: "exchange",
@@ -88,16 +96,19 @@ pub static CATEGORIES: &[Category] = &[
             dir("/ecp"),
             dir("/powershell"),
         ],
+        server_endpoint: true,
     },
     Category {
         id: "dav",
         name: "CalDAV/CardDAV discovery",
         roots: &[dir("/.well-known/caldav"), dir("/.well-known/carddav")],
+        server_endpoint: false,
     },
     Category {
         id: "mta-sts",
         name: "MTA-STS policy",
         roots: &[file("/.well-known/mta-sts.txt")],
+        server_endpoint: false,
     },
 ];
 

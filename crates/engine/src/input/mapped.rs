@@ -31,6 +31,38 @@ use std::sync::Arc;
 /// wanted by a writer.
 static LEASE_BREAKS: AtomicU64 = AtomicU64::new(0);
 
+/// Whether plain files may be memory-mapped. Off by default: mapping installs process-wide
+/// handlers for `SIGIO` and `SIGBUS` (see the module documentation), which only the program
+/// that owns the process may decide, so turning it on is an `unsafe` call of the binary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MmapChoice {
+    enabled: bool,
+}
+
+impl MmapChoice {
+    /// Read every input with `read` (the default).
+    pub fn never() -> Self {
+        MmapChoice { enabled: false }
+    }
+
+    /// Map plain files whenever the kernel grants a read lease on them.
+    ///
+    /// # Safety
+    ///
+    /// The first mapping installs process-wide handlers: `SIGIO` is taken to mean "a writer
+    /// wants a leased file", and `SIGBUS` ends the process with exit code 2. The caller must
+    /// own the process's handling of both signals (no other code of the process relies on
+    /// its own handlers or on their default actions).
+    pub unsafe fn auto() -> Self {
+        MmapChoice { enabled: true }
+    }
+
+    /// Whether mapping is allowed.
+    pub(crate) fn enabled(self) -> bool {
+        self.enabled
+    }
+}
+
 /// A leased, read-only map of a whole file.
 #[derive(Debug)]
 pub struct Mapping {
@@ -253,14 +285,26 @@ pub struct MapEnd {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Mutex, MutexGuard};
 
-    /// A closed file holding `bytes`, mapped (no one has it open for writing).
-    fn mapped(bytes: &[u8]) -> (tempfile::TempPath, Arc<Mapping>) {
+    /// Held while a test maps: a lease break (counted process-wide) marks every map made
+    /// before it as wanted by a writer, which would send another test's map to the read path.
+    static MAPPING: Mutex<()> = Mutex::new(());
+
+    fn alone() -> MutexGuard<'static, ()> {
+        MAPPING.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A closed file holding `bytes`, mapped (no one has it open for writing), with the
+    /// mapping lock.
+    fn mapped(bytes: &[u8]) -> (tempfile::TempPath, Arc<Mapping>, MutexGuard<'static, ()>) {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(bytes).unwrap();
         let path = f.into_temp_path();
+        let guard = alone();
         let map = Mapping::new(File::open(&path).unwrap(), 0).expect("a closed file is leased");
-        (path, map)
+        (path, map, guard)
     }
 
     fn cut(map: &Arc<Mapping>, start: usize, chunk: usize, hold_tail: bool) -> (Vec<Vec<u8>>, u64) {
@@ -283,7 +327,7 @@ mod tests {
     #[test]
     fn blocks_end_on_newlines_and_keep_every_byte() {
         let text = b"a\nbb\nccc\n\nA line longer than any block here\nlast";
-        let (_path, map) = mapped(text);
+        let (_path, map, _alone) = mapped(text);
         for chunk in [1, 2, 3, 5, 8, 64] {
             let (blocks, consumed) = cut(&map, 0, chunk, false);
             assert_eq!(blocks.concat(), text, "chunk {chunk}");
@@ -297,7 +341,7 @@ mod tests {
     #[test]
     fn a_held_tail_and_a_start_offset_are_respected() {
         let text = b"one\ntwo\nthree";
-        let (_path, map) = mapped(text);
+        let (_path, map, _alone) = mapped(text);
         let (blocks, consumed) = cut(&map, 0, 4, true);
         assert_eq!(blocks.concat(), b"one\ntwo\n");
         assert_eq!(consumed, 8);
@@ -316,5 +360,48 @@ mod tests {
         writer.write_all(b"a line\n").unwrap();
         let reader = File::open(writer.path()).unwrap();
         assert!(Mapping::new(reader, 0).is_none(), "a writer holds it open");
+    }
+
+    #[test]
+    fn a_writer_is_noticed_and_waits_only_for_the_blocks_in_flight() {
+        let text = b"one\ntwo\nthree\nfour\n";
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text).unwrap();
+        let path = f.into_temp_path();
+        let _alone = alone();
+        let map = Mapping::new(File::open(&path).unwrap(), 0).expect("a closed file is leased");
+        let opened = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (path, opened) = (path.to_path_buf(), opened.clone());
+            std::thread::spawn(move || {
+                let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+                opened.store(true, Ordering::SeqCst);
+                f.set_len(0).unwrap();
+            })
+        };
+        // The writer waits, and the kernel's signal marks the map as wanted.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !map.broken() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no lease-break signal"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!opened.load(Ordering::SeqCst));
+        // The cut stops at once and says where to read on.
+        let cfg = ChunkConfig {
+            chunk: 4,
+            max_line: 1 << 20,
+            hold_tail: false,
+        };
+        let end = map_blocks(0, &map, 4, cfg, &mut |_| panic!("no block after a break"));
+        assert_eq!(end.resume, Some((4, 0)));
+        assert_eq!(end.consumed, 0);
+        assert_eq!(map.bytes(), text, "the map still reads while it is held");
+        drop(map);
+        writer.join().unwrap();
+        assert!(opened.load(Ordering::SeqCst));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
     }
 }

@@ -7,7 +7,7 @@ mod mapped;
 pub mod state;
 
 pub use chunker::{read_blocks, Block, Bytes, ChunkConfig, Flow, Payload};
-pub use mapped::{map_blocks, MapEnd, Mapping};
+pub use mapped::{map_blocks, MapEnd, Mapping, MmapChoice};
 
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
