@@ -4,7 +4,7 @@
 //! A small tokenizer of nginx's configuration syntax (words, quoted strings with backslash
 //! escapes, `#` comments, `;`, `{`, `}`); `include` is not followed.
 
-use super::Escape;
+use super::{Escape, LogFormat};
 
 /// A `log_format` directive.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +182,23 @@ impl NginxConf {
         } else {
             let names: Vec<&str> = self.formats.iter().map(|f| f.name.as_str()).collect();
             format!("defined: {}", names.join(", "))
+        }
+    }
+}
+
+impl LogFormat {
+    /// The format an nginx configuration file defines: the `log_format` named `name`, or the
+    /// one the first `access_log` uses (nginx's `combined` when it names none). Errors name
+    /// the file and, for a bad `log_format`, its line.
+    pub fn from_nginx_conf(path: &std::path::Path, name: Option<&str>) -> anyhow::Result<Self> {
+        use anyhow::{anyhow, Context};
+        let shown = path.display();
+        let text = std::fs::read_to_string(path).with_context(|| format!("{shown}"))?;
+        let conf = NginxConf::parse(&text).map_err(|e| anyhow!("{shown}: {e}"))?;
+        match conf.select(name).map_err(|e| anyhow!("{shown}: {e}"))? {
+            None => Ok(LogFormat::preset("combined").expect("preset")),
+            Some(def) => LogFormat::custom(&def.name, &def.format, def.escape)
+                .map_err(|e| anyhow!("{shown}:{}: log_format {}: {e}", def.line, def.name)),
         }
     }
 }

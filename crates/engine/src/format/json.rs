@@ -8,8 +8,8 @@
 
 use super::field::Field;
 use super::plan::store;
+use super::record::{Escape, Miss, Record, Reject};
 use super::time::TimeCache;
-use super::{Escape, Miss, Record, Reject};
 use memchr::memchr2;
 
 /// Key names understood without a mapping, and the field each one fills.

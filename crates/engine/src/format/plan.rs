@@ -10,8 +10,8 @@
 //! `$time_local` is always 26 bytes, and `$upstream_response_time` is a list (`0.012, 0.034`).
 
 use super::field::{self, Field};
+use super::record::{Escape, Miss, Record, Reject};
 use super::time::TimeCache;
-use super::{Escape, Miss, Record, Reject};
 use memchr::memchr;
 
 /// How a variable's value ends.

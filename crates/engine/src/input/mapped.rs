@@ -20,7 +20,7 @@
 //! (`MADV_DONTNEED`), so the resident set stays the size of the blocks in flight, not of
 //! the file; the pages stay in the page cache.
 
-use super::chunker::{Block, Bytes, ChunkConfig, Flow, Payload, OVERLONG_HEAD};
+use super::block::{Block, Bytes, ChunkConfig, Flow, Payload, SharedBytes, OVERLONG_HEAD};
 use memchr::{memchr, memrchr};
 use std::fs::File;
 use std::ops::Range;
@@ -138,6 +138,16 @@ impl Mapping {
                 )
             };
         }
+    }
+}
+
+impl SharedBytes for Mapping {
+    fn bytes(&self) -> &[u8] {
+        Mapping::bytes(self)
+    }
+
+    fn release(&self, range: Range<usize>) {
+        Mapping::release(self, range)
     }
 }
 

@@ -1,12 +1,14 @@
 //! Input sources: stdin and files, plain or gzip (told apart by their magic bytes, not their
 //! names), and the chunker that cuts them into newline-aligned blocks.
 
+mod block;
 mod chunker;
 pub mod discover;
 mod mapped;
 pub mod state;
 
-pub use chunker::{read_blocks, Block, Bytes, ChunkConfig, Flow, Payload};
+pub use block::{Block, Bytes, ChunkConfig, Flow, Payload, SharedBytes};
+pub use chunker::read_blocks;
 pub use mapped::{map_blocks, MapEnd, Mapping, MmapChoice};
 
 use flate2::read::MultiGzDecoder;

@@ -1,0 +1,260 @@
+//! What parsing a line gives: a [`Record`] of borrowed fields, or why it did not fit
+//! ([`Reject`], [`Miss`]); and the two policies a format carries (how nginx escaped values,
+//! whose address is the client). A leaf of `format`: the parsers make these, nothing here
+//! parses a line.
+
+use super::field::{self, Field};
+
+/// How nginx escaped the values it wrote (`log_format ... escape=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escape {
+    /// `"`, `\` and non-printable bytes as `\xHH`.
+    Default,
+    /// JSON string escapes.
+    Json,
+    /// Nothing escaped.
+    None,
+}
+
+impl Escape {
+    /// The escaping a bare format string implies: `json` for a JSON object template
+    /// (`{"status":"$status",...}`), else nginx's default.
+    pub fn guess(fmt: &str) -> Escape {
+        if fmt.trim_start().starts_with('{') {
+            Escape::Json
+        } else {
+            Escape::Default
+        }
+    }
+
+    /// `default`, `json` or `none`.
+    pub fn from_name(name: &str) -> Option<Escape> {
+        match name {
+            "default" => Some(Escape::Default),
+            "json" => Some(Escape::Json),
+            "none" => Some(Escape::None),
+            _ => None,
+        }
+    }
+}
+
+/// Whose address is "the client".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientIp {
+    /// The first X-Forwarded-For hop, falling back to `$remote_addr` (Pantheon, where
+    /// `$remote_addr` is an internal router).
+    XffFirst,
+    /// `$remote_addr`, falling back to the first X-Forwarded-For hop if the format lacks it.
+    RemoteAddr,
+}
+
+/// One parsed line. Every field borrows from the input line; `None` when the format does not
+/// write the field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// How string values are escaped.
+    pub escape: Escape,
+    /// `$remote_addr`.
+    pub remote_addr: Option<&'a [u8]>,
+    /// `$http_x_forwarded_for` as logged.
+    pub forwarded_for: Option<&'a [u8]>,
+    /// UTC epoch seconds.
+    pub time: Option<i64>,
+    /// `$request` as logged.
+    pub request: Option<&'a [u8]>,
+    /// `$request_method`.
+    pub method: Option<&'a [u8]>,
+    /// `$request_uri` or `$uri`.
+    pub uri: Option<&'a [u8]>,
+    /// `$status`.
+    pub status: Option<u16>,
+    /// `$body_bytes_sent` (or `$bytes_sent`).
+    pub bytes: Option<u64>,
+    /// `$http_user_agent` as logged.
+    pub user_agent: Option<&'a [u8]>,
+    /// `$request_time`, microseconds.
+    pub request_time_us: Option<u64>,
+    /// Sum of `$upstream_response_time`, microseconds.
+    pub upstream_time_us: Option<u64>,
+    /// `$host`.
+    pub host: Option<&'a [u8]>,
+}
+
+impl<'a> Record<'a> {
+    /// A record with no field set.
+    pub fn new(escape: Escape) -> Self {
+        Record {
+            escape,
+            remote_addr: None,
+            forwarded_for: None,
+            time: None,
+            request: None,
+            method: None,
+            uri: None,
+            status: None,
+            bytes: None,
+            user_agent: None,
+            request_time_us: None,
+            upstream_time_us: None,
+            host: None,
+        }
+    }
+
+    /// Time the server spent: `$request_time`, else `$upstream_response_time`.
+    pub fn server_time_us(&self) -> Option<u64> {
+        self.request_time_us.or(self.upstream_time_us)
+    }
+
+    /// The client address by `policy`, without port.
+    pub fn client(&self, policy: ClientIp) -> Option<&'a [u8]> {
+        let xff = || self.forwarded_for.and_then(field::first_hop);
+        let remote = || self.remote_addr.map(field::strip_port);
+        match policy {
+            ClientIp::XffFirst => xff().or_else(remote),
+            ClientIp::RemoteAddr => remote().or_else(xff),
+        }
+    }
+}
+
+/// Why a line could not be parsed.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Reject {
+    /// The line is empty (or only white space for JSON).
+    Empty,
+    /// The line is longer than the line-length cap.
+    TooLong,
+    /// Literal text of the format is missing (the layout does not match).
+    Layout,
+    /// Unexpected bytes after the last field.
+    TrailingData,
+    /// Not one JSON object.
+    NotJson,
+    /// A field's value is not valid (a status that is not 3 digits, a time that is no time).
+    Value(Field),
+}
+
+impl Reject {
+    /// Number of distinct reasons, for counting tables.
+    pub const COUNT: usize = 5 + Field::COUNT;
+
+    /// Position in a counting table.
+    pub fn index(self) -> usize {
+        match self {
+            Reject::Empty => 0,
+            Reject::TooLong => 1,
+            Reject::Layout => 2,
+            Reject::TrailingData => 3,
+            Reject::NotJson => 4,
+            Reject::Value(f) => 5 + f as usize,
+        }
+    }
+
+    /// The reason at a table position.
+    pub fn from_index(i: usize) -> Reject {
+        match i {
+            0 => Reject::Empty,
+            1 => Reject::TooLong,
+            2 => Reject::Layout,
+            3 => Reject::TrailingData,
+            4 => Reject::NotJson,
+            _ => Reject::Value(FIELDS[i - 5]),
+        }
+    }
+
+    /// The identifier used in JSON and text: `empty`, `layout`, `bad_status`, ...
+    pub fn id(self) -> String {
+        match self {
+            Reject::Empty => "empty".into(),
+            Reject::TooLong => "too_long".into(),
+            Reject::Layout => "layout".into(),
+            Reject::TrailingData => "trailing_data".into(),
+            Reject::NotJson => "not_json".into(),
+            Reject::Value(Field::AnyTime) => "bad_time".into(),
+            Reject::Value(f) => format!("bad_{}", f.var().trim_start_matches('$')),
+        }
+    }
+}
+
+/// Every field, in declaration order (for [`Reject::from_index`]).
+const FIELDS: [Field; Field::COUNT] = [
+    Field::RemoteAddr,
+    Field::RemoteUser,
+    Field::TimeLocal,
+    Field::TimeIso8601,
+    Field::Msec,
+    Field::Request,
+    Field::RequestMethod,
+    Field::RequestUri,
+    Field::Uri,
+    Field::Args,
+    Field::ServerProtocol,
+    Field::Status,
+    Field::BodyBytesSent,
+    Field::BytesSent,
+    Field::RequestLength,
+    Field::RequestTime,
+    Field::UpstreamResponseTime,
+    Field::Referer,
+    Field::UserAgent,
+    Field::ForwardedFor,
+    Field::Host,
+    Field::ServerName,
+    Field::AnyTime,
+    Field::Opaque,
+];
+
+/// Where and why a line did not fit a format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Miss<'p> {
+    /// Why.
+    pub reject: Reject,
+    /// 0-based byte column where the mismatch starts.
+    pub column: usize,
+    /// For [`Reject::Layout`]: the literal text the format expected there.
+    pub expected: &'p [u8],
+    /// For [`Reject::Layout`]: the field whose value should have ended with it.
+    pub after: Option<Field>,
+}
+
+impl<'p> Miss<'p> {
+    /// A miss without an expected literal.
+    pub fn new(reject: Reject, column: usize) -> Self {
+        Miss {
+            reject,
+            column,
+            expected: b"",
+            after: None,
+        }
+    }
+
+    /// A layout miss: `lit` was expected at or after `column`, after the value of `after`.
+    pub fn expected(column: usize, lit: &'p [u8], after: Option<Field>) -> Self {
+        Miss {
+            reject: Reject::Layout,
+            column,
+            expected: lit,
+            after,
+        }
+    }
+
+    /// For people: `column 48: expected "]  \""`.
+    pub fn describe(&self) -> String {
+        let col = self.column + 1;
+        match self.reject {
+            Reject::Layout => {
+                let lit = crate::escape::escape_text(self.expected);
+                match self.after {
+                    Some(f) => format!("column {col}: no `{lit}` after {}", f.var()),
+                    None => format!("column {col}: expected `{lit}`"),
+                }
+            }
+            Reject::Value(f) => format!("column {col}: {} is not valid", f.var()),
+            Reject::TrailingData => format!("column {col}: unexpected data after the last field"),
+            Reject::NotJson => format!("column {col}: not a JSON object"),
+            Reject::Empty => String::new(),
+            Reject::TooLong => "line longer than the cap".to_string(),
+        }
+    }
+}

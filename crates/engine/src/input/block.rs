@@ -1,0 +1,91 @@
+//! Blocks of whole lines, the unit of work between the readers and the workers: what a block
+//! holds, where its bytes live (a pool buffer, or a range of bytes shared by several blocks,
+//! such as a memory map) and how it is given back. A leaf: the reading chunker and the
+//! mapped reader both make blocks, and neither knows the other.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Bytes that several blocks share and give back by range when scanned (a memory map).
+pub trait SharedBytes: Send + Sync + std::fmt::Debug {
+    /// All the bytes.
+    fn bytes(&self) -> &[u8];
+    /// The range's memory is no longer needed by this process.
+    fn release(&self, range: Range<usize>);
+}
+
+/// The excerpt kept of an overlong line.
+pub(crate) const OVERLONG_HEAD: usize = 160;
+
+/// How a source is cut.
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkConfig {
+    /// Target block size in bytes.
+    pub chunk: usize,
+    /// Longest line kept, in bytes.
+    pub max_line: usize,
+    /// At the end of the input, keep back a last line without `\n` (a writer may be in the
+    /// middle of it): incremental runs read it next time.
+    pub hold_tail: bool,
+}
+
+/// What a block holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// `buf[..len]` holds whole lines (the last may lack its `\n` at the end of a source).
+    Lines(usize),
+    /// One line longer than the cap; `buf[..len]` holds its first bytes.
+    Overlong(usize),
+}
+
+/// Where a block's bytes are.
+#[derive(Debug)]
+pub enum Bytes {
+    /// A buffer from the pool (return it when done).
+    Owned(Vec<u8>),
+    /// A range of a mapped file (release it when done).
+    Mapped(Arc<dyn SharedBytes>, Range<usize>),
+}
+
+/// A block of input handed to a worker.
+#[derive(Debug)]
+pub struct Block {
+    /// Index of the source in the input list.
+    pub source: u32,
+    /// Position of the block within its source (0, 1, ...).
+    pub seq: u64,
+    /// The bytes.
+    pub bytes: Bytes,
+    /// What the bytes hold.
+    pub payload: Payload,
+}
+
+impl Block {
+    /// The bytes of the block.
+    pub fn data(&self) -> &[u8] {
+        let n = match self.payload {
+            Payload::Lines(n) | Payload::Overlong(n) => n,
+        };
+        match &self.bytes {
+            Bytes::Owned(buf) => &buf[..n],
+            Bytes::Mapped(map, range) => &map.bytes()[range.start..range.start + n],
+        }
+    }
+
+    /// Gives the block's memory back: a pool buffer to `pool`, mapped pages to the kernel.
+    pub fn recycle(self, pool: impl FnOnce(Vec<u8>)) {
+        match self.bytes {
+            Bytes::Owned(buf) => pool(buf),
+            Bytes::Mapped(map, range) => map.release(range),
+        }
+    }
+}
+
+/// Whether the consumer still wants blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The source was read to its end.
+    Done,
+    /// The consumer hung up; stop reading.
+    Stopped,
+}
