@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use noisegate_engine::analysis;
 use noisegate_engine::numbers::{pct, thousands};
 use noisegate_engine::remedy::{self, Upstream};
-use noisegate_engine::report::time::views;
+use noisegate_engine::report::{views, StormView, SurgeView};
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
@@ -62,8 +62,8 @@ struct CheckView<'a> {
     schema: &'static str,
     status: &'static str,
     alerts: &'a [Alert],
-    storms: Vec<noisegate_engine::report::time::StormView>,
-    surges: Vec<noisegate_engine::report::time::SurgeView>,
+    storms: Vec<StormView>,
+    surges: Vec<SurgeView>,
     noise_requests: u64,
     share_of_requests: f64,
     block_paths: Vec<String>,

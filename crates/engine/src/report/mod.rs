@@ -1,14 +1,28 @@
 //! Reports: the view model ([`model`]) and its renderers. Renderers are pure functions from
-//! the model to bytes on a `&mut dyn Write`; they never compute statistics and never probe the
-//! terminal: color is decided once by the caller and passed in.
+//! the model to bytes on a `&mut dyn Write`; they never compute statistics, never parse a
+//! figure back out of text and never probe the terminal: color is decided once by the caller
+//! and passed in.
+//!
+//! The model's modules depend one way only, leaves first: `units` (typed times) and `counts`
+//! (key lists) ← `timeline`, `impact` ← `bursts` (storms and surges) ← `model` (the whole
+//! [`Report`]) ← the renderers `text`, `markdown`, `html`.
 
+mod bursts;
+mod counts;
 mod html;
+mod impact;
 mod markdown;
 pub mod model;
 mod text;
-pub mod time;
+mod timeline;
+mod units;
 
-pub use model::{build, Report};
+pub use bursts::{views, BurstView, DetailsView, StormView, SurgeView};
+pub use counts::{AgentCount, ClientCount, FamilyCount, MethodCount, PathCount};
+pub use impact::{ImpactView, LoadView};
+pub use model::{build, Report, SCHEMA};
+pub use timeline::{MinuteView, TimelineView};
+pub use units::{Civil, Seconds, Timestamp};
 
 use std::io::{self, Write};
 

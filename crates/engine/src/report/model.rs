@@ -2,15 +2,19 @@
 //! deterministic order (counts descending, ties by key). Its serde form *is* the JSON contract
 //! (`"schema": "noisegate/1"`, see README); renderers only lay it out.
 
-use super::time::{ImpactView, StormView, SurgeView, TimelineView};
+use super::bursts::{self, StormView, SurgeView};
+use super::counts::{top, AgentCount, ClientCount, FamilyCount, MethodCount, PathCount};
+use super::impact::{self, ImpactView};
+use super::timeline::{self, TimelineView};
+use super::units::{Seconds, Timestamp};
 use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
 use crate::escape::ser_bytes;
-use crate::format::{time::rfc3339, Reject};
+use crate::format::Reject;
 use crate::numbers::{pct, share, thousands};
 use crate::pipeline::ScanResult;
 use crate::remedy::{self, BlockPlan};
-use crate::summary::{KeyCounts, Summary, Traffic};
+use crate::summary::{Summary, Traffic};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -100,9 +104,12 @@ pub struct RejectExampleView {
 /// The time covered by the logs.
 #[derive(Debug, Serialize)]
 pub struct SpanView {
-    pub first: String,
-    pub last: String,
-    pub seconds: i64,
+    /// The earliest timestamp.
+    pub first: Timestamp,
+    /// The latest timestamp.
+    pub last: Timestamp,
+    /// From `first` to `last`.
+    pub seconds: Seconds,
 }
 
 /// Counts, bytes and time of a set of requests.
@@ -131,34 +138,6 @@ pub struct NoiseView {
     pub request_time_s: Option<f64>,
     pub share_of_request_time: Option<f64>,
 }
-
-/// Declares a `{ <key>: string, requests }` list item; each list names its key for JSON.
-macro_rules! count_type {
-    ($name:ident, $key:ident) => {
-        /// A key from the log and its request count.
-        #[derive(Debug, Serialize)]
-        pub struct $name {
-            #[serde(serialize_with = "ser_bytes")]
-            pub $key: Vec<u8>,
-            pub requests: u64,
-        }
-
-        impl From<(&[u8], u64)> for $name {
-            fn from((key, requests): (&[u8], u64)) -> Self {
-                $name {
-                    $key: key.to_vec(),
-                    requests,
-                }
-            }
-        }
-    };
-}
-
-count_type!(MethodCount, method);
-count_type!(ClientCount, client);
-count_type!(AgentCount, user_agent);
-count_type!(PathCount, path);
-count_type!(FamilyCount, family);
 
 /// One noise category.
 #[derive(Debug, Serialize)]
@@ -288,11 +267,7 @@ fn traffic(t: &Traffic) -> TrafficView {
     }
 }
 
-fn counts<T: for<'a> From<(&'a [u8], u64)>>(k: &KeyCounts, top: usize) -> Vec<T> {
-    k.top(top).into_iter().map(T::from).collect()
-}
-
-fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
+fn category(s: &Summary, i: usize, top_n: usize) -> CategoryView {
     let c = &s.categories[i];
     let t = &c.traffic;
     let timed = s.totals.timed > 0;
@@ -313,16 +288,16 @@ fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
         share_of_request_time: timed.then(|| share(t.request_time_us, s.totals.request_time_us)),
         traffic: traffic(t),
         not_found: t.status[404],
-        methods: counts(&c.methods, 0),
+        methods: top(&c.methods, 0),
         clients: c.clients.distinct(),
-        top_clients: counts(&c.clients, top),
+        top_clients: top(&c.clients, top_n),
         user_agents: c.user_agents.distinct(),
-        top_user_agents: counts(&c.user_agents, top),
+        top_user_agents: top(&c.user_agents, top_n),
         distinct_paths: c.paths.distinct(),
-        families: counts(&c.families, 0),
+        families: top(&c.families, 0),
         scanner_requests: c.scanner,
         already_blocked: c.blocked,
-        paths: counts(&c.paths, 0),
+        paths: top(&c.paths, 0),
         approximate: !approximate_lists.is_empty(),
         approximate_lists,
     }
@@ -379,7 +354,6 @@ fn block(plan: &BlockPlan) -> BlockView {
 /// Builds the report; `top` bounds the client and user-agent lists (0 = all).
 pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usize) -> Report {
     let s = &scan.summary;
-    let (storms, surges, impact) = super::time::views(analysis);
     let mut categories: Vec<CategoryView> = (0..CATEGORIES.len())
         .filter(|&i| s.categories[i].traffic.requests > 0)
         .map(|i| category(s, i, top))
@@ -428,20 +402,23 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usiz
                 })
                 .collect(),
         },
-        time: s.span.map(|(a, b)| SpanView {
-            first: rfc3339(a),
-            last: rfc3339(b),
-            seconds: b - a,
+        time: s.span.map(|(a, b)| {
+            let (first, last) = (Timestamp::from_epoch(a), Timestamp::from_epoch(b));
+            SpanView {
+                first,
+                last,
+                seconds: Seconds::between(first, last),
+            }
         }),
         totals: traffic(&s.totals),
         noise: noise(s),
         categories,
         block: block(plan),
-        impact,
-        storms,
-        surges,
+        impact: impact::impact(&analysis.impact),
+        storms: bursts::storms(analysis),
+        surges: bursts::surges(analysis),
         caveats: analysis.caveats.clone(),
-        timeline: super::time::timeline(s),
+        timeline: timeline::timeline(s),
         errors: scan
             .errors
             .iter()

@@ -2,12 +2,15 @@
 //! that came from a log goes through `escape_text` before it is written.
 
 use super::model::{CategoryView, Report, TrafficView};
+use super::units::Timestamp;
 use super::Style;
 use crate::escape::{escape_text, fit};
 use crate::numbers::{bytes, pct, plural, secs, span, thousands};
 use std::io::{self, Write};
 
-mod time;
+mod bursts;
+mod chart;
+mod impact;
 
 /// Width of the key column in lists (clients, agents, paths).
 const KEY_WIDTH: usize = 62;
@@ -85,6 +88,12 @@ impl Out<'_> {
     }
 }
 
+/// An instant as the tables show it: `2024-03-10T12:05:00Z` → `03-10 12:05`.
+fn short(t: Timestamp) -> String {
+    let c = t.civil();
+    format!("{:02}-{:02} {:02}:{:02}", c.month, c.day, c.hour, c.minute)
+}
+
 fn statuses(t: &TrafficView) -> String {
     let parts: Vec<String> = t
         .status
@@ -109,9 +118,9 @@ pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
     )?;
     overview(&mut o, r)?;
     noise_table(&mut o, r)?;
-    time::when(&mut o, r)?;
-    time::storms(&mut o, r)?;
-    time::impact(&mut o, r)?;
+    chart::when(&mut o, r)?;
+    bursts::storms(&mut o, r)?;
+    impact::impact(&mut o, r)?;
     for c in &r.categories {
         category(&mut o, c)?;
     }
@@ -161,7 +170,7 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     if let Some(t) = &r.time {
         o.field(
             "Time",
-            &format!("{} .. {} ({})", t.first, t.last, span(t.seconds)),
+            &format!("{} .. {} ({})", t.first, t.last, span(t.seconds.get())),
         )?;
     }
     let t = &r.totals;
