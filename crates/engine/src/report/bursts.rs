@@ -40,7 +40,10 @@ pub struct BurstView {
     pub request_time_s: Option<f64>,
     /// Mean PHP workers busy with it over `minutes`.
     pub mean_workers: Option<f64>,
-    /// What it was made of (for the first storms and surges; see README).
+    /// What it was made of; only for the first
+    /// [`DETAILED`](crate::analysis::details::DETAILED) storms and surges, and only when the
+    /// noise lines could be kept for a second look (see `caveats`). Its keys are absent from
+    /// the JSON otherwise.
     #[serde(flatten)]
     pub details: Option<DetailsView>,
 }

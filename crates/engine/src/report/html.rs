@@ -1,8 +1,11 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, one inline script for the
-//! copy button, nothing from the network) with the summary, a chart of all traffic and noise
-//! over time with storms shaded, the storms, the impact, the categories and the block.
+//! copy button, nothing from the network) with the summary and the impact, the caveats, a
+//! chart of all traffic and noise over time with storms shaded, the storms and surges, the
+//! categories and the block.
 //!
-//! Every string from the log is made printable (`escape_text`) and then HTML-escaped.
+//! Every string from the log is made printable (`escape_text`) and then HTML-escaped. Like
+//! every renderer it only lays out the view model: it computes no statistic and reads times
+//! from their typed values, never from text.
 
 use super::bursts::BurstView;
 use super::impact::LoadView;

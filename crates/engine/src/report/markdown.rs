@@ -1,6 +1,7 @@
 //! The Markdown report, for a ticket or a pull request: the summary, tables of the categories,
 //! storms and surges, the impact, and the block in a fenced code block. Strings from the log
 //! are made printable (`escape_text`) and stripped of Markdown meaning before they are written.
+//! Like every renderer it only lays out the view model and computes no statistic.
 
 use super::model::Report;
 use super::units::Timestamp;

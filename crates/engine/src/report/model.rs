@@ -1,6 +1,11 @@
-//! The report's view model: every figure the renderers show, computed once from a scan, in a
-//! deterministic order (counts descending, ties by key). Its serde form *is* the JSON contract
-//! (`"schema": "noisegate/1"`, see README); renderers only lay it out.
+//! The report's view model: every figure the renderers show, computed once from a scan, its
+//! block plan and its analysis, in a deterministic order (counts descending, ties by key). Its
+//! serde form *is* the JSON contract (`"schema": "noisegate/1"`, see README); renderers only
+//! lay it out.
+//!
+//! This file owns the [`Report`] and its input, traffic, category and block parts; it takes
+//! the storms and surges from `bursts`, the impact from `impact` and the timeline from
+//! `timeline`, none of which may use this file. It must not render or round for display.
 
 use super::bursts::{self, StormView, SurgeView};
 use super::counts::{top, AgentCount, ClientCount, FamilyCount, MethodCount, PathCount};
@@ -65,7 +70,9 @@ pub struct Report {
 /// One input.
 #[derive(Debug, Serialize)]
 pub struct SourceView {
+    /// The input's name.
     pub file: String,
+    /// Its format; `null` when it had no line.
     pub format: Option<String>,
     /// What the analysis lacks with this format ("no $request_time: ...").
     pub notes: Vec<String>,
@@ -74,9 +81,13 @@ pub struct SourceView {
 /// Line accounting.
 #[derive(Debug, Serialize)]
 pub struct LinesView {
+    /// Every line read.
     pub total: u64,
+    /// Lines parsed into a request.
     pub parsed: u64,
+    /// Lines the format did not fit.
     pub rejected: u64,
+    /// Lines outside `--since`/`--until`.
     pub filtered: u64,
 }
 
@@ -92,11 +103,15 @@ pub struct RejectsView {
 /// One rejected line.
 #[derive(Debug, Serialize)]
 pub struct RejectExampleView {
+    /// The input's name.
     pub file: String,
+    /// Line number in it, from 1.
     pub line: u64,
+    /// The reason id.
     pub reason: String,
     /// Where in the line it went wrong and what was expected.
     pub detail: String,
+    /// The line as read (a bounded prefix of a long one).
     #[serde(serialize_with = "ser_bytes")]
     pub text: Vec<u8>,
 }
@@ -115,48 +130,71 @@ pub struct SpanView {
 /// Counts, bytes and time of a set of requests.
 #[derive(Debug, Serialize)]
 pub struct TrafficView {
+    /// Requests.
     pub requests: u64,
+    /// Bytes sent.
     pub bytes: u64,
-    /// Sum of `$request_time`; `null` when the format has none.
+    /// Sum of `$request_time`; `null` (as the latencies below) when none of these requests
+    /// had one.
     pub request_time_s: Option<f64>,
+    /// Median `$request_time`.
     pub request_time_p50_s: Option<f64>,
+    /// 95th percentile of `$request_time`.
     pub request_time_p95_s: Option<f64>,
+    /// 99th percentile of `$request_time`.
     pub request_time_p99_s: Option<f64>,
+    /// The longest `$request_time`.
     pub request_time_max_s: Option<f64>,
-    /// Requests per status code.
+    /// Requests per status code (`"404"`).
     pub status: BTreeMap<String, u64>,
 }
 
 /// Noise over all categories.
 #[derive(Debug, Serialize)]
 pub struct NoiseView {
+    /// Noise requests.
     pub requests: u64,
+    /// Their share of all requests.
     pub share_of_requests: f64,
+    /// Noise requests answered 404.
     pub not_found: u64,
+    /// Their share of all 404s.
     pub share_of_404s: f64,
+    /// Bytes sent to noise.
     pub bytes: u64,
+    /// Server seconds of noise; `null` (as the share) without `$request_time`.
     pub request_time_s: Option<f64>,
+    /// Their share of all server seconds.
     pub share_of_request_time: Option<f64>,
 }
 
 /// One noise category.
 #[derive(Debug, Serialize)]
 pub struct CategoryView {
+    /// The category id (`autodiscover`).
     pub id: &'static str,
+    /// Its name for people.
     pub name: &'static str,
+    /// Its share of all requests.
     pub share_of_requests: f64,
+    /// Its share of all server seconds; `null` without `$request_time`.
     pub share_of_request_time: Option<f64>,
+    /// Its requests, bytes, time and statuses.
     #[serde(flatten)]
     pub traffic: TrafficView,
+    /// Its requests answered 404.
     pub not_found: u64,
+    /// Requests per method.
     pub methods: Vec<MethodCount>,
-    /// Distinct clients (estimated when `approximate` names `clients`).
+    /// Distinct clients (estimated when `approximate_lists` names `clients`).
     pub clients: u64,
+    /// The clients with the most requests (`--top`).
     pub top_clients: Vec<ClientCount>,
-    /// Distinct user agents (estimated when `approximate` names `user_agents`).
+    /// Distinct user agents (estimated when `approximate_lists` names `user_agents`).
     pub user_agents: u64,
+    /// The user agents with the most requests (`--top`).
     pub top_user_agents: Vec<AgentCount>,
-    /// Distinct raw paths (estimated when `approximate` names `paths`).
+    /// Distinct raw paths (estimated when `approximate_lists` names `paths`).
     pub distinct_paths: u64,
     /// Requests by who sent them (client family from the user agent).
     pub families: Vec<FamilyCount>,
@@ -170,6 +208,7 @@ pub struct CategoryView {
     /// hold a deterministic sample of the keys (each with its exact count) and their
     /// distinct counts are estimates. Request, byte and time figures stay exact.
     pub approximate: bool,
+    /// The lists that hold a sample: `methods`, `clients`, `user_agents`, `paths`.
     pub approximate_lists: Vec<&'static str>,
 }
 
@@ -178,7 +217,9 @@ pub struct CategoryView {
 pub struct BlockView {
     /// The `protected_web_paths` entries.
     pub paths: Vec<String>,
+    /// The same entries with what each covers.
     pub entries: Vec<EntryView>,
+    /// What share of the noise the entries cover.
     pub coverage: CoverageView,
     /// Directory entries replaced by their exact paths because they would cover a served page.
     pub narrowed: Vec<DroppedView>,
@@ -186,6 +227,7 @@ pub struct BlockView {
     pub dropped: Vec<DroppedView>,
     /// What limited the checks (caps reached).
     pub warnings: Vec<String>,
+    /// The block as a `pantheon.yml` snippet.
     pub pantheon_yml: String,
     /// The same block as nginx `location` blocks.
     pub nginx: String,
@@ -196,21 +238,27 @@ pub struct BlockView {
 /// One entry.
 #[derive(Debug, Serialize)]
 pub struct EntryView {
+    /// The protected path.
     pub path: String,
+    /// Noise requests it covers.
     pub requests: u64,
+    /// The ids of the categories it covers.
     pub categories: Vec<&'static str>,
 }
 
 /// What share of noise the entries cover.
 #[derive(Debug, Serialize)]
 pub struct CoverageView {
+    /// All noise requests.
     pub noise_requests: u64,
+    /// Those the entries cover.
     pub covered_requests: u64,
+    /// `covered_requests / noise_requests`.
     pub share: f64,
 }
 
 impl CoverageView {
-    /// `1,200 of 1,250 noise requests (96.0%)`, or `None` when there was no noise.
+    /// `1,200 of 1,250 noise requests (96.00%)`, or `None` when there was no noise.
     pub fn sentence(&self) -> Option<String> {
         (self.noise_requests > 0).then(|| {
             format!(
@@ -223,11 +271,14 @@ impl CoverageView {
     }
 }
 
-/// A path left out.
+/// A path left out of the block or narrowed, and why.
 #[derive(Debug, Serialize)]
 pub struct DroppedView {
+    /// The path (or directory entry) concerned.
     pub path: String,
+    /// Noise requests it had.
     pub requests: u64,
+    /// Why, for people.
     pub reason: String,
 }
 
@@ -244,7 +295,9 @@ impl From<&remedy::Dropped> for DroppedView {
 /// An input error.
 #[derive(Debug, Serialize)]
 pub struct ErrorView {
+    /// The input's name.
     pub file: String,
+    /// What went wrong.
     pub message: String,
 }
 

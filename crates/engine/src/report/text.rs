@@ -1,5 +1,10 @@
 //! The text report: aligned, readable at 80 columns, colored only when asked. Every string
 //! that came from a log goes through `escape_text` before it is written.
+//!
+//! This file owns the layout helpers and the overview, noise, category, rejects and block
+//! sections; the chart, the storm and surge tables and the impact are in `text/`. Like every
+//! renderer it only lays out the view model: it computes no statistic and never probes the
+//! terminal (color comes in [`Style`]).
 
 use super::model::{CategoryView, Report, TrafficView};
 use super::units::Timestamp;

@@ -1,6 +1,7 @@
 //! The timeline of the view model: requests, noise and noise per category for each UTC minute,
-//! as serialized in JSON (`timeline`). It only copies the summary's per-minute counts; the
-//! chart's buckets are the renderers' layout, not figures of the model.
+//! as serialized in JSON (`timeline`). It only copies the summary's per-minute counts (the
+//! charts' buckets are the renderers' layout, not figures of the model) and uses nothing of
+//! the model but the `units` leaf.
 
 use super::units::Timestamp;
 use crate::classify::CATEGORIES;
