@@ -7,9 +7,10 @@
 //! every renderer it only lays out the view model: it computes no statistic and reads times
 //! from their typed values, never from text.
 
-use super::bursts::BurstView;
+use super::bursts::{BurstView, StormView};
 use super::impact::LoadView;
 use super::model::{CategoryView, Report};
+use super::units::Timestamp;
 use crate::escape::escape_text;
 use crate::numbers::{bytes, pct, secs, thousands};
 use std::io::{self, Write};
@@ -171,12 +172,9 @@ fn chart(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(w, "<h2>When</h2><svg viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"requests and noise over time\">")?;
     for s in &r.storms {
-        let (a, b) = (s.burst.start.epoch_minute(), s.burst.end.epoch_minute());
-        let (x0, x1) = (
-            x(((a - start) / step) as f64),
-            x(((b - start) / step) as f64 + 1.0),
-        );
-        writeln!(w, "<rect x=\"{x0:.1}\" y=\"10\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#f5c2c0\"><title>storm: {} from {}</title></rect>", (x1 - x0).max(2.0), height - 35.0, s.category, log(&s.client))?;
+        let column = |t: Timestamp| ((t.epoch_minute() - start) / step) as f64;
+        let (x0, x1) = (x(column(s.burst.start)), x(column(s.burst.end) + 1.0));
+        shade(w, s, x0, (x1 - x0).max(2.0), height - 35.0)?;
     }
     writeln!(
         w,
@@ -198,6 +196,16 @@ fn chart(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         width - 10.0,
         height - 8.0,
         thousands(max as u64)
+    )
+}
+
+/// The shaded band of storm `s` on the chart, `width` wide from `x`.
+fn shade(w: &mut dyn Write, s: &StormView, x: f64, width: f64, height: f64) -> io::Result<()> {
+    writeln!(
+        w,
+        "<rect x=\"{x:.1}\" y=\"10\" width=\"{width:.1}\" height=\"{height:.1}\" fill=\"#f5c2c0\"><title>storm: {} from {}</title></rect>",
+        s.category,
+        log(&s.client)
     )
 }
 

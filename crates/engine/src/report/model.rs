@@ -404,12 +404,11 @@ fn block(plan: &BlockPlan) -> BlockView {
     }
 }
 
-/// Builds the report; `top` bounds the client and user-agent lists (0 = all).
-pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usize) -> Report {
-    let s = &scan.summary;
+/// Every category seen, most requests first (ties by id).
+fn categories(s: &Summary, top_n: usize) -> Vec<CategoryView> {
     let mut categories: Vec<CategoryView> = (0..CATEGORIES.len())
         .filter(|&i| s.categories[i].traffic.requests > 0)
-        .map(|i| category(s, i, top))
+        .map(|i| category(s, i, top_n))
         .collect();
     categories.sort_by(|a, b| {
         b.traffic
@@ -417,68 +416,88 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usiz
             .cmp(&a.traffic.requests)
             .then_with(|| a.id.cmp(b.id))
     });
+    categories
+}
+
+fn sources(scan: &ScanResult) -> Vec<SourceView> {
+    let formats = scan.sources.iter().zip(&scan.formats);
+    formats
+        .map(|(file, f)| SourceView {
+            file: file.clone(),
+            format: f.name.clone(),
+            notes: f.notes.clone(),
+        })
+        .collect()
+}
+
+fn rejects(scan: &ScanResult) -> RejectsView {
+    let s = &scan.summary;
+    RejectsView {
+        by_reason: (0..Reject::COUNT)
+            .filter(|&i| s.rejects[i] > 0)
+            .map(|i| (Reject::from_index(i).id(), s.rejects[i]))
+            .collect(),
+        examples: s
+            .reject_examples
+            .iter()
+            .map(|e| RejectExampleView {
+                file: scan.sources[e.source as usize].clone(),
+                line: e.line,
+                reason: e.reason.id(),
+                detail: e.detail.clone(),
+                text: e.text.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn span(s: &Summary) -> Option<SpanView> {
+    s.span.map(|(a, b)| {
+        let (first, last) = (Timestamp::from_epoch(a), Timestamp::from_epoch(b));
+        SpanView {
+            first,
+            last,
+            seconds: Seconds::between(first, last),
+        }
+    })
+}
+
+fn errors(scan: &ScanResult) -> Vec<ErrorView> {
+    let errors = scan.errors.iter();
+    errors
+        .map(|e| ErrorView {
+            file: e.source.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
+/// Builds the report; `top` bounds the client and user-agent lists (0 = all).
+pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usize) -> Report {
+    let s = &scan.summary;
     Report {
         schema: SCHEMA,
         version: env!("CARGO_PKG_VERSION"),
         format: scan.format_name().map(str::to_string),
         inputs: scan.sources.clone(),
-        sources: scan
-            .sources
-            .iter()
-            .zip(&scan.formats)
-            .map(|(file, f)| SourceView {
-                file: file.clone(),
-                format: f.name.clone(),
-                notes: f.notes.clone(),
-            })
-            .collect(),
+        sources: sources(scan),
         lines: LinesView {
             total: s.lines.total,
             parsed: s.lines.parsed,
             rejected: s.lines.rejected,
             filtered: s.lines.filtered,
         },
-        rejects: RejectsView {
-            by_reason: (0..Reject::COUNT)
-                .filter(|&i| s.rejects[i] > 0)
-                .map(|i| (Reject::from_index(i).id(), s.rejects[i]))
-                .collect(),
-            examples: s
-                .reject_examples
-                .iter()
-                .map(|e| RejectExampleView {
-                    file: scan.sources[e.source as usize].clone(),
-                    line: e.line,
-                    reason: e.reason.id(),
-                    detail: e.detail.clone(),
-                    text: e.text.clone(),
-                })
-                .collect(),
-        },
-        time: s.span.map(|(a, b)| {
-            let (first, last) = (Timestamp::from_epoch(a), Timestamp::from_epoch(b));
-            SpanView {
-                first,
-                last,
-                seconds: Seconds::between(first, last),
-            }
-        }),
+        rejects: rejects(scan),
+        time: span(s),
         totals: traffic(&s.totals),
         noise: noise(s),
-        categories,
+        categories: categories(s, top),
         block: block(plan),
         impact: impact::impact(&analysis.impact),
         storms: bursts::storms(analysis),
         surges: bursts::surges(analysis),
         caveats: analysis.caveats.clone(),
         timeline: timeline::timeline(s),
-        errors: scan
-            .errors
-            .iter()
-            .map(|e| ErrorView {
-                file: e.source.clone(),
-                message: e.message.clone(),
-            })
-            .collect(),
+        errors: errors(scan),
     }
 }

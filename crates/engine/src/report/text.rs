@@ -125,6 +125,7 @@ pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
     noise_table(&mut o, r)?;
     chart::when(&mut o, r)?;
     bursts::storms(&mut o, r)?;
+    bursts::surges(&mut o, r)?;
     impact::impact(&mut o, r)?;
     for c in &r.categories {
         category(&mut o, c)?;
@@ -157,6 +158,11 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     for note in notes {
         o.para(11, &format!("note: {note}"))?;
     }
+    lines_and_requests(o, r)
+}
+
+/// The `Lines`, `Time`, `Requests` and `Statuses` fields of the overview.
+fn lines_and_requests(o: &mut Out, r: &Report) -> io::Result<()> {
     let l = &r.lines;
     let filtered = if l.filtered > 0 {
         format!(" · {} outside the time window", thousands(l.filtered))
@@ -277,6 +283,11 @@ fn category(o: &mut Out, c: &CategoryView) -> io::Result<()> {
             ),
         )?;
     }
+    who(w, c)
+}
+
+/// A category's clients, user agents, senders and paths.
+fn who(w: &mut Out, c: &CategoryView) -> io::Result<()> {
     let distinct = |n: u64, list: &str| {
         if c.approximate_lists.contains(&list) {
             format!(

@@ -9,7 +9,7 @@ use crate::report::bursts::DetailsView;
 use crate::report::model::Report;
 use std::io;
 
-/// The storms and surges tables.
+/// The storms table, when there is a storm.
 pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
     if !r.storms.is_empty() {
         o.heading(&format!(
@@ -38,6 +38,11 @@ pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// The surges table, when there is a surge.
+pub(super) fn surges(o: &mut Out, r: &Report) -> io::Result<()> {
     if !r.surges.is_empty() {
         o.heading(&format!(
             "SURGES: {} (a fleet of clients at once)",
