@@ -7,8 +7,8 @@
 //! terminal (color comes in [`Style`]).
 
 use super::model::{CategoryView, Report, TrafficView};
+use super::output::Style;
 use super::units::Timestamp;
-use super::Style;
 use crate::escape::{escape_text, fit};
 use crate::numbers::{bytes, pct, plural, secs, span, thousands};
 use std::io::{self, Write};
