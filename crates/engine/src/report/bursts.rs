@@ -183,3 +183,68 @@ pub fn surges(a: &Analysis) -> Vec<SurgeView> {
 pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
     (storms(a), surges(a), impact(&a.impact))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::impact::Impact;
+    use crate::analysis::storms::{Storm, StormConfig, Surge};
+
+    /// A long, sparse storm and a three-minute surge, found by hand.
+    fn analysis() -> Analysis {
+        let storm = Storm {
+            category: 0,
+            client: b"203.0.113.9".to_vec(),
+            start: 7,
+            end: 7 + 299_999 * 60,
+            requests: 7,
+            peak_minute: 0,
+            peak_minute_requests: 1,
+            request_time_us: 0,
+        };
+        let surge = Surge {
+            category: 0,
+            start: 600,
+            end: 600 + 3 * 60 - 1,
+            requests: 90,
+            clients: 12,
+            peak_minute: 660,
+            peak_minute_requests: 40,
+            request_time_us: 0,
+        };
+        Analysis {
+            config: StormConfig::default(),
+            storms: vec![storm],
+            storm_details: Vec::new(),
+            surges: vec![surge],
+            surge_details: Vec::new(),
+            impact: Impact::default(),
+            caveats: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn minutes_come_from_the_analysis_not_from_the_rounded_rate() {
+        let (storms, surges, _) = views(&analysis());
+        let b = &storms[0].burst;
+        assert_eq!(b.minutes, 300_000);
+        // The rounded rate cannot give them back: 7 / 0.000023 is about 304,348.
+        assert_eq!(b.rate_per_minute, 0.000023);
+        assert_ne!((7.0 / b.rate_per_minute).round() as i64, b.minutes);
+        assert_eq!(surges[0].burst.minutes, 3);
+        assert_eq!(surges[0].burst.duration_s, Seconds::new(179));
+    }
+
+    #[test]
+    fn json_keeps_times_as_rfc3339_strings_and_has_no_minutes_key() {
+        let (storms, surges, _) = views(&analysis());
+        let storm = serde_json::to_value(&storms[0]).unwrap();
+        assert_eq!(storm["start"], "1970-01-01T00:00:07Z");
+        assert_eq!(storm["peak_minute"], "1970-01-01T00:00:00Z");
+        assert_eq!(storm["duration_s"], 299_999 * 60);
+        assert!(storm.get("minutes").is_none());
+        let surge = serde_json::to_value(&surges[0]).unwrap();
+        assert_eq!(surge["end"], "1970-01-01T00:12:59Z");
+        assert!(surge.get("minutes").is_none());
+    }
+}
