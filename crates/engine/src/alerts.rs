@@ -8,8 +8,8 @@ use crate::format::time::rfc3339;
 use crate::numbers::{pct, share, thousands};
 use crate::pipeline::ScanResult;
 use crate::remedy;
-use crate::report::model::SCHEMA;
-use crate::report::time::{views, StormView, SurgeView};
+use crate::report::SCHEMA;
+use crate::report::{views, StormView, SurgeView};
 use serde::Serialize;
 
 /// Thresholds beyond storms and surges; `None` disables one.

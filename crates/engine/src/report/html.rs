@@ -1,13 +1,17 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, one inline script for the
-//! copy button, nothing from the network) with the summary, a chart of all traffic and noise
-//! over time with storms shaded, the storms, the impact, the categories and the block.
+//! copy button, nothing from the network) with the summary and the impact, the caveats, a
+//! chart of all traffic and noise over time with storms shaded, the storms and surges, the
+//! categories and the block.
 //!
-//! Every string from the log is made printable (`escape_text`) and then HTML-escaped.
+//! Every string from the log is made printable (`escape_text`) and then HTML-escaped. Like
+//! every renderer it only lays out the view model: it computes no statistic and reads times
+//! from their typed values, never from text.
 
+use super::bursts::{BurstView, StormView};
+use super::impact::LoadView;
 use super::model::{CategoryView, Report};
-use super::time::BurstView;
+use super::units::Timestamp;
 use crate::escape::escape_text;
-use crate::format::time::parse_iso8601;
 use crate::numbers::{bytes, pct, secs, thousands};
 use std::io::{self, Write};
 
@@ -104,7 +108,7 @@ fn impact(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             "<p>No <code>$request_time</code> in this format: worker occupancy unavailable.</p>"
         );
     };
-    let peak = |l: &super::time::LoadView| match (&l.peak_minute, l.peak_minute_workers) {
+    let peak = |l: &LoadView| match (l.peak_minute, l.peak_minute_workers) {
         (Some(m), Some(v)) => format!(", {v:.1} at the worst minute ({m})"),
         _ => String::new(),
     };
@@ -142,23 +146,18 @@ fn warnings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
 /// The SVG chart: requests and noise per bucket, storms shaded.
 fn chart(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     let m = &r.timeline.minutes;
-    let minute = |t: &str| parse_iso8601(t.as_bytes()).map(|s| s.div_euclid(60));
-    let (Some(start), Some(end)) = (
-        m.first().and_then(|x| minute(&x.minute)),
-        m.last().and_then(|x| minute(&x.minute)),
-    ) else {
+    let (Some(first), Some(last)) = (m.first(), m.last()) else {
         return Ok(());
     };
+    let (start, end) = (first.minute.epoch_minute(), last.minute.epoch_minute());
     const COLS: i64 = 240;
     let step = ((end - start) / COLS + 1).max(1);
     let n = ((end - start) / step + 1) as usize;
     let (mut all, mut noise) = (vec![0u64; n], vec![0u64; n]);
     for x in m {
-        if let Some(at) = minute(&x.minute) {
-            let i = (((at - start) / step) as usize).min(n - 1);
-            all[i] += x.requests;
-            noise[i] += x.noise;
-        }
+        let i = (((x.minute.epoch_minute() - start) / step) as usize).min(n - 1);
+        all[i] += x.requests;
+        noise[i] += x.noise;
     }
     let max = all.iter().copied().max().unwrap_or(1).max(1) as f64;
     let (width, height) = (960.0, 220.0);
@@ -173,13 +172,9 @@ fn chart(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(w, "<h2>When</h2><svg viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"requests and noise over time\">")?;
     for s in &r.storms {
-        if let (Some(a), Some(b)) = (minute(&s.burst.start), minute(&s.burst.end)) {
-            let (x0, x1) = (
-                x(((a - start) / step) as f64),
-                x(((b - start) / step) as f64 + 1.0),
-            );
-            writeln!(w, "<rect x=\"{x0:.1}\" y=\"10\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#f5c2c0\"><title>storm: {} from {}</title></rect>", (x1 - x0).max(2.0), height - 35.0, s.category, log(&s.client))?;
-        }
+        let column = |t: Timestamp| ((t.epoch_minute() - start) / step) as f64;
+        let (x0, x1) = (x(column(s.burst.start)), x(column(s.burst.end) + 1.0));
+        shade(w, s, x0, (x1 - x0).max(2.0), height - 35.0)?;
     }
     writeln!(
         w,
@@ -191,7 +186,7 @@ fn chart(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         "<polyline fill=\"none\" stroke=\"#e07000\" stroke-width=\"2\" points=\"{}\"/>",
         points(&noise)
     )?;
-    let (first, last) = (&m[0].minute, &m[m.len() - 1].minute);
+    let (first, last) = (first.minute, last.minute);
     writeln!(
         w,
         "<text x=\"40\" y=\"{}\">{first}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{last}</text>\
@@ -201,6 +196,16 @@ fn chart(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         width - 10.0,
         height - 8.0,
         thousands(max as u64)
+    )
+}
+
+/// The shaded band of storm `s` on the chart, `width` wide from `x`.
+fn shade(w: &mut dyn Write, s: &StormView, x: f64, width: f64, height: f64) -> io::Result<()> {
+    writeln!(
+        w,
+        "<rect x=\"{x:.1}\" y=\"10\" width=\"{width:.1}\" height=\"{height:.1}\" fill=\"#f5c2c0\"><title>storm: {} from {}</title></rect>",
+        s.category,
+        log(&s.client)
     )
 }
 

@@ -1,8 +1,10 @@
 //! The Markdown report, for a ticket or a pull request: the summary, tables of the categories,
 //! storms and surges, the impact, and the block in a fenced code block. Strings from the log
 //! are made printable (`escape_text`) and stripped of Markdown meaning before they are written.
+//! Like every renderer it only lays out the view model and computes no statistic.
 
 use super::model::Report;
+use super::units::Timestamp;
 use crate::escape::escape_text;
 use crate::numbers::{bytes, pct, secs, thousands};
 use std::io::{self, Write};
@@ -167,19 +169,19 @@ fn impact(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         return Ok(());
     };
     writeln!(w, "## Impact\n")?;
-    let peak = |m: &Option<String>, v: Option<f64>| match (m, v) {
+    let peak = |m: Option<Timestamp>, v: Option<f64>| match (m, v) {
         (Some(m), Some(v)) => format!(", {v:.1} at the worst minute ({m})"),
         _ => String::new(),
     };
     writeln!(
         w,
         "- Mail-client probes kept {nw:.2} PHP workers busy on average{}.",
-        peak(&i.noise.peak_minute, i.noise.peak_minute_workers)
+        peak(i.noise.peak_minute, i.noise.peak_minute_workers)
     )?;
     writeln!(
         w,
         "- All traffic kept {aw:.2} busy on average{}.",
-        peak(&i.all.peak_minute, i.all.peak_minute_workers)
+        peak(i.all.peak_minute, i.all.peak_minute_workers)
     )?;
     writeln!(
         w,

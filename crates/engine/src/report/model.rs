@@ -1,16 +1,25 @@
-//! The report's view model: every figure the renderers show, computed once from a scan, in a
-//! deterministic order (counts descending, ties by key). Its serde form *is* the JSON contract
-//! (`"schema": "noisegate/1"`, see README); renderers only lay it out.
+//! The report's view model: every figure the renderers show, computed once from a scan, its
+//! block plan and its analysis, in a deterministic order (counts descending, ties by key). Its
+//! serde form *is* the JSON contract (`"schema": "noisegate/1"`, see README); renderers only
+//! lay it out.
+//!
+//! This file owns the [`Report`] and its input, traffic, category and block parts; it takes
+//! the storms and surges from `bursts`, the impact from `impact` and the timeline from
+//! `timeline`, none of which may use this file. It must not render or round for display.
 
-use super::time::{ImpactView, StormView, SurgeView, TimelineView};
+use super::bursts::{self, StormView, SurgeView};
+use super::counts::{top, AgentCount, ClientCount, FamilyCount, MethodCount, PathCount};
+use super::impact::{self, ImpactView};
+use super::timeline::{self, TimelineView};
+use super::units::{Seconds, Timestamp};
 use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
 use crate::escape::ser_bytes;
-use crate::format::{time::rfc3339, Reject};
+use crate::format::Reject;
 use crate::numbers::{pct, share, thousands};
 use crate::pipeline::ScanResult;
 use crate::remedy::{self, BlockPlan};
-use crate::summary::{KeyCounts, Summary, Traffic};
+use crate::summary::{Summary, Traffic};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -61,7 +70,9 @@ pub struct Report {
 /// One input.
 #[derive(Debug, Serialize)]
 pub struct SourceView {
+    /// The input's name.
     pub file: String,
+    /// Its format; `null` when it had no line.
     pub format: Option<String>,
     /// What the analysis lacks with this format ("no $request_time: ...").
     pub notes: Vec<String>,
@@ -70,9 +81,13 @@ pub struct SourceView {
 /// Line accounting.
 #[derive(Debug, Serialize)]
 pub struct LinesView {
+    /// Every line read.
     pub total: u64,
+    /// Lines parsed into a request.
     pub parsed: u64,
+    /// Lines the format did not fit.
     pub rejected: u64,
+    /// Lines outside `--since`/`--until`.
     pub filtered: u64,
 }
 
@@ -88,11 +103,15 @@ pub struct RejectsView {
 /// One rejected line.
 #[derive(Debug, Serialize)]
 pub struct RejectExampleView {
+    /// The input's name.
     pub file: String,
+    /// Line number in it, from 1.
     pub line: u64,
+    /// The reason id.
     pub reason: String,
     /// Where in the line it went wrong and what was expected.
     pub detail: String,
+    /// The line as read (a bounded prefix of a long one).
     #[serde(serialize_with = "ser_bytes")]
     pub text: Vec<u8>,
 }
@@ -100,84 +119,82 @@ pub struct RejectExampleView {
 /// The time covered by the logs.
 #[derive(Debug, Serialize)]
 pub struct SpanView {
-    pub first: String,
-    pub last: String,
-    pub seconds: i64,
+    /// The earliest timestamp.
+    pub first: Timestamp,
+    /// The latest timestamp.
+    pub last: Timestamp,
+    /// From `first` to `last`.
+    pub seconds: Seconds,
 }
 
 /// Counts, bytes and time of a set of requests.
 #[derive(Debug, Serialize)]
 pub struct TrafficView {
+    /// Requests.
     pub requests: u64,
+    /// Bytes sent.
     pub bytes: u64,
-    /// Sum of `$request_time`; `null` when the format has none.
+    /// Sum of `$request_time`; `null` (as the latencies below) when none of these requests
+    /// had one.
     pub request_time_s: Option<f64>,
+    /// Median `$request_time`.
     pub request_time_p50_s: Option<f64>,
+    /// 95th percentile of `$request_time`.
     pub request_time_p95_s: Option<f64>,
+    /// 99th percentile of `$request_time`.
     pub request_time_p99_s: Option<f64>,
+    /// The longest `$request_time`.
     pub request_time_max_s: Option<f64>,
-    /// Requests per status code.
+    /// Requests per status code (`"404"`).
     pub status: BTreeMap<String, u64>,
 }
 
 /// Noise over all categories.
 #[derive(Debug, Serialize)]
 pub struct NoiseView {
+    /// Noise requests.
     pub requests: u64,
+    /// Their share of all requests.
     pub share_of_requests: f64,
+    /// Noise requests answered 404.
     pub not_found: u64,
+    /// Their share of all 404s.
     pub share_of_404s: f64,
+    /// Bytes sent to noise.
     pub bytes: u64,
+    /// Server seconds of noise; `null` (as the share) without `$request_time`.
     pub request_time_s: Option<f64>,
+    /// Their share of all server seconds.
     pub share_of_request_time: Option<f64>,
 }
-
-/// Declares a `{ <key>: string, requests }` list item; each list names its key for JSON.
-macro_rules! count_type {
-    ($name:ident, $key:ident) => {
-        /// A key from the log and its request count.
-        #[derive(Debug, Serialize)]
-        pub struct $name {
-            #[serde(serialize_with = "ser_bytes")]
-            pub $key: Vec<u8>,
-            pub requests: u64,
-        }
-
-        impl From<(&[u8], u64)> for $name {
-            fn from((key, requests): (&[u8], u64)) -> Self {
-                $name {
-                    $key: key.to_vec(),
-                    requests,
-                }
-            }
-        }
-    };
-}
-
-count_type!(MethodCount, method);
-count_type!(ClientCount, client);
-count_type!(AgentCount, user_agent);
-count_type!(PathCount, path);
-count_type!(FamilyCount, family);
 
 /// One noise category.
 #[derive(Debug, Serialize)]
 pub struct CategoryView {
+    /// The category id (`autodiscover`).
     pub id: &'static str,
+    /// Its name for people.
     pub name: &'static str,
+    /// Its share of all requests.
     pub share_of_requests: f64,
+    /// Its share of all server seconds; `null` without `$request_time`.
     pub share_of_request_time: Option<f64>,
+    /// Its requests, bytes, time and statuses.
     #[serde(flatten)]
     pub traffic: TrafficView,
+    /// Its requests answered 404.
     pub not_found: u64,
+    /// Requests per method.
     pub methods: Vec<MethodCount>,
-    /// Distinct clients (estimated when `approximate` names `clients`).
+    /// Distinct clients (estimated when `approximate_lists` names `clients`).
     pub clients: u64,
+    /// The clients with the most requests (`--top`).
     pub top_clients: Vec<ClientCount>,
-    /// Distinct user agents (estimated when `approximate` names `user_agents`).
+    /// Distinct user agents (estimated when `approximate_lists` names `user_agents`).
     pub user_agents: u64,
+    /// The user agents with the most requests (`--top`).
     pub top_user_agents: Vec<AgentCount>,
-    /// Distinct raw paths (estimated when `approximate` names `paths`).
+    /// Distinct raw paths (estimated when `approximate_lists` names `paths`).
     pub distinct_paths: u64,
     /// Requests by who sent them (client family from the user agent).
     pub families: Vec<FamilyCount>,
@@ -191,6 +208,7 @@ pub struct CategoryView {
     /// hold a deterministic sample of the keys (each with its exact count) and their
     /// distinct counts are estimates. Request, byte and time figures stay exact.
     pub approximate: bool,
+    /// The lists that hold a sample: `methods`, `clients`, `user_agents`, `paths`.
     pub approximate_lists: Vec<&'static str>,
 }
 
@@ -199,7 +217,9 @@ pub struct CategoryView {
 pub struct BlockView {
     /// The `protected_web_paths` entries.
     pub paths: Vec<String>,
+    /// The same entries with what each covers.
     pub entries: Vec<EntryView>,
+    /// What share of the noise the entries cover.
     pub coverage: CoverageView,
     /// Directory entries replaced by their exact paths because they would cover a served page.
     pub narrowed: Vec<DroppedView>,
@@ -207,6 +227,7 @@ pub struct BlockView {
     pub dropped: Vec<DroppedView>,
     /// What limited the checks (caps reached).
     pub warnings: Vec<String>,
+    /// The block as a `pantheon.yml` snippet.
     pub pantheon_yml: String,
     /// The same block as nginx `location` blocks.
     pub nginx: String,
@@ -217,21 +238,27 @@ pub struct BlockView {
 /// One entry.
 #[derive(Debug, Serialize)]
 pub struct EntryView {
+    /// The protected path.
     pub path: String,
+    /// Noise requests it covers.
     pub requests: u64,
+    /// The ids of the categories it covers.
     pub categories: Vec<&'static str>,
 }
 
 /// What share of noise the entries cover.
 #[derive(Debug, Serialize)]
 pub struct CoverageView {
+    /// All noise requests.
     pub noise_requests: u64,
+    /// Those the entries cover.
     pub covered_requests: u64,
+    /// `covered_requests / noise_requests`.
     pub share: f64,
 }
 
 impl CoverageView {
-    /// `1,200 of 1,250 noise requests (96.0%)`, or `None` when there was no noise.
+    /// `1,200 of 1,250 noise requests (96.00%)`, or `None` when there was no noise.
     pub fn sentence(&self) -> Option<String> {
         (self.noise_requests > 0).then(|| {
             format!(
@@ -244,11 +271,14 @@ impl CoverageView {
     }
 }
 
-/// A path left out.
+/// A path left out of the block or narrowed, and why.
 #[derive(Debug, Serialize)]
 pub struct DroppedView {
+    /// The path (or directory entry) concerned.
     pub path: String,
+    /// Noise requests it had.
     pub requests: u64,
+    /// Why, for people.
     pub reason: String,
 }
 
@@ -265,7 +295,9 @@ impl From<&remedy::Dropped> for DroppedView {
 /// An input error.
 #[derive(Debug, Serialize)]
 pub struct ErrorView {
+    /// The input's name.
     pub file: String,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -288,11 +320,7 @@ fn traffic(t: &Traffic) -> TrafficView {
     }
 }
 
-fn counts<T: for<'a> From<(&'a [u8], u64)>>(k: &KeyCounts, top: usize) -> Vec<T> {
-    k.top(top).into_iter().map(T::from).collect()
-}
-
-fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
+fn category(s: &Summary, i: usize, top_n: usize) -> CategoryView {
     let c = &s.categories[i];
     let t = &c.traffic;
     let timed = s.totals.timed > 0;
@@ -313,16 +341,16 @@ fn category(s: &Summary, i: usize, top: usize) -> CategoryView {
         share_of_request_time: timed.then(|| share(t.request_time_us, s.totals.request_time_us)),
         traffic: traffic(t),
         not_found: t.status[404],
-        methods: counts(&c.methods, 0),
+        methods: top(&c.methods, 0),
         clients: c.clients.distinct(),
-        top_clients: counts(&c.clients, top),
+        top_clients: top(&c.clients, top_n),
         user_agents: c.user_agents.distinct(),
-        top_user_agents: counts(&c.user_agents, top),
+        top_user_agents: top(&c.user_agents, top_n),
         distinct_paths: c.paths.distinct(),
-        families: counts(&c.families, 0),
+        families: top(&c.families, 0),
         scanner_requests: c.scanner,
         already_blocked: c.blocked,
-        paths: counts(&c.paths, 0),
+        paths: top(&c.paths, 0),
         approximate: !approximate_lists.is_empty(),
         approximate_lists,
     }
@@ -376,13 +404,11 @@ fn block(plan: &BlockPlan) -> BlockView {
     }
 }
 
-/// Builds the report; `top` bounds the client and user-agent lists (0 = all).
-pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usize) -> Report {
-    let s = &scan.summary;
-    let (storms, surges, impact) = super::time::views(analysis);
+/// Every category seen, most requests first (ties by id).
+fn categories(s: &Summary, top_n: usize) -> Vec<CategoryView> {
     let mut categories: Vec<CategoryView> = (0..CATEGORIES.len())
         .filter(|&i| s.categories[i].traffic.requests > 0)
-        .map(|i| category(s, i, top))
+        .map(|i| category(s, i, top_n))
         .collect();
     categories.sort_by(|a, b| {
         b.traffic
@@ -390,65 +416,88 @@ pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usiz
             .cmp(&a.traffic.requests)
             .then_with(|| a.id.cmp(b.id))
     });
+    categories
+}
+
+fn sources(scan: &ScanResult) -> Vec<SourceView> {
+    let formats = scan.sources.iter().zip(&scan.formats);
+    formats
+        .map(|(file, f)| SourceView {
+            file: file.clone(),
+            format: f.name.clone(),
+            notes: f.notes.clone(),
+        })
+        .collect()
+}
+
+fn rejects(scan: &ScanResult) -> RejectsView {
+    let s = &scan.summary;
+    RejectsView {
+        by_reason: (0..Reject::COUNT)
+            .filter(|&i| s.rejects[i] > 0)
+            .map(|i| (Reject::from_index(i).id(), s.rejects[i]))
+            .collect(),
+        examples: s
+            .reject_examples
+            .iter()
+            .map(|e| RejectExampleView {
+                file: scan.sources[e.source as usize].clone(),
+                line: e.line,
+                reason: e.reason.id(),
+                detail: e.detail.clone(),
+                text: e.text.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn span(s: &Summary) -> Option<SpanView> {
+    s.span.map(|(a, b)| {
+        let (first, last) = (Timestamp::from_epoch(a), Timestamp::from_epoch(b));
+        SpanView {
+            first,
+            last,
+            seconds: Seconds::between(first, last),
+        }
+    })
+}
+
+fn errors(scan: &ScanResult) -> Vec<ErrorView> {
+    let errors = scan.errors.iter();
+    errors
+        .map(|e| ErrorView {
+            file: e.source.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
+}
+
+/// Builds the report; `top` bounds the client and user-agent lists (0 = all).
+pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usize) -> Report {
+    let s = &scan.summary;
     Report {
         schema: SCHEMA,
         version: env!("CARGO_PKG_VERSION"),
         format: scan.format_name().map(str::to_string),
         inputs: scan.sources.clone(),
-        sources: scan
-            .sources
-            .iter()
-            .zip(&scan.formats)
-            .map(|(file, f)| SourceView {
-                file: file.clone(),
-                format: f.name.clone(),
-                notes: f.notes.clone(),
-            })
-            .collect(),
+        sources: sources(scan),
         lines: LinesView {
             total: s.lines.total,
             parsed: s.lines.parsed,
             rejected: s.lines.rejected,
             filtered: s.lines.filtered,
         },
-        rejects: RejectsView {
-            by_reason: (0..Reject::COUNT)
-                .filter(|&i| s.rejects[i] > 0)
-                .map(|i| (Reject::from_index(i).id(), s.rejects[i]))
-                .collect(),
-            examples: s
-                .reject_examples
-                .iter()
-                .map(|e| RejectExampleView {
-                    file: scan.sources[e.source as usize].clone(),
-                    line: e.line,
-                    reason: e.reason.id(),
-                    detail: e.detail.clone(),
-                    text: e.text.clone(),
-                })
-                .collect(),
-        },
-        time: s.span.map(|(a, b)| SpanView {
-            first: rfc3339(a),
-            last: rfc3339(b),
-            seconds: b - a,
-        }),
+        rejects: rejects(scan),
+        time: span(s),
         totals: traffic(&s.totals),
         noise: noise(s),
-        categories,
+        categories: categories(s, top),
         block: block(plan),
-        impact,
-        storms,
-        surges,
+        impact: impact::impact(&analysis.impact),
+        storms: bursts::storms(analysis),
+        surges: bursts::surges(analysis),
         caveats: analysis.caveats.clone(),
-        timeline: super::time::timeline(s),
-        errors: scan
-            .errors
-            .iter()
-            .map(|e| ErrorView {
-                file: e.source.clone(),
-                message: e.message.clone(),
-            })
-            .collect(),
+        timeline: timeline::timeline(s),
+        errors: errors(scan),
     }
 }

@@ -1,13 +1,21 @@
 //! The text report: aligned, readable at 80 columns, colored only when asked. Every string
 //! that came from a log goes through `escape_text` before it is written.
+//!
+//! This file owns the layout helpers and the overview, noise, category, rejects and block
+//! sections; the chart, the storm and surge tables and the impact are in `text/`. Like every
+//! renderer it only lays out the view model: it computes no statistic and never probes the
+//! terminal (color comes in [`Style`]).
 
 use super::model::{CategoryView, Report, TrafficView};
-use super::Style;
+use super::output::Style;
+use super::units::Timestamp;
 use crate::escape::{escape_text, fit};
 use crate::numbers::{bytes, pct, plural, secs, span, thousands};
 use std::io::{self, Write};
 
-mod time;
+mod bursts;
+mod chart;
+mod impact;
 
 /// Width of the key column in lists (clients, agents, paths).
 const KEY_WIDTH: usize = 62;
@@ -85,6 +93,12 @@ impl Out<'_> {
     }
 }
 
+/// An instant as the tables show it: `2024-03-10T12:05:00Z` → `03-10 12:05`.
+fn short(t: Timestamp) -> String {
+    let c = t.civil();
+    format!("{:02}-{:02} {:02}:{:02}", c.month, c.day, c.hour, c.minute)
+}
+
 fn statuses(t: &TrafficView) -> String {
     let parts: Vec<String> = t
         .status
@@ -109,9 +123,10 @@ pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
     )?;
     overview(&mut o, r)?;
     noise_table(&mut o, r)?;
-    time::when(&mut o, r)?;
-    time::storms(&mut o, r)?;
-    time::impact(&mut o, r)?;
+    chart::when(&mut o, r)?;
+    bursts::storms(&mut o, r)?;
+    bursts::surges(&mut o, r)?;
+    impact::impact(&mut o, r)?;
     for c in &r.categories {
         category(&mut o, c)?;
     }
@@ -143,6 +158,11 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     for note in notes {
         o.para(11, &format!("note: {note}"))?;
     }
+    lines_and_requests(o, r)
+}
+
+/// The `Lines`, `Time`, `Requests` and `Statuses` fields of the overview.
+fn lines_and_requests(o: &mut Out, r: &Report) -> io::Result<()> {
     let l = &r.lines;
     let filtered = if l.filtered > 0 {
         format!(" · {} outside the time window", thousands(l.filtered))
@@ -161,7 +181,7 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     if let Some(t) = &r.time {
         o.field(
             "Time",
-            &format!("{} .. {} ({})", t.first, t.last, span(t.seconds)),
+            &format!("{} .. {} ({})", t.first, t.last, span(t.seconds.get())),
         )?;
     }
     let t = &r.totals;
@@ -263,6 +283,11 @@ fn category(o: &mut Out, c: &CategoryView) -> io::Result<()> {
             ),
         )?;
     }
+    who(w, c)
+}
+
+/// A category's clients, user agents, senders and paths.
+fn who(w: &mut Out, c: &CategoryView) -> io::Result<()> {
     let distinct = |n: u64, list: &str| {
         if c.approximate_lists.contains(&list) {
             format!(
