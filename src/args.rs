@@ -8,13 +8,14 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, CommandFactory, ValueEnum};
 use noisegate_engine::analysis::{impact::DEFAULT_PHP_WORKERS, storms::StormConfig, Settings};
 use noisegate_engine::format::json::JsonLines;
-use noisegate_engine::format::time::parse_iso8601;
-use noisegate_engine::format::{ClientIp, Escape, LogFormat, PRESETS};
+use noisegate_engine::format::{ClientIp, LogFormat, PRESETS};
+use noisegate_engine::incremental::Incremental;
 use noisegate_engine::input::{discover, Input, MmapChoice};
 use noisegate_engine::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
 use noisegate_engine::remedy::Upstream;
 use noisegate_engine::report::Output;
 use noisegate_engine::summary::Caps;
+use noisegate_engine::window::{self, Bound};
 use std::ffi::OsString;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -103,11 +104,11 @@ pub(crate) struct InputArgs {
     pub(crate) client_ip: ClientArg,
 
     /// Only lines at or after this time: RFC 3339, or relative like 90m, 24h, 7d.
-    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    #[arg(long, value_name = "TIME", value_parser = clap::value_parser!(Bound))]
     pub(crate) since: Option<Bound>,
 
     /// Only lines before this time: RFC 3339, or relative like 90m, 24h, 7d.
-    #[arg(long, value_name = "TIME", value_parser = parse_bound)]
+    #[arg(long, value_name = "TIME", value_parser = clap::value_parser!(Bound))]
     pub(crate) until: Option<Bound>,
 
     /// Relative --since/--until count back from now instead of from the newest line.
@@ -240,37 +241,6 @@ fn parse_size(s: &str) -> Result<usize, String> {
     }
 }
 
-/// A time bound: absolute epoch seconds, or seconds back from a reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Bound {
-    At(i64),
-    Ago(i64),
-}
-
-/// Parses `--since`/`--until`: RFC 3339, or `90s`, `90m`, `24h`, `7d`, `2w`.
-fn parse_bound(s: &str) -> Result<Bound, String> {
-    if let Some(t) = parse_iso8601(s.as_bytes()) {
-        return Ok(Bound::At(t));
-    }
-    let unit = s.chars().last().unwrap_or(' ');
-    let secs = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'w' => 7 * 86_400,
-        _ => {
-            return Err(format!(
-                "'{s}' is neither RFC 3339 (2024-03-10T00:00:00Z) nor relative (90m, 24h, 7d)"
-            ))
-        }
-    };
-    let n: i64 = s[..s.len() - 1]
-        .parse()
-        .map_err(|_| format!("'{s}': expected a number before '{unit}'"))?;
-    Ok(Bound::Ago(n.checked_mul(secs).ok_or("time out of range")?))
-}
-
 impl InputArgs {
     /// The inputs, with directories expanded; notes go to stderr, unreadable directories
     /// become errors of the scan.
@@ -342,10 +312,8 @@ impl InputArgs {
         };
         let fixed = |f: LogFormat| Ok(FormatChoice::Fixed(Arc::new(f)));
         if let Some(fmt) = &self.log_format {
-            let escape = Escape::guess(fmt);
             return fixed(
-                LogFormat::custom("custom", fmt, escape)
-                    .map_err(|e| anyhow!("--log-format: {e}"))?,
+                LogFormat::from_log_format(fmt).map_err(|e| anyhow!("--log-format: {e}"))?,
             );
         }
         if let Some(conf) = &self.nginx_conf {
@@ -396,50 +364,26 @@ impl InputArgs {
         })
     }
 
-    /// The `[since, until)` window; relative bounds count back from now (`--now`) or from the
-    /// newest line, which costs a first pass over the inputs.
+    /// The `[since, until)` window (see [`window::resolve`]).
     fn window(&self, inputs: &[Input], opts: &ScanOptions) -> Result<(i64, i64)> {
-        let (since, until) = (self.since, self.until);
-        let relative = [since, until]
-            .iter()
-            .any(|b| matches!(b, Some(Bound::Ago(_))));
-        let reference = if !relative {
-            0
-        } else if self.now {
+        let now = self.now.then(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
-        } else {
-            if inputs.contains(&Input::Stdin) {
-                bail!("a relative --since/--until counts back from the newest line, which needs a second pass that stdin cannot give: add --now, or give an RFC 3339 time");
-            }
-            let first = pipeline::scan(inputs, opts)?;
-            match first.summary.span {
-                Some((_, newest)) => newest,
-                None => return Ok((i64::MIN, i64::MAX)),
-            }
-        };
-        let resolve = |b: Option<Bound>, open: i64| match b {
-            None => open,
-            Some(Bound::At(t)) => t,
-            Some(Bound::Ago(d)) => reference.saturating_sub(d),
-        };
-        Ok((resolve(since, i64::MIN), resolve(until, i64::MAX)))
+        });
+        window::resolve(self.since, self.until, now, inputs, opts)
     }
 
     /// Scans the inputs; `storms` keeps what storm detection needs (time series, and the
     /// noise lines for the details pass).
     pub(crate) fn scan(&self, storms: bool, quiet: bool) -> Result<ScanResult> {
-        let (mut inputs, mut errors) = self.inputs(quiet)?;
+        let (mut inputs, errors) = self.inputs(quiet)?;
         let mut opts = self.options()?;
         let resume = match &self.state {
             Some(file) => {
-                let before = noisegate_engine::input::state::load(file)?;
-                let plan = noisegate_engine::input::state::resume(&before, &inputs)?;
-                inputs.clone_from(&plan.inputs);
-                opts.starts.clone_from(&plan.starts);
-                opts.hold_tail = true;
-                Some((file.clone(), plan))
+                let (run, resumed) = Incremental::open(file, &inputs, &mut opts)?;
+                inputs = resumed;
+                Some(run)
             }
             None => None,
         };
@@ -454,10 +398,9 @@ impl InputArgs {
                 progress::start(counters, progress::total(&inputs, &opts.starts), delay)
             });
         let mut result = pipeline::scan(&inputs, &opts)?;
-        result.errors.append(&mut errors);
-        if let Some((file, plan)) = resume {
-            let next = noisegate_engine::input::state::advance(&plan, &result.consumed);
-            result.pending_state = Some((file, next));
+        result.add_errors(errors);
+        if let Some(run) = resume {
+            run.finish(&mut result);
         }
         Ok(result)
     }
@@ -476,37 +419,16 @@ pub(crate) fn use_color(arg: ColorArg) -> bool {
 
 /// Tells stderr about unreadable inputs and rejected lines; returns the exit code they imply.
 pub(crate) fn warn(scan: &ScanResult) -> ExitCode {
-    let l = &scan.summary.lines;
-    if l.rejected > 0 {
-        let first = scan
-            .summary
-            .reject_examples
-            .first()
-            .map_or(String::new(), |e| {
-                format!("; first at {}:{}", scan.sources[e.source as usize], e.line)
-            });
-        eprintln!(
-            "noisegate: warning: {} of {} lines did not fit the {} format{first}",
-            l.rejected,
-            l.total,
-            scan.format_name().unwrap_or("detected")
-        );
+    if let Some(w) = scan.reject_warning() {
+        eprintln!("noisegate: warning: {w}");
     }
-    for e in &scan.errors {
+    for e in scan.errors() {
         eprintln!("noisegate: {}: {}", e.source, e.message);
     }
-    if scan.errors.is_empty() {
+    if scan.errors().is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
-    }
-}
-
-/// Saves the `--state` of an incremental run, once its output is out.
-pub(crate) fn save_state(scan: &ScanResult) -> Result<()> {
-    match &scan.pending_state {
-        Some((file, state)) => noisegate_engine::input::state::save(file, state),
-        None => Ok(()),
     }
 }
 
@@ -521,17 +443,5 @@ mod tests {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert!(parse_size("0").is_err());
         assert!(parse_size("x").is_err());
-    }
-
-    #[test]
-    fn time_bounds() {
-        assert_eq!(parse_bound("90m").unwrap(), Bound::Ago(5400));
-        assert_eq!(parse_bound("7d").unwrap(), Bound::Ago(7 * 86_400));
-        assert_eq!(
-            parse_bound("2016-02-19T02:00:00Z").unwrap(),
-            Bound::At(1_455_847_200)
-        );
-        assert!(parse_bound("yesterday").is_err());
-        assert!(parse_bound("xh").is_err());
     }
 }

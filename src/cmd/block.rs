@@ -46,7 +46,7 @@ pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
         None => out.write_all(args.target.render(&plan, args.plain).as_bytes())?,
     }
     out.flush()?;
-    args::save_state(&scan)?;
+    scan.save_state()?;
     Ok(args::warn(&scan))
 }
 

@@ -2,7 +2,7 @@
 //! a short alert with exit 1 when one of the engine's rules fires
 //! ([`noisegate_engine::alerts`]); exit 2 on errors. This module only renders.
 
-use crate::args::{self, non_negative, AnalysisArgs, InputArgs};
+use crate::args::{non_negative, AnalysisArgs, InputArgs};
 use crate::choice::choice;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
@@ -75,11 +75,11 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
         CheckOutput::Text => {}
     }
     out.flush()?;
-    args::save_state(&scan)?;
-    for e in &scan.errors {
+    scan.save_state()?;
+    for e in scan.errors() {
         eprintln!("noisegate: {}: {}", e.source, e.message);
     }
-    Ok(if !scan.errors.is_empty() {
+    Ok(if !scan.errors().is_empty() {
         ExitCode::from(2)
     } else if checked.fired() {
         ExitCode::from(1)

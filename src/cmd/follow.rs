@@ -10,9 +10,7 @@
 use anyhow::Result;
 use noisegate_engine::analysis::storms::StormConfig;
 use noisegate_engine::follow::{Event, Follower};
-use noisegate_engine::format::time::rfc3339;
 use noisegate_engine::format::ClientIp;
-use noisegate_engine::numbers::thousands;
 use noisegate_engine::pipeline::FormatChoice;
 use std::io::{BufRead, Read, Write};
 use std::time::{Duration, Instant};
@@ -113,16 +111,7 @@ pub fn run(o: &FollowOptions, out: &mut dyn Write) -> Result<()> {
                     f.expire(now, false, &mut events);
                 }
                 emit(out, &mut events)?;
-                let s = f.status();
-                writeln!(
-                    out,
-                    "{} status: {} lines, {} mail-client probes since the last status; {} storm{} active",
-                    now.map_or("-".to_string(), rfc3339),
-                    thousands(s.lines),
-                    thousands(s.noise),
-                    s.active,
-                    if s.active == 1 { "" } else { "s" }
-                )?;
+                writeln!(out, "{}", f.status(now))?;
                 out.flush()?;
                 next_status = Instant::now() + o.interval;
             }

@@ -58,7 +58,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let scan = args.input.scan(true, false)?;
     let scan = show(scan, &args.view, args.save_summary.as_deref(), out)?;
     out.flush()?;
-    args::save_state(&scan)?;
+    scan.save_state()?;
     Ok(args::warn(&scan))
 }
 

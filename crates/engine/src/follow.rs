@@ -103,6 +103,20 @@ impl fmt::Display for Event {
     }
 }
 
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} status: {} lines, {} mail-client probes since the last status; {} storm{} active",
+            self.at.map_or("-".to_string(), rfc3339),
+            thousands(self.lines),
+            thousands(self.noise),
+            self.active,
+            if self.active == 1 { "" } else { "s" }
+        )
+    }
+}
+
 /// One live (category, client): its tracker, the minute being filled, and whether its
 /// current run was announced.
 struct Live {
@@ -117,9 +131,11 @@ impl Live {
     }
 }
 
-/// Counts since the last [`Follower::status`].
+/// Counts since the last [`Follower::status`]; shown as the status line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Status {
+    /// The log time now, when a line with a time was read.
+    pub at: Option<i64>,
     /// Lines read.
     pub lines: u64,
     /// Mail-client probes among them.
@@ -287,10 +303,11 @@ impl Follower {
         }
     }
 
-    /// The counts since the last call, and the storms in progress.
-    pub fn status(&mut self) -> Status {
+    /// The counts since the last call, and the storms in progress, at log time `at`.
+    pub fn status(&mut self, at: Option<i64>) -> Status {
         let active = self.live.values().filter(|l| l.started).count();
         let s = Status {
+            at,
             active,
             ..self.status
         };

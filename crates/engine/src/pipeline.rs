@@ -128,6 +128,48 @@ pub struct ScanResult {
 }
 
 impl ScanResult {
+    /// Lines read, and how each was counted.
+    pub fn lines(&self) -> crate::summary::Lines {
+        self.summary.lines
+    }
+
+    /// Noise requests (every category).
+    pub fn noise_requests(&self) -> u64 {
+        self.summary.noise_requests()
+    }
+
+    /// The inputs that could not be read (fully).
+    pub fn errors(&self) -> &[SourceError] {
+        &self.errors
+    }
+
+    /// Adds inputs that could not be read before the scan (unreadable directories).
+    pub fn add_errors(&mut self, errors: Vec<SourceError>) {
+        self.errors.extend(errors);
+    }
+
+    /// A warning for people when lines were rejected: how many, by which format, and where
+    /// the first was.
+    pub fn reject_warning(&self) -> Option<String> {
+        let l = &self.summary.lines;
+        if l.rejected == 0 {
+            return None;
+        }
+        let first = self
+            .summary
+            .reject_examples
+            .first()
+            .map_or(String::new(), |e| {
+                format!("; first at {}:{}", self.sources[e.source as usize], e.line)
+            });
+        Some(format!(
+            "{} of {} lines did not fit the {} format{first}",
+            l.rejected,
+            l.total,
+            self.format_name().unwrap_or("detected")
+        ))
+    }
+
     /// The format name shared by every input that had lines, `mixed`, or `None`.
     pub fn format_name(&self) -> Option<&str> {
         let mut names = self.formats.iter().filter_map(|f| f.name.as_deref());

@@ -152,6 +152,12 @@ impl LogFormat {
         }
     }
 
+    /// A format from an nginx `log_format` string, named `custom`; one that starts with `{` is
+    /// read with `escape=json`.
+    pub fn from_log_format(fmt: &str) -> Result<LogFormat, String> {
+        Self::custom("custom", fmt, Escape::guess(fmt))
+    }
+
     /// A format from an nginx `log_format` string.
     pub fn custom(name: &str, fmt: &str, escape: Escape) -> Result<LogFormat, String> {
         Ok(LogFormat {
