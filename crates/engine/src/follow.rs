@@ -213,7 +213,7 @@ impl Follower {
         self.latest = Some(self.latest.map_or(t, |l| l.max(t)));
         let policy = self.client.unwrap_or(f.client);
         let rt = rec.server_time_us().unwrap_or(0);
-        let Some((probe, who)) = self.decoder.probe(&self.classifier, &rec, policy) else {
+        let Some((probe, who)) = self.decoder.decode(&self.classifier, &rec, policy) else {
             return true;
         };
         if let Some(category) = probe.category {

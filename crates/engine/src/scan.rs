@@ -63,7 +63,7 @@ pub struct BlockInfo<'f> {
     pub format: &'f LogFormat,
 }
 
-/// Decode buffers and the classifier's cache: what turning a record into a [`Probe`] needs.
+/// Decode buffers and the classifier's cache: what turning a record into a [`Routed`] needs.
 pub struct Decoder {
     scratch: Scratch,
     path: Vec<u8>,
@@ -71,8 +71,9 @@ pub struct Decoder {
     client: Vec<u8>,
 }
 
-/// A parsed request, decoded and classified.
-pub struct Probe<'b> {
+/// A request with a path (any request, noise or not), decoded and classified: the path as
+/// nginx routed it and the class it falls in.
+pub struct Routed<'b> {
     /// The noise category, or `None` for other traffic.
     pub category: Option<usize>,
     /// The request's class (noise, near noise, other).
@@ -101,12 +102,12 @@ impl Decoder {
     /// Decodes and classifies the request of `rec`; `None` when it has no path. The second
     /// value gives the user agent and client when asked (only noise needs them).
     #[inline(always)]
-    pub fn probe<'b>(
+    pub fn decode<'b>(
         &'b mut self,
         classifier: &Classifier,
         rec: &'b Record<'b>,
         policy: ClientIp,
-    ) -> Option<(Probe<'b>, Who<'b>)> {
+    ) -> Option<(Routed<'b>, Who<'b>)> {
         let (method, raw_path, query) = request_path(rec)?;
         let path = decode(raw_path, rec.escape, &mut self.path);
         let (class, normalized) = classifier.classify(path, &mut self.scratch);
@@ -114,7 +115,7 @@ impl Decoder {
             Class::Noise(i) => Some(i),
             _ => None,
         };
-        let probe = Probe {
+        let probe = Routed {
             category,
             class,
             method,
@@ -275,7 +276,7 @@ impl<'c> Scanner<'c> {
             m.request_time_us = m.request_time_us.saturating_add(rt.unwrap_or(0));
         }
         let policy = self.cfg.client.unwrap_or(format.client);
-        let Some((p, who)) = self.decoder.probe(&self.cfg.classifier, rec, policy) else {
+        let Some((p, who)) = self.decoder.decode(&self.cfg.classifier, rec, policy) else {
             return;
         };
         // Whatever a block entry could cover and the site answered 2xx/3xx: a real page, a

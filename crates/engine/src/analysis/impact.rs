@@ -10,7 +10,7 @@ use crate::summary::{Summary, CHEAP_MS};
 
 /// The PHP workers a container is taken to have unless `--php-workers` says otherwise.
 /// Pantheon runs a small fixed number per application container (historically 4 or 8,
-/// DOMAIN.md); the larger one keeps "% of capacity" from overstating.
+/// depending on the plan); the larger one keeps "% of capacity" from overstating.
 pub const DEFAULT_PHP_WORKERS: u32 = 8;
 
 /// Load of a set of requests.

@@ -1,7 +1,7 @@
 //! The remedy: which paths to protect, checked against what the site really serves, and the
 //! `pantheon.yml` text that protects them.
 //!
-//! Rules (Pantheon's `protected_web_paths`, see DOMAIN.md): exact, case-sensitive paths with a
+//! Rules (Pantheon's documentation of `protected_web_paths` in `pantheon.yml`): exact, case-sensitive paths with a
 //! leading `/`, no wildcards, at most 24 entries, an entry also protecting what is nested under
 //! it. Prefix semantics are not documented, so the checks are conservative both ways:
 //! - an entry *covers* a noise path only when the path equals it or continues with `/`;
@@ -192,8 +192,8 @@ crate::choice::choice_table!(Upstream {
 });
 
 impl Upstream {
-    /// The upstream's default `protected_web_paths` (DOMAIN.md, from Pantheon's docs; for
-    /// Drupal 8 and later the Drupal 7 list is assumed).
+    /// The upstream's default `protected_web_paths`, as Pantheon documents them for its
+    /// WordPress and Drupal 7 upstreams (for Drupal 8 and later the Drupal 7 list is assumed).
     pub fn defaults(self) -> &'static [&'static str] {
         match self {
             Upstream::Wordpress => &["/private/", "/wp-content/uploads/private/", "/xmlrpc.php"],

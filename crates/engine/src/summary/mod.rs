@@ -45,7 +45,7 @@ pub struct Caps {
     pub served: usize,
     /// Distinct (category, client) pairs whose per-minute activity is kept for storms.
     pub activity: usize,
-    /// Per-minute activity cells (one per pair and minute with a probe, 32 bytes each) kept
+    /// Per-minute activity cells (one per pair and minute with a probe, 24 bytes each) kept
     /// for storms.
     pub activity_cells: usize,
 }

@@ -169,6 +169,9 @@ pub struct Cell {
     pub request_time_us: u64,
 }
 
+// The caps and the README count a cell as 24 bytes.
+const _: () = assert!(std::mem::size_of::<Cell>() == 24);
+
 /// A client's per-minute activity in a category, sorted by minute once merged.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Activity {
