@@ -686,13 +686,11 @@ fn merge_cmd(args: &MergeArgs, out: &mut dyn Write) -> Result<ScanResult> {
         }
         seen.push(id);
     }
-    let files = args
-        .files
-        .iter()
-        .map(|f| saved::load(f))
-        .collect::<Result<Vec<_>>>()?;
-    let scan = saved::combine(files, &noisegate_engine::summary::Caps::default())?;
-    show(scan, &args.view, args.save_summary.as_deref(), out)
+    let merged = saved::combine(&args.files, &noisegate_engine::summary::Caps::default())?;
+    for w in &merged.warnings {
+        eprintln!("noisegate: warning: {w}");
+    }
+    show(merged.scan, &args.view, args.save_summary.as_deref(), out)
 }
 
 /// Analyzes a scan, writes its summary if asked, and renders the report.
