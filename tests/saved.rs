@@ -175,7 +175,7 @@ fn cut_corrupt_or_foreign_files_are_refused_with_the_file_named() {
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x55;
     flipped[mid + 1] ^= 0xaa;
-    let cases = [
+    let mut cases = vec![
         (case("half.sum", &gz[..gz.len() / 2]), ""),
         (case("flipped.sum", &flipped), ""),
         (case("empty.sum", b""), "not a noisegate summary"),
@@ -218,12 +218,67 @@ fn cut_corrupt_or_foreign_files_are_refused_with_the_file_named() {
             "status 4040 out of range",
         ),
     ];
+    let hostile = [
+        (
+            "noise",
+            "time",
+            Value::from(i64::MIN),
+            "time -9223372036854775808 out of range",
+        ),
+        ("minute", "at", Value::from(i64::MAX), "out of range"),
+        (
+            "category",
+            "scanner",
+            Value::from(u64::MAX),
+            "scanner requests of a category add up",
+        ),
+        (
+            "map",
+            "overflow",
+            Value::from(u64::MAX),
+            "the counts of a map add up to more than",
+        ),
+        (
+            "totals",
+            "requests",
+            Value::from(4999),
+            "4999 requests in the totals, 5000 parsed",
+        ),
+    ];
+    for (kind, field, value, want) in hostile {
+        let name = format!("hostile-{kind}-{field}.sum");
+        cases.push((
+            gz_of(&name, &first_changed(&text, kind, field, value)),
+            want,
+        ));
+    }
     for (f, want) in &cases {
         let (code, out, err) = merge(&[f], &["-o", "json"]);
         assert_refused(f, &err, code);
         assert!(out.is_empty(), "{}: {out}", f.display());
         assert!(err.contains(want), "{}: {err}", f.display());
     }
+}
+
+/// `text` with `field` of the first record of `kind` set to `value`.
+fn first_changed(text: &str, kind: &str, field: &str, value: Value) -> String {
+    let mut done = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            match v.get_mut(kind) {
+                Some(r) if !done => {
+                    r[field] = value.clone();
+                    done = true;
+                    v.to_string()
+                }
+                _ => l.to_string(),
+            }
+        })
+        .collect();
+    assert!(done, "no {kind} record");
+    lines.join("\n") + "\n"
 }
 
 #[test]

@@ -27,7 +27,8 @@
 //! positional tables, the layout of the first release; see [`v1`]). A file of a later version
 //! is refused with both versions named, a file of another kind as "not a noisegate summary",
 //! and a cut or corrupt file with the line where it fails; every message starts with the file
-//! name.
+//! name. A saved file is input too: times must lie in the range a log can write and counts
+//! must add up as a scan adds them ([`bounds`]), so nothing after the reader can overflow.
 //!
 //! # Unknown ids
 //! A category id this noisegate does not know (a newer noisegate added it) does not make the
@@ -39,6 +40,7 @@
 //! reason, map or record kind it does not know refuses the file with its name: those change
 //! figures this noisegate cannot leave out.
 
+mod bounds;
 mod read;
 mod record;
 mod v1;
@@ -137,7 +139,13 @@ impl Combiner {
         self.spool.flush()?;
         let mark = self.spool.get_mut().stream_position()?;
         let mut fr = FileReader::new(&self.caps, &mut self.spool);
-        if let Err(e) = read_file(r, &mut fr) {
+        let lines = self.summary.lines.total;
+        let read =
+            read_file(r, &mut fr).and_then(|()| match lines.checked_add(fr.summary.lines.total) {
+                Some(_) => Ok(()),
+                None => bail!("more lines than a count holds, with the files before it"),
+            });
+        if let Err(e) = read {
             // Drop the noise records the file had added before it failed.
             self.spool.flush()?;
             self.spool.get_mut().set_len(mark)?;
@@ -277,6 +285,12 @@ mod tests {
         let mut key = Vec::new();
         for i in 0..600u64 {
             let client = format!("198.51.100.{i}\u{ff}").into_bytes();
+            for _ in 0..1 + i % 3 {
+                s.lines.total += 1;
+                s.lines.parsed += 1;
+                s.totals.add(Some(404), Some(10), Some(1000));
+                s.categories[2].traffic.add(Some(404), Some(10), Some(1000));
+            }
             s.categories[2].clients.add(&client, 1 + i % 3);
             s.categories[2].paths.add(&[b'/', (i % 256) as u8], 1);
             activity_key(2, &client, &mut key);

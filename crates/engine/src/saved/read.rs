@@ -6,6 +6,7 @@
 //! as ordinary traffic (see the module doc of [`super`]), any other unknown id or an
 //! inconsistent figure refuses the file.
 
+use super::bounds;
 use super::record::{self as rec, MapHead, Record, Run, Traffic as TrafficRec};
 use crate::classify::category_index;
 use crate::format::Reject;
@@ -53,6 +54,12 @@ pub(super) struct FileReader<'s> {
     pub records: u64,
     open: Open,
     spool: &'s mut dyn Write,
+    /// Running sums checked as records come ([`bounds`]): requests of all categories, the
+    /// counts of the open map and its bound, minute requests and noise, noise records.
+    noise: u64,
+    map: (u64, u64),
+    minutes: (u64, u64),
+    noise_records: u64,
 }
 
 impl<'s> FileReader<'s> {
@@ -67,6 +74,10 @@ impl<'s> FileReader<'s> {
             records: 0,
             open: Open::Nothing,
             spool,
+            noise: 0,
+            map: (0, 0),
+            minutes: (0, 0),
+            noise_records: 0,
         }
     }
 
@@ -88,17 +99,17 @@ impl<'s> FileReader<'s> {
             }),
             Record::Run(run) => self.run(&run)?,
             Record::RejectExample(ex) => self.reject_example(ex)?,
-            Record::Totals(t) => set_traffic(&mut self.summary.totals, &t)?,
+            Record::Totals(t) => self.totals(&t)?,
             Record::Category(c) => self.category(c)?,
             Record::Map(head) => self.open_map(&head)?,
             Record::Key(key, n) => self.key(&key.0, n)?,
             Record::Activity(a) => self.activity(&a)?,
             Record::Timeline { cutoff } => {
                 if let Some(c) = cutoff {
-                    self.summary.timeline.restore_cutoff(c);
+                    self.summary.timeline.restore_cutoff(bounds::minute(c)?);
                 }
             }
-            Record::Minute(m) => self.minute(&m),
+            Record::Minute(m) => self.minute(&m)?,
             Record::Noise(n) => self.noise(&n)?,
             Record::End { records } => {
                 if records != self.records {
@@ -115,7 +126,28 @@ impl<'s> FileReader<'s> {
         Ok(false)
     }
 
+    fn totals(&mut self, t: &TrafficRec) -> Result<()> {
+        let parsed = self.summary.lines.parsed;
+        if t.requests != parsed {
+            bail!(
+                "{} requests in the totals, {parsed} parsed lines",
+                t.requests
+            );
+        }
+        set_traffic(&mut self.summary.totals, t)
+    }
+
     fn category(&mut self, r: rec::Category<'_>) -> Result<()> {
+        let all = self.summary.totals.requests;
+        bounds::add(
+            &mut self.noise,
+            r.traffic.requests,
+            all,
+            "the requests of the categories",
+        )?;
+        let n = r.traffic.requests;
+        bounds::sum_within([r.scanner], n, "scanner requests of a category")?;
+        bounds::sum_within([r.blocked], n, "blocked requests of a category")?;
         match category_index(&r.id) {
             Some(i) => {
                 let c = &mut self.summary.categories[i];
@@ -129,6 +161,8 @@ impl<'s> FileReader<'s> {
     }
 
     fn noise(&mut self, n: &rec::Noise<'_>) -> Result<()> {
+        bounds::time(n.time)?;
+        bounds::add(&mut self.noise_records, 1, self.noise, "noise records")?;
         // The noise of a category this noisegate does not know is ordinary traffic here.
         let Some(i) = category_index(&n.category) else {
             return Ok(());
@@ -146,7 +180,24 @@ impl<'s> FileReader<'s> {
         Ok(())
     }
 
-    fn minute(&mut self, m: &rec::Minute<'_>) {
+    fn minute(&mut self, m: &rec::Minute<'_>) -> Result<()> {
+        let at = bounds::minute(m.at)?;
+        let parsed = self.summary.lines.parsed;
+        bounds::add(
+            &mut self.minutes.0,
+            m.requests,
+            parsed,
+            "the requests of the minutes",
+        )?;
+        bounds::add(
+            &mut self.minutes.1,
+            m.noise,
+            self.noise,
+            "the noise of the minutes",
+        )?;
+        bounds::sum_within([m.noise], m.requests, "the noise of a minute")?;
+        let per_category = m.categories.values().copied();
+        bounds::sum_within(per_category, m.noise, "the categories of a minute")?;
         let mut t = MinuteTotals {
             requests: m.requests,
             noise: m.noise,
@@ -155,7 +206,8 @@ impl<'s> FileReader<'s> {
             ..MinuteTotals::default()
         };
         minute_categories(&mut t, &m.categories);
-        self.summary.timeline.restore_minute(m.at, &t);
+        self.summary.timeline.restore_minute(at, &t);
+        Ok(())
     }
 
     fn run(&mut self, r: &Run<'_>) -> Result<()> {
@@ -184,7 +236,12 @@ impl<'s> FileReader<'s> {
         if s.rejects.iter().try_fold(0u64, |a, &n| a.checked_add(n)) != Some(r.rejected) {
             bail!("rejected lines by reason do not add up to {}", r.rejected);
         }
-        s.span = r.span.map(|(a, b)| (a.min(b), a.max(b)));
+        s.span = match r.span {
+            Some((a, b)) => Some((bounds::time(a.min(b))?, bounds::time(a.max(b))?)),
+            None => None,
+        };
+        let cheap = r.cheap_answers.values().copied();
+        bounds::sum_within(cheap, r.parsed, "cheap answers")?;
         s.cheap_answers = [0; CHEAP_MS as usize + 1];
         for (&ms, &n) in &r.cheap_answers {
             // A noisegate with a wider "cheap" bound may save more; those are not cheap here.
@@ -232,6 +289,14 @@ impl<'s> FileReader<'s> {
             }
             (of, None) => bail!("unknown map `{of}`"),
         };
+        let bound = match self.open {
+            Open::Counts(Some(i), _) => self.summary.categories[i].traffic.requests,
+            Open::Counts(None, _) => self.summary.lines.parsed,
+            Open::Activity => self.noise,
+            Open::Nothing | Open::Skip => u64::MAX,
+        };
+        self.map = (0, bound);
+        bounds::add(&mut self.map.0, h.overflow, bound, "the counts of a map")?;
         match self.open {
             Open::Counts(c, which) => self.counts(c, which).restore_settings(settings),
             Open::Activity => self.summary.activity.restore_settings(settings),
@@ -255,6 +320,7 @@ impl<'s> FileReader<'s> {
     }
 
     fn key(&mut self, key: &[u8], n: u64) -> Result<()> {
+        bounds::add(&mut self.map.0, n, self.map.1, "the counts of a map")?;
         match self.open {
             Open::Counts(c, which) => self.counts(c, which).restore_entry(key, n),
             Open::Skip => {}
@@ -266,6 +332,10 @@ impl<'s> FileReader<'s> {
     fn activity(&mut self, a: &rec::Activity<'_>) -> Result<()> {
         if !matches!(self.open, Open::Activity) {
             bail!("activity outside the activity map");
+        }
+        for &(minute, requests, ..) in &a.cells {
+            bounds::minute(minute)?;
+            bounds::add(&mut self.map.0, u64::from(requests), self.map.1, "activity")?;
         }
         let Some(i) = category_index(&a.category) else {
             return Ok(());
@@ -334,6 +404,10 @@ pub(super) fn reject(id: &str) -> Result<Reject> {
 }
 
 fn set_traffic(t: &mut Traffic, r: &TrafficRec) -> Result<()> {
+    bounds::sum_within(r.status.values().copied(), r.requests, "requests by status")?;
+    bounds::sum_within([r.timed], r.requests, "timed requests")?;
+    let latency = r.latency.iter().map(|p| p.1);
+    bounds::sum_within(latency, r.timed, "the latency counts")?;
     t.requests = r.requests;
     t.bytes = r.bytes;
     t.request_time_us = r.request_time_us;

@@ -273,18 +273,15 @@ impl<V: Tally> CappedMap<V> {
         v
     }
 
-    /// Empties the map and takes saved settings, held to the tighter of its own cap and budget
-    /// and the saved ones (bottom-k and the budget rule are set-based, so a tighter bound
-    /// applied early keeps the same keys a merge into this map would keep).
+    /// Empties the map and takes saved settings: their threshold and overflow, the tighter of
+    /// the two caps, and this map's own budget (as [`merge`](Self::merge) into it would hold
+    /// them; bottom-k and the budget rule are set-based, so a bound applied early keeps the
+    /// keys a merge into this map would keep).
     pub(crate) fn restore_settings(&mut self, s: MapSettings) {
         self.map.clear();
         self.cap = self.cap.min(s.cap).max(1);
         self.threshold = s.threshold;
         self.overflow = s.overflow;
-        self.budget = match (self.budget, s.budget) {
-            (0, b) | (b, 0) => b,
-            (a, b) => a.min(b),
-        };
         self.weight = 0;
     }
 
