@@ -6,7 +6,7 @@
 //! # The file (version 2)
 //! A gzip stream of JSON Lines. The first line is the header,
 //! `{"format":"noisegate-summary","version":2,"noisegate":"<release>"}`; every other line is
-//! one record, an object with one key naming its kind ([`record::Record`]):
+//! one record, an object with one key naming its kind (`record::Record`), in this order:
 //! `source` and `error` (the inputs, in source-index order), `run` (line counts, rejects by
 //! reason id, time span, cheap answers by millisecond), `reject_example`, `totals`, then per
 //! category a `category` record (by its id: `autodiscover`, ...) followed by its maps,
@@ -20,15 +20,17 @@
 //! Both ways are streams: the writer goes through the in-memory summary and the scan's noise
 //! spools record by record, and the reader applies each line as it comes (noise records go
 //! straight to the combined spool), one file at a time, so memory holds the combined summary
-//! and one file's summary (both bounded by their caps), never a list of noise records.
+//! and one file's summary (both bounded by their caps), never a list of noise records. (A
+//! version-1 file holds its summary in one JSON value, read whole; its noise records stream.)
 //!
 //! # Versions
-//! The writer writes [`VERSION`] 2. The reader also reads version 1 (one JSON object with
-//! positional tables, the layout of the first release; see [`v1`]). A file of a later version
+//! The writer writes [`VERSION`] 2; any change an older reader would misread (a new record
+//! kind or field, a changed meaning) takes the next version. The reader also reads version 1 (one JSON object with
+//! positional tables, the layout of the first release; see `v1`). A file of a later version
 //! is refused with both versions named, a file of another kind as "not a noisegate summary",
 //! and a cut or corrupt file with the line where it fails; every message starts with the file
 //! name. A saved file is input too: times must lie in the range a log can write and counts
-//! must add up as a scan adds them ([`bounds`]), so nothing after the reader can overflow.
+//! must add up as a scan adds them (`bounds`), so nothing after the reader can overflow.
 //!
 //! # Unknown ids
 //! A category id this noisegate does not know (a newer noisegate added it) does not make the
