@@ -84,7 +84,12 @@ pub fn save(path: &Path, scan: &mut ScanResult) -> Result<()> {
         .unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
     let mut gz = GzEncoder::new(BufWriter::new(tmp), flate2::Compression::default());
-    write::write(&mut gz, scan).with_context(|| format!("{shown}"))?;
+    // Records are written in small pieces: gather them before the compressor.
+    let mut w = BufWriter::with_capacity(64 << 10, &mut gz);
+    write::write(&mut w, scan)
+        .and_then(|()| Ok(w.flush()?))
+        .with_context(|| format!("{shown}"))?;
+    drop(w);
     let tmp = gz
         .finish()
         .with_context(|| format!("{shown}"))?
