@@ -1,5 +1,6 @@
-//! Memory under hostile input, through the real binary: a 50 MB line, a gzip bomb, and a
-//! flood of distinct clients, paths, user agents and client-minutes. Peak RSS is the
+//! Memory under hostile input, through the real binary: a 50 MB line, a gzip bomb, a
+//! flood of distinct clients, paths, user agents and client-minutes, and a saved summary of
+//! many noise records. Peak RSS is the
 //! kernel's own accounting of the child (`wait4`). One test, so that nothing else runs in
 //! this process: a spawned child starts with its parent's high-water mark.
 
@@ -66,6 +67,23 @@ fn lines(v: &Value) -> (u64, u64, u64, u64) {
 #[test]
 fn memory_stays_bounded_under_hostile_input() {
     let dir = tempfile::tempdir().unwrap();
+    // Saved summaries stream their noise records: 100,000 of them (one client, one path, so the
+    // maps stay small) cost a saving or merging noisegate no memory. First, while this process
+    // is small: a child starts with its high-water mark.
+    let same = dir.path().join("same.log");
+    let mut w = BufWriter::new(std::fs::File::create(&same).unwrap());
+    for i in 0..100_000 {
+        w.write_all(probe(0, i / 60).as_bytes()).unwrap();
+    }
+    w.into_inner().unwrap();
+    let sum = dir.path().join("same.sum");
+    let (sum, same) = (sum.to_str().unwrap(), same.to_str().unwrap());
+    let (code, _, peak) = run(&["-o", "json", "--save-summary", sum, same], None);
+    assert_eq!(code, 0);
+    assert!(peak < 32 << 10, "saving: peak RSS {peak} KiB");
+    let (code, v, peak) = run(&["merge", "-o", "json", sum], None);
+    assert_eq!((code, lines(&v)), (0, (100_000, 100_000, 0, 0)));
+    assert!(peak < 24 << 10, "merging: peak RSS {peak} KiB");
 
     // A 50 MB line without a newline, from a file and from stdin.
     let long = dir.path().join("long.log");

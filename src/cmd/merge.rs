@@ -39,12 +39,10 @@ pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
         seen.push(id);
     }
-    let files = args
-        .files
-        .iter()
-        .map(|f| saved::load(f))
-        .collect::<Result<Vec<_>>>()?;
-    let scan = saved::combine(files, &Caps::default())?;
-    let scan = show(scan, &args.view, args.save_summary.as_deref(), out)?;
+    let merged = saved::combine(&args.files, &Caps::default())?;
+    for w in &merged.warnings {
+        eprintln!("noisegate: warning: {w}");
+    }
+    let scan = show(merged.scan, &args.view, args.save_summary.as_deref(), out)?;
     Ok(args::warn(&scan))
 }

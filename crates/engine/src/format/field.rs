@@ -9,9 +9,7 @@ use memchr::memchr;
 use serde::Serialize;
 
 /// A field of a log line, by the nginx variable that writes it.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     /// `$remote_addr`.

@@ -117,9 +117,7 @@ impl<'a> Record<'a> {
 }
 
 /// Why a line could not be parsed.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reject {
     /// The line is empty (or only white space for JSON).
     Empty,

@@ -52,15 +52,7 @@ fn rank(key: &[u8]) -> u64 {
 }
 
 /// Values per key, exact until `cap` distinct keys, then a deterministic sample.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(
-    from = "MapParts<V>",
-    into = "MapParts<V>",
-    bound(
-        serialize = "V: Tally + serde::Serialize",
-        deserialize = "V: Tally + serde::Deserialize<'de>"
-    )
-)]
+#[derive(Clone, Debug)]
 pub struct CappedMap<V: Tally> {
     map: Map<V>,
     cap: usize,
@@ -74,54 +66,17 @@ pub struct CappedMap<V: Tally> {
     weight: usize,
 }
 
-/// A map as saved: its settings and its entries in key order.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct MapParts<V> {
-    cap: usize,
-    threshold: u64,
-    overflow: u64,
-    #[serde(default)]
-    budget: usize,
-    entries: Vec<(Vec<u8>, V)>,
-}
-
-impl<V: Tally> From<CappedMap<V>> for MapParts<V> {
-    fn from(m: CappedMap<V>) -> Self {
-        let mut entries: Vec<(Vec<u8>, V)> =
-            m.map.into_iter().map(|(k, v)| (k.into_vec(), v)).collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        MapParts {
-            cap: m.cap,
-            threshold: m.threshold,
-            overflow: m.overflow,
-            budget: m.budget,
-            entries,
-        }
-    }
-}
-
-impl<V: Tally> From<MapParts<V>> for CappedMap<V> {
-    fn from(p: MapParts<V>) -> Self {
-        let map: Map<V> = p
-            .entries
-            .into_iter()
-            .map(|(k, v)| (k.into_boxed_slice(), v))
-            .collect();
-        let weight = map.values().map(Tally::weight).sum();
-        let mut m = CappedMap {
-            map,
-            cap: p.cap.max(1),
-            threshold: p.threshold,
-            overflow: p.overflow,
-            budget: p.budget,
-            weight,
-        };
-        // A saved summary is input too: hold it to its own budget.
-        if m.budget > 0 && m.weight > m.budget {
-            m.shed();
-        }
-        m
-    }
+/// The settings of a map, as a saved summary keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MapSettings {
+    /// Most distinct keys kept.
+    pub cap: usize,
+    /// Keys whose rank is at or above this were dropped (`u64::MAX`: none yet).
+    pub threshold: u64,
+    /// Requests of dropped keys.
+    pub overflow: u64,
+    /// Most weight kept (0: no budget).
+    pub budget: usize,
 }
 
 impl<V: Tally> CappedMap<V> {
@@ -298,6 +253,57 @@ impl<V: Tally> CappedMap<V> {
         let mut v = self.kept();
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
         v
+    }
+
+    /// Its settings, for saving.
+    pub(crate) fn settings(&self) -> MapSettings {
+        MapSettings {
+            cap: self.cap,
+            threshold: self.threshold,
+            overflow: self.overflow,
+            budget: self.budget,
+        }
+    }
+
+    /// Every entry held (kept, or past the cap not yet pruned), in key order, for saving:
+    /// with [`settings`](Self::settings) it is all [`merge`](Self::merge) reads of a map.
+    pub(crate) fn held(&self) -> Vec<(&[u8], &V)> {
+        let mut v: Vec<(&[u8], &V)> = self.map.iter().map(|(k, c)| (&k[..], c)).collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Empties the map and takes saved settings: their threshold and overflow, the tighter of
+    /// the two caps, and this map's own budget (as [`merge`](Self::merge) into it would hold
+    /// them; bottom-k and the budget rule are set-based, so a bound applied early keeps the
+    /// keys a merge into this map would keep).
+    pub(crate) fn restore_settings(&mut self, s: MapSettings) {
+        self.map.clear();
+        self.cap = self.cap.min(s.cap).max(1);
+        self.threshold = s.threshold;
+        self.overflow = s.overflow;
+        self.weight = 0;
+    }
+
+    /// Adds a saved entry, holding the map to its cap and budget as it grows.
+    pub(crate) fn restore_entry(&mut self, key: &[u8], value: V) {
+        if self.threshold != u64::MAX && rank(key) >= self.threshold {
+            self.overflow += value.requests();
+            return;
+        }
+        self.weight = self.weight.saturating_add(value.weight());
+        match self.map.get_mut(key) {
+            Some(mine) => mine.absorb(&value),
+            None => {
+                self.map.insert(key.into(), value);
+            }
+        }
+        if self.map.len() >= self.cap + self.cap / 4 {
+            self.prune();
+        }
+        if self.budget > 0 && self.weight >= self.budget + self.budget / 4 {
+            self.shed();
+        }
     }
 }
 

@@ -8,16 +8,15 @@
 
 mod keys;
 pub mod noise;
-mod serial;
 pub mod time;
 
+pub(crate) use keys::MapSettings;
 pub use keys::{CappedMap, KeyCounts, Tally};
 pub use time::{Activity, Timeline};
 
 use crate::classify::CATEGORIES;
 use crate::format::Reject;
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 
 /// Highest latency the histograms resolve (one hour, in milliseconds); longer times are
 /// recorded as this value. nginx logs times with millisecond resolution, so the histograms
@@ -65,7 +64,7 @@ impl Default for Caps {
 }
 
 /// How every input line was accounted for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lines {
     /// All lines read.
     pub total: u64,
@@ -79,7 +78,7 @@ pub struct Lines {
 }
 
 /// Counts, bytes and time of a set of requests.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Traffic {
     /// Requests.
     pub requests: u64,
@@ -92,10 +91,8 @@ pub struct Traffic {
     /// The longest `$request_time`, microseconds (exact).
     pub max_request_time_us: u64,
     /// Requests by status code (index = code, 0..=999).
-    #[serde(with = "serial::sparse")]
     pub status: Vec<u64>,
     /// `$request_time` distribution, milliseconds.
-    #[serde(with = "serial::histogram")]
     pub latency: Histogram<u64>,
 }
 
@@ -162,7 +159,7 @@ impl Traffic {
 }
 
 /// Everything kept about one noise category.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct CategoryStats {
     /// Its requests.
     pub traffic: Traffic,
@@ -215,7 +212,7 @@ impl CategoryStats {
 /// A rejected line kept as an example. While a scan runs, `line` counts within the block
 /// `block` of source `source`; the pipeline then turns it into the line number in the file
 /// (and sets `block` to 0), so examples sort by position either way.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RejectExample {
     /// Input source index.
     pub source: u32,
@@ -239,7 +236,7 @@ impl RejectExample {
 }
 
 /// The aggregate of a scan.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Summary {
     /// Line accounting.
     pub lines: Lines,

@@ -1,15 +1,15 @@
 //! Noise records: what the storm details pass needs of each noise request (category, time,
 //! status, method, client, path, user agent), written compactly to the scan's temporary
-//! spool and to saved summaries, and read back in order.
+//! spool, and read back in order (saved summaries keep them in their own form, see
+//! [`crate::saved`]).
 //!
 //! Layout of one record: category (u8), time (i64 LE), status (u16 LE, 0 = none), then
 //! method, client, path and user agent, each as a u32 LE length and its bytes.
 
-use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// One noise request, owned.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NoiseRecord {
     /// Category index.
     pub category: u8,

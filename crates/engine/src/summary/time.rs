@@ -15,7 +15,7 @@ use std::collections::HashMap;
 pub const TIMELINE_CAP: usize = 1 << 16;
 
 /// What happened in one minute.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MinuteTotals {
     /// All requests.
     pub requests: u64,
@@ -42,8 +42,7 @@ impl MinuteTotals {
 }
 
 /// Per-minute totals.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-#[serde(from = "TimelineParts", into = "TimelineParts")]
+#[derive(Clone, Debug, Default)]
 pub struct Timeline {
     minutes: HashMap<i64, MinuteTotals, foldhash::fast::RandomState>,
     /// Minutes before this one were dropped by the cap (`i64::MIN`: none).
@@ -126,36 +125,35 @@ impl Timeline {
     pub fn truncated(&self) -> bool {
         self.cutoff != i64::MIN
     }
-}
 
-/// A timeline as saved: its minutes in order, and the cutoff.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct TimelineParts {
-    cutoff: i64,
-    minutes: Vec<(i64, MinuteTotals)>,
-}
-
-impl From<Timeline> for TimelineParts {
-    fn from(t: Timeline) -> Self {
-        TimelineParts {
-            cutoff: t.cutoff,
-            minutes: t.sorted(),
-        }
+    /// The first minute kept (`None`: the cap dropped none), for saving.
+    pub(crate) fn cutoff(&self) -> Option<i64> {
+        self.truncated().then_some(self.cutoff)
     }
-}
 
-impl From<TimelineParts> for Timeline {
-    fn from(p: TimelineParts) -> Self {
-        Timeline {
-            minutes: p.minutes.into_iter().collect(),
-            cutoff: p.cutoff,
-            current: None,
+    /// Drops the minutes before `cutoff`, as a saved timeline that had dropped them says.
+    pub(crate) fn restore_cutoff(&mut self, cutoff: i64) {
+        self.flush();
+        self.cutoff = self.cutoff.max(cutoff);
+        let cutoff = self.cutoff;
+        self.minutes.retain(|&m, _| m >= cutoff);
+    }
+
+    /// Adds the saved totals of a minute, holding the timeline to its cap as it grows.
+    pub(crate) fn restore_minute(&mut self, minute: i64, totals: &MinuteTotals) {
+        self.flush();
+        if minute < self.cutoff {
+            return;
+        }
+        self.minutes.entry(minute).or_default().absorb(totals);
+        if self.minutes.len() >= TIMELINE_CAP + TIMELINE_CAP / 4 {
+            self.prune();
         }
     }
 }
 
 /// One minute of one client's activity in one category.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cell {
     /// UTC minute (epoch seconds / 60).
     pub minute: i64,
@@ -173,7 +171,7 @@ pub struct Cell {
 const _: () = assert!(std::mem::size_of::<Cell>() == 24);
 
 /// A client's per-minute activity in a category, sorted by minute once merged.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Activity {
     /// The minutes with requests.
     pub cells: Vec<Cell>,

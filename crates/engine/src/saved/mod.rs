@@ -1,0 +1,372 @@
+//! Saved summaries: `--save-summary FILE` writes the mergeable summary of a run and
+//! `noisegate merge` combines saved summaries from several machines, containers or days with
+//! the same merge the worker threads use, so the result is the report one run over all the
+//! logs would give.
+//!
+//! # The file (version 2)
+//! A gzip stream of JSON Lines. The first line is the header,
+//! `{"format":"noisegate-summary","version":2,"noisegate":"<release>"}`; every other line is
+//! one record, an object with one key naming its kind (`record::Record`), in this order:
+//! `source` and `error` (the inputs, in source-index order), `run` (line counts, rejects by
+//! reason id, time span, cheap answers by millisecond), `reject_example`, `totals`, then per
+//! category a `category` record (by its id: `autodiscover`, ...) followed by its maps,
+//! `served` and `activity` maps, `timeline` and its `minute`s, the `noise` records of the storm
+//! details, and last `end`, which counts the records before it: a file without it is
+//! truncated. A map is a `map` record (which map, whose category, cap, threshold, overflow,
+//! budget) followed by its entries, `key` records (`[key, count]`) or `activity` records.
+//! Status codes, milliseconds and category ids are keys, never positions; byte strings from
+//! the logs are JSON strings when they are UTF-8, else arrays of byte values.
+//!
+//! Both ways are streams: the writer goes through the in-memory summary and the scan's noise
+//! spools record by record, and the reader applies each line as it comes (noise records go
+//! straight to the combined spool), one file at a time, so memory holds the combined summary
+//! and one file's summary (both bounded by their caps), never a list of noise records. (A
+//! version-1 file holds its summary in one JSON value, read whole; its noise records stream.)
+//!
+//! # Versions
+//! The writer writes [`VERSION`] 2; any change an older reader would misread (a new record
+//! kind or field, a changed meaning) takes the next version. The reader also reads version 1 (one JSON object with
+//! positional tables, the layout of the first release; see `v1`). A file of a later version
+//! is refused with both versions named, a file of another kind as "not a noisegate summary",
+//! and a cut or corrupt file with the line where it fails; every message starts with the file
+//! name. A saved file is input too: times must lie in the range a log can write and counts
+//! must add up as a scan adds them (`bounds`), so nothing after the reader can overflow.
+//!
+//! # Unknown ids
+//! A category id this noisegate does not know (a newer noisegate added it) does not make the
+//! file unreadable: its requests are counted as this noisegate would count them had it read
+//! the logs itself, as ordinary traffic. They stay in the totals and the per-minute totals and
+//! leave every noise figure (its category record, maps, activity and noise records are
+//! skipped; a minute's noise count drops by them and its noise server time in proportion), and
+//! [`Combined::warnings`] says how many requests of which category were so counted. A reject
+//! reason, map or record kind it does not know refuses the file with its name: those change
+//! figures this noisegate cannot leave out.
+
+mod bounds;
+mod read;
+mod record;
+mod v1;
+mod write;
+
+use crate::pipeline::{ScanResult, SourceError, SourceFormat};
+use crate::summary::{Caps, Summary};
+use anyhow::{anyhow, bail, Context, Result};
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use read::FileReader;
+use record::{Header, Record};
+use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// What identifies a summary file.
+pub const FORMAT: &str = "noisegate-summary";
+/// The version of the file layout this noisegate writes; it reads this one and version 1.
+pub const VERSION: u32 = 2;
+/// Longest line of a version-2 file: far above what a record of bounded summary holds.
+const MAX_RECORD: usize = 64 << 20;
+/// Longest header line.
+const MAX_HEADER: usize = 4096;
+
+/// The refusal of a file written by a newer noisegate.
+fn newer(version: u32) -> anyhow::Error {
+    anyhow!(
+        "written by a newer noisegate (summary version {version}); this noisegate reads \
+         versions 1 and {VERSION}: upgrade noisegate"
+    )
+}
+
+/// Writes the summary of `scan` to `path` (atomically: a temporary file renamed over it).
+pub fn save(path: &Path, scan: &mut ScanResult) -> Result<()> {
+    let shown = path.display();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
+    let mut gz = GzEncoder::new(BufWriter::new(tmp), flate2::Compression::default());
+    // Records are written in small pieces: gather them before the compressor.
+    let mut w = BufWriter::with_capacity(64 << 10, &mut gz);
+    write::write(&mut w, scan)
+        .and_then(|()| Ok(w.flush()?))
+        .with_context(|| format!("{shown}"))?;
+    drop(w);
+    let tmp = gz
+        .finish()
+        .with_context(|| format!("{shown}"))?
+        .into_inner()
+        .map_err(|e| anyhow!("{shown}: {e}"))?;
+    tmp.persist(path).map_err(|e| anyhow!("{shown}: {e}"))?;
+    Ok(())
+}
+
+/// Saved summaries combined into one scan result.
+#[derive(Debug)]
+pub struct Combined {
+    /// The result, as if one run had read all their inputs.
+    pub scan: ScanResult,
+    /// What a person should know about how they were read (one sentence each, file first).
+    pub warnings: Vec<String>,
+}
+
+/// Combines saved summaries one file at a time.
+pub struct Combiner {
+    caps: Caps,
+    summary: Summary,
+    sources: Vec<String>,
+    formats: Vec<SourceFormat>,
+    errors: Vec<SourceError>,
+    spool: BufWriter<std::fs::File>,
+    warnings: Vec<String>,
+}
+
+impl Combiner {
+    /// An empty combination with these caps.
+    pub fn new(caps: &Caps) -> Result<Self> {
+        Ok(Combiner {
+            caps: *caps,
+            summary: Summary::new(caps),
+            sources: Vec::new(),
+            formats: Vec::new(),
+            errors: Vec::new(),
+            spool: BufWriter::new(tempfile::tempfile().context("temporary noise spool")?),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Adds the gzip summary file at `path`.
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        let shown = path.display().to_string();
+        let f = std::fs::File::open(path).with_context(|| shown.clone())?;
+        self.read(&shown, MultiGzDecoder::new(BufReader::new(f)))
+    }
+
+    /// Adds a summary read from `r` (its uncompressed text); `name` prefixes every message.
+    /// A file that fails adds nothing.
+    pub fn read(&mut self, name: &str, r: impl Read) -> Result<()> {
+        self.spool.flush()?;
+        let mark = self.spool.get_mut().stream_position()?;
+        let mut fr = FileReader::new(&self.caps, &mut self.spool);
+        let lines = self.summary.lines.total;
+        let read =
+            read_file(r, &mut fr).and_then(|()| match lines.checked_add(fr.summary.lines.total) {
+                Some(_) => Ok(()),
+                None => bail!("more lines than a count holds, with the files before it"),
+            });
+        if let Err(e) = read {
+            // Drop the noise records the file had added before it failed.
+            self.spool.flush()?;
+            self.spool.get_mut().set_len(mark)?;
+            self.spool.get_mut().seek(SeekFrom::Start(mark))?;
+            return Err(e.context(name.to_string()));
+        }
+        let offset = self.sources.len() as u32;
+        for ex in &mut fr.summary.reject_examples {
+            ex.source += offset;
+        }
+        self.summary.merge(&fr.summary);
+        self.sources.append(&mut fr.sources);
+        self.formats.append(&mut fr.formats);
+        self.errors.append(&mut fr.errors);
+        for (id, n) in &fr.unknown {
+            self.warnings.push(format!(
+                "{name}: {n} requests of category `{id}`, unknown to this noisegate, are \
+                 counted as ordinary traffic"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The combined result.
+    pub fn finish(mut self) -> Result<Combined> {
+        self.spool.flush()?;
+        let spool = self.spool.into_inner().map_err(|e| anyhow!("{e}"))?;
+        let scan = ScanResult {
+            summary: self.summary,
+            sources: self.sources,
+            formats: self.formats,
+            errors: self.errors,
+            spools: vec![spool],
+            client: None,
+            consumed: Vec::new(),
+            pending_state: None,
+        };
+        Ok(Combined {
+            scan,
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// Combines the summary files at `paths`.
+pub fn combine(paths: &[impl AsRef<Path>], caps: &Caps) -> Result<Combined> {
+    let mut c = Combiner::new(caps)?;
+    for p in paths {
+        c.load(p.as_ref())?;
+    }
+    c.finish()
+}
+
+/// Reads one file: a version-2 header line and its records, else a whole-document file.
+fn read_file(r: impl Read, fr: &mut FileReader<'_>) -> Result<()> {
+    let mut r = BufReader::with_capacity(64 << 10, r);
+    let mut first = Vec::new();
+    (&mut r)
+        .take(MAX_HEADER as u64)
+        .read_until(b'\n', &mut first)
+        .map_err(|e| anyhow!("not a noisegate summary ({e})"))?;
+    let header = match first.last() {
+        Some(b'\n') => serde_json::from_slice::<Header>(&first).ok(),
+        _ => None,
+    };
+    match header {
+        Some(h) if h.format == FORMAT && h.version == VERSION => read_records(r, fr),
+        Some(h) if h.format == FORMAT && h.version > VERSION => Err(newer(h.version)),
+        _ => v1::read(Cursor::new(first).chain(r), fr),
+    }
+}
+
+/// Reads the records after a version-2 header, up to and including the end record.
+fn read_records(mut r: impl BufRead, fr: &mut FileReader<'_>) -> Result<()> {
+    let mut line = Vec::new();
+    let mut at = 1u64;
+    loop {
+        line.clear();
+        at += 1;
+        let n = (&mut r)
+            .take(MAX_RECORD as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cut or corrupt at line {at}"))?;
+        if n == 0 {
+            bail!("cut short: no end record after line {}", at - 1);
+        }
+        if line.last() != Some(&b'\n') {
+            if line.len() > MAX_RECORD {
+                bail!("line {at} is longer than {MAX_RECORD} bytes");
+            }
+            bail!("cut short in line {at}");
+        }
+        let rec: Record = serde_json::from_slice(&line).map_err(|e| not_a_record(&e, at))?;
+        if fr.apply(rec).with_context(|| format!("line {at}"))? {
+            break;
+        }
+    }
+    let mut rest = [0u8; 1];
+    if r.read(&mut rest).context("after the end record")? > 0 {
+        bail!("data after the end record (line {at})");
+    }
+    Ok(())
+}
+
+/// The refusal of a line that is no record, placed by line and column of the file.
+fn not_a_record(e: &serde_json::Error, at: u64) -> anyhow::Error {
+    let what = e.to_string();
+    // serde_json places the error within the line: the file's line says more.
+    let what = what.split(" at line ").next().unwrap_or_default();
+    anyhow!(
+        "line {at} column {}: not a summary record ({what})",
+        e.column()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::time::activity_key;
+
+    fn scan_of(summary: Summary) -> ScanResult {
+        ScanResult {
+            summary,
+            sources: vec!["a.log".into()],
+            formats: vec![SourceFormat::default()],
+            errors: Vec::new(),
+            spools: Vec::new(),
+            client: None,
+            consumed: Vec::new(),
+            pending_state: None,
+        }
+    }
+
+    /// A summary whose maps are past their caps and budget, with bytes that are not UTF-8.
+    fn crowded(caps: &Caps) -> Summary {
+        let mut s = Summary::new(caps);
+        let mut key = Vec::new();
+        for i in 0..600u64 {
+            let client = format!("198.51.100.{i}\u{ff}").into_bytes();
+            for _ in 0..1 + i % 3 {
+                s.lines.total += 1;
+                s.lines.parsed += 1;
+                s.totals.add(Some(404), Some(10), Some(1000));
+                s.categories[2].traffic.add(Some(404), Some(10), Some(1000));
+            }
+            s.categories[2].clients.add(&client, 1 + i % 3);
+            s.categories[2].paths.add(&[b'/', (i % 256) as u8], 1);
+            activity_key(2, &client, &mut key);
+            if let Some(a) = s.activity.slot(&key) {
+                for m in 0..(i % 4) as i64 {
+                    a.add(m * 60 + 7, 1000);
+                }
+            } else {
+                s.activity.dropped(i % 4);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn maps_past_their_caps_read_back_as_they_merge() {
+        let caps = Caps {
+            clients: 50,
+            paths: 20,
+            activity: 40,
+            activity_cells: 60,
+            ..Caps::default()
+        };
+        let mut buf = Vec::new();
+        write::write(&mut buf, &mut scan_of(crowded(&caps))).unwrap();
+        let mut c = Combiner::new(&caps).unwrap();
+        c.read("t.sum", &buf[..]).unwrap();
+        let got = c.finish().unwrap().scan.summary;
+        let mut want = Summary::new(&caps);
+        want.merge(&crowded(&caps));
+        let (g, w) = (&got.categories[2], &want.categories[2]);
+        assert!(w.clients.approximate() && w.paths.approximate());
+        for (g, w) in [(&g.clients, &w.clients), (&g.paths, &w.paths)] {
+            assert_eq!(g.sorted(), w.sorted());
+            assert_eq!((g.overflow(), g.distinct()), (w.overflow(), w.distinct()));
+        }
+        assert_eq!(got.activity.entries(), want.activity.entries());
+        assert_eq!(got.activity.overflow(), want.activity.overflow());
+    }
+
+    #[test]
+    fn a_failed_file_adds_nothing() {
+        let caps = Caps::default();
+        let mut spool = tempfile::tempfile().unwrap();
+        for time in 0..3 {
+            let r = crate::summary::noise::NoiseRef {
+                category: 1,
+                time,
+                status: 404,
+                method: b"GET",
+                client: b"::1",
+                path: b"/.well-known/autoconfig/mail/config-v1.1.xml",
+                user_agent: b"\xff",
+            };
+            crate::summary::noise::write(&mut spool, &r).unwrap();
+        }
+        let spooled = spool.metadata().unwrap().len();
+        let mut scan = scan_of(crowded(&caps));
+        scan.spools.push(spool);
+        let mut buf = Vec::new();
+        write::write(&mut buf, &mut scan).unwrap();
+        let mut c = Combiner::new(&caps).unwrap();
+        let cut = &buf[..buf.len() - 10];
+        let e = c.read("t.sum", cut).unwrap_err();
+        assert!(format!("{e:#}").starts_with("t.sum: cut short"), "{e:#}");
+        c.read("t.sum", &buf[..]).unwrap();
+        let scan = c.finish().unwrap().scan;
+        assert_eq!(scan.sources.len(), 1);
+        let len = scan.spools[0].metadata().unwrap().len();
+        assert_eq!(len, spooled, "the noise records of the good file only");
+    }
+}

@@ -1,0 +1,427 @@
+//! Reading the records of one summary file into a summary of its own, and its noise records
+//! straight into the combined noise spool. Both layouts end here: version 2 records as they
+//! are read, version 1 files translated record by record ([`super::v1`]).
+//!
+//! Ids are resolved against this noisegate's tables; a category it does not know is counted
+//! as ordinary traffic (see the module doc of [`super`]), any other unknown id or an
+//! inconsistent figure refuses the file.
+
+use super::bounds;
+use super::record::{self as rec, MapHead, Record, Run, Traffic as TrafficRec};
+use crate::classify::category_index;
+use crate::format::Reject;
+use crate::pipeline::{SourceError, SourceFormat};
+use crate::summary::noise::{self, NoiseRef};
+use crate::summary::time::{Activity, Cell, MinuteTotals};
+use crate::summary::{
+    Caps, KeyCounts, MapSettings, RejectExample, Summary, Traffic, CHEAP_MS, MAX_LATENCY_MS,
+    REJECT_EXAMPLES, REJECT_EXCERPT,
+};
+use anyhow::{bail, Context, Result};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// The map that [`Record::Key`] and [`Record::Activity`] records fill.
+#[derive(Clone, Copy, Debug)]
+enum Open {
+    /// None yet.
+    Nothing,
+    /// A counting map of a category (by index) or, without one, `served`.
+    Counts(Option<usize>, usize),
+    /// The activity map.
+    Activity,
+    /// A map of a category this noisegate does not know: its entries are skipped.
+    Skip,
+}
+
+/// The per-category counting maps, by their names in the file.
+const CATEGORY_MAPS: [&str; 5] = ["methods", "clients", "user_agents", "paths", "families"];
+
+/// What one file holds, read so far.
+pub(super) struct FileReader<'s> {
+    /// Its summary.
+    pub summary: Summary,
+    /// Its inputs.
+    pub sources: Vec<String>,
+    /// Their formats.
+    pub formats: Vec<SourceFormat>,
+    /// Its unreadable inputs.
+    pub errors: Vec<SourceError>,
+    /// Requests of categories this noisegate does not know, by id.
+    pub unknown: BTreeMap<String, u64>,
+    /// Records read (the header excluded).
+    pub records: u64,
+    open: Open,
+    spool: &'s mut dyn Write,
+    /// Running sums checked as records come ([`bounds`]): requests of all categories, the
+    /// counts of the open map and its bound, minute requests and noise, noise records.
+    noise: u64,
+    map: (u64, u64),
+    minutes: (u64, u64),
+    noise_records: u64,
+}
+
+impl<'s> FileReader<'s> {
+    /// A reader that writes the file's noise records to `spool`.
+    pub fn new(caps: &Caps, spool: &'s mut dyn Write) -> Self {
+        FileReader {
+            summary: Summary::new(caps),
+            sources: Vec::new(),
+            formats: Vec::new(),
+            errors: Vec::new(),
+            unknown: BTreeMap::new(),
+            records: 0,
+            open: Open::Nothing,
+            spool,
+            noise: 0,
+            map: (0, 0),
+            minutes: (0, 0),
+            noise_records: 0,
+        }
+    }
+
+    /// Applies one record; `true` at the end record.
+    pub fn apply(&mut self, r: Record<'_>) -> Result<bool> {
+        match r {
+            Record::Source {
+                name,
+                format,
+                notes,
+            } => {
+                self.sources.push(name.into_owned());
+                let name = format.map(|f| f.into_owned());
+                self.formats.push(SourceFormat { name, notes });
+            }
+            Record::Error { source, message } => self.errors.push(SourceError {
+                source: source.into_owned(),
+                message: message.into_owned(),
+            }),
+            Record::Run(run) => self.run(&run)?,
+            Record::RejectExample(ex) => self.reject_example(ex)?,
+            Record::Totals(t) => self.totals(&t)?,
+            Record::Category(c) => self.category(c)?,
+            Record::Map(head) => self.open_map(&head)?,
+            Record::Key(key, n) => self.key(&key.0, n)?,
+            Record::Activity(a) => self.activity(&a)?,
+            Record::Timeline { cutoff } => {
+                if let Some(c) = cutoff {
+                    self.summary.timeline.restore_cutoff(bounds::minute(c)?);
+                }
+            }
+            Record::Minute(m) => self.minute(&m)?,
+            Record::Noise(n) => self.noise(&n)?,
+            Record::End { records } => {
+                if records != self.records {
+                    bail!(
+                        "the end record counts {records} records, the file has {}",
+                        self.records
+                    );
+                }
+                self.finish()?;
+                return Ok(true);
+            }
+        }
+        self.records += 1;
+        Ok(false)
+    }
+
+    fn totals(&mut self, t: &TrafficRec) -> Result<()> {
+        let parsed = self.summary.lines.parsed;
+        if t.requests != parsed {
+            bail!(
+                "{} requests in the totals, {parsed} parsed lines",
+                t.requests
+            );
+        }
+        set_traffic(&mut self.summary.totals, t)
+    }
+
+    fn category(&mut self, r: rec::Category<'_>) -> Result<()> {
+        let all = self.summary.totals.requests;
+        bounds::add(
+            &mut self.noise,
+            r.traffic.requests,
+            all,
+            "the requests of the categories",
+        )?;
+        let n = r.traffic.requests;
+        bounds::sum_within([r.scanner], n, "scanner requests of a category")?;
+        bounds::sum_within([r.blocked], n, "blocked requests of a category")?;
+        match category_index(&r.id) {
+            Some(i) => {
+                let c = &mut self.summary.categories[i];
+                set_traffic(&mut c.traffic, &r.traffic)?;
+                (c.scanner, c.blocked, c.blocked_time_us) =
+                    (r.scanner, r.blocked, r.blocked_time_us);
+            }
+            None => *self.unknown.entry(r.id.into_owned()).or_default() += r.traffic.requests,
+        }
+        Ok(())
+    }
+
+    fn noise(&mut self, n: &rec::Noise<'_>) -> Result<()> {
+        bounds::time(n.time)?;
+        bounds::add(&mut self.noise_records, 1, self.noise, "noise records")?;
+        // The noise of a category this noisegate does not know is ordinary traffic here.
+        let Some(i) = category_index(&n.category) else {
+            return Ok(());
+        };
+        let r = NoiseRef {
+            category: i as u8,
+            time: n.time,
+            status: n.status,
+            method: &n.method.0,
+            client: &n.client.0,
+            path: &n.path.0,
+            user_agent: &n.user_agent.0,
+        };
+        noise::write(&mut self.spool, &r)?;
+        Ok(())
+    }
+
+    fn minute(&mut self, m: &rec::Minute<'_>) -> Result<()> {
+        let at = bounds::minute(m.at)?;
+        let parsed = self.summary.lines.parsed;
+        bounds::add(
+            &mut self.minutes.0,
+            m.requests,
+            parsed,
+            "the requests of the minutes",
+        )?;
+        bounds::add(
+            &mut self.minutes.1,
+            m.noise,
+            self.noise,
+            "the noise of the minutes",
+        )?;
+        bounds::sum_within([m.noise], m.requests, "the noise of a minute")?;
+        let per_category = m.categories.values().copied();
+        bounds::sum_within(per_category, m.noise, "the categories of a minute")?;
+        let mut t = MinuteTotals {
+            requests: m.requests,
+            noise: m.noise,
+            request_time_us: m.request_time_us,
+            noise_time_us: m.noise_time_us,
+            ..MinuteTotals::default()
+        };
+        minute_categories(&mut t, &m.categories);
+        self.summary.timeline.restore_minute(at, &t);
+        Ok(())
+    }
+
+    fn run(&mut self, r: &Run<'_>) -> Result<()> {
+        let s = &mut self.summary;
+        let sum = r
+            .parsed
+            .checked_add(r.rejected)
+            .and_then(|n| n.checked_add(r.filtered));
+        if sum != Some(r.total) {
+            bail!(
+                "lines do not add up: {} parsed + {} rejected + {} filtered is not {} in total",
+                r.parsed,
+                r.rejected,
+                r.filtered,
+                r.total
+            );
+        }
+        s.lines.total = r.total;
+        s.lines.parsed = r.parsed;
+        s.lines.rejected = r.rejected;
+        s.lines.filtered = r.filtered;
+        s.rejects = [0; Reject::COUNT];
+        for (id, &n) in &r.rejects {
+            s.rejects[reject(id)?.index()] = n;
+        }
+        if s.rejects.iter().try_fold(0u64, |a, &n| a.checked_add(n)) != Some(r.rejected) {
+            bail!("rejected lines by reason do not add up to {}", r.rejected);
+        }
+        s.span = match r.span {
+            Some((a, b)) => Some((bounds::time(a.min(b))?, bounds::time(a.max(b))?)),
+            None => None,
+        };
+        let cheap = r.cheap_answers.values().copied();
+        bounds::sum_within(cheap, r.parsed, "cheap answers")?;
+        s.cheap_answers = [0; CHEAP_MS as usize + 1];
+        for (&ms, &n) in &r.cheap_answers {
+            // A noisegate with a wider "cheap" bound may save more; those are not cheap here.
+            if let Some(slot) = s.cheap_answers.get_mut(ms as usize) {
+                *slot = n;
+            }
+        }
+        s.spool_failed = r.spool_failed;
+        Ok(())
+    }
+
+    fn reject_example(&mut self, r: rec::RejectExample<'_>) -> Result<()> {
+        let examples = &mut self.summary.reject_examples;
+        examples.push(RejectExample {
+            source: r.source,
+            block: 0,
+            line: r.line,
+            reason: reject(&r.reason)?,
+            detail: r.detail.into_owned(),
+            text: r.text.0[..r.text.0.len().min(REJECT_EXCERPT)].to_vec(),
+        });
+        examples.sort();
+        examples.truncate(REJECT_EXAMPLES);
+        Ok(())
+    }
+
+    fn open_map(&mut self, h: &MapHead<'_>) -> Result<()> {
+        let settings = MapSettings {
+            cap: h.cap,
+            threshold: h.threshold,
+            overflow: h.overflow,
+            budget: h.budget,
+        };
+        self.open = match (&*h.of, h.category.as_deref()) {
+            ("served", None) => Open::Counts(None, 0),
+            ("activity", None) => Open::Activity,
+            (of, Some(id)) => {
+                let Some(which) = CATEGORY_MAPS.iter().position(|m| *m == of) else {
+                    bail!("unknown map `{of}` of category `{id}`");
+                };
+                match category_index(id) {
+                    Some(i) => Open::Counts(Some(i), which),
+                    None => Open::Skip,
+                }
+            }
+            (of, None) => bail!("unknown map `{of}`"),
+        };
+        let bound = match self.open {
+            Open::Counts(Some(i), _) => self.summary.categories[i].traffic.requests,
+            Open::Counts(None, _) => self.summary.lines.parsed,
+            Open::Activity => self.noise,
+            Open::Nothing | Open::Skip => u64::MAX,
+        };
+        self.map = (0, bound);
+        bounds::add(&mut self.map.0, h.overflow, bound, "the counts of a map")?;
+        match self.open {
+            Open::Counts(c, which) => self.counts(c, which).restore_settings(settings),
+            Open::Activity => self.summary.activity.restore_settings(settings),
+            Open::Nothing | Open::Skip => {}
+        }
+        Ok(())
+    }
+
+    fn counts(&mut self, category: Option<usize>, which: usize) -> &mut KeyCounts {
+        let Some(i) = category else {
+            return &mut self.summary.served;
+        };
+        let c = &mut self.summary.categories[i];
+        match which {
+            0 => &mut c.methods,
+            1 => &mut c.clients,
+            2 => &mut c.user_agents,
+            3 => &mut c.paths,
+            _ => &mut c.families,
+        }
+    }
+
+    fn key(&mut self, key: &[u8], n: u64) -> Result<()> {
+        bounds::add(&mut self.map.0, n, self.map.1, "the counts of a map")?;
+        match self.open {
+            Open::Counts(c, which) => self.counts(c, which).restore_entry(key, n),
+            Open::Skip => {}
+            Open::Nothing | Open::Activity => bail!("a key outside a counting map"),
+        }
+        Ok(())
+    }
+
+    fn activity(&mut self, a: &rec::Activity<'_>) -> Result<()> {
+        if !matches!(self.open, Open::Activity) {
+            bail!("activity outside the activity map");
+        }
+        for &(minute, requests, ..) in &a.cells {
+            bounds::minute(minute)?;
+            bounds::add(&mut self.map.0, u64::from(requests), self.map.1, "activity")?;
+        }
+        let Some(i) = category_index(&a.category) else {
+            return Ok(());
+        };
+        let mut key = Vec::with_capacity(a.client.0.len() + 1);
+        crate::summary::time::activity_key(i, &a.client.0, &mut key);
+        let cells = a
+            .cells
+            .iter()
+            .map(|&(minute, requests, first, last, us)| Cell {
+                minute,
+                requests,
+                first_sec: first.min(59),
+                last_sec: last.min(59),
+                request_time_us: us,
+            })
+            .collect();
+        self.summary
+            .activity
+            .restore_entry(&key, Activity { cells });
+        Ok(())
+    }
+
+    /// Checks what only the whole file can tell.
+    pub fn finish(&mut self) -> Result<()> {
+        let n = self.sources.len();
+        if let Some(ex) = self
+            .summary
+            .reject_examples
+            .iter()
+            .find(|e| e.source as usize >= n)
+        {
+            bail!(
+                "a rejected line of input {}, but the file has {n} inputs",
+                ex.source
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Fills a minute's per-category counts; the noise of unknown categories leaves its noise
+/// figures (its server time in proportion: the minute does not keep it apart).
+fn minute_categories(t: &mut MinuteTotals, categories: &BTreeMap<Cow<'_, str>, u64>) {
+    let mut unknown = 0u64;
+    for (id, &n) in categories {
+        match category_index(id) {
+            Some(i) => t.categories[i] = n,
+            None => unknown = unknown.saturating_add(n),
+        }
+    }
+    if unknown > 0 && t.noise > 0 {
+        let kept = t.noise.saturating_sub(unknown);
+        t.noise_time_us =
+            (u128::from(t.noise_time_us) * u128::from(kept) / u128::from(t.noise)) as u64;
+        t.noise = kept;
+    }
+}
+
+/// The reject reason with this id.
+pub(super) fn reject(id: &str) -> Result<Reject> {
+    (0..Reject::COUNT)
+        .map(Reject::from_index)
+        .find(|r| r.id() == id)
+        .with_context(|| format!("reject reason `{id}` is unknown to this noisegate"))
+}
+
+fn set_traffic(t: &mut Traffic, r: &TrafficRec) -> Result<()> {
+    bounds::sum_within(r.status.values().copied(), r.requests, "requests by status")?;
+    bounds::sum_within([r.timed], r.requests, "timed requests")?;
+    let latency = r.latency.iter().map(|p| p.1);
+    bounds::sum_within(latency, r.timed, "the latency counts")?;
+    t.requests = r.requests;
+    t.bytes = r.bytes;
+    t.request_time_us = r.request_time_us;
+    t.timed = r.timed;
+    t.max_request_time_us = r.max_request_time_us;
+    t.status.iter_mut().for_each(|n| *n = 0);
+    for (&code, &n) in &r.status {
+        *t.status
+            .get_mut(usize::from(code))
+            .with_context(|| format!("status {code} out of range"))? = n;
+    }
+    t.latency.reset();
+    for &(ms, n) in &r.latency {
+        t.latency.saturating_record_n(ms.min(MAX_LATENCY_MS), n);
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! The records of a version-2 summary file, one JSON object per line, and the byte-string
+//! form they use. These types are the file layout: they name categories, statuses and reject
+//! reasons by their ids, never by a position in an in-memory table, so they change only with
+//! [`super::VERSION`].
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The first line of a file.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Header<'a> {
+    /// Always [`super::FORMAT`].
+    #[serde(borrow)]
+    pub format: Cow<'a, str>,
+    /// The layout version.
+    pub version: u32,
+    /// The noisegate that wrote it.
+    #[serde(borrow, default)]
+    pub noisegate: Cow<'a, str>,
+}
+
+/// One line after the header: an object with one key naming the record's kind.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum Record<'a> {
+    /// An input of the saved run, in source-index order.
+    Source {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+        #[serde(borrow)]
+        format: Option<Cow<'a, str>>,
+        notes: Vec<String>,
+    },
+    /// An input that could not be read.
+    Error {
+        #[serde(borrow)]
+        source: Cow<'a, str>,
+        #[serde(borrow)]
+        message: Cow<'a, str>,
+    },
+    /// The figures of the whole run.
+    Run(Run<'a>),
+    /// A rejected line kept as an example.
+    RejectExample(#[serde(borrow)] RejectExample<'a>),
+    /// All parsed requests.
+    Totals(Traffic),
+    /// One noise category's figures; the maps of its keys follow as [`Record::Map`] sections.
+    Category(#[serde(borrow)] Category<'a>),
+    /// Opens a map: the [`Record::Key`] or [`Record::Activity`] records after it are its
+    /// entries, up to the next `map`.
+    Map(MapHead<'a>),
+    /// An entry of a counting map: key and count.
+    Key(#[serde(borrow)] Bytes<'a>, u64),
+    /// An entry of the activity map: a (category, client) pair's minutes.
+    Activity(#[serde(borrow)] Activity<'a>),
+    /// The timeline: minutes before `cutoff` were dropped by its cap.
+    Timeline { cutoff: Option<i64> },
+    /// One minute of the timeline.
+    Minute(#[serde(borrow)] Minute<'a>),
+    /// One noise request, for the storm details.
+    Noise(#[serde(borrow)] Noise<'a>),
+    /// The last line: how many records came before it (header excluded). A file without it
+    /// is truncated.
+    End { records: u64 },
+}
+
+/// A rejected line kept as an example.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RejectExample<'a> {
+    pub source: u32,
+    pub line: u64,
+    #[serde(borrow)]
+    pub reason: Cow<'a, str>,
+    #[serde(borrow)]
+    pub detail: Cow<'a, str>,
+    #[serde(borrow)]
+    pub text: Bytes<'a>,
+}
+
+/// One noise category's figures.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Category<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    pub traffic: Traffic,
+    pub scanner: u64,
+    pub blocked: u64,
+    pub blocked_time_us: u64,
+}
+
+/// A (category, client) pair's minutes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Activity<'a> {
+    #[serde(borrow)]
+    pub category: Cow<'a, str>,
+    #[serde(borrow)]
+    pub client: Bytes<'a>,
+    /// (minute, requests, first second, last second, server time in µs).
+    pub cells: Vec<(i64, u32, u8, u8, u64)>,
+}
+
+/// One minute of the timeline.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Minute<'a> {
+    pub at: i64,
+    pub requests: u64,
+    pub noise: u64,
+    pub request_time_us: u64,
+    pub noise_time_us: u64,
+    /// Noise requests by category id (non-zero only).
+    #[serde(borrow)]
+    pub categories: BTreeMap<Cow<'a, str>, u64>,
+}
+
+/// One noise request.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Noise<'a> {
+    #[serde(borrow)]
+    pub category: Cow<'a, str>,
+    pub time: i64,
+    pub status: u16,
+    #[serde(borrow)]
+    pub method: Bytes<'a>,
+    #[serde(borrow)]
+    pub client: Bytes<'a>,
+    #[serde(borrow)]
+    pub path: Bytes<'a>,
+    #[serde(borrow)]
+    pub user_agent: Bytes<'a>,
+}
+
+/// The figures of a run that are not per category.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Run<'a> {
+    /// `total = parsed + rejected + filtered`.
+    pub total: u64,
+    pub parsed: u64,
+    pub rejected: u64,
+    pub filtered: u64,
+    /// Rejected lines by reason id (non-zero only).
+    #[serde(borrow)]
+    pub rejects: BTreeMap<Cow<'a, str>, u64>,
+    /// Earliest and latest timestamp, UTC epoch seconds.
+    pub span: Option<(i64, i64)>,
+    /// 403/404 answers within a few milliseconds, by whole milliseconds (non-zero only).
+    pub cheap_answers: BTreeMap<u64, u64>,
+    /// A worker could not keep its noise lines.
+    pub spool_failed: bool,
+}
+
+/// Counts, bytes and time of a set of requests.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Traffic {
+    pub requests: u64,
+    pub bytes: u64,
+    pub request_time_us: u64,
+    pub timed: u64,
+    pub max_request_time_us: u64,
+    /// Requests by status code (non-zero only).
+    pub status: BTreeMap<u16, u64>,
+    /// `$request_time` histogram, milliseconds: (value, count) pairs.
+    pub latency: Vec<(u64, u64)>,
+}
+
+/// Which map a [`Record::Map`] opens, and its settings.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MapHead<'a> {
+    /// `methods`, `clients`, `user_agents`, `paths`, `families` (of a category), `served`
+    /// or `activity`.
+    #[serde(borrow)]
+    pub of: Cow<'a, str>,
+    /// The category id, for the maps of a category.
+    #[serde(borrow)]
+    pub category: Option<Cow<'a, str>>,
+    pub cap: usize,
+    pub threshold: u64,
+    pub overflow: u64,
+    pub budget: usize,
+}
+
+/// A byte string from a log: a JSON string when it is UTF-8, else an array of byte values.
+#[derive(Debug, Default)]
+pub(super) struct Bytes<'a>(pub Cow<'a, [u8]>);
+
+impl<'a> Bytes<'a> {
+    /// Borrows `b`.
+    pub fn of(b: &'a [u8]) -> Self {
+        Bytes(Cow::Borrowed(b))
+    }
+}
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(&self.0) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_seq(self.0.iter()),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Bytes<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(BytesVisitor)
+    }
+}
+
+struct BytesVisitor;
+
+impl<'de> Visitor<'de> for BytesVisitor {
+    type Value = Bytes<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or an array of bytes")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Bytes(Cow::Borrowed(v.as_bytes())))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Bytes(Cow::Owned(v.as_bytes().to_vec())))
+    }
+
+    fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Self::Value, E> {
+        Ok(Bytes(Cow::Borrowed(v)))
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        Ok(Bytes(Cow::Owned(v.to_vec())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(b) = seq.next_element::<u8>()? {
+            out.push(b);
+        }
+        Ok(Bytes(Cow::Owned(out)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_a_string_when_utf8_and_an_array_otherwise() {
+        for b in [&b"/owa/\xc3\xa9"[..], b"\xff\x00a", b""] {
+            let json = serde_json::to_string(&Bytes::of(b)).unwrap();
+            assert_eq!(
+                std::str::from_utf8(b).is_ok(),
+                json.starts_with('"'),
+                "{json}"
+            );
+            let back: Bytes = serde_json::from_str(&json).unwrap();
+            assert_eq!(&back.0[..], b);
+        }
+    }
+
+    #[test]
+    fn records_are_one_key_objects() {
+        let r = Record::Key(Bytes::of(b"POST"), 3);
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"key":["POST",3]}"#);
+        let r: Record = serde_json::from_str(r#"{"end":{"records":7}}"#).unwrap();
+        assert!(matches!(r, Record::End { records: 7 }));
+        assert!(serde_json::from_str::<Record>(r#"{"what":1}"#).is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! Writing a version-2 summary: the header line, then one record per line straight from the
+//! in-memory summary and the scan's noise spools, with no copy of the summary and no list of
+//! the noise records.
+
+use super::record::{self as rec, Bytes, Header, MapHead, Record, Run, Traffic as TrafficRec};
+use super::{FORMAT, VERSION};
+use crate::classify::CATEGORIES;
+use crate::format::Reject;
+use crate::pipeline::ScanResult;
+use crate::summary::noise::{self, NoiseRecord};
+use crate::summary::{CappedMap, CategoryStats, Summary, Tally, Traffic};
+use anyhow::Result;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::io::{BufReader, Seek, Write};
+
+/// Writes records, one a line, counting them for the end record.
+struct Lines<W: Write> {
+    w: W,
+    records: u64,
+}
+
+impl<W: Write> Lines<W> {
+    fn put(&mut self, r: &impl Serialize) -> Result<()> {
+        serde_json::to_writer(&mut self.w, r)?;
+        self.w.write_all(b"\n")?;
+        self.records += 1;
+        Ok(())
+    }
+}
+
+/// Writes the summary file of `scan` to `w` (uncompressed).
+pub(super) fn write(w: impl Write, scan: &mut ScanResult) -> Result<()> {
+    let mut out = Lines { w, records: 0 };
+    out.put(&Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        noisegate: env!("CARGO_PKG_VERSION").into(),
+    })?;
+    out.records = 0;
+    for (name, f) in scan.sources.iter().zip(&scan.formats) {
+        out.put(&Record::Source {
+            name: name.into(),
+            format: f.name.as_deref().map(Cow::from),
+            notes: f.notes.clone(),
+        })?;
+    }
+    for e in &scan.errors {
+        out.put(&Record::Error {
+            source: (&e.source).into(),
+            message: (&e.message).into(),
+        })?;
+    }
+    write_summary(&mut out, &scan.summary)?;
+    write_noise(&mut out, scan)?;
+    let records = out.records;
+    out.put(&Record::End { records })
+}
+
+fn write_summary<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {
+    out.put(&Record::Run(run(s)))?;
+    for ex in &s.reject_examples {
+        out.put(&Record::RejectExample(rec::RejectExample {
+            source: ex.source,
+            line: ex.line,
+            reason: ex.reason.id().into(),
+            detail: (&ex.detail).into(),
+            text: Bytes::of(&ex.text),
+        }))?;
+    }
+    out.put(&Record::Totals(traffic(&s.totals)))?;
+    for (c, stats) in CATEGORIES.iter().zip(&s.categories) {
+        write_category(out, c.id, stats)?;
+    }
+    out.put(&Record::Map(head("served", None, &s.served)))?;
+    for (k, n) in s.served.held() {
+        out.put(&Record::Key(Bytes::of(k), *n))?;
+    }
+    out.put(&Record::Map(head("activity", None, &s.activity)))?;
+    for (k, a) in s.activity.held() {
+        let Some((c, client)) = k.split_first() else {
+            continue;
+        };
+        let Some(cat) = CATEGORIES.get(usize::from(*c)) else {
+            continue;
+        };
+        out.put(&Record::Activity(rec::Activity {
+            category: cat.id.into(),
+            client: Bytes::of(client),
+            cells: a
+                .cells
+                .iter()
+                .map(|c| {
+                    (
+                        c.minute,
+                        c.requests,
+                        c.first_sec,
+                        c.last_sec,
+                        c.request_time_us,
+                    )
+                })
+                .collect(),
+        }))?;
+    }
+    write_timeline(out, s)
+}
+
+fn run(s: &Summary) -> Run<'static> {
+    let l = &s.lines;
+    Run {
+        total: l.total,
+        parsed: l.parsed,
+        rejected: l.rejected,
+        filtered: l.filtered,
+        rejects: s
+            .rejects
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| (Cow::Owned(Reject::from_index(i).id()), n))
+            .collect(),
+        span: s.span,
+        cheap_answers: s
+            .cheap_answers
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(ms, &n)| (ms as u64, n))
+            .collect(),
+        spool_failed: s.spool_failed,
+    }
+}
+
+fn traffic(t: &Traffic) -> TrafficRec {
+    TrafficRec {
+        requests: t.requests,
+        bytes: t.bytes,
+        request_time_us: t.request_time_us,
+        timed: t.timed,
+        max_request_time_us: t.max_request_time_us,
+        status: t.statuses().collect(),
+        latency: t
+            .latency
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect(),
+    }
+}
+
+fn head<'a, V: Tally>(of: &'a str, category: Option<&'a str>, m: &CappedMap<V>) -> MapHead<'a> {
+    let s = m.settings();
+    MapHead {
+        of: of.into(),
+        category: category.map(Cow::from),
+        cap: s.cap,
+        threshold: s.threshold,
+        overflow: s.overflow,
+        budget: s.budget,
+    }
+}
+
+fn write_category<W: Write>(out: &mut Lines<W>, id: &str, c: &CategoryStats) -> Result<()> {
+    out.put(&Record::Category(rec::Category {
+        id: id.into(),
+        traffic: traffic(&c.traffic),
+        scanner: c.scanner,
+        blocked: c.blocked,
+        blocked_time_us: c.blocked_time_us,
+    }))?;
+    let maps = [
+        ("methods", &c.methods),
+        ("clients", &c.clients),
+        ("user_agents", &c.user_agents),
+        ("paths", &c.paths),
+        ("families", &c.families),
+    ];
+    for (of, m) in maps {
+        out.put(&Record::Map(head(of, Some(id), m)))?;
+        for (k, n) in m.held() {
+            out.put(&Record::Key(Bytes::of(k), *n))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_timeline<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {
+    out.put(&Record::Timeline {
+        cutoff: s.timeline.cutoff(),
+    })?;
+    for (at, m) in s.timeline.sorted() {
+        out.put(&Record::Minute(rec::Minute {
+            at,
+            requests: m.requests,
+            noise: m.noise,
+            request_time_us: m.request_time_us,
+            noise_time_us: m.noise_time_us,
+            categories: CATEGORIES
+                .iter()
+                .zip(m.categories)
+                .filter(|(_, n)| *n > 0)
+                .map(|(c, n)| (Cow::Borrowed(c.id), n))
+                .collect(),
+        }))?;
+    }
+    Ok(())
+}
+
+/// Copies the noise records of every spool, one at a time.
+fn write_noise<W: Write>(out: &mut Lines<W>, scan: &mut ScanResult) -> Result<()> {
+    let mut n = NoiseRecord::default();
+    for spool in &mut scan.spools {
+        spool.rewind()?;
+        let mut r = BufReader::new(&*spool);
+        while noise::read(&mut r, &mut n)? {
+            let Some(cat) = CATEGORIES.get(usize::from(n.category)) else {
+                continue;
+            };
+            out.put(&Record::Noise(rec::Noise {
+                category: cat.id.into(),
+                time: n.time,
+                status: n.status,
+                method: Bytes::of(&n.method),
+                client: Bytes::of(&n.client),
+                path: Bytes::of(&n.path),
+                user_agent: Bytes::of(&n.user_agent),
+            }))?;
+        }
+        spool.rewind()?;
+    }
+    Ok(())
+}
