@@ -8,7 +8,6 @@
 
 use super::model::{CategoryView, Report, TrafficView};
 use super::output::Style;
-use super::units::Timestamp;
 use crate::escape::{escape_text, fit};
 use crate::numbers::{bytes, pct, plural, secs, span, thousands};
 use std::io::{self, Write};
@@ -16,88 +15,9 @@ use std::io::{self, Write};
 mod bursts;
 mod chart;
 mod impact;
+mod out;
 
-/// Width of the key column in lists (clients, agents, paths).
-const KEY_WIDTH: usize = 62;
-/// The width the report keeps to.
-const WIDTH: usize = 80;
-
-struct Out<'w> {
-    w: &'w mut dyn Write,
-    style: Style,
-}
-
-impl Out<'_> {
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.style.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    }
-
-    fn heading(&mut self, s: &str) -> io::Result<()> {
-        let h = self.paint("1", s);
-        writeln!(self.w, "\n{h}")
-    }
-
-    /// `name` in an 11-column gutter, then `value`, wrapped at its ` · ` separators so that
-    /// lines stay within [`WIDTH`] columns.
-    fn field(&mut self, name: &str, value: &str) -> io::Result<()> {
-        let mut line = format!("{name:<11}");
-        let mut filled = 0;
-        for (i, part) in value.split(" · ").enumerate() {
-            let len = part.chars().count();
-            if i > 0 && 11 + filled + 3 + len > WIDTH {
-                writeln!(self.w, "{line}")?;
-                line = format!("{:11}{part}", "");
-                filled = len;
-            } else {
-                if i > 0 {
-                    line.push_str(" · ");
-                    filled += 3;
-                }
-                line.push_str(part);
-                filled += len;
-            }
-        }
-        writeln!(self.w, "{line}")
-    }
-
-    /// Free text, word-wrapped within [`WIDTH`] columns; continuation lines get `indent`
-    /// plus two spaces.
-    fn para(&mut self, indent: usize, text: &str) -> io::Result<()> {
-        let (mut line, mut lead) = (String::new(), indent);
-        let mut width = lead;
-        for word in text.split(' ').filter(|w| !w.is_empty()) {
-            let n = word.chars().count();
-            if !line.is_empty() && width + 1 + n > WIDTH {
-                writeln!(self.w, "{:lead$}{line}", "")?;
-                line.clear();
-                lead = indent + 2;
-                width = lead;
-            }
-            if !line.is_empty() {
-                line.push(' ');
-                width += 1;
-            }
-            line.push_str(word);
-            width += n;
-        }
-        writeln!(self.w, "{:lead$}{line}", "")
-    }
-
-    fn list_row(&mut self, key: &[u8], n: u64) -> io::Result<()> {
-        let key = fit(&escape_text(key), KEY_WIDTH);
-        writeln!(self.w, "    {key:<KEY_WIDTH$} {:>11}", thousands(n))
-    }
-}
-
-/// An instant as the tables show it: `2024-03-10T12:05:00Z` → `03-10 12:05`.
-fn short(t: Timestamp) -> String {
-    let c = t.civil();
-    format!("{:02}-{:02} {:02}:{:02}", c.month, c.day, c.hour, c.minute)
-}
+use out::{Out, WIDTH};
 
 fn statuses(t: &TrafficView) -> String {
     let parts: Vec<String> = t

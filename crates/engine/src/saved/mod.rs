@@ -54,26 +54,15 @@ use anyhow::{anyhow, bail, Context, Result};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use read::FileReader;
-use record::{Header, Record};
+use record::{newer, Header, Record};
+pub use record::{FORMAT, VERSION};
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// What identifies a summary file.
-pub const FORMAT: &str = "noisegate-summary";
-/// The version of the file layout this noisegate writes; it reads this one and version 1.
-pub const VERSION: u32 = 2;
 /// Longest line of a version-2 file: far above what a record of bounded summary holds.
 const MAX_RECORD: usize = 64 << 20;
 /// Longest header line.
 const MAX_HEADER: usize = 4096;
-
-/// The refusal of a file written by a newer noisegate.
-fn newer(version: u32) -> anyhow::Error {
-    anyhow!(
-        "written by a newer noisegate (summary version {version}); this noisegate reads \
-         versions 1 and {VERSION}: upgrade noisegate"
-    )
-}
 
 /// Writes the summary of `scan` to `path` (atomically: a temporary file renamed over it).
 pub fn save(path: &Path, scan: &mut ScanResult) -> Result<()> {

@@ -1,7 +1,7 @@
 //! The records of a version-2 summary file, one JSON object per line, and the byte-string
 //! form they use. These types are the file layout: they name categories, statuses and reject
 //! reasons by their ids, never by a position in an in-memory table, so they change only with
-//! [`super::VERSION`].
+//! [`VERSION`].
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -9,10 +9,22 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// What identifies a summary file.
+pub const FORMAT: &str = "noisegate-summary";
+/// The version of the file layout this noisegate writes; it reads this one and version 1.
+pub const VERSION: u32 = 2;
+/// The refusal of a file written by a newer noisegate.
+pub(super) fn newer(version: u32) -> anyhow::Error {
+    anyhow::anyhow!(
+        "written by a newer noisegate (summary version {version}); this noisegate reads \
+         versions 1 and {VERSION}: upgrade noisegate"
+    )
+}
+
 /// The first line of a file.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Header<'a> {
-    /// Always [`super::FORMAT`].
+    /// Always [`FORMAT`].
     #[serde(borrow)]
     pub format: Cow<'a, str>,
     /// The layout version.

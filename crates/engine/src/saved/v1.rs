@@ -7,7 +7,7 @@
 
 use super::read::FileReader;
 use super::record::{self as rec, Bytes, MapHead, Record, Run, Traffic as TrafficRec};
-use super::{newer, FORMAT, VERSION};
+use super::record::{newer, FORMAT, VERSION};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;

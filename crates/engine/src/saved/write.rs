@@ -3,7 +3,7 @@
 //! the noise records.
 
 use super::record::{self as rec, Bytes, Header, MapHead, Record, Run, Traffic as TrafficRec};
-use super::{FORMAT, VERSION};
+use super::record::{FORMAT, VERSION};
 use crate::classify::CATEGORIES;
 use crate::format::Reject;
 use crate::pipeline::ScanResult;

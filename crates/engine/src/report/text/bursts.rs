@@ -2,7 +2,7 @@
 //! the storm or surge was made of. Every figure, the minutes included, comes from the view
 //! model as it is; nothing here derives one figure from another.
 
-use super::{short, Out};
+use super::out::{short, Out};
 use crate::escape::{escape_text, fit};
 use crate::numbers::thousands;
 use crate::report::bursts::DetailsView;

@@ -2,7 +2,7 @@
 //! buckets of a round width chosen to fit. It lays out the timeline's minutes; it reads each
 //! minute's typed instant and never parses a time out of text.
 
-use super::{short, Out};
+use super::out::{short, Out};
 use crate::report::model::Report;
 use std::io;
 

@@ -2,7 +2,7 @@
 //! workers and what the block saves, in plain words. It formats the impact view's figures
 //! (seconds as milliseconds, rounding for display) and computes none.
 
-use super::{short, Out};
+use super::out::{short, Out};
 use crate::numbers::{pct, thousands};
 use crate::report::impact::LoadView;
 use crate::report::model::Report;
