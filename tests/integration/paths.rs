@@ -5,8 +5,8 @@ use noisegate_engine::classify::{normalize, Class, Classifier, CATEGORIES};
 use proptest::prelude::*;
 use std::sync::LazyLock;
 
-/// One classifier for every case: building one compiles every category's pattern, which
-/// took 2,000 cases (debug build) seconds; classifying never changes it.
+/// One classifier for every case: building one compiles every category's pattern (one per
+/// case took 7 s over 2,000 cases in the debug build), and classifying only reads it.
 static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(Classifier::new);
 
 /// Paths built from segments that exercise normalization: dots, empty segments, escapes,
