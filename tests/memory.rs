@@ -1,11 +1,12 @@
 //! Memory under hostile input, through the real binary: a 50 MB line, a gzip bomb, and a
 //! flood of distinct clients, paths, user agents and client-minutes. Peak RSS is the
-//! kernel's own accounting of the child (`wait4`). A binary of its own (not a module of
-//! `tests/integration/`) holding one test, so that nothing else runs in this process: a
-//! spawned child starts with its parent's high-water mark (Linux carries it over `exec`).
+//! kernel's own accounting of the child (`wait4`). One test, so that nothing else runs in
+//! this process: a spawned child starts with its parent's high-water mark.
 //!
-//! The flood is sized to pass every cap yet stay a few seconds in the debug build; the
-//! full-size attack (5 million probes, release build) is `benches/attack.sh`.
+//! So this is a binary of its own, not a module of `tests/integration/` (Linux carries the
+//! parent's mark over `exec`). The flood is sized to pass every cap and still take only
+//! seconds in the debug build; the full-size attack (5 million probes, release build) is
+//! `benches/attack.sh`.
 
 use serde_json::Value;
 use std::io::{BufWriter, Write};

@@ -3,8 +3,8 @@
 //! named after it; run one with `cargo test --test integration MODULE::`.
 //!
 //! A new test file goes here, declared below. Only tests that need a process of their own
-//! stay apart, each saying why: `tests/memory.rs` (a child's peak RSS starts from its
-//! parent's) and `tests/lease.rs` (lease breaks are counted process-wide).
+//! stay apart as `tests/*.rs`, each saying why in its `//!` (`tests/memory.rs`: a child's
+//! peak RSS starts from its parent's).
 
 #[path = "../support/mod.rs"]
 mod support;
