@@ -3,6 +3,11 @@
 //! many noise records. Peak RSS is the
 //! kernel's own accounting of the child (`wait4`). One test, so that nothing else runs in
 //! this process: a spawned child starts with its parent's high-water mark.
+//!
+//! So this is a binary of its own, not a module of `tests/integration/` (Linux carries the
+//! parent's mark over `exec`). The flood is sized to pass every cap and still take only
+//! seconds in the debug build; the full-size attack (5 million probes, release build) is
+//! `benches/attack.sh`.
 
 use serde_json::Value;
 use std::io::{BufWriter, Write};

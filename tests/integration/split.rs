@@ -9,6 +9,11 @@ use noisegate_engine::report;
 use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
 use noisegate_engine::summary::Summary;
 use proptest::prelude::*;
+use std::sync::LazyLock;
+
+/// One scan configuration (its classifier compiles every category's pattern) for every case;
+/// scanning only reads it.
+static CONFIG: LazyLock<ScanConfig> = LazyLock::new(ScanConfig::default);
 
 /// Line templates: noise of several kinds, ordinary traffic, garbage requests, bad lines.
 fn line(kind: u8, n: u16) -> String {
@@ -97,10 +102,10 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
         order in any::<u64>(),
     ) {
-        let cfg = ScanConfig::default();
+        let cfg = &*CONFIG;
         let fmt = pantheon();
         let whole_text = lines.concat();
-        let mut whole = Scanner::new(&cfg);
+        let mut whole = Scanner::new(cfg);
         whole.scan_block(at(&fmt, 0), whole_text.as_bytes());
 
         let mut idx: Vec<usize> = cuts.iter().map(|i| i.index(lines.len() + 1)).collect();
@@ -110,7 +115,7 @@ proptest! {
             .windows(2)
             .enumerate()
             .map(|(seq, w)| {
-                let mut s = Scanner::new(&cfg);
+                let mut s = Scanner::new(cfg);
                 s.scan_block(at(&fmt, seq as u64), lines[w[0]..w[1]].concat().as_bytes());
                 s.summary
             })

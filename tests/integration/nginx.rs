@@ -10,9 +10,7 @@
 //! Without nginx these tests print `skipped: nginx not installed` and pass, except under
 //! `CI=true`, where they fail.
 
-mod support;
-
-use support::{exchange, nginx_available, Nginx, READY_PATH};
+use crate::support::{self, exchange, nginx_available, Nginx, READY_PATH};
 
 use serde_json::Value;
 use std::collections::BTreeMap;

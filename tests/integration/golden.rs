@@ -2,7 +2,7 @@
 //! byte, and the samples themselves must be what the generator makes.
 //!
 //! After an intended change of output, regenerate with
-//! `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff.
+//! `UPDATE_GOLDEN=1 cargo test --test integration golden::` and review the diff.
 
 use noisegate_gen::{generate, GenConfig, GenFormat};
 use std::path::Path;
@@ -69,7 +69,7 @@ fn reports_on_samples_match_expected_output() {
     }
     assert!(
         failed.is_empty(),
-        "output differs from samples/expected for {failed:?}; if intended, run UPDATE_GOLDEN=1 cargo test --test golden"
+        "output differs from samples/expected for {failed:?}; if intended, run UPDATE_GOLDEN=1 cargo test --test integration golden::"
     );
 }
 

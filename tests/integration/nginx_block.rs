@@ -9,9 +9,7 @@
 //! Without nginx this test prints `skipped: nginx not installed` and passes, except under
 //! `CI=true`, where it fails.
 
-mod support;
-
-use support::{exchange, nginx_available, Nginx, READY_PATH};
+use crate::support::{self, exchange, nginx_available, Nginx, READY_PATH};
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -1,0 +1,25 @@
+//! The integration tests, as one binary of modules: one executable to link instead of one per
+//! file, and one pool of test threads for all of them. Each module owns one subject and is
+//! named after it; run one with `cargo test --test integration MODULE::`.
+//!
+//! A new test file goes here, declared below. Only tests that need a process of their own
+//! stay apart as `tests/*.rs`, each saying why in its `//!` (`tests/memory.rs`: a child's
+//! peak RSS starts from its parent's).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod block;
+mod cli;
+mod formats;
+mod fuzz_regressions;
+mod golden;
+mod hostile;
+mod html;
+mod injection;
+mod nginx;
+mod nginx_block;
+mod paths;
+mod split;
+mod state;
+mod storms;
