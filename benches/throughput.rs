@@ -5,10 +5,10 @@
 //! `cargo bench --bench throughput`; the figures are in README and BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use noisegate_engine::format::{request, time::TimeCache, LogFormat};
-use noisegate_engine::input::Input;
-use noisegate_engine::pipeline::{scan, ScanOptions};
-use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_engine::internals::{
+    split_request, BlockInfo, Class, ScanConfig, Scanner, TimeCache,
+};
+use noisegate_engine::{scan, Input, LogFormat, MmapChoice, ScanOptions};
 use noisegate_gen::{generate, GenConfig};
 use std::hint::black_box;
 
@@ -48,7 +48,7 @@ fn stages(c: &mut Criterion) {
     let paths: Vec<&[u8]> = data
         .split(|&c| c == b'\n')
         .filter_map(|l| fmt.parse(l, &mut TimeCache::default()).ok())
-        .filter_map(|r| request::split(r.request?).map(|q| q.path))
+        .filter_map(|r| split_request(r.request?).map(|q| q.path))
         .collect();
     g.bench_function("classify", |b| {
         let mut scratch = cfg.classifier.scratch();
@@ -56,7 +56,7 @@ fn stages(c: &mut Criterion) {
             let mut noise = 0u64;
             for p in &paths {
                 let (class, _) = cfg.classifier.classify(p, &mut scratch);
-                noise += u64::from(matches!(class, noisegate_engine::classify::Class::Noise(_)));
+                noise += u64::from(matches!(class, Class::Noise(_)));
             }
             black_box(noise)
         })
@@ -99,11 +99,9 @@ fn pipeline(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
     for threads in [1, 2] {
-        let opts = ScanOptions {
-            // SAFETY: this benchmark process relies on no SIGIO or SIGBUS handler of its own.
-            mmap: unsafe { noisegate_engine::input::MmapChoice::auto() },
-            ..ScanOptions::new(threads)
-        };
+        let mut opts = ScanOptions::new(threads);
+        // SAFETY: this benchmark process relies on no SIGIO or SIGBUS handler of its own.
+        opts.mmap = unsafe { MmapChoice::auto() };
         g.bench_function(format!("file, {threads} thread(s)"), |b| {
             b.iter(|| scan(&[Input::Path(path.clone())], &opts).expect("scan"))
         });

@@ -6,16 +6,11 @@ use crate::choice::choice;
 use crate::progress;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, CommandFactory, ValueEnum};
-use noisegate_engine::analysis::{impact::DEFAULT_PHP_WORKERS, storms::StormConfig, Settings};
-use noisegate_engine::format::json::JsonLines;
-use noisegate_engine::format::{ClientIp, LogFormat, PRESETS};
-use noisegate_engine::incremental::Incremental;
-use noisegate_engine::input::{discover, Input, MmapChoice};
-use noisegate_engine::pipeline::{self, FormatChoice, ScanOptions, ScanResult};
-use noisegate_engine::remedy::Upstream;
-use noisegate_engine::report::Output;
-use noisegate_engine::summary::Caps;
-use noisegate_engine::window::{self, Bound};
+use noisegate_engine::{
+    check_glob, discover, resolve_window, Bound, ClientIp, FormatChoice, Incremental, Input,
+    JsonLines, LogFormat, MmapChoice, Output, Progress, ScanOptions, ScanResult, Settings,
+    SourceError, StormConfig, Upstream, DEFAULT_PHP_WORKERS, PRESETS,
+};
 use std::ffi::OsString;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
@@ -244,7 +239,7 @@ fn parse_size(s: &str) -> Result<usize, String> {
 impl InputArgs {
     /// The inputs, with directories expanded; notes go to stderr, unreadable directories
     /// become errors of the scan.
-    fn inputs(&self, quiet: bool) -> Result<(Vec<Input>, Vec<pipeline::SourceError>)> {
+    fn inputs(&self, quiet: bool) -> Result<(Vec<Input>, Vec<SourceError>)> {
         if self.paths.is_empty() {
             if io::stdin().is_terminal() {
                 bail!("no input: name a log file, or pipe one in (cat nginx-access.log | noisegate); see --help");
@@ -271,19 +266,19 @@ impl InputArgs {
             bail!("'{cmd}' is a command, not a file: put it first (noisegate {cmd} [OPTIONS] PATH...)");
         }
         if let Some(g) = &self.glob {
-            discover::check_glob(g).map_err(|e| anyhow!("--glob: {e}"))?;
+            check_glob(g).map_err(|e| anyhow!("--glob: {e}"))?;
         }
         let args: Vec<PathBuf> = self.paths.iter().map(PathBuf::from).collect();
-        let found = discover::discover(&args, self.glob.as_deref());
+        let found = discover(&args, self.glob.as_deref());
         for note in &found.notes {
             if !quiet {
                 eprintln!("noisegate: note: {note}");
             }
         }
-        let errors: Vec<pipeline::SourceError> = found
+        let errors: Vec<SourceError> = found
             .errors
             .iter()
-            .map(|(p, e)| pipeline::SourceError {
+            .map(|(p, e)| SourceError {
                 source: p.display().to_string(),
                 message: e.to_string(),
             })
@@ -345,33 +340,25 @@ impl InputArgs {
             .threads
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        Ok(ScanOptions {
-            threads,
-            chunk: self.chunk_size,
-            max_line: self.max_line,
-            format: self.format()?,
-            caps: Caps::default(),
-            window: (i64::MIN, i64::MAX),
-            client: self.client(),
-            spool: false,
-            series: true,
-            progress: None,
-            starts: Vec::new(),
-            hold_tail: false,
-            // SAFETY: this binary owns its process and relies on no handler or default
-            // action of SIGIO or SIGBUS of its own.
-            mmap: unsafe { MmapChoice::auto() },
-        })
+        let mut opts = ScanOptions::new(threads);
+        opts.chunk = self.chunk_size;
+        opts.max_line = self.max_line;
+        opts.format = self.format()?;
+        opts.client = self.client();
+        // SAFETY: this binary owns its process and relies on no handler or default action of
+        // SIGIO or SIGBUS of its own.
+        opts.mmap = unsafe { MmapChoice::auto() };
+        Ok(opts)
     }
 
-    /// The `[since, until)` window (see [`window::resolve`]).
+    /// The `[since, until)` window (see [`resolve_window`]).
     fn window(&self, inputs: &[Input], opts: &ScanOptions) -> Result<(i64, i64)> {
         let now = self.now.then(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
         });
-        window::resolve(self.since, self.until, now, inputs, opts)
+        resolve_window(self.since, self.until, now, inputs, opts)
     }
 
     /// Scans the inputs; `storms` keeps what storm detection needs (time series, and the
@@ -392,12 +379,12 @@ impl InputArgs {
         (opts.spool, opts.series) = (storms, storms);
         let _display =
             (self.progress == ProgressArg::Auto && io::stderr().is_terminal()).then(|| {
-                let counters = Arc::new(pipeline::Progress::default());
+                let counters = Arc::new(Progress::default());
                 opts.progress = Some(counters.clone());
                 let delay = std::time::Duration::from_millis(self.progress_delay_ms);
-                progress::start(counters, progress::total(&inputs, &opts.starts), delay)
+                progress::start(counters, progress::total(&inputs, opts.starts()), delay)
             });
-        let mut result = pipeline::scan(&inputs, &opts)?;
+        let mut result = noisegate_engine::scan(&inputs, &opts)?;
         result.add_errors(errors);
         if let Some(run) = resume {
             run.finish(&mut result);

@@ -1,9 +1,9 @@
 //! clap's side of the engine's choice tables: one value parser for every
-//! [`Choice`](noisegate_engine::choice::Choice), so `--output`, `--upstream` and `--target` list,
+//! [`Choice`](noisegate_engine::Choice), so `--output`, `--upstream` and `--target` list,
 //! parse and document exactly the engine's table.
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use noisegate_engine::choice::Choice;
+use noisegate_engine::Choice;
 use std::ffi::OsStr;
 use std::marker::PhantomData;
 

@@ -3,8 +3,7 @@
 //! quick runs never flash one, and only on a terminal unless asked.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use noisegate_engine::input::Input;
-use noisegate_engine::pipeline::Progress;
+use noisegate_engine::{Input, Progress};
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! starts with `/`, and a path is classified as its normal form is.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use noisegate_engine::classify::{normalize, Classifier};
+use noisegate_engine::internals::{normalize, Classifier};
 use std::sync::OnceLock;
 
 fuzz_target!(|path: &[u8]| {

@@ -1,9 +1,8 @@
 //! The JSON-lines parser, with automatic keys and with a key map.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use noisegate_engine::format::json::JsonLines;
-use noisegate_engine::format::time::TimeCache;
-use noisegate_engine::format::LogFormat;
+use noisegate_engine::internals::TimeCache;
+use noisegate_engine::{JsonLines, LogFormat};
 
 fuzz_target!(|data: &[u8]| {
     let auto = LogFormat::json(JsonLines::auto());

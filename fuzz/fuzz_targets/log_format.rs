@@ -3,8 +3,8 @@
 //! neither may parsing any line with what it compiled.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use noisegate_engine::format::time::TimeCache;
-use noisegate_engine::format::{Escape, LogFormat};
+use noisegate_engine::internals::{Escape, TimeCache};
+use noisegate_engine::LogFormat;
 
 fuzz_target!(|data: &[u8]| {
     let (fmt, lines) = match data.iter().position(|&b| b == 0) {

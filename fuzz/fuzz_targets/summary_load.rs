@@ -2,7 +2,8 @@
 //! refused or combined into a report without a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use noisegate_engine::saved::Combiner;
+use noisegate_engine::internals::Combiner;
+use noisegate_engine::{build_report, find, Settings};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut combiner) = Combiner::new(&Default::default()) else {
@@ -15,9 +16,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut scan = combined.scan;
-    let plan = noisegate_engine::remedy::plan(&scan.summary, Default::default());
-    if let Ok(analysis) = noisegate_engine::analysis::analyze(&mut scan, Default::default(), 8, 1.0) {
-        let report = noisegate_engine::report::build(&scan, &plan, &analysis, 5);
+    if let Ok(found) = find(&mut scan, &Settings::default()) {
+        let report = build_report(&scan, &found, 5);
         serde_json::to_string(&report).unwrap();
     }
 });

@@ -5,7 +5,9 @@ use crate::args::{self, InputArgs};
 use crate::choice::choice;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
-use noisegate_engine::remedy::{self, Target, Upstream};
+use noisegate_engine::{
+    merge_pantheon_yml, plan_block, yaml_diff, BlockPlan, Target, Upstream, MAX_ENTRIES,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,7 +42,7 @@ pub struct BlockArgs {
 /// Runs the subcommand.
 pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let scan = args.input.scan(false, false)?;
-    let plan = remedy::plan(&scan.summary, args.upstream);
+    let plan = plan_block(&scan, args.upstream);
     match &args.merge {
         Some(file) => merge_into(file, &plan, args, out)?,
         None => out.write_all(args.target.render(&plan, args.plain).as_bytes())?,
@@ -54,7 +56,7 @@ pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
 /// keeping a `.bak`; `--dry-run` prints the diff instead.
 fn merge_into(
     file: &std::path::Path,
-    plan: &remedy::BlockPlan,
+    plan: &BlockPlan,
     args: &BlockArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -63,11 +65,11 @@ fn merge_into(
     let target = std::fs::canonicalize(file).with_context(|| format!("{shown}"))?;
     let text = std::fs::read_to_string(&target).with_context(|| format!("{shown}"))?;
     let merged =
-        remedy::yaml::merge(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
+        merge_pantheon_yml(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
     if !merged.over_limit.is_empty() {
         eprintln!(
             "noisegate: warning: {shown} already holds {} entries: left out {}",
-            remedy::MAX_ENTRIES,
+            MAX_ENTRIES,
             merged.over_limit.join(", ")
         );
     }
@@ -80,7 +82,7 @@ fn merge_into(
         return Ok(());
     }
     if args.dry_run {
-        out.write_all(remedy::yaml::diff(&shown.to_string(), &text, &merged.text).as_bytes())?;
+        out.write_all(yaml_diff(&shown.to_string(), &text, &merged.text).as_bytes())?;
         return Ok(());
     }
     let dir = target.parent().unwrap_or(std::path::Path::new("/"));

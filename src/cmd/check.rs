@@ -1,14 +1,12 @@
 //! `noisegate check`: the cron job's command. Quiet with exit 0 when the logs are healthy;
 //! a short alert with exit 1 when one of the engine's rules fires
-//! ([`noisegate_engine::alerts`]); exit 2 on errors. This module only renders.
+//! ([`noisegate_engine::check`]); exit 2 on errors. This module only renders.
 
 use crate::args::{non_negative, AnalysisArgs, InputArgs};
 use crate::choice::choice;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use noisegate_engine::alerts::{self, Thresholds};
-use noisegate_engine::analysis;
-use noisegate_engine::remedy::Upstream;
+use noisegate_engine::{find, Thresholds, Upstream};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -50,12 +48,12 @@ pub struct CheckArgs {
 /// Runs `check`; the exit code says whether it fired.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let mut scan = args.input.scan(true, true)?;
-    let found = analysis::find(&mut scan, &args.analysis.settings(args.upstream))?;
+    let found = find(&mut scan, &args.analysis.settings(args.upstream))?;
     let thresholds = Thresholds {
         max_noise_share: args.max_noise_share,
         max_noise_rate: args.max_noise_rate,
     };
-    let checked = alerts::check(&scan, &found, &thresholds);
+    let checked = noisegate_engine::check(&scan, &found, &thresholds);
     match args.output {
         CheckOutput::Json => {
             serde_json::to_writer_pretty(&mut *out, &checked)?;
@@ -63,13 +61,13 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
         CheckOutput::Text if checked.fired() => {
             writeln!(out, "noisegate: mail-client noise alert")?;
-            for a in &checked.alerts {
+            for a in checked.alerts() {
                 writeln!(out, "- {}", a.message)?;
             }
             writeln!(
                 out,
                 "\nBlock it in pantheon.yml:\n\n{}",
-                checked.pantheon_yml
+                checked.pantheon_yml()
             )?;
         }
         CheckOutput::Text => {}

@@ -8,10 +8,7 @@
 //! by the wall clock while the log is silent, or when the input ends.
 
 use anyhow::Result;
-use noisegate_engine::analysis::storms::StormConfig;
-use noisegate_engine::follow::{Event, Follower};
-use noisegate_engine::format::ClientIp;
-use noisegate_engine::pipeline::FormatChoice;
+use noisegate_engine::{ClientIp, Event, Follower, FormatChoice, StormConfig};
 use std::io::{BufRead, Read, Write};
 use std::time::{Duration, Instant};
 

@@ -3,9 +3,7 @@
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use noisegate_engine::fit;
-use noisegate_engine::format::LogFormat;
-use noisegate_engine::input::Input;
+use noisegate_engine::{describe_formats, fit_formats, Input, LogFormat};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,10 +47,10 @@ fn candidates(args: &FormatsArgs) -> Result<Vec<Arc<LogFormat>>> {
 pub fn run(args: &FormatsArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let all = candidates(args)?;
     let Some(path) = &args.path else {
-        fit::describe(&all, out)?;
+        describe_formats(&all, out)?;
         return Ok(ExitCode::SUCCESS);
     };
-    let fits = fit::fit(&Input::from_arg(path.as_os_str()), &all, out)?;
+    let fits = fit_formats(&Input::from_arg(path.as_os_str()), &all, out)?;
     Ok(if fits {
         ExitCode::SUCCESS
     } else {

@@ -5,8 +5,7 @@ use super::report::show;
 use crate::args::{self, ViewArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use noisegate_engine::saved;
-use noisegate_engine::summary::Caps;
+use noisegate_engine::combine_summaries;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,7 +38,7 @@ pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
         seen.push(id);
     }
-    let merged = saved::combine(&args.files, &Caps::default())?;
+    let merged = combine_summaries(&args.files)?;
     for w in &merged.warnings {
         eprintln!("noisegate: warning: {w}");
     }

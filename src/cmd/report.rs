@@ -5,8 +5,7 @@ use super::follow;
 use crate::args::{self, InputArgs, ViewArgs};
 use anyhow::{bail, Result};
 use clap::Args;
-use noisegate_engine::pipeline::ScanResult;
-use noisegate_engine::{analysis, report, saved};
+use noisegate_engine::{build_report, find, render, save_summary, ScanResult, Style};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -70,13 +69,13 @@ pub fn show(
     out: &mut dyn Write,
 ) -> Result<ScanResult> {
     if let Some(path) = save {
-        saved::save(path, &mut scan)?;
+        save_summary(path, &mut scan)?;
     }
-    let found = analysis::find(&mut scan, &v.analysis.settings(v.upstream))?;
-    let report = report::build(&scan, &found.plan, &found.analysis, v.top);
-    let style = report::Style {
+    let found = find(&mut scan, &v.analysis.settings(v.upstream))?;
+    let report = build_report(&scan, &found, v.top);
+    let style = Style {
         color: args::use_color(v.color),
     };
-    report::render(&report, v.output, style, out)?;
+    render(&report, v.output, style, out)?;
     Ok(scan)
 }

@@ -1,10 +1,10 @@
 //! Inputs the fuzzers (`fuzz/`) found, replayed through the same checks in the normal test
 //! suite: `tests/fuzz-inputs/TARGET/*`.
 
-use noisegate_engine::classify::{normalize, Classifier};
-use noisegate_engine::format::LogFormat;
-use noisegate_engine::remedy::{self, yaml};
-use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
+use noisegate_engine::internals::{
+    normalize, plan_summary, BlockInfo, Classifier, ScanConfig, Scanner,
+};
+use noisegate_engine::{merge_pantheon_yml, LogFormat};
 use std::path::Path;
 
 fn inputs(target: &str) -> Vec<Vec<u8>> {
@@ -40,7 +40,7 @@ fn preset_lines() {
                 format: &format,
             };
             assert_eq!(scanner.scan_block(at, &data), lines);
-            let l = scanner.summary.lines;
+            let l = scanner.summary.lines();
             assert_eq!(l.total, lines);
             assert_eq!(l.parsed + l.filtered + l.rejected, lines);
         }
@@ -76,7 +76,7 @@ fn yaml_merge() {
         format: &format,
     };
     scanner.scan_block(at, log);
-    let plan = remedy::plan(&scanner.summary, Default::default());
+    let plan = plan_summary(&scanner.summary, Default::default());
     let cases = inputs("yaml_merge");
     assert!(!cases.is_empty());
     for data in cases {
@@ -84,13 +84,13 @@ fn yaml_merge() {
             continue;
         };
         for plain in [false, true] {
-            let Ok(merged) = yaml::merge(text, &plan, plain) else {
+            let Ok(merged) = merge_pantheon_yml(text, &plan, plain) else {
                 continue;
             };
             yaml_rust2::YamlLoader::load_from_str(&merged.text).expect("YAML");
-            for e in &plan.entries {
-                if !merged.over_limit.contains(&e.path) {
-                    assert!(merged.text.contains(e.path.as_str()), "{} missing", e.path);
+            for path in plan.paths() {
+                if !merged.over_limit.iter().any(|o| o == path) {
+                    assert!(merged.text.contains(path), "{path} missing");
                 }
             }
         }

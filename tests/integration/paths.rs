@@ -1,7 +1,7 @@
 //! Property tests of path normalization and classification: what an attacker can vary in a
 //! request path without changing what nginx serves must not change what noisegate sees.
 
-use noisegate_engine::classify::{normalize, Class, Classifier, CATEGORIES};
+use noisegate_engine::internals::{normalize, Class, Classifier, CATEGORIES};
 use proptest::prelude::*;
 use std::sync::LazyLock;
 

@@ -345,10 +345,10 @@ fn the_fuzz_seeds_of_both_versions_load() {
         assert!(text.starts_with(
             format!(r#"{{"format":"noisegate-summary","version":{version},"#).as_bytes()
         ));
-        let mut c = noisegate_engine::saved::Combiner::new(&Default::default()).unwrap();
+        let mut c = noisegate_engine::internals::Combiner::new(&Default::default()).unwrap();
         c.read(name, &text[..]).unwrap();
         let scan = c.finish().unwrap().scan;
-        let l = scan.summary.lines;
+        let l = scan.lines();
         assert!(
             l.total > 0 && l.total == l.parsed + l.rejected + l.filtered,
             "{name}"

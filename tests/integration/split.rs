@@ -1,13 +1,10 @@
 //! Property tests of the merge: however the lines are split (into blocks, files, workers) and
 //! in whatever order the parts are merged, the report is the same as for the whole input.
 
-use noisegate_engine::format::LogFormat;
-use noisegate_engine::input::Input;
-use noisegate_engine::pipeline::{scan, FormatChoice, ScanOptions, ScanResult, SourceFormat};
-use noisegate_engine::remedy;
-use noisegate_engine::report;
-use noisegate_engine::scan::{BlockInfo, ScanConfig, Scanner};
-use noisegate_engine::summary::Summary;
+use noisegate_engine::internals::{BlockInfo, ScanConfig, Scanner, Summary};
+use noisegate_engine::{
+    build_report, find, scan, FormatChoice, Input, LogFormat, ScanOptions, ScanResult, Settings,
+};
 use proptest::prelude::*;
 use std::sync::LazyLock;
 
@@ -57,24 +54,9 @@ fn lines() -> impl Strategy<Value = Vec<String>> {
 }
 
 fn json(summary: Summary) -> serde_json::Value {
-    let result = ScanResult {
-        summary,
-        sources: vec!["x".into()],
-        formats: vec![SourceFormat {
-            name: Some("pantheon".into()),
-            ..SourceFormat::default()
-        }],
-        errors: vec![],
-        spools: vec![],
-        client: None,
-        consumed: vec![],
-        pending_state: None,
-    };
-    let plan = remedy::plan(&result.summary, Default::default());
-    let mut result = result;
-    let analysis =
-        noisegate_engine::analysis::analyze(&mut result, Default::default(), 8, 1.0).unwrap();
-    let mut v = serde_json::to_value(report::build(&result, &plan, &analysis, 0)).unwrap();
+    let mut result = ScanResult::from_summary(summary, "pantheon");
+    let found = find(&mut result, &Settings::default()).unwrap();
+    let mut v = serde_json::to_value(build_report(&result, &found, 0)).unwrap();
     v["rejects"]["examples"] = serde_json::Value::Null;
     v
 }
@@ -151,15 +133,12 @@ proptest! {
         let path = dir.path().join("a.log");
         std::fs::write(&path, lines.concat()).unwrap();
         let run = |chunk: usize, threads: usize| {
-            let opts = ScanOptions {
-                chunk,
-                format: FormatChoice::Fixed(std::sync::Arc::new(pantheon())),
-                ..ScanOptions::new(threads)
-            };
+            let mut opts = ScanOptions::new(threads);
+            opts.chunk = chunk;
+            opts.format = FormatChoice::Fixed(std::sync::Arc::new(pantheon()));
             let mut r = scan(&[Input::Path(path.clone())], &opts).unwrap();
-            let plan = remedy::plan(&r.summary, Default::default());
-            let analysis = noisegate_engine::analysis::analyze(&mut r, Default::default(), 8, 1.0).unwrap();
-            serde_json::to_string(&report::build(&r, &plan, &analysis, 0)).unwrap()
+            let found = find(&mut r, &Settings::default()).unwrap();
+            serde_json::to_string(&build_report(&r, &found, 0)).unwrap()
         };
         prop_assert_eq!(run(chunk, threads), run(1 << 21, 1));
     }

@@ -12,7 +12,7 @@ const THUNDERBIRD: &str =
 /// A Pantheon line at `t` (epoch seconds).
 fn line(t: i64, req: &str, status: u16, ua: &str, rt: &str, client: &str) -> String {
     let days = t.div_euclid(86_400);
-    let (y, m, d) = noisegate_engine::format::time::civil_from_days(days);
+    let (y, m, d) = noisegate_engine::internals::civil_from_days(days);
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ][m as usize - 1];

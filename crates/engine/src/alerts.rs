@@ -34,26 +34,36 @@ pub struct Alert {
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
     /// `noisegate/1`.
-    pub schema: &'static str,
+    pub(crate) schema: &'static str,
     /// `ok` or `alert`.
-    pub status: &'static str,
+    pub(crate) status: &'static str,
     /// Why it fired, if it did.
-    pub alerts: Vec<Alert>,
+    pub(crate) alerts: Vec<Alert>,
     /// The storms found.
-    pub storms: Vec<StormView>,
+    pub(crate) storms: Vec<StormView>,
     /// The surges found.
-    pub surges: Vec<SurgeView>,
+    pub(crate) surges: Vec<SurgeView>,
     /// Noise requests.
-    pub noise_requests: u64,
+    pub(crate) noise_requests: u64,
     /// Noise as a share of all requests.
-    pub share_of_requests: f64,
+    pub(crate) share_of_requests: f64,
     /// The block's entries.
-    pub block_paths: Vec<String>,
+    pub(crate) block_paths: Vec<String>,
     /// The block as pantheon.yml.
-    pub pantheon_yml: String,
+    pub(crate) pantheon_yml: String,
 }
 
 impl CheckReport {
+    /// Why it fired, if it did.
+    pub fn alerts(&self) -> &[Alert] {
+        &self.alerts
+    }
+
+    /// The block, as pantheon.yml.
+    pub fn pantheon_yml(&self) -> &str {
+        &self.pantheon_yml
+    }
+
     /// Whether any rule fired.
     pub fn fired(&self) -> bool {
         !self.alerts.is_empty()

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 /// Printable ASCII as is; everything else (control bytes, non-ASCII, and `\` itself) as
 /// `\xHH`, so the text is unambiguous and inert in any terminal.
-pub fn escape_text(bytes: &[u8]) -> String {
+pub(crate) fn escape_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
         if (0x20..0x7f).contains(&b) && b != b'\\' {
@@ -20,7 +20,7 @@ pub fn escape_text(bytes: &[u8]) -> String {
 
 /// A JSON-ready string: valid UTF-8 is kept as is (the JSON encoder escapes control
 /// characters); each invalid byte becomes the text `\xHH`.
-pub fn json_text(bytes: &[u8]) -> String {
+pub(crate) fn json_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
@@ -32,12 +32,12 @@ pub fn json_text(bytes: &[u8]) -> String {
 }
 
 /// Serializes bytes with [`json_text`].
-pub fn ser_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&json_text(bytes))
 }
 
 /// Shortens an escaped string to `width` characters, marking the cut with `...`.
-pub fn fit(s: &str, width: usize) -> String {
+pub(crate) fn fit(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_string();
     }

@@ -1,26 +1,96 @@
-//! noisegate: finds mail-client probe noise in nginx access logs, reports what it costs and
-//! emits the `pantheon.yml` block that stops it.
+//! The engine of noisegate: reads nginx access logs, finds the mail-client probe noise in them
+//! (Outlook Autodiscover, Thunderbird autoconfig, ActiveSync, EWS, OWA, MTA-STS, ...) and its
+//! storms, reports what they cost, and plans the block that stops them.
 //!
-//! The modules follow the data flow: [`input`] (sources and the chunker) → [`scan`] (parse,
-//! classify and fold lines into a [`summary::Summary`], one per worker) → [`pipeline`]
-//! (threads and merge) → [`remedy`] (paths to protect) → [`report`] (view model and
-//! renderers). [`cli`] resolves the command line; `main` only maps results to exit codes.
+//! The modules follow the data flow, each owning one stage, and depend on each other in one
+//! direction (a test checks it):
+//!
+//! ```text
+//! input ──▶ format ──▶ classify ──▶ scan ──▶ summary ──▶ pipeline ──▶ analysis ──▶ report
+//! (files,    (log_format  (taxonomy,   (one line  (the mergeable  (threads,   (storms,     (view model,
+//!  gzip,      plans, JSON  nginx's      into a     aggregate)      merge)      impact)      renderers)
+//!  chunker)   lines)       normalizer)  summary)                               remedy: the block
+//! ```
+//!
+//! A run, as the `noisegate` binary does it:
+//!
+//! ```no_run
+//! use noisegate_engine::{build_report, find, render, Input, Output, ScanOptions, Settings, Style};
+//! # fn main() -> anyhow::Result<()> {
+//! let mut result = noisegate_engine::scan(&[Input::Stdin], &ScanOptions::new(2))?;
+//! let found = find(&mut result, &Settings::default())?;
+//! let report = build_report(&result, &found, 10);
+//! render(&report, Output::Json, Style { color: false }, &mut std::io::stdout())?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Nothing here installs a signal handler, prints, or reads the environment unless asked:
+//! memory-mapping inputs is an `unsafe` opt-in ([`MmapChoice::auto`]).
+//!
+//! With the `internals` feature, `internals` exposes the stages one by one for benchmarks,
+//! fuzzing and property tests; they carry no stability promise.
+#![deny(missing_docs)]
 
-pub mod alerts;
-pub mod analysis;
-pub mod choice;
-pub mod classify;
-pub mod escape;
-pub mod fit;
-pub mod follow;
-pub mod format;
-pub mod incremental;
-pub mod input;
-pub mod numbers;
-pub mod pipeline;
-pub mod remedy;
-pub mod report;
-pub mod saved;
-pub mod scan;
-pub mod summary;
-pub mod window;
+mod alerts;
+mod analysis;
+mod choice;
+mod classify;
+mod escape;
+mod fit;
+mod follow;
+mod format;
+mod incremental;
+mod input;
+mod numbers;
+mod pipeline;
+mod remedy;
+mod report;
+mod saved;
+mod scan;
+mod summary;
+mod window;
+
+// Inputs and formats.
+pub use choice::Choice;
+pub use format::json::JsonLines;
+pub use format::{ClientIp, LogFormat, Preset, PRESETS};
+pub use input::discover::{check_glob, discover, Discovery};
+pub use input::{Input, MmapChoice};
+
+// Scanning.
+pub use fit::{describe as describe_formats, fit as fit_formats};
+pub use incremental::Incremental;
+pub use pipeline::{scan, FormatChoice, Progress, ScanOptions, ScanResult, SourceError};
+pub use summary::Lines;
+pub use window::{resolve as resolve_window, Bound};
+
+// What is found.
+pub use alerts::{check, Alert, CheckReport, Thresholds};
+pub use analysis::impact::DEFAULT_PHP_WORKERS;
+pub use analysis::storms::{Storm, StormConfig};
+pub use analysis::{find, Findings, Settings};
+pub use follow::{Event, Follower, Status};
+
+// The block.
+pub use remedy::yaml::{diff as yaml_diff, merge as merge_pantheon_yml, Merged};
+pub use remedy::{plan_block, BlockPlan, Target, Upstream, MAX_ENTRIES};
+
+// Reports and saved summaries.
+pub use report::{build as build_report, render, Output, Report, Style, SCHEMA};
+pub use saved::{combine as combine_summaries, save as save_summary, Combined};
+
+/// The stages one by one, for benchmarks, fuzzing and property tests. Not needed to run a
+/// scan, and without stability promise.
+#[cfg(feature = "internals")]
+pub mod internals {
+    pub use crate::classify::{normalize, Class, Classifier, CATEGORIES};
+    pub use crate::format::request::{split as split_request, Request};
+    pub use crate::format::time::{civil_from_days, TimeCache};
+    pub use crate::format::{Escape, Miss, Record};
+    pub use crate::remedy::plan as plan_summary;
+    pub use crate::saved::Combiner;
+    pub use crate::scan::{BlockInfo, ScanConfig, Scanner};
+    pub use crate::summary::Caps;
+    pub use crate::summary::Summary;
+}

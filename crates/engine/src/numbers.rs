@@ -1,7 +1,7 @@
 //! Number formatting for people: thousands separators, byte sizes, durations, shares.
 
 /// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
@@ -14,13 +14,13 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// `1 request`, `1,234 requests`.
-pub fn plural(n: u64, noun: &str) -> String {
+pub(crate) fn plural(n: u64, noun: &str) -> String {
     let s = if n == 1 { "" } else { "s" };
     format!("{} {noun}{s}", thousands(n))
 }
 
 /// Bytes in decimal units: `950 B`, `12.3 kB`, `4.56 GB`.
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -36,7 +36,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// Seconds: `0.512 s`, `12.3 s`, `1,566.6 s`.
-pub fn secs(s: f64) -> String {
+pub(crate) fn secs(s: f64) -> String {
     if s < 10.0 {
         format!("{s:.3} s")
     } else {
@@ -46,7 +46,7 @@ pub fn secs(s: f64) -> String {
 }
 
 /// A span of seconds: `45s`, `12m 5s`, `3h 2m`, `2d 4h`.
-pub fn span(total: i64) -> String {
+pub(crate) fn span(total: i64) -> String {
     let (d, h, m, s) = (
         total / 86_400,
         total / 3600 % 24,
@@ -65,12 +65,12 @@ pub fn span(total: i64) -> String {
 }
 
 /// A share (0..1) as a percentage with two decimals.
-pub fn pct(share: f64) -> String {
+pub(crate) fn pct(share: f64) -> String {
     format!("{:.2}%", share * 100.0)
 }
 
 /// `part / whole`, rounded to 6 decimals so that JSON stays short; 0 when `whole` is 0.
-pub fn share(part: u64, whole: u64) -> f64 {
+pub(crate) fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {

@@ -39,7 +39,7 @@ pub struct ScanOptions {
     /// The format(s).
     pub format: FormatChoice,
     /// Caps on distinct keys.
-    pub caps: Caps,
+    pub(crate) caps: Caps,
     /// Lines outside `[since, until)` (UTC epoch seconds) are counted as filtered.
     pub window: (i64, i64),
     /// Overrides the formats' client address policy.
@@ -51,9 +51,9 @@ pub struct ScanOptions {
     /// Counters for a progress display, updated once per block.
     pub progress: Option<Arc<Progress>>,
     /// Where to start in each input (bytes; missing = 0), for incremental runs.
-    pub starts: Vec<u64>,
+    pub(crate) starts: Vec<u64>,
     /// Keep back a last line without `\n` at the end of each input (incremental runs).
-    pub hold_tail: bool,
+    pub(crate) hold_tail: bool,
     /// Whether plain files may be memory-mapped (off unless the program opts in).
     pub mmap: input::MmapChoice,
 }
@@ -68,6 +68,11 @@ pub struct Progress {
 }
 
 impl ScanOptions {
+    /// Where each input starts (bytes; missing = 0): set by an incremental run.
+    pub fn starts(&self) -> &[u64] {
+        &self.starts
+    }
+
     /// Defaults: detection among the presets, 2 MiB blocks, 1 MiB line cap, no window.
     pub fn new(threads: usize) -> Self {
         ScanOptions {
@@ -99,35 +104,53 @@ pub struct SourceError {
 
 /// The format an input was read with, and what that format lacks.
 #[derive(Clone, Debug, Default)]
-pub struct SourceFormat {
+pub(crate) struct SourceFormat {
     /// The format's name (`None`: the input had no non-empty line).
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// What the analysis lacks with it.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// What a scan found.
 #[derive(Debug)]
 pub struct ScanResult {
     /// The merged summary.
-    pub summary: Summary,
+    pub(crate) summary: Summary,
     /// Input names, by source index.
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// The format of each input, by source index.
-    pub formats: Vec<SourceFormat>,
+    pub(crate) formats: Vec<SourceFormat>,
     /// Inputs that could not be read.
-    pub errors: Vec<SourceError>,
+    pub(crate) errors: Vec<SourceError>,
     /// The noise lines, one temporary file per worker, when spooling was asked for.
-    pub spools: Vec<std::fs::File>,
+    pub(crate) spools: Vec<std::fs::File>,
     /// The client address policy the scan ran with (`None`: each format's own).
     pub client: Option<ClientIp>,
     /// Bytes of each input read to the end of its last whole line (after its start).
-    pub consumed: Vec<u64>,
+    pub(crate) consumed: Vec<u64>,
     /// The incremental-run state to save once the output is out (`--state`).
-    pub pending_state: Option<(std::path::PathBuf, crate::input::state::State)>,
+    pub(crate) pending_state: Option<(std::path::PathBuf, crate::input::state::State)>,
 }
 
 impl ScanResult {
+    /// A result holding `summary`, as if one input named `x` in `format` had been scanned.
+    #[cfg(feature = "internals")]
+    pub fn from_summary(summary: Summary, format: &str) -> Self {
+        ScanResult {
+            summary,
+            sources: vec!["x".into()],
+            formats: vec![SourceFormat {
+                name: Some(format.into()),
+                ..SourceFormat::default()
+            }],
+            errors: vec![],
+            spools: vec![],
+            client: None,
+            consumed: vec![],
+            pending_state: None,
+        }
+    }
+
     /// Lines read, and how each was counted.
     pub fn lines(&self) -> crate::summary::Lines {
         self.summary.lines

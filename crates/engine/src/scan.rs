@@ -64,7 +64,7 @@ pub struct BlockInfo<'f> {
 }
 
 /// Decode buffers and the classifier's cache: what turning a record into a [`Routed`] needs.
-pub struct Decoder {
+pub(crate) struct Decoder {
     scratch: Scratch,
     path: Vec<u8>,
     agent: Vec<u8>,
@@ -73,19 +73,19 @@ pub struct Decoder {
 
 /// A request with a path (any request, noise or not), decoded and classified: the path as
 /// nginx routed it and the class it falls in.
-pub struct Routed<'b> {
+pub(crate) struct Routed<'b> {
     /// The noise category, or `None` for other traffic.
-    pub category: Option<usize>,
+    pub(crate) category: Option<usize>,
     /// The request's class (noise, near noise, other).
-    pub class: Class,
+    pub(crate) class: Class,
     /// Method, if logged.
-    pub method: Option<&'b [u8]>,
+    pub(crate) method: Option<&'b [u8]>,
     /// Decoded path, query removed.
-    pub path: &'b [u8],
+    pub(crate) path: &'b [u8],
     /// The nginx-normalized path.
-    pub normalized: &'b [u8],
+    pub(crate) normalized: &'b [u8],
     /// Raw query string.
-    pub query: &'b [u8],
+    pub(crate) query: &'b [u8],
 }
 
 impl Decoder {
@@ -102,7 +102,7 @@ impl Decoder {
     /// Decodes and classifies the request of `rec`; `None` when it has no path. The second
     /// value gives the user agent and client when asked (only noise needs them).
     #[inline(always)]
-    pub fn decode<'b>(
+    pub(crate) fn decode<'b>(
         &'b mut self,
         classifier: &Classifier,
         rec: &'b Record<'b>,
@@ -134,7 +134,7 @@ impl Decoder {
 }
 
 /// The sender of a request, decoded on demand.
-pub struct Who<'b> {
+pub(crate) struct Who<'b> {
     agent: &'b mut Vec<u8>,
     client: &'b mut Vec<u8>,
     rec: &'b Record<'b>,
@@ -143,7 +143,7 @@ pub struct Who<'b> {
 
 impl<'b> Who<'b> {
     /// The decoded user agent (`-` when empty) and client address.
-    pub fn resolve(self) -> (&'b [u8], &'b [u8]) {
+    pub(crate) fn resolve(self) -> (&'b [u8], &'b [u8]) {
         let rec = self.rec;
         let ua = decode(rec.user_agent.unwrap_or(b""), rec.escape, self.agent);
         let ua: &[u8] = if ua.is_empty() { b"-" } else { ua };
@@ -192,7 +192,7 @@ impl<'c> Scanner<'c> {
     }
 
     /// The summary and the spool of noise lines (rewound), if spooling was on and worked.
-    pub fn finish(mut self) -> (Summary, Option<File>) {
+    pub(crate) fn finish(mut self) -> (Summary, Option<File>) {
         let spool = self.spool.take().and_then(|w| {
             let mut f = w.into_inner().ok()?;
             f.rewind().ok()?;

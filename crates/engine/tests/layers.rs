@@ -31,9 +31,14 @@ fn module_of(root: &Path, file: &Path) -> Module {
     parts
 }
 
-/// The code of a file without comments and without its trailing unit-test module.
+/// The code of a file without comments and without its trailing unit-test module (tests may
+/// reach across modules).
 fn code(text: &str) -> String {
-    let text = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
+    let tests = ["#[cfg(test)]", "#[cfg(all(test"]
+        .iter()
+        .filter_map(|m| text.find(m))
+        .min();
+    let text = tests.map_or(text, |i| &text[..i]);
     text.lines()
         .map(|l| l.find("//").map_or(l, |i| &l[..i]))
         .collect::<Vec<_>>()
@@ -84,7 +89,9 @@ fn edges(root: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
         for line in code(&std::fs::read_to_string(f).unwrap()).lines() {
             let t = line.trim_start();
             let declares = t.starts_with("mod ") || t.starts_with("pub mod ");
-            let reexports = t.starts_with("pub use ") && !t.contains("crate::");
+            let reexports = (t.starts_with("pub use ") || t.starts_with("pub(crate) use "))
+                && !t.contains("crate::")
+                && !t.contains("super::");
             if declares || reexports {
                 continue;
             }

@@ -4,8 +4,7 @@
 //! process-wide.
 #![cfg(target_os = "linux")]
 
-use noisegate_engine::input::Input;
-use noisegate_engine::pipeline::{scan, ScanOptions};
+use noisegate_engine::{scan, Input, ScanOptions};
 use std::io::Write;
 
 fn handler(signal: libc::c_int) -> libc::sighandler_t {
@@ -33,7 +32,7 @@ fn a_default_scan_installs_no_signal_handler() {
     let before = (handler(libc::SIGBUS), handler(libc::SIGIO));
     assert_eq!(before.1, libc::SIG_DFL);
     let result = scan(&[Input::Path(path.to_path_buf())], &ScanOptions::new(2)).unwrap();
-    assert_eq!(result.summary.lines.total, 1000);
-    assert_eq!(result.summary.noise_requests(), 1000);
+    assert_eq!(result.lines().total, 1000);
+    assert_eq!(result.noise_requests(), 1000);
     assert_eq!((handler(libc::SIGBUS), handler(libc::SIGIO)), before);
 }

@@ -16,21 +16,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, Seek};
 
 /// How many storms and surges get details (the largest storms; every surge up to this).
-pub const DETAILED: usize = 200;
+pub(crate) const DETAILED: usize = 200;
 
 /// What a storm or surge was made of.
 #[derive(Clone, Debug)]
-pub struct Details {
+pub(crate) struct Details {
     /// Requests by status.
-    pub status: BTreeMap<u16, u64>,
+    pub(crate) status: BTreeMap<u16, u64>,
     /// Requests by method.
-    pub methods: KeyCounts,
+    pub(crate) methods: KeyCounts,
     /// Requests by raw path.
-    pub paths: KeyCounts,
+    pub(crate) paths: KeyCounts,
     /// Requests by user agent.
-    pub user_agents: KeyCounts,
+    pub(crate) user_agents: KeyCounts,
     /// Requests by client family.
-    pub families: KeyCounts,
+    pub(crate) families: KeyCounts,
     /// Requests per second, for the sliding peak.
     seconds: HashMap<i64, u64>,
 }
@@ -50,7 +50,7 @@ impl Default for Details {
 
 impl Details {
     /// The most requests in any 60-second window (`[t, t + 60)`).
-    pub fn peak_60s(&self) -> u64 {
+    pub(crate) fn peak_60s(&self) -> u64 {
         let mut secs: Vec<(i64, u64)> = self.seconds.iter().map(|(t, n)| (*t, *n)).collect();
         secs.sort_unstable();
         let (mut best, mut sum, mut lo) = (0, 0, 0);
@@ -74,7 +74,7 @@ struct Index<'a> {
 
 /// Details of the first [`DETAILED`] storms and surges, from the scan's spooled noise lines.
 /// `None` for each when the scan kept no spool.
-pub fn details(
+pub(crate) fn details(
     scan: &mut ScanResult,
     storms: &[Storm],
     surges: &[Surge],

@@ -15,40 +15,40 @@ pub const DEFAULT_PHP_WORKERS: u32 = 8;
 
 /// Load of a set of requests.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Load {
+pub(crate) struct Load {
     /// Requests.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Server seconds.
-    pub server_s: f64,
+    pub(crate) server_s: f64,
     /// Mean busy workers over the log's wall time.
-    pub mean_workers: f64,
+    pub(crate) mean_workers: f64,
     /// The worst minute (epoch seconds) and the workers busy in it.
-    pub peak_minute: Option<(i64, f64)>,
+    pub(crate) peak_minute: Option<(i64, f64)>,
 }
 
 /// The impact section.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Impact {
+pub(crate) struct Impact {
     /// Wall time the log covers, seconds (at least one minute).
-    pub wall_s: i64,
+    pub(crate) wall_s: i64,
     /// Whether the format gives server time at all.
-    pub timed: bool,
+    pub(crate) timed: bool,
     /// All traffic.
-    pub all: Load,
+    pub(crate) all: Load,
     /// Mail-client noise.
-    pub noise: Load,
+    pub(crate) noise: Load,
     /// PHP workers per container.
-    pub php_workers: u32,
+    pub(crate) php_workers: u32,
     /// Noise already answered 403 by nginx: requests and server seconds.
-    pub already_blocked: (u64, f64),
+    pub(crate) already_blocked: (u64, f64),
     /// What a blocked probe costs, seconds.
-    pub blocked_cost_s: f64,
+    pub(crate) blocked_cost_s: f64,
     /// Noise requests that blocking would turn into 403s (not blocked yet).
-    pub blockable: u64,
+    pub(crate) blockable: u64,
     /// Server seconds blocking would free.
-    pub saved_s: f64,
+    pub(crate) saved_s: f64,
     /// Mean workers blocking would free.
-    pub saved_workers: f64,
+    pub(crate) saved_workers: f64,
 }
 
 /// The median of the cheap 403/404 answers, seconds; 1 ms when there are none.
@@ -69,7 +69,7 @@ fn blocked_cost(summary: &Summary) -> f64 {
 
 /// Computes the impact; `php_workers` from `--php-workers`; `covered` is the share of noise
 /// requests the block covers (savings count only those).
-pub fn impact(summary: &Summary, php_workers: u32, covered: f64) -> Impact {
+pub(crate) fn impact(summary: &Summary, php_workers: u32, covered: f64) -> Impact {
     let wall_s = summary.span.map_or(60, |(a, b)| (b - a + 1).max(60));
     let minutes = summary.timeline.sorted();
     let peak = |f: fn(&crate::summary::time::MinuteTotals) -> u64| {

@@ -3,9 +3,9 @@
 //! [`Summary`](crate::summary::Summary); the storm details are the one step that reads input
 //! again: the noise lines the scan kept in temporary files. Nothing here renders output.
 
-pub mod details;
-pub mod impact;
-pub mod storms;
+pub(crate) mod details;
+pub(crate) mod impact;
+pub(crate) mod storms;
 
 use crate::pipeline::ScanResult;
 use crate::remedy::{self, BlockPlan, Upstream};
@@ -16,21 +16,19 @@ use storms::{Storm, StormConfig, Surge};
 
 /// Everything the analysis finds.
 #[derive(Clone, Debug)]
-pub struct Analysis {
-    /// The thresholds used.
-    pub config: StormConfig,
+pub(crate) struct Analysis {
     /// Client storms, most requests first.
     pub storms: Vec<Storm>,
     /// Details of the first [`details::DETAILED`] storms.
-    pub storm_details: Vec<Details>,
+    pub(crate) storm_details: Vec<Details>,
     /// Surges, in time order.
-    pub surges: Vec<Surge>,
+    pub(crate) surges: Vec<Surge>,
     /// Details of the first [`details::DETAILED`] surges.
-    pub surge_details: Vec<Details>,
+    pub(crate) surge_details: Vec<Details>,
     /// What the noise costs.
-    pub impact: Impact,
+    pub(crate) impact: Impact,
     /// What limits these findings (a cap reached, details unavailable), for people.
-    pub caveats: Vec<String>,
+    pub(crate) caveats: Vec<String>,
 }
 
 /// What the analysis of a scan needs to be told.
@@ -44,13 +42,24 @@ pub struct Settings {
     pub upstream: Upstream,
 }
 
+impl Default for Settings {
+    /// The documented defaults: the storm rule's, 8 PHP workers, no upstream.
+    fn default() -> Self {
+        Settings {
+            storms: StormConfig::default(),
+            php_workers: impact::DEFAULT_PHP_WORKERS,
+            upstream: Upstream::None,
+        }
+    }
+}
+
 /// The block planned for a scan and everything found in it.
 #[derive(Clone, Debug)]
 pub struct Findings {
     /// The block.
-    pub plan: BlockPlan,
+    pub(crate) plan: BlockPlan,
     /// Storms, surges, impact.
-    pub analysis: Analysis,
+    pub(crate) analysis: Analysis,
 }
 
 /// Plans the block and analyzes the scan: the one path from a scan to what the report and
@@ -67,7 +76,7 @@ pub fn find(scan: &mut ScanResult, settings: &Settings) -> Result<Findings> {
 
 /// Runs every analysis on a scan; the storm details read back the scan's spooled noise.
 /// `covered` is the share of noise requests the block covers.
-pub fn analyze(
+pub(crate) fn analyze(
     scan: &mut ScanResult,
     config: StormConfig,
     php_workers: u32,
@@ -97,7 +106,6 @@ pub fn analyze(
         details::details(scan, &storms, &surges)?
     };
     Ok(Analysis {
-        config,
         storms,
         storm_details,
         surges,

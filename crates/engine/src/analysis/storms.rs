@@ -76,37 +76,37 @@ impl Storm {
 
 /// A category's surge.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Surge {
+pub(crate) struct Surge {
     /// Category index.
-    pub category: usize,
+    pub(crate) category: usize,
     /// Start of the first surge minute and end of the last, epoch seconds.
-    pub start: i64,
+    pub(crate) start: i64,
     /// See `start` (the last second of the last minute).
-    pub end: i64,
+    pub(crate) end: i64,
     /// Requests of the category in the surge's minutes.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Distinct clients in the surge's minutes.
-    pub clients: u64,
+    pub(crate) clients: u64,
     /// The busiest minute and its requests.
-    pub peak_minute: i64,
+    pub(crate) peak_minute: i64,
     /// See `peak_minute`.
-    pub peak_minute_requests: u64,
+    pub(crate) peak_minute_requests: u64,
     /// Server time, microseconds.
-    pub request_time_us: u64,
+    pub(crate) request_time_us: u64,
 }
 
 /// One (category, client) activity, sorted.
-pub struct ClientActivity<'s> {
+pub(crate) struct ClientActivity<'s> {
     /// Category index.
-    pub category: usize,
+    pub(crate) category: usize,
     /// The client.
-    pub client: &'s [u8],
+    pub(crate) client: &'s [u8],
     /// Its minutes, sorted.
-    pub activity: Activity,
+    pub(crate) activity: Activity,
 }
 
 /// Each (category, client) activity, sorted, with its key split.
-pub fn activities(summary: &Summary) -> Vec<ClientActivity<'_>> {
+pub(crate) fn activities(summary: &Summary) -> Vec<ClientActivity<'_>> {
     summary
         .activity
         .entries()
@@ -197,7 +197,7 @@ impl Stretch {
 /// is not averaged away. Memory is constant per tracker: the run, the open dense stretch and
 /// the dense storms already closed.
 #[derive(Clone, Debug)]
-pub struct StormTracker {
+pub(crate) struct StormTracker {
     cfg: StormConfig,
     category: usize,
     client: Vec<u8>,
@@ -208,7 +208,7 @@ pub struct StormTracker {
 
 impl StormTracker {
     /// A tracker for one category and client.
-    pub fn new(cfg: StormConfig, category: usize, client: &[u8]) -> Self {
+    pub(crate) fn new(cfg: StormConfig, category: usize, client: &[u8]) -> Self {
         StormTracker {
             cfg,
             category,
@@ -233,7 +233,7 @@ impl StormTracker {
 
     /// Adds the next minute (later than every cell before it). A quiet gap longer than the
     /// storm gap ends the current run first: its storms go to `out`.
-    pub fn push(&mut self, c: &Cell, out: &mut Vec<Storm>) {
+    pub(crate) fn push(&mut self, c: &Cell, out: &mut Vec<Storm>) {
         if self.run.is_some() && !self.joins(self.run.as_ref(), c) {
             self.finish(out);
         }
@@ -257,7 +257,7 @@ impl StormTracker {
     /// The storm the current run already holds, with `partial` (the minute still being
     /// filled, if any) added: its first request and its requests so far. The whole run is
     /// preferred to a dense stretch of it, as in [`StormTracker::finish`].
-    pub fn storming(&self, partial: Option<&Cell>) -> Option<(i64, u64)> {
+    pub(crate) fn storming(&self, partial: Option<&Cell>) -> Option<(i64, u64)> {
         let cfg = &self.cfg;
         let (mut run, mut dense, mut closed) = (self.run, self.dense, self.closed.first());
         if let Some(c) = partial {
@@ -278,13 +278,8 @@ impl StormTracker {
             .map(|s| (s.start, s.requests))
     }
 
-    /// The last request of the current run, epoch seconds.
-    pub fn last(&self) -> Option<i64> {
-        self.run.map(|r| r.end)
-    }
-
     /// Ends the current run: its storms go to `out`.
-    pub fn finish(&mut self, out: &mut Vec<Storm>) {
+    pub(crate) fn finish(&mut self, out: &mut Vec<Storm>) {
         let Some(run) = self.run.take() else { return };
         let dense = self.dense.take();
         let closed = std::mem::take(&mut self.closed);
@@ -304,7 +299,7 @@ impl StormTracker {
 }
 
 /// Every client storm, most requests first (ties: earlier, then category, then client).
-pub fn storms(acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Storm> {
+pub(crate) fn storms(acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Storm> {
     let mut out: Vec<Storm> = Vec::new();
     for a in acts {
         let mut tracker = StormTracker::new(*cfg, a.category, a.client);
@@ -318,7 +313,7 @@ pub fn storms(acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Storm> {
 }
 
 /// Most requests first; ties: earlier, then category, then client.
-pub fn sort_storms(storms: &mut [Storm]) {
+pub(crate) fn sort_storms(storms: &mut [Storm]) {
     storms.sort_by(|a, b| {
         b.requests
             .cmp(&a.requests)
@@ -354,7 +349,11 @@ fn minute_load(summary: &Summary, acts: &[ClientActivity<'_>]) -> MinuteLoad {
 }
 
 /// Every surge, in time order (ties by category).
-pub fn surges(summary: &Summary, acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Surge> {
+pub(crate) fn surges(
+    summary: &Summary,
+    acts: &[ClientActivity<'_>],
+    cfg: &StormConfig,
+) -> Vec<Surge> {
     let load = minute_load(summary, acts);
     let mut out: Vec<Surge> = Vec::new();
     let hot = load

@@ -15,7 +15,7 @@ use std::hash::BuildHasher;
 /// Who sent a request, from its user agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Family {
+pub(crate) enum Family {
     /// Outlook and the other Office apps on Windows, with Office's WebDAV probes:
     /// `Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.x; Pro)`, or `MAPI`
     /// in place of `Microsoft Outlook`.
@@ -44,7 +44,8 @@ pub enum Family {
 
 impl Family {
     /// Every family, in declaration order.
-    pub const ALL: [Family; 9] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Family; 9] = [
         Family::OutlookDesktop,
         Family::OutlookMac,
         Family::OutlookMobile,
@@ -57,7 +58,7 @@ impl Family {
     ];
 
     /// Stable id used in JSON (same as the serde name): "outlook-desktop", ...
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             Family::OutlookDesktop => "outlook-desktop",
             Family::OutlookMac => "outlook-mac",
@@ -71,8 +72,9 @@ impl Family {
         }
     }
 
+    #[cfg(test)]
     /// For people: "Outlook desktop", ...
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Family::OutlookDesktop => "Outlook desktop",
             Family::OutlookMac => "Outlook for Mac",
@@ -172,7 +174,7 @@ const SCRIPT: &[&[u8]] = &[
 /// agent also names Microsoft Office/Outlook); Outlook desktop; Thunderbird (before Apple: it
 /// may name `Mac OS X`); Apple; Android; MTA-STS (before Script: a resolver may name its HTTP
 /// library); Script; Other. Never allocates.
-pub fn family(ua: &[u8]) -> Family {
+pub(crate) fn family(ua: &[u8]) -> Family {
     let ua = ua.trim_ascii();
     if ua.is_empty() || ua == b"-" {
         Family::Script
@@ -201,7 +203,7 @@ pub fn family(ua: &[u8]) -> Family {
 /// thousands of times, and [`family`] reads the whole string once per token, so a worker
 /// asks this cache instead: a direct-mapped table of 64 user agents, each at most 256 bytes
 /// (longer ones are not kept), so it holds at most 16 KiB.
-pub struct FamilyCache {
+pub(crate) struct FamilyCache {
     slots: Vec<Option<(Box<[u8]>, Family)>>,
 }
 
@@ -210,14 +212,14 @@ impl FamilyCache {
     const LONGEST: usize = 256;
 
     /// An empty cache.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         FamilyCache {
             slots: vec![None; Self::SLOTS],
         }
     }
 
     /// The same as [`family`]`(ua)`.
-    pub fn family(&mut self, ua: &[u8]) -> Family {
+    pub(crate) fn family(&mut self, ua: &[u8]) -> Family {
         if ua.len() > Self::LONGEST {
             return family(ua);
         }
@@ -252,7 +254,7 @@ impl Default for FamilyCache {
 /// that opens it or follows a `?` (`?@host/...`), or that a `/` follows within its
 /// parameter (`a=x@host/mapi/`). A plain mailbox (`Email=user@example.com&Protocol=...`), as
 /// Outlook's own Autodiscover v2 requests carry it, is none of these.
-pub fn is_scanner(category: &Category, path: &[u8], query: &[u8], fam: Family) -> bool {
+pub(crate) fn is_scanner(category: &Category, path: &[u8], query: &[u8], fam: Family) -> bool {
     fam == Family::Script
         || (has(path, b"autodiscover.json") && proxyshell_query(query))
         || (fam == Family::Other && category.server_endpoint)

@@ -9,10 +9,11 @@
 //! `location` ([`normalize`]): query removed, `%XX` decoded once, `//` merged, `.`/`..`
 //! resolved, trailing `/` ignored.
 
-pub mod family;
+pub(crate) mod family;
 mod normalize;
 
-pub use normalize::{needs_normalizing, normalize};
+pub(crate) use normalize::needs_normalizing;
+pub use normalize::normalize;
 
 use regex_automata::{meta, util::syntax, Anchored, Input};
 
@@ -136,7 +137,7 @@ pub struct Classifier {
 pub struct Scratch {
     cache: meta::Cache,
     /// Holds the normalized path when normalizing changed it.
-    pub normalized: Vec<u8>,
+    pub(crate) normalized: Vec<u8>,
     decoded: Vec<u8>,
 }
 
@@ -197,17 +198,8 @@ impl Classifier {
     }
 
     /// Classifies an unescaped request path (query already removed). Returns the class and
-    /// the normalized path, which borrows either `path` or `scratch.normalized`.
-    ///
-    /// ```
-    /// use noisegate_engine::classify::{Class, Classifier, CATEGORIES};
-    /// let c = Classifier::new();
-    /// let mut scratch = c.scratch();
-    /// let (class, norm) = c.classify(b"/EWS//Exchange.asmx", &mut scratch);
-    /// assert_eq!(class, Class::Noise(3));
-    /// assert_eq!(CATEGORIES[3].id, "ews");
-    /// assert_eq!(norm, b"/EWS/Exchange.asmx");
-    /// ```
+    /// the normalized path, which borrows either `path` or `scratch.normalized`
+    /// (`/EWS//Exchange.asmx` is `ews` noise, normalized to `/EWS/Exchange.asmx`).
     #[inline]
     pub fn classify<'a>(&self, path: &'a [u8], scratch: &'a mut Scratch) -> (Class, &'a [u8]) {
         let norm: &[u8] = if needs_normalizing(path) {
@@ -244,12 +236,12 @@ impl Default for Classifier {
 }
 
 /// Every root of every category.
-pub fn roots() -> impl Iterator<Item = &'static Root> {
+pub(crate) fn roots() -> impl Iterator<Item = &'static Root> {
     CATEGORIES.iter().flat_map(|c| c.roots.iter())
 }
 
 /// `/a/b/` → `/a/b`; `/` stays.
-pub fn trim_trailing_slash(p: &[u8]) -> &[u8] {
+pub(crate) fn trim_trailing_slash(p: &[u8]) -> &[u8] {
     let mut p = p;
     while p.len() > 1 && p.ends_with(b"/") {
         p = &p[..p.len() - 1];
@@ -258,13 +250,23 @@ pub fn trim_trailing_slash(p: &[u8]) -> &[u8] {
 }
 
 /// The category index for an id.
-pub fn category_index(id: &str) -> Option<usize> {
+pub(crate) fn category_index(id: &str) -> Option<usize> {
     CATEGORIES.iter().position(|c| c.id == id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classify_returns_the_class_and_the_normalized_path() {
+        let c = Classifier::new();
+        let mut scratch = c.scratch();
+        let (class, norm) = c.classify(b"/EWS//Exchange.asmx", &mut scratch);
+        assert_eq!(class, Class::Noise(3));
+        assert_eq!(CATEGORIES[3].id, "ews");
+        assert_eq!(norm, b"/EWS/Exchange.asmx");
+    }
 
     fn class(path: &str) -> Class {
         let c = Classifier::new();

@@ -7,7 +7,7 @@ use crate::format::request::percent_decode_into;
 /// `true` when [`normalize`] could change `path`; most paths are already normal, and the
 /// classifier then skips the copy.
 #[inline]
-pub fn needs_normalizing(path: &[u8]) -> bool {
+pub(crate) fn needs_normalizing(path: &[u8]) -> bool {
     let mut prev = 0u8;
     for &b in path {
         if b == b'%' || (prev == b'/' && (b == b'/' || b == b'.')) {
@@ -19,13 +19,8 @@ pub fn needs_normalizing(path: &[u8]) -> bool {
 }
 
 /// Writes the normalized form of `path` to `out` (`decoded` is scratch). The result always
-/// starts with `/`; a trailing `/` is kept when the input had one.
-///
-/// ```
-/// let (mut scratch, mut out) = (Vec::new(), Vec::new());
-/// noisegate_engine::classify::normalize(b"//%41utoDiscover/./x/../y.xml", &mut scratch, &mut out);
-/// assert_eq!(out, b"/AutoDiscover/y.xml");
-/// ```
+/// starts with `/`; a trailing `/` is kept when the input had one
+/// (`//%41utoDiscover/./x/../y.xml` becomes `/AutoDiscover/y.xml`).
 pub fn normalize(path: &[u8], decoded: &mut Vec<u8>, out: &mut Vec<u8>) {
     percent_decode_into(path, decoded);
     out.clear();
@@ -70,6 +65,7 @@ mod tests {
         assert_eq!(norm("/../../b"), "/b");
         assert_eq!(norm("/a/b/.."), "/a/");
         assert_eq!(norm("/%41%2fB"), "/A/B");
+        assert_eq!(norm("//%41utoDiscover/./x/../y.xml"), "/AutoDiscover/y.xml");
         assert_eq!(norm("/%252e"), "/%2e");
         assert_eq!(norm("/"), "/");
         assert_eq!(norm("/.."), "/");

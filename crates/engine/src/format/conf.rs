@@ -8,24 +8,24 @@ use super::{Escape, LogFormat};
 
 /// A `log_format` directive.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogFormatDef {
+pub(crate) struct LogFormatDef {
     /// Its name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its `escape=` parameter.
-    pub escape: Escape,
+    pub(crate) escape: Escape,
     /// The concatenated format strings.
-    pub format: String,
+    pub(crate) format: String,
     /// Line of the directive in the file.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 /// What an nginx configuration says about access logs.
 #[derive(Clone, Debug, Default)]
-pub struct NginxConf {
+pub(crate) struct NginxConf {
     /// `log_format` directives, in file order.
-    pub formats: Vec<LogFormatDef>,
+    pub(crate) formats: Vec<LogFormatDef>,
     /// `access_log` directives (path, format name), in file order, `off` left out.
-    pub access_logs: Vec<(String, String)>,
+    pub(crate) access_logs: Vec<(String, String)>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -98,7 +98,7 @@ fn tokens(text: &str) -> Result<Vec<Tok>, String> {
 
 impl NginxConf {
     /// Reads the directives out of the text of a configuration file.
-    pub fn parse(text: &str) -> Result<NginxConf, String> {
+    pub(crate) fn parse(text: &str) -> Result<NginxConf, String> {
         let mut conf = NginxConf::default();
         let mut words: Vec<(String, usize)> = Vec::new();
         for tok in tokens(text)? {
@@ -156,7 +156,7 @@ impl NginxConf {
 
     /// The format to use: `name`, or the one the first `access_log` uses. `Ok(None)` means
     /// nginx's built-in `combined`.
-    pub fn select(&self, name: Option<&str>) -> Result<Option<&LogFormatDef>, String> {
+    pub(crate) fn select(&self, name: Option<&str>) -> Result<Option<&LogFormatDef>, String> {
         let name = match name {
             Some(n) => n,
             None => match self.access_logs.first() {

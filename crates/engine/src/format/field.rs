@@ -11,7 +11,7 @@ use serde::Serialize;
 /// A field of a log line, by the nginx variable that writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Field {
+pub(crate) enum Field {
     /// `$remote_addr`.
     RemoteAddr,
     /// `$remote_user`.
@@ -64,10 +64,10 @@ pub enum Field {
 
 impl Field {
     /// Number of variants, for tables indexed by field.
-    pub const COUNT: usize = Field::Opaque as usize + 1;
+    pub(crate) const COUNT: usize = Field::Opaque as usize + 1;
 
     /// The field an nginx variable name (without `$`) writes.
-    pub fn from_var(name: &str) -> Field {
+    pub(crate) fn from_var(name: &str) -> Field {
         match name {
             "remote_addr" => Field::RemoteAddr,
             "remote_user" => Field::RemoteUser,
@@ -96,7 +96,7 @@ impl Field {
     }
 
     /// The nginx variable (or, for [`Field::AnyTime`], a description) for messages.
-    pub fn var(self) -> &'static str {
+    pub(crate) fn var(self) -> &'static str {
         match self {
             Field::RemoteAddr => "$remote_addr",
             Field::RemoteUser => "$remote_user",
@@ -126,7 +126,7 @@ impl Field {
     }
 
     /// `true` for fields whose values never hold a space (numbers, addresses, names).
-    pub fn is_token(self) -> bool {
+    pub(crate) fn is_token(self) -> bool {
         matches!(
             self,
             Field::RemoteAddr
@@ -145,7 +145,7 @@ impl Field {
     }
 
     /// `true` for fields whose value is a time.
-    pub fn is_time(self) -> bool {
+    pub(crate) fn is_time(self) -> bool {
         matches!(
             self,
             Field::TimeLocal | Field::TimeIso8601 | Field::Msec | Field::AnyTime
@@ -154,7 +154,7 @@ impl Field {
 }
 
 /// Digits only, at most 19 of them.
-pub fn parse_u64(b: &[u8]) -> Option<u64> {
+pub(crate) fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }
@@ -164,7 +164,7 @@ pub fn parse_u64(b: &[u8]) -> Option<u64> {
 }
 
 /// A three-digit status.
-pub fn parse_status(b: &[u8]) -> Option<u16> {
+pub(crate) fn parse_status(b: &[u8]) -> Option<u16> {
     match *b {
         [a, c, d] if a.is_ascii_digit() && c.is_ascii_digit() && d.is_ascii_digit() => {
             Some(u16::from(a - b'0') * 100 + u16::from(c - b'0') * 10 + u16::from(d - b'0'))
@@ -174,7 +174,7 @@ pub fn parse_status(b: &[u8]) -> Option<u16> {
 }
 
 /// A byte count: digits, or `-` for none.
-pub fn parse_bytes(b: &[u8]) -> Option<u64> {
+pub(crate) fn parse_bytes(b: &[u8]) -> Option<u64> {
     if b == b"-" {
         Some(0)
     } else {
@@ -183,7 +183,7 @@ pub fn parse_bytes(b: &[u8]) -> Option<u64> {
 }
 
 /// Seconds (`0.399`, `12`) in microseconds; `Some(None)` for `-`, `None` when invalid.
-pub fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
+pub(crate) fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
     if b == b"-" {
         return Some(None);
     }
@@ -219,7 +219,7 @@ pub fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
 /// `$upstream_response_time`: one time, or several separated by `, ` (retries) or ` : `
 /// (internal redirects), some of them `-`. Returns their sum, `Some(None)` when none is a
 /// number, `None` when invalid.
-pub fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
+pub(crate) fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
     let mut sum: Option<u64> = None;
     for part in b.split(|&c| c == b',' || c == b':') {
         let part = part.trim_ascii();
@@ -231,7 +231,7 @@ pub fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
 }
 
 /// A time field to UTC epoch seconds.
-pub fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> {
+pub(crate) fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> {
     /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can write back.
     const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
     let t = match field {
@@ -266,7 +266,7 @@ fn parse_epoch(b: &[u8]) -> Option<i64> {
 
 /// The client of a request from an X-Forwarded-For list: its first hop, with a port or the
 /// brackets of `[v6]:port` removed. `None` when the list is empty, `-` or `unknown`.
-pub fn first_hop(xff: &[u8]) -> Option<&[u8]> {
+pub(crate) fn first_hop(xff: &[u8]) -> Option<&[u8]> {
     let first = match memchr(b',', xff) {
         Some(i) => &xff[..i],
         None => xff,
@@ -277,7 +277,7 @@ pub fn first_hop(xff: &[u8]) -> Option<&[u8]> {
 }
 
 /// `1.2.3.4:567` → `1.2.3.4`; `[2001:db8::1]:443` → `2001:db8::1`; a bare IPv6 address stays.
-pub fn strip_port(a: &[u8]) -> &[u8] {
+pub(crate) fn strip_port(a: &[u8]) -> &[u8] {
     if let Some(rest) = a.strip_prefix(b"[") {
         return match memchr(b']', rest) {
             Some(i) => &rest[..i],

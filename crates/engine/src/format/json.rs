@@ -87,7 +87,7 @@ impl JsonLines {
     }
 
     /// Parses one line holding one JSON object.
-    pub fn parse<'a, 'p>(
+    pub(crate) fn parse<'a, 'p>(
         &'p self,
         line: &'a [u8],
         times: &mut TimeCache,

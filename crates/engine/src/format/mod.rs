@@ -5,16 +5,18 @@
 //! allocated here. Values that need decoding (`\xHH` or JSON escapes, the client address) are
 //! decoded only by the callers that need them. This module knows nothing about noise.
 
-pub mod conf;
-pub mod field;
-pub mod json;
-pub mod plan;
+pub(crate) mod conf;
+pub(crate) mod field;
+pub(crate) mod json;
+pub(crate) mod plan;
 mod record;
-pub mod request;
-pub mod time;
+pub(crate) mod request;
+pub(crate) mod time;
 
-pub use field::Field;
-pub use record::{ClientIp, Escape, Miss, Record, Reject};
+pub(crate) use field::Field;
+pub(crate) use record::Reject;
+pub use record::{ClientIp, Escape};
+pub use record::{Miss, Record};
 
 use json::JsonLines;
 use plan::Plan;
@@ -23,7 +25,7 @@ use time::TimeCache;
 
 /// How lines are parsed.
 #[derive(Clone, Debug)]
-pub enum Parser {
+pub(crate) enum Parser {
     /// A compiled `log_format`.
     Plan(Plan),
     /// One JSON object per line.
@@ -36,11 +38,11 @@ pub struct LogFormat {
     /// `pantheon`, `combined`, `common`, `json`, or `custom`/the log_format's name.
     pub name: String,
     /// The nginx `log_format` text, or a description.
-    pub spec: String,
+    pub(crate) spec: String,
     /// The parser.
-    pub parser: Parser,
+    pub(crate) parser: Parser,
     /// Client address policy.
-    pub client: ClientIp,
+    pub(crate) client: ClientIp,
 }
 
 /// One built-in format: an entry of [`PRESETS`], the one table that `--format`, detection and
@@ -183,7 +185,7 @@ impl LogFormat {
 
     /// What the analysis lacks with this format, one sentence each. For JSON lines, judged
     /// from `sample` (records parsed from the first lines).
-    pub fn notes(&self, sample: &[Record<'_>]) -> Vec<String> {
+    pub(crate) fn notes(&self, sample: &[Record<'_>]) -> Vec<String> {
         let has = |f: &[Field], pick: fn(&Record<'_>) -> bool| match &self.parser {
             Parser::Plan(p) => f.iter().any(|&f| p.has(f)),
             Parser::Json(_) => sample.iter().any(pick),
@@ -232,7 +234,7 @@ impl LogFormat {
 }
 
 /// How many of `lines` each candidate parses, and its miss on the first line.
-pub fn score<'p>(
+pub(crate) fn score<'p>(
     lines: &[&[u8]],
     candidates: &'p [Arc<LogFormat>],
 ) -> Vec<(usize, usize, Option<Miss<'p>>)> {
@@ -254,7 +256,10 @@ pub fn score<'p>(
 /// Picks the candidate that parses the most of `lines` (ties go to the earlier one). When
 /// none parses any, returns a diagnosis of the first line: the closest candidate (the one
 /// that got furthest) and where it diverged.
-pub fn detect(lines: &[&[u8]], candidates: &[Arc<LogFormat>]) -> Result<Arc<LogFormat>, String> {
+pub(crate) fn detect(
+    lines: &[&[u8]],
+    candidates: &[Arc<LogFormat>],
+) -> Result<Arc<LogFormat>, String> {
     let scores = score(lines, candidates);
     let best = scores.iter().map(|s| s.1).max().unwrap_or(0);
     if best > 0 {

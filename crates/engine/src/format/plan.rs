@@ -39,13 +39,13 @@ struct VarStep {
 
 /// A compiled `log_format`.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     lead: Box<[u8]>,
     vars: Vec<VarStep>,
     /// How nginx escaped values when it wrote the log.
-    pub escape: Escape,
+    pub(crate) escape: Escape,
     /// Accept anything after a space at the end of the line (for presets that users extend).
-    pub allow_trailing: bool,
+    pub(crate) allow_trailing: bool,
     has: [bool; Field::COUNT],
 }
 
@@ -94,7 +94,7 @@ fn tokenize(fmt: &str) -> Result<Vec<(bool, String)>, String> {
 
 impl Plan {
     /// Compiles an nginx `log_format` string (the concatenated text, quotes already removed).
-    pub fn compile(fmt: &str, escape: Escape) -> Result<Plan, String> {
+    pub(crate) fn compile(fmt: &str, escape: Escape) -> Result<Plan, String> {
         let tokens = tokenize(fmt)?;
         let mut plan = Plan {
             lead: Box::default(),
@@ -167,13 +167,13 @@ impl Plan {
     }
 
     /// `true` when the format writes `field`.
-    pub fn has(&self, field: Field) -> bool {
+    pub(crate) fn has(&self, field: Field) -> bool {
         self.has[field as usize]
     }
 
     /// Parses one line (no `\n`; a trailing `\r` is ignored).
     #[inline]
-    pub fn parse<'a, 'p>(
+    pub(crate) fn parse<'a, 'p>(
         &'p self,
         line: &'a [u8],
         times: &mut TimeCache,

@@ -28,7 +28,7 @@ impl Escape {
     }
 
     /// `default`, `json` or `none`.
-    pub fn from_name(name: &str) -> Option<Escape> {
+    pub(crate) fn from_name(name: &str) -> Option<Escape> {
         match name {
             "default" => Some(Escape::Default),
             "json" => Some(Escape::Json),
@@ -82,7 +82,7 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     /// A record with no field set.
-    pub fn new(escape: Escape) -> Self {
+    pub(crate) fn new(escape: Escape) -> Self {
         Record {
             escape,
             remote_addr: None,
@@ -101,12 +101,12 @@ impl<'a> Record<'a> {
     }
 
     /// Time the server spent: `$request_time`, else `$upstream_response_time`.
-    pub fn server_time_us(&self) -> Option<u64> {
+    pub(crate) fn server_time_us(&self) -> Option<u64> {
         self.request_time_us.or(self.upstream_time_us)
     }
 
     /// The client address by `policy`, without port.
-    pub fn client(&self, policy: ClientIp) -> Option<&'a [u8]> {
+    pub(crate) fn client(&self, policy: ClientIp) -> Option<&'a [u8]> {
         let xff = || self.forwarded_for.and_then(field::first_hop);
         let remote = || self.remote_addr.map(field::strip_port);
         match policy {
@@ -118,7 +118,7 @@ impl<'a> Record<'a> {
 
 /// Why a line could not be parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Reject {
+pub(crate) enum Reject {
     /// The line is empty (or only white space for JSON).
     Empty,
     /// The line is longer than the line-length cap.
@@ -135,10 +135,10 @@ pub enum Reject {
 
 impl Reject {
     /// Number of distinct reasons, for counting tables.
-    pub const COUNT: usize = 5 + Field::COUNT;
+    pub(crate) const COUNT: usize = 5 + Field::COUNT;
 
     /// Position in a counting table.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Reject::Empty => 0,
             Reject::TooLong => 1,
@@ -150,7 +150,7 @@ impl Reject {
     }
 
     /// The reason at a table position.
-    pub fn from_index(i: usize) -> Reject {
+    pub(crate) fn from_index(i: usize) -> Reject {
         match i {
             0 => Reject::Empty,
             1 => Reject::TooLong,
@@ -162,7 +162,7 @@ impl Reject {
     }
 
     /// The identifier used in JSON and text: `empty`, `layout`, `bad_status`, ...
-    pub fn id(self) -> String {
+    pub(crate) fn id(self) -> String {
         match self {
             Reject::Empty => "empty".into(),
             Reject::TooLong => "too_long".into(),
@@ -207,18 +207,18 @@ const FIELDS: [Field; Field::COUNT] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Miss<'p> {
     /// Why.
-    pub reject: Reject,
+    pub(crate) reject: Reject,
     /// 0-based byte column where the mismatch starts.
-    pub column: usize,
+    pub(crate) column: usize,
     /// For [`Reject::Layout`]: the literal text the format expected there.
-    pub expected: &'p [u8],
+    pub(crate) expected: &'p [u8],
     /// For [`Reject::Layout`]: the field whose value should have ended with it.
-    pub after: Option<Field>,
+    pub(crate) after: Option<Field>,
 }
 
 impl<'p> Miss<'p> {
     /// A miss without an expected literal.
-    pub fn new(reject: Reject, column: usize) -> Self {
+    pub(crate) fn new(reject: Reject, column: usize) -> Self {
         Miss {
             reject,
             column,
@@ -228,7 +228,7 @@ impl<'p> Miss<'p> {
     }
 
     /// A layout miss: `lit` was expected at or after `column`, after the value of `after`.
-    pub fn expected(column: usize, lit: &'p [u8], after: Option<Field>) -> Self {
+    pub(crate) fn expected(column: usize, lit: &'p [u8], after: Option<Field>) -> Self {
         Miss {
             reject: Reject::Layout,
             column,

@@ -68,7 +68,7 @@ fn path_of_target(target: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// `/path?query#fragment` → (`/path`, `query`).
-pub fn split_query(target: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split_query(target: &[u8]) -> (&[u8], &[u8]) {
     let end = target
         .iter()
         .position(|&b| b == b'?' || b == b'#')
@@ -112,7 +112,7 @@ fn decode_hex_escapes(s: &[u8], marker: &[u8], out: &mut Vec<u8>) {
 
 /// Undoes nginx's `\xHH` escaping of logged strings. Returns `s` itself when it holds no
 /// backslash (the common case), else the decoded bytes in `scratch`.
-pub fn unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+pub(crate) fn unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     if memchr(b'\\', s).is_none() {
         return s;
     }
@@ -124,7 +124,7 @@ pub fn unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
 /// Undoes JSON string escaping (`\"`, `\\`, `\n`, `\u00e9`, surrogate pairs). Returns `s`
 /// itself when it holds no backslash, else the decoded bytes in `scratch`. A broken escape is
 /// kept as written.
-pub fn json_unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+pub(crate) fn json_unescape<'a>(s: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
     if memchr(b'\\', s).is_none() {
         return s;
     }
@@ -179,7 +179,7 @@ fn json_u_escape(s: &[u8]) -> Option<(char, usize)> {
 }
 
 /// Decodes `%XX` once (invalid escapes stay literal), like nginx before it matches locations.
-pub fn percent_decode_into(s: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn percent_decode_into(s: &[u8], out: &mut Vec<u8>) {
     out.clear();
     decode_hex_escapes(s, b"%", out);
 }

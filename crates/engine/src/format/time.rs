@@ -7,7 +7,7 @@
 //! Nothing here allocates except [`rfc3339`], which runs once per report field.
 
 /// Seconds since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -32,7 +32,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Formats epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn rfc3339(epoch: i64) -> String {
+pub(crate) fn rfc3339(epoch: i64) -> String {
     let days = epoch.div_euclid(86_400);
     let secs = epoch.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
@@ -88,7 +88,7 @@ fn digits(b: &[u8]) -> Option<u32> {
 
 /// Parses ISO 8601 / RFC 3339 (`2016-02-19T02:00:00+00:00`, `...Z`, fractions, a space
 /// instead of `T`, no offset = UTC) to UTC epoch seconds.
-pub fn parse_iso8601(b: &[u8]) -> Option<i64> {
+pub(crate) fn parse_iso8601(b: &[u8]) -> Option<i64> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
@@ -142,7 +142,7 @@ pub struct TimeCache {
 impl TimeCache {
     /// Parses `dd/Mon/yyyy:HH:MM:SS +zzzz` (exactly 26 bytes) to UTC epoch seconds.
     #[inline]
-    pub fn parse(&mut self, t: &[u8]) -> Option<i64> {
+    pub(crate) fn parse(&mut self, t: &[u8]) -> Option<i64> {
         let whole: &[u8; 26] = t.try_into().ok()?;
         if self.last_epoch.is_some() && *whole == self.last {
             return self.last_epoch;

@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 /// Bytes that several blocks share and give back by range when scanned (a memory map).
-pub trait SharedBytes: Send + Sync + std::fmt::Debug {
+pub(crate) trait SharedBytes: Send + Sync + std::fmt::Debug {
     /// All the bytes.
     fn bytes(&self) -> &[u8];
     /// The range's memory is no longer needed by this process.
@@ -19,19 +19,19 @@ pub(crate) const OVERLONG_HEAD: usize = 160;
 
 /// How a source is cut.
 #[derive(Clone, Copy, Debug)]
-pub struct ChunkConfig {
+pub(crate) struct ChunkConfig {
     /// Target block size in bytes.
-    pub chunk: usize,
+    pub(crate) chunk: usize,
     /// Longest line kept, in bytes.
-    pub max_line: usize,
+    pub(crate) max_line: usize,
     /// At the end of the input, keep back a last line without `\n` (a writer may be in the
     /// middle of it): incremental runs read it next time.
-    pub hold_tail: bool,
+    pub(crate) hold_tail: bool,
 }
 
 /// What a block holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Payload {
+pub(crate) enum Payload {
     /// `buf[..len]` holds whole lines (the last may lack its `\n` at the end of a source).
     Lines(usize),
     /// One line longer than the cap; `buf[..len]` holds its first bytes.
@@ -40,7 +40,7 @@ pub enum Payload {
 
 /// Where a block's bytes are.
 #[derive(Debug)]
-pub enum Bytes {
+pub(crate) enum Bytes {
     /// A buffer from the pool (return it when done).
     Owned(Vec<u8>),
     /// A range of a mapped file (release it when done).
@@ -49,20 +49,20 @@ pub enum Bytes {
 
 /// A block of input handed to a worker.
 #[derive(Debug)]
-pub struct Block {
+pub(crate) struct Block {
     /// Index of the source in the input list.
-    pub source: u32,
+    pub(crate) source: u32,
     /// Position of the block within its source (0, 1, ...).
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// The bytes.
-    pub bytes: Bytes,
+    pub(crate) bytes: Bytes,
     /// What the bytes hold.
-    pub payload: Payload,
+    pub(crate) payload: Payload,
 }
 
 impl Block {
     /// The bytes of the block.
-    pub fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         let n = match self.payload {
             Payload::Lines(n) | Payload::Overlong(n) => n,
         };
@@ -73,7 +73,7 @@ impl Block {
     }
 
     /// Gives the block's memory back: a pool buffer to `pool`, mapped pages to the kernel.
-    pub fn recycle(self, pool: impl FnOnce(Vec<u8>)) {
+    pub(crate) fn recycle(self, pool: impl FnOnce(Vec<u8>)) {
         match self.bytes {
             Bytes::Owned(buf) => pool(buf),
             Bytes::Mapped(map, range) => map.release(range),
@@ -83,7 +83,7 @@ impl Block {
 
 /// Whether the consumer still wants blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flow {
+pub(crate) enum Flow {
     /// The source was read to its end.
     Done,
     /// The consumer hung up; stop reading.

@@ -46,7 +46,7 @@ impl Read for Counting<'_> {
 /// `take` supplies empty buffers. On a read error, what was read before it is sent, then the
 /// error is returned. Returns how the input ended and how many of its bytes were handed out
 /// (all, unless `hold_tail` kept a last partial line back).
-pub fn read_blocks(
+pub(crate) fn read_blocks(
     source: u32,
     first_seq: u64,
     r: &mut dyn Read,

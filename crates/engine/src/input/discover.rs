@@ -40,8 +40,9 @@ pub struct Discovery {
 /// as given, so that opening it reports any error. Under a directory:
 ///
 /// - `glob`: when `Some`, a file is taken iff its file *name* matches the glob (see
-///   [`check_glob`]); when `None`, iff [`looks_like_access_log`] says so. Each directory
-///   argument with skipped files gets one note naming a few of them. An invalid glob takes no
+///   [`check_glob`]); when `None`, iff the name looks like an access log (`access.log`,
+///   `nginx-access.log`, their rotations). Each directory argument with skipped files gets
+///   one note naming a few of them. An invalid glob takes no
 ///   file from any directory and adds a note (callers should [`check_glob`] first).
 /// - Hidden entries (name starting with `.`) are skipped silently. Symlinks to files are
 ///   followed; symlinked directories are not (no cycles) and get a note. Other special files
@@ -67,7 +68,7 @@ pub fn discover(args: &[PathBuf], glob: Option<&str>) -> Discovery {
 /// ends with `.log` or `_log`. So `nginx-access.log`, `nginx-access.log-20240301.gz`,
 /// `access.log.1`, `access.log.2.gz`, `access.log.gz`, `access_log`, `site.access.log` are
 /// access logs; `nginx-error.log`, `php-slow.log`, `access.log.bak`, `README` are not.
-pub fn looks_like_access_log(name: &str) -> bool {
+pub(crate) fn looks_like_access_log(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     if !lower.contains("access") {
         return false;

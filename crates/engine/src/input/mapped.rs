@@ -65,7 +65,7 @@ impl MmapChoice {
 
 /// A leased, read-only map of a whole file.
 #[derive(Debug)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     map: memmap2::Mmap,
     // Closing the file (after the map is dropped) releases the lease.
     _file: File,
@@ -76,7 +76,7 @@ impl Mapping {
     /// Maps `file` if it is a plain (not gzip) regular file longer than `start` that can be
     /// leased; `None` otherwise, and the caller reads it instead.
     #[cfg(target_os = "linux")]
-    pub fn new(file: File, start: u64) -> Option<Arc<Mapping>> {
+    pub(crate) fn new(file: File, start: u64) -> Option<Arc<Mapping>> {
         use std::os::fd::AsRawFd;
         let meta = file.metadata().ok()?;
         if !meta.is_file() || meta.len() <= start.max(2) {
@@ -106,24 +106,24 @@ impl Mapping {
 
     /// Without leases there is no safe map: always read.
     #[cfg(not(target_os = "linux"))]
-    pub fn new(_file: File, _start: u64) -> Option<Arc<Mapping>> {
+    pub(crate) fn new(_file: File, _start: u64) -> Option<Arc<Mapping>> {
         None
     }
 
     /// The file's bytes.
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.map
     }
 
     /// Whether a writer may be waiting for this file's lease (a lease break was signalled
     /// since it was mapped): hand out no more of it.
-    pub fn broken(&self) -> bool {
+    pub(crate) fn broken(&self) -> bool {
         LEASE_BREAKS.load(Ordering::SeqCst) != self.breaks
     }
 
     /// Drops the pages of `range` from this process (they stay in the page cache). Another
     /// block that shares a page at the edge reads it back from the cache if it needs it.
-    pub fn release(&self, range: Range<usize>) {
+    pub(crate) fn release(&self, range: Range<usize>) {
         const PAGE: usize = 4096;
         let start = range.start / PAGE * PAGE;
         let end = range.end.min(self.map.len());
@@ -208,7 +208,7 @@ fn line_end(map: &Mapping, from: usize) -> usize {
 /// block makes its block longer, and one over `cfg.max_line` is handed out alone as
 /// [`Payload::Overlong`], as the reading chunker does. Stops early, saying where, when a
 /// writer wants the file (see the module documentation).
-pub fn map_blocks(
+pub(crate) fn map_blocks(
     source: u32,
     map: &Arc<Mapping>,
     start: usize,
@@ -281,14 +281,14 @@ pub fn map_blocks(
 
 /// How cutting a mapped file ended.
 #[derive(Debug, PartialEq, Eq)]
-pub struct MapEnd {
+pub(crate) struct MapEnd {
     /// Whether the consumer still wanted blocks.
-    pub flow: Flow,
+    pub(crate) flow: Flow,
     /// Bytes after `start` handed out.
-    pub consumed: u64,
+    pub(crate) consumed: u64,
     /// A writer wants the file: the byte to go on reading it from with `read`, and the next
     /// block number.
-    pub resume: Option<(u64, u64)>,
+    pub(crate) resume: Option<(u64, u64)>,
 }
 
 #[cfg(all(test, target_os = "linux"))]

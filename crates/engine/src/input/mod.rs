@@ -3,13 +3,14 @@
 
 mod block;
 mod chunker;
-pub mod discover;
+pub(crate) mod discover;
 mod mapped;
-pub mod state;
+pub(crate) mod state;
 
-pub use block::{Block, Bytes, ChunkConfig, Flow, Payload, SharedBytes};
-pub use chunker::read_blocks;
-pub use mapped::{map_blocks, MapEnd, Mapping, MmapChoice};
+pub(crate) use block::{Block, ChunkConfig, Flow, Payload};
+pub(crate) use chunker::read_blocks;
+pub use mapped::MmapChoice;
+pub(crate) use mapped::{map_blocks, Mapping};
 
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
@@ -46,7 +47,7 @@ impl Input {
 
 /// Opens an input at byte `start` of its (decompressed) content: a plain file seeks there, a
 /// gzip stream is decompressed up to it.
-pub fn open_at(input: &Input, start: u64) -> io::Result<Box<dyn Read + Send>> {
+pub(crate) fn open_at(input: &Input, start: u64) -> io::Result<Box<dyn Read + Send>> {
     if start == 0 {
         return open(input);
     }
@@ -70,7 +71,7 @@ pub fn open_at(input: &Input, start: u64) -> io::Result<Box<dyn Read + Send>> {
 
 /// Opens an input for reading, decompressing it when it starts with the gzip magic bytes.
 /// Concatenated gzip members (as `cat a.gz b.gz` makes) are all read.
-pub fn open(input: &Input) -> io::Result<Box<dyn Read + Send>> {
+pub(crate) fn open(input: &Input) -> io::Result<Box<dyn Read + Send>> {
     let mut raw: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(io::stdin()),
         Input::Path(p) => {

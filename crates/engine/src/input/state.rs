@@ -24,37 +24,37 @@ const VERSION: u32 = 1;
 
 /// What a run remembers of one log file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileState {
+pub(crate) struct FileState {
     /// The path as given.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Device and inode.
-    pub dev: u64,
+    pub(crate) dev: u64,
     /// See `dev`.
-    pub ino: u64,
+    pub(crate) ino: u64,
     /// FNV-1a of the first line (up to 4 KiB): tells a truncated-and-rewritten file.
-    pub first_line: u64,
+    pub(crate) first_line: u64,
     /// Bytes read, to the end of the last whole line.
-    pub offset: u64,
+    pub(crate) offset: u64,
 }
 
 /// The state of all tracked files.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
+pub(crate) struct State {
     /// Layout version.
-    pub version: u32,
+    pub(crate) version: u32,
     /// Tracked files.
-    pub files: Vec<FileState>,
+    pub(crate) files: Vec<FileState>,
 }
 
 /// The inputs of an incremental run and where each starts.
 #[derive(Debug)]
-pub struct Resume {
+pub(crate) struct Resume {
     /// The inputs to read (rotated files that must be finished come first).
-    pub inputs: Vec<Input>,
+    pub(crate) inputs: Vec<Input>,
     /// Where each input starts.
-    pub starts: Vec<u64>,
+    pub(crate) starts: Vec<u64>,
     /// For each input, whether it is tracked in the next state.
-    pub tracked: Vec<bool>,
+    pub(crate) tracked: Vec<bool>,
 }
 
 /// A stable 64-bit FNV-1a hash (the same in every version of noisegate).
@@ -75,7 +75,7 @@ fn first_line(path: &Path) -> std::io::Result<u64> {
 }
 
 /// Reads a state file; a missing one is an empty state.
-pub fn load(path: &Path) -> Result<State> {
+pub(crate) fn load(path: &Path) -> Result<State> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -99,7 +99,7 @@ pub fn load(path: &Path) -> Result<State> {
 }
 
 /// Writes a state file atomically.
-pub fn save(path: &Path, state: &State) -> Result<()> {
+pub(crate) fn save(path: &Path, state: &State) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -148,7 +148,7 @@ fn resume_at(path: &Path, meta: &std::fs::Metadata, b: &FileState) -> u64 {
 
 /// Plans an incremental run over `inputs` from `state`. Files are matched by device and
 /// inode first (whatever path names them now), then by path.
-pub fn resume(state: &State, inputs: &[Input]) -> Result<Resume> {
+pub(crate) fn resume(state: &State, inputs: &[Input]) -> Result<Resume> {
     let mut plan = Resume {
         inputs: vec![],
         starts: vec![],
@@ -188,7 +188,7 @@ pub fn resume(state: &State, inputs: &[Input]) -> Result<Resume> {
 }
 
 /// The state after a run that read `consumed` bytes of each input of `plan`.
-pub fn advance(plan: &Resume, consumed: &[u64]) -> State {
+pub(crate) fn advance(plan: &Resume, consumed: &[u64]) -> State {
     let mut files = Vec::new();
     for (i, input) in plan.inputs.iter().enumerate() {
         let Input::Path(path) = input else { continue };

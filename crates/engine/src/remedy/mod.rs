@@ -15,31 +15,32 @@ use crate::classify::{needs_normalizing, normalize, trim_trailing_slash, CATEGOR
 use crate::escape::escape_text;
 use crate::numbers::plural;
 
-pub mod targets;
-pub mod yaml;
+pub(crate) mod targets;
+pub(crate) mod yaml;
 
 use crate::summary::Summary;
 use std::collections::BTreeMap;
+
 pub use targets::Target;
-pub use yaml::pantheon_yml;
+pub(crate) use yaml::pantheon_yml;
 
 /// Pantheon's limit on `protected_web_paths` entries.
 pub const MAX_ENTRIES: usize = 24;
 
 /// One path to protect.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The path, safe by construction.
-    pub path: String,
+    pub(crate) path: String,
     /// Noise requests it covers.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Ids of the categories of those requests.
-    pub categories: Vec<&'static str>,
+    pub(crate) categories: Vec<&'static str>,
 }
 
 impl Entry {
     /// The comment every target writes above the entry: `# 12 requests (autodiscover)`.
-    pub fn comment(&self) -> String {
+    pub(crate) fn comment(&self) -> String {
         format!(
             "# {} ({})",
             plural(self.requests, "request"),
@@ -50,32 +51,32 @@ impl Entry {
 
 /// A path that was not emitted, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Dropped {
+pub(crate) struct Dropped {
     /// The path, escaped for display.
-    pub path: String,
+    pub(crate) path: String,
     /// Noise requests it stood for.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Why it was left out.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// The checked list of paths to protect.
 #[derive(Clone, Debug, Default)]
 pub struct BlockPlan {
     /// What to protect, most requests first.
-    pub entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
     /// Directory entries replaced by their exact paths, and why.
-    pub narrowed: Vec<Dropped>,
+    pub(crate) narrowed: Vec<Dropped>,
     /// Paths left out, and why.
-    pub dropped: Vec<Dropped>,
+    pub(crate) dropped: Vec<Dropped>,
     /// What limits the checks (caps reached).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The upstream whose defaults share the budget.
-    pub upstream: Upstream,
+    pub(crate) upstream: Upstream,
     /// All noise requests.
-    pub noise_requests: u64,
+    pub(crate) noise_requests: u64,
     /// Noise requests that the entries cover.
-    pub covered_requests: u64,
+    pub(crate) covered_requests: u64,
 }
 
 /// A candidate entry and the normalized noise paths it stands for.
@@ -87,7 +88,7 @@ struct Group {
 
 /// Only paths made of `A-Z a-z 0-9 / . _ ~ -`, starting with `/`, without `..` or `//`, at
 /// most 255 bytes, reach a config file.
-pub fn is_safe(path: &[u8]) -> bool {
+pub(crate) fn is_safe(path: &[u8]) -> bool {
     path.first() == Some(&b'/')
         && path.len() <= 255
         && !path.windows(2).any(|w| w == b".." || w == b"//")
@@ -201,6 +202,19 @@ impl Upstream {
             Upstream::None => &[],
         }
     }
+}
+
+impl BlockPlan {
+    /// The entries to protect, most requests first.
+    pub fn paths(&self) -> Vec<&str> {
+        self.entries.iter().map(|e| e.path.as_str()).collect()
+    }
+}
+
+/// Plans the block for the noise a scan found: at most [`MAX_ENTRIES`] less the upstream's
+/// defaults, checked against what the site served.
+pub fn plan_block(scan: &crate::pipeline::ScanResult, upstream: Upstream) -> BlockPlan {
+    plan(&scan.summary, upstream)
 }
 
 /// Plans the entries for the noise in `summary`, with Pantheon's limit less the upstream's

@@ -36,7 +36,7 @@ impl Target {
 /// nginx: for each entry an exact `location =` and a prefix `location ^~ path/` (which also
 /// keeps regex locations from taking the request), both answering 403. Include it inside the
 /// `server { }` block.
-pub fn nginx(plan: &BlockPlan, plain: bool) -> String {
+pub(crate) fn nginx(plan: &BlockPlan, plain: bool) -> String {
     let mut out = header(plan);
     for e in &plan.entries {
         if !plain {
@@ -62,7 +62,7 @@ fn header(plan: &BlockPlan) -> String {
 
 /// Apache `.htaccess`: one case-sensitive `RewriteRule` per entry, forbidding the path and
 /// what is under it.
-pub fn apache(plan: &BlockPlan, plain: bool) -> String {
+pub(crate) fn apache(plan: &BlockPlan, plain: bool) -> String {
     let mut out = header(plan);
     if plan.entries.is_empty() {
         return out;

@@ -17,77 +17,77 @@ use std::collections::BTreeMap;
 
 /// What storms and surges both report.
 #[derive(Debug, Serialize)]
-pub struct BurstView {
+pub(crate) struct BurstView {
     /// A storm's first request; the start of a surge's first minute.
-    pub start: Timestamp,
+    pub(crate) start: Timestamp,
     /// A storm's last request; the last second of a surge's last minute.
-    pub end: Timestamp,
+    pub(crate) end: Timestamp,
     /// From `start` to `end`.
-    pub duration_s: Seconds,
+    pub(crate) duration_s: Seconds,
     /// The whole minutes from `start`'s to `end`'s, both counted: what `rate_per_minute`
     /// and `mean_workers` are taken over. Not in the JSON (`noisegate/1` has no such key).
     #[serde(skip)]
-    pub minutes: i64,
+    pub(crate) minutes: i64,
     /// Requests.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Mean requests per minute over `minutes`.
-    pub rate_per_minute: f64,
+    pub(crate) rate_per_minute: f64,
     /// The start of the busiest minute.
-    pub peak_minute: Timestamp,
+    pub(crate) peak_minute: Timestamp,
     /// Requests in the busiest minute.
-    pub peak_per_minute: u64,
+    pub(crate) peak_per_minute: u64,
     /// Server seconds; `null` when the format has no `$request_time` (also below).
-    pub request_time_s: Option<f64>,
+    pub(crate) request_time_s: Option<f64>,
     /// Mean PHP workers busy with it over `minutes`.
-    pub mean_workers: Option<f64>,
+    pub(crate) mean_workers: Option<f64>,
     /// What it was made of; only for the first
     /// [`DETAILED`](crate::analysis::details::DETAILED) storms and surges, and only when the
     /// noise lines could be kept for a second look (see `caveats`). Its keys are absent from
     /// the JSON otherwise.
     #[serde(flatten)]
-    pub details: Option<DetailsView>,
+    pub(crate) details: Option<DetailsView>,
 }
 
 /// A client storm: one client's run of probes in one category.
 #[derive(Debug, Serialize)]
-pub struct StormView {
+pub(crate) struct StormView {
     /// The category id.
-    pub category: &'static str,
+    pub(crate) category: &'static str,
     /// The client, as logged.
     #[serde(serialize_with = "ser_bytes")]
-    pub client: Vec<u8>,
+    pub(crate) client: Vec<u8>,
     /// When, how much, what it cost.
     #[serde(flatten)]
-    pub burst: BurstView,
+    pub(crate) burst: BurstView,
 }
 
 /// A surge: a run of minutes in which one category had many clients at once.
 #[derive(Debug, Serialize)]
-pub struct SurgeView {
+pub(crate) struct SurgeView {
     /// The category id.
-    pub category: &'static str,
+    pub(crate) category: &'static str,
     /// Distinct clients in its minutes.
-    pub clients: u64,
+    pub(crate) clients: u64,
     /// When, how much, what it cost.
     #[serde(flatten)]
-    pub burst: BurstView,
+    pub(crate) burst: BurstView,
 }
 
 /// What a storm or surge was made of.
 #[derive(Debug, Serialize)]
-pub struct DetailsView {
+pub(crate) struct DetailsView {
     /// The most requests in any 60 seconds.
-    pub peak_60s: u64,
+    pub(crate) peak_60s: u64,
     /// Requests per status code (`"404"`).
-    pub status: BTreeMap<String, u64>,
+    pub(crate) status: BTreeMap<String, u64>,
     /// Requests per method.
-    pub methods: Vec<MethodCount>,
+    pub(crate) methods: Vec<MethodCount>,
     /// The five paths with the most requests.
-    pub top_paths: Vec<PathCount>,
+    pub(crate) top_paths: Vec<PathCount>,
     /// The five user agents with the most requests.
-    pub user_agents: Vec<AgentCount>,
+    pub(crate) user_agents: Vec<AgentCount>,
     /// Requests per client family.
-    pub families: Vec<FamilyCount>,
+    pub(crate) families: Vec<FamilyCount>,
 }
 
 fn details(d: Option<&Details>) -> Option<DetailsView> {
@@ -137,7 +137,7 @@ fn burst(f: Found, timed: bool, details: Option<DetailsView>) -> BurstView {
 }
 
 /// The storms of `a`, most requests first.
-pub fn storms(a: &Analysis) -> Vec<StormView> {
+pub(crate) fn storms(a: &Analysis) -> Vec<StormView> {
     let found = a.storms.iter().enumerate().map(|(i, s)| StormView {
         category: CATEGORIES[s.category].id,
         client: s.client.clone(),
@@ -158,7 +158,7 @@ pub fn storms(a: &Analysis) -> Vec<StormView> {
 }
 
 /// The surges of `a`, in time order.
-pub fn surges(a: &Analysis) -> Vec<SurgeView> {
+pub(crate) fn surges(a: &Analysis) -> Vec<SurgeView> {
     let found = a.surges.iter().enumerate().map(|(i, s)| SurgeView {
         category: CATEGORIES[s.category].id,
         clients: s.clients,
@@ -180,7 +180,7 @@ pub fn surges(a: &Analysis) -> Vec<SurgeView> {
 }
 
 /// Storms, surges and impact of `a`: what `check` alerts on and the report shows.
-pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
+pub(crate) fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
     (storms(a), surges(a), impact(&a.impact))
 }
 
@@ -188,7 +188,7 @@ pub fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
 mod tests {
     use super::*;
     use crate::analysis::impact::Impact;
-    use crate::analysis::storms::{Storm, StormConfig, Surge};
+    use crate::analysis::storms::{Storm, Surge};
 
     /// A long, sparse storm and a three-minute surge, found by hand.
     fn analysis() -> Analysis {
@@ -213,7 +213,6 @@ mod tests {
             request_time_us: 0,
         };
         Analysis {
-            config: StormConfig::default(),
             storms: vec![storm],
             storm_details: Vec::new(),
             surges: vec![surge],

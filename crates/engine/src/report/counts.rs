@@ -11,12 +11,12 @@ macro_rules! count_type {
     ($name:ident, $key:ident) => {
         /// A key from the log and its request count.
         #[derive(Debug, Serialize)]
-        pub struct $name {
+        pub(crate) struct $name {
             /// The key as logged (in JSON a byte that is not UTF-8 appears as `\xHH`).
             #[serde(serialize_with = "ser_bytes")]
             pub $key: Vec<u8>,
             /// Requests with that key.
-            pub requests: u64,
+            pub(crate) requests: u64,
         }
 
         impl From<(&[u8], u64)> for $name {

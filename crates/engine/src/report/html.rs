@@ -45,7 +45,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
 button{font:inherit;padding:.3em 1em}svg text{font:12px system-ui,sans-serif}";
 
 /// Writes the HTML report.
-pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     writeln!(
         w,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\

@@ -8,49 +8,49 @@ use serde::Serialize;
 
 /// Load of a set of requests.
 #[derive(Debug, Serialize)]
-pub struct LoadView {
+pub(crate) struct LoadView {
     /// Requests.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Server seconds; `null` (as the figures below) when the format has no `$request_time`.
-    pub request_time_s: Option<f64>,
+    pub(crate) request_time_s: Option<f64>,
     /// Mean PHP workers busy over the log's wall time.
-    pub mean_workers: Option<f64>,
+    pub(crate) mean_workers: Option<f64>,
     /// The start of the minute that kept the most workers busy.
-    pub peak_minute: Option<Timestamp>,
+    pub(crate) peak_minute: Option<Timestamp>,
     /// Workers busy in that minute.
-    pub peak_minute_workers: Option<f64>,
+    pub(crate) peak_minute_workers: Option<f64>,
     /// Mean busy workers as a share of `php_workers`.
-    pub share_of_capacity: Option<f64>,
+    pub(crate) share_of_capacity: Option<f64>,
     /// Busy workers of the peak minute as a share of `php_workers`.
-    pub peak_share_of_capacity: Option<f64>,
+    pub(crate) peak_share_of_capacity: Option<f64>,
 }
 
 /// What the noise costs and what blocking saves.
 #[derive(Debug, Serialize)]
-pub struct ImpactView {
+pub(crate) struct ImpactView {
     /// `false` when the format has no `$request_time`: the server-time and worker figures
     /// are then `null`.
-    pub timed: bool,
+    pub(crate) timed: bool,
     /// The wall time the log covers (at least one minute).
-    pub wall_time_s: Seconds,
+    pub(crate) wall_time_s: Seconds,
     /// PHP workers per container (`--php-workers`).
-    pub php_workers: u32,
+    pub(crate) php_workers: u32,
     /// All traffic.
-    pub all: LoadView,
+    pub(crate) all: LoadView,
     /// Mail-client noise.
-    pub noise: LoadView,
+    pub(crate) noise: LoadView,
     /// Noise nginx already answered 403 (without PHP).
-    pub already_blocked_requests: u64,
+    pub(crate) already_blocked_requests: u64,
     /// Server seconds of those requests.
-    pub already_blocked_request_time_s: Option<f64>,
+    pub(crate) already_blocked_request_time_s: Option<f64>,
     /// What one blocked probe is estimated to cost, seconds.
-    pub blocked_request_cost_s: Option<f64>,
+    pub(crate) blocked_request_cost_s: Option<f64>,
     /// Noise requests the block covers that nginx does not already answer.
-    pub blockable_requests: u64,
+    pub(crate) blockable_requests: u64,
     /// Estimated server seconds the block frees.
-    pub saved_request_time_s: Option<f64>,
+    pub(crate) saved_request_time_s: Option<f64>,
     /// Estimated mean workers the block frees.
-    pub saved_workers: Option<f64>,
+    pub(crate) saved_workers: Option<f64>,
 }
 
 fn load(l: &Load, workers: u32, timed: bool) -> LoadView {
@@ -68,7 +68,7 @@ fn load(l: &Load, workers: u32, timed: bool) -> LoadView {
 }
 
 /// The view of `i`.
-pub fn impact(i: &Impact) -> ImpactView {
+pub(crate) fn impact(i: &Impact) -> ImpactView {
     let timed = i.timed;
     ImpactView {
         timed,

@@ -26,7 +26,7 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 }
 
 /// Writes the Markdown report.
-pub fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     summary(r, w)?;
     for c in &r.caveats {
         writeln!(w, "> Note: {}\n", md(c.as_bytes()))?;

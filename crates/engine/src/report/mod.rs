@@ -13,19 +13,16 @@ mod counts;
 mod html;
 mod impact;
 mod markdown;
-pub mod model;
+pub(crate) mod model;
 mod output;
 mod text;
 mod timeline;
 mod units;
 
-pub use bursts::{views, BurstView, DetailsView, StormView, SurgeView};
-pub use counts::{AgentCount, ClientCount, FamilyCount, MethodCount, PathCount};
-pub use impact::{ImpactView, LoadView};
+pub(crate) use bursts::{views, StormView, SurgeView};
+
 pub use model::{build, Report, SCHEMA};
 pub use output::{Output, Style};
-pub use timeline::{MinuteView, TimelineView};
-pub use units::{Civil, Seconds, Timestamp};
 
 use std::io::{self, Write};
 

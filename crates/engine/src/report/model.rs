@@ -12,7 +12,7 @@ use super::counts::{top, AgentCount, ClientCount, FamilyCount, MethodCount, Path
 use super::impact::{self, ImpactView};
 use super::timeline::{self, TimelineView};
 use super::units::{Seconds, Timestamp};
-use crate::analysis::Analysis;
+use crate::analysis::Findings;
 use crate::classify::CATEGORIES;
 use crate::escape::ser_bytes;
 use crate::format::Reject;
@@ -30,236 +30,236 @@ pub const SCHEMA: &str = "noisegate/1";
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// Always [`SCHEMA`].
-    pub schema: &'static str,
+    pub(crate) schema: &'static str,
     /// noisegate's version.
-    pub version: &'static str,
+    pub(crate) version: &'static str,
     /// The log format of the inputs: a name, `mixed`, or `null` when no input had a line.
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Input names.
-    pub inputs: Vec<String>,
+    pub(crate) inputs: Vec<String>,
     /// Each input's format and what that format lacks.
-    pub sources: Vec<SourceView>,
+    pub(crate) sources: Vec<SourceView>,
     /// Line accounting: `total = parsed + rejected + filtered`.
-    pub lines: LinesView,
+    pub(crate) lines: LinesView,
     /// Rejected lines by reason, with the first few.
-    pub rejects: RejectsView,
+    pub(crate) rejects: RejectsView,
     /// First and last timestamp.
-    pub time: Option<SpanView>,
+    pub(crate) time: Option<SpanView>,
     /// All parsed requests.
-    pub totals: TrafficView,
+    pub(crate) totals: TrafficView,
     /// All noise categories together.
-    pub noise: NoiseView,
+    pub(crate) noise: NoiseView,
     /// Each category seen, most requests first.
-    pub categories: Vec<CategoryView>,
+    pub(crate) categories: Vec<CategoryView>,
     /// The paths to protect.
-    pub block: BlockView,
+    pub(crate) block: BlockView,
     /// What the noise costs.
-    pub impact: ImpactView,
+    pub(crate) impact: ImpactView,
     /// Client storms, most requests first.
-    pub storms: Vec<StormView>,
+    pub(crate) storms: Vec<StormView>,
     /// Surges of a whole fleet, in time order.
-    pub surges: Vec<SurgeView>,
+    pub(crate) surges: Vec<SurgeView>,
     /// What limits the storms, surges and impact (caps reached, details missing).
-    pub caveats: Vec<String>,
+    pub(crate) caveats: Vec<String>,
     /// Per-minute requests, noise and noise per category.
-    pub timeline: TimelineView,
+    pub(crate) timeline: TimelineView,
     /// Inputs that could not be read.
-    pub errors: Vec<ErrorView>,
+    pub(crate) errors: Vec<ErrorView>,
 }
 
 /// One input.
 #[derive(Debug, Serialize)]
-pub struct SourceView {
+pub(crate) struct SourceView {
     /// The input's name.
-    pub file: String,
+    pub(crate) file: String,
     /// Its format; `null` when it had no line.
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// What the analysis lacks with this format ("no $request_time: ...").
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Line accounting.
 #[derive(Debug, Serialize)]
-pub struct LinesView {
+pub(crate) struct LinesView {
     /// Every line read.
-    pub total: u64,
+    pub(crate) total: u64,
     /// Lines parsed into a request.
-    pub parsed: u64,
+    pub(crate) parsed: u64,
     /// Lines the format did not fit.
-    pub rejected: u64,
+    pub(crate) rejected: u64,
     /// Lines outside `--since`/`--until`.
-    pub filtered: u64,
+    pub(crate) filtered: u64,
 }
 
 /// Rejected lines.
 #[derive(Debug, Serialize)]
-pub struct RejectsView {
+pub(crate) struct RejectsView {
     /// Count per reason id (only reasons seen).
-    pub by_reason: BTreeMap<String, u64>,
+    pub(crate) by_reason: BTreeMap<String, u64>,
     /// The first rejected lines, in input order.
-    pub examples: Vec<RejectExampleView>,
+    pub(crate) examples: Vec<RejectExampleView>,
 }
 
 /// One rejected line.
 #[derive(Debug, Serialize)]
-pub struct RejectExampleView {
+pub(crate) struct RejectExampleView {
     /// The input's name.
-    pub file: String,
+    pub(crate) file: String,
     /// Line number in it, from 1.
-    pub line: u64,
+    pub(crate) line: u64,
     /// The reason id.
-    pub reason: String,
+    pub(crate) reason: String,
     /// Where in the line it went wrong and what was expected.
-    pub detail: String,
+    pub(crate) detail: String,
     /// The line as read (a bounded prefix of a long one).
     #[serde(serialize_with = "ser_bytes")]
-    pub text: Vec<u8>,
+    pub(crate) text: Vec<u8>,
 }
 
 /// The time covered by the logs.
 #[derive(Debug, Serialize)]
-pub struct SpanView {
+pub(crate) struct SpanView {
     /// The earliest timestamp.
-    pub first: Timestamp,
+    pub(crate) first: Timestamp,
     /// The latest timestamp.
-    pub last: Timestamp,
+    pub(crate) last: Timestamp,
     /// From `first` to `last`.
-    pub seconds: Seconds,
+    pub(crate) seconds: Seconds,
 }
 
 /// Counts, bytes and time of a set of requests.
 #[derive(Debug, Serialize)]
-pub struct TrafficView {
+pub(crate) struct TrafficView {
     /// Requests.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Bytes sent.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Sum of `$request_time`; `null` (as the latencies below) when none of these requests
     /// had one.
-    pub request_time_s: Option<f64>,
+    pub(crate) request_time_s: Option<f64>,
     /// Median `$request_time`.
-    pub request_time_p50_s: Option<f64>,
+    pub(crate) request_time_p50_s: Option<f64>,
     /// 95th percentile of `$request_time`.
-    pub request_time_p95_s: Option<f64>,
+    pub(crate) request_time_p95_s: Option<f64>,
     /// 99th percentile of `$request_time`.
-    pub request_time_p99_s: Option<f64>,
+    pub(crate) request_time_p99_s: Option<f64>,
     /// The longest `$request_time`.
-    pub request_time_max_s: Option<f64>,
+    pub(crate) request_time_max_s: Option<f64>,
     /// Requests per status code (`"404"`).
-    pub status: BTreeMap<String, u64>,
+    pub(crate) status: BTreeMap<String, u64>,
 }
 
 /// Noise over all categories.
 #[derive(Debug, Serialize)]
-pub struct NoiseView {
+pub(crate) struct NoiseView {
     /// Noise requests.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Their share of all requests.
-    pub share_of_requests: f64,
+    pub(crate) share_of_requests: f64,
     /// Noise requests answered 404.
-    pub not_found: u64,
+    pub(crate) not_found: u64,
     /// Their share of all 404s.
-    pub share_of_404s: f64,
+    pub(crate) share_of_404s: f64,
     /// Bytes sent to noise.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Server seconds of noise; `null` (as the share) without `$request_time`.
-    pub request_time_s: Option<f64>,
+    pub(crate) request_time_s: Option<f64>,
     /// Their share of all server seconds.
-    pub share_of_request_time: Option<f64>,
+    pub(crate) share_of_request_time: Option<f64>,
 }
 
 /// One noise category.
 #[derive(Debug, Serialize)]
-pub struct CategoryView {
+pub(crate) struct CategoryView {
     /// The category id (`autodiscover`).
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     /// Its name for people.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Its share of all requests.
-    pub share_of_requests: f64,
+    pub(crate) share_of_requests: f64,
     /// Its share of all server seconds; `null` without `$request_time`.
-    pub share_of_request_time: Option<f64>,
+    pub(crate) share_of_request_time: Option<f64>,
     /// Its requests, bytes, time and statuses.
     #[serde(flatten)]
-    pub traffic: TrafficView,
+    pub(crate) traffic: TrafficView,
     /// Its requests answered 404.
-    pub not_found: u64,
+    pub(crate) not_found: u64,
     /// Requests per method.
-    pub methods: Vec<MethodCount>,
+    pub(crate) methods: Vec<MethodCount>,
     /// Distinct clients (estimated when `approximate_lists` names `clients`).
-    pub clients: u64,
+    pub(crate) clients: u64,
     /// The clients with the most requests (`--top`).
-    pub top_clients: Vec<ClientCount>,
+    pub(crate) top_clients: Vec<ClientCount>,
     /// Distinct user agents (estimated when `approximate_lists` names `user_agents`).
-    pub user_agents: u64,
+    pub(crate) user_agents: u64,
     /// The user agents with the most requests (`--top`).
-    pub top_user_agents: Vec<AgentCount>,
+    pub(crate) top_user_agents: Vec<AgentCount>,
     /// Distinct raw paths (estimated when `approximate_lists` names `paths`).
-    pub distinct_paths: u64,
+    pub(crate) distinct_paths: u64,
     /// Requests by who sent them (client family from the user agent).
-    pub families: Vec<FamilyCount>,
+    pub(crate) families: Vec<FamilyCount>,
     /// Requests that look like exploit scans or scripts, not mail clients.
-    pub scanner_requests: u64,
+    pub(crate) scanner_requests: u64,
     /// Requests nginx already answered 403 (blocked before PHP).
-    pub already_blocked: u64,
+    pub(crate) already_blocked: u64,
     /// Every distinct raw path (as logged, query removed), or past the cap a sample of them.
-    pub paths: Vec<PathCount>,
+    pub(crate) paths: Vec<PathCount>,
     /// `true` when a per-key cap was reached: the lists named in `approximate_lists` then
     /// hold a deterministic sample of the keys (each with its exact count) and their
     /// distinct counts are estimates. Request, byte and time figures stay exact.
-    pub approximate: bool,
+    pub(crate) approximate: bool,
     /// The lists that hold a sample: `methods`, `clients`, `user_agents`, `paths`.
-    pub approximate_lists: Vec<&'static str>,
+    pub(crate) approximate_lists: Vec<&'static str>,
 }
 
 /// The block.
 #[derive(Debug, Serialize)]
-pub struct BlockView {
+pub(crate) struct BlockView {
     /// The `protected_web_paths` entries.
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
     /// The same entries with what each covers.
-    pub entries: Vec<EntryView>,
+    pub(crate) entries: Vec<EntryView>,
     /// What share of the noise the entries cover.
-    pub coverage: CoverageView,
+    pub(crate) coverage: CoverageView,
     /// Directory entries replaced by their exact paths because they would cover a served page.
-    pub narrowed: Vec<DroppedView>,
+    pub(crate) narrowed: Vec<DroppedView>,
     /// Paths left out (unsafe characters, served pages, over the entry limit).
-    pub dropped: Vec<DroppedView>,
+    pub(crate) dropped: Vec<DroppedView>,
     /// What limited the checks (caps reached).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// The block as a `pantheon.yml` snippet.
-    pub pantheon_yml: String,
+    pub(crate) pantheon_yml: String,
     /// The same block as nginx `location` blocks.
-    pub nginx: String,
+    pub(crate) nginx: String,
     /// The same block as Apache `.htaccess` rules.
-    pub apache: String,
+    pub(crate) apache: String,
 }
 
 /// One entry.
 #[derive(Debug, Serialize)]
-pub struct EntryView {
+pub(crate) struct EntryView {
     /// The protected path.
-    pub path: String,
+    pub(crate) path: String,
     /// Noise requests it covers.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// The ids of the categories it covers.
-    pub categories: Vec<&'static str>,
+    pub(crate) categories: Vec<&'static str>,
 }
 
 /// What share of noise the entries cover.
 #[derive(Debug, Serialize)]
-pub struct CoverageView {
+pub(crate) struct CoverageView {
     /// All noise requests.
-    pub noise_requests: u64,
+    pub(crate) noise_requests: u64,
     /// Those the entries cover.
-    pub covered_requests: u64,
+    pub(crate) covered_requests: u64,
     /// `covered_requests / noise_requests`.
-    pub share: f64,
+    pub(crate) share: f64,
 }
 
 impl CoverageView {
     /// `1,200 of 1,250 noise requests (96.00%)`, or `None` when there was no noise.
-    pub fn sentence(&self) -> Option<String> {
+    pub(crate) fn sentence(&self) -> Option<String> {
         (self.noise_requests > 0).then(|| {
             format!(
                 "{} of {} noise requests ({})",
@@ -273,13 +273,13 @@ impl CoverageView {
 
 /// A path left out of the block or narrowed, and why.
 #[derive(Debug, Serialize)]
-pub struct DroppedView {
+pub(crate) struct DroppedView {
     /// The path (or directory entry) concerned.
-    pub path: String,
+    pub(crate) path: String,
     /// Noise requests it had.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Why, for people.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl From<&remedy::Dropped> for DroppedView {
@@ -294,11 +294,11 @@ impl From<&remedy::Dropped> for DroppedView {
 
 /// An input error.
 #[derive(Debug, Serialize)]
-pub struct ErrorView {
+pub(crate) struct ErrorView {
     /// The input's name.
-    pub file: String,
+    pub(crate) file: String,
     /// What went wrong.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 fn seconds(us: u64) -> f64 {
@@ -473,7 +473,8 @@ fn errors(scan: &ScanResult) -> Vec<ErrorView> {
 }
 
 /// Builds the report; `top` bounds the client and user-agent lists (0 = all).
-pub fn build(scan: &ScanResult, plan: &BlockPlan, analysis: &Analysis, top: usize) -> Report {
+pub fn build(scan: &ScanResult, found: &Findings, top: usize) -> Report {
+    let (plan, analysis) = (&found.plan, &found.analysis);
     let s = &scan.summary;
     Report {
         schema: SCHEMA,

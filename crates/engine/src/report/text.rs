@@ -33,7 +33,7 @@ fn opt_secs(v: Option<f64>) -> String {
 }
 
 /// Writes the text report.
-pub fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<()> {
     let mut o = Out { w, style };
     let title = o.paint("1", "noisegate");
     writeln!(

@@ -11,28 +11,28 @@ use std::collections::BTreeMap;
 
 /// One minute of the timeline.
 #[derive(Debug, Serialize)]
-pub struct MinuteView {
+pub(crate) struct MinuteView {
     /// The start of the minute.
-    pub minute: Timestamp,
+    pub(crate) minute: Timestamp,
     /// All requests in it.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Noise requests in it.
-    pub noise: u64,
+    pub(crate) noise: u64,
     /// Noise requests per category id (only categories seen in that minute).
-    pub categories: BTreeMap<&'static str, u64>,
+    pub(crate) categories: BTreeMap<&'static str, u64>,
 }
 
 /// The timeline: every minute that had a request, oldest first.
 #[derive(Debug, Serialize)]
-pub struct TimelineView {
+pub(crate) struct TimelineView {
     /// `true` when the oldest minutes were dropped by the cap.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
     /// The minutes, in time order.
-    pub minutes: Vec<MinuteView>,
+    pub(crate) minutes: Vec<MinuteView>,
 }
 
 /// The timeline of `summary`.
-pub fn timeline(summary: &Summary) -> TimelineView {
+pub(crate) fn timeline(summary: &Summary) -> TimelineView {
     let minutes = summary
         .timeline
         .sorted()

@@ -14,48 +14,49 @@ use std::fmt;
 ///
 /// Displays and serializes as RFC 3339 UTC (`2024-03-10T11:45:00Z`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(i64);
+pub(crate) struct Timestamp(i64);
 
 /// A [`Timestamp`]'s calendar date and time of day, UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Civil {
+pub(crate) struct Civil {
     /// Proleptic Gregorian year.
-    pub year: i64,
+    pub(crate) year: i64,
     /// 1 to 12.
-    pub month: u32,
+    pub(crate) month: u32,
     /// 1 to 31.
-    pub day: u32,
+    pub(crate) day: u32,
     /// 0 to 23.
-    pub hour: u32,
+    pub(crate) hour: u32,
     /// 0 to 59.
-    pub minute: u32,
+    pub(crate) minute: u32,
     /// 0 to 59.
-    pub second: u32,
+    pub(crate) second: u32,
 }
 
 impl Timestamp {
     /// The instant `epoch` seconds after 1970-01-01T00:00:00Z.
-    pub const fn from_epoch(epoch: i64) -> Self {
+    pub(crate) const fn from_epoch(epoch: i64) -> Self {
         Timestamp(epoch)
     }
 
     /// The start of minute `minute`, counted in minutes since the epoch.
-    pub const fn from_epoch_minute(minute: i64) -> Self {
+    pub(crate) const fn from_epoch_minute(minute: i64) -> Self {
         Timestamp(minute * 60)
     }
 
     /// Seconds since the epoch.
-    pub const fn epoch(self) -> i64 {
+    #[cfg(test)]
+    pub(crate) const fn epoch(self) -> i64 {
         self.0
     }
 
     /// The minute it falls in, counted in minutes since the epoch.
-    pub const fn epoch_minute(self) -> i64 {
+    pub(crate) const fn epoch_minute(self) -> i64 {
         self.0.div_euclid(60)
     }
 
     /// Its date and time of day, UTC.
-    pub fn civil(self) -> Civil {
+    pub(crate) fn civil(self) -> Civil {
         let (year, month, day) = civil_from_days(self.0.div_euclid(86_400));
         // In 0..86_400, so each part fits a u32.
         let secs = self.0.rem_euclid(86_400) as u32;
@@ -85,21 +86,21 @@ impl Serialize for Timestamp {
 
 /// A span of time in whole seconds; serializes as the integer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Seconds(i64);
+pub(crate) struct Seconds(i64);
 
 impl Seconds {
     /// A span of `n` seconds.
-    pub const fn new(n: i64) -> Self {
+    pub(crate) const fn new(n: i64) -> Self {
         Seconds(n)
     }
 
     /// From `from` to `to` (negative when `to` comes first).
-    pub const fn between(from: Timestamp, to: Timestamp) -> Self {
+    pub(crate) const fn between(from: Timestamp, to: Timestamp) -> Self {
         Seconds(to.0 - from.0)
     }
 
     /// The number of seconds.
-    pub const fn get(self) -> i64 {
+    pub(crate) const fn get(self) -> i64 {
         self.0
     }
 }

@@ -41,17 +41,17 @@ const CATEGORY_MAPS: [&str; 5] = ["methods", "clients", "user_agents", "paths", 
 /// What one file holds, read so far.
 pub(super) struct FileReader<'s> {
     /// Its summary.
-    pub summary: Summary,
+    pub(crate) summary: Summary,
     /// Its inputs.
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// Their formats.
-    pub formats: Vec<SourceFormat>,
+    pub(crate) formats: Vec<SourceFormat>,
     /// Its unreadable inputs.
-    pub errors: Vec<SourceError>,
+    pub(crate) errors: Vec<SourceError>,
     /// Requests of categories this noisegate does not know, by id.
-    pub unknown: BTreeMap<String, u64>,
+    pub(crate) unknown: BTreeMap<String, u64>,
     /// Records read (the header excluded).
-    pub records: u64,
+    pub(crate) records: u64,
     open: Open,
     spool: &'s mut dyn Write,
     /// Running sums checked as records come ([`bounds`]): requests of all categories, the
@@ -64,7 +64,7 @@ pub(super) struct FileReader<'s> {
 
 impl<'s> FileReader<'s> {
     /// A reader that writes the file's noise records to `spool`.
-    pub fn new(caps: &Caps, spool: &'s mut dyn Write) -> Self {
+    pub(crate) fn new(caps: &Caps, spool: &'s mut dyn Write) -> Self {
         FileReader {
             summary: Summary::new(caps),
             sources: Vec::new(),
@@ -82,7 +82,7 @@ impl<'s> FileReader<'s> {
     }
 
     /// Applies one record; `true` at the end record.
-    pub fn apply(&mut self, r: Record<'_>) -> Result<bool> {
+    pub(crate) fn apply(&mut self, r: Record<'_>) -> Result<bool> {
         match r {
             Record::Source {
                 name,
@@ -360,7 +360,7 @@ impl<'s> FileReader<'s> {
     }
 
     /// Checks what only the whole file can tell.
-    pub fn finish(&mut self) -> Result<()> {
+    pub(crate) fn finish(&mut self) -> Result<()> {
         let n = self.sources.len();
         if let Some(ex) = self
             .summary

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// What identifies a summary file.
-pub const FORMAT: &str = "noisegate-summary";
+pub(crate) const FORMAT: &str = "noisegate-summary";
 /// The version of the file layout this noisegate writes; it reads this one and version 1.
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 /// The refusal of a file written by a newer noisegate.
 pub(super) fn newer(version: u32) -> anyhow::Error {
     anyhow::anyhow!(
@@ -26,12 +26,12 @@ pub(super) fn newer(version: u32) -> anyhow::Error {
 pub(super) struct Header<'a> {
     /// Always [`FORMAT`].
     #[serde(borrow)]
-    pub format: Cow<'a, str>,
+    pub(crate) format: Cow<'a, str>,
     /// The layout version.
-    pub version: u32,
+    pub(crate) version: u32,
     /// The noisegate that wrote it.
     #[serde(borrow, default)]
-    pub noisegate: Cow<'a, str>,
+    pub(crate) noisegate: Cow<'a, str>,
 }
 
 /// One line after the header: an object with one key naming the record's kind.
@@ -83,14 +83,14 @@ pub(super) enum Record<'a> {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RejectExample<'a> {
-    pub source: u32,
-    pub line: u64,
+    pub(crate) source: u32,
+    pub(crate) line: u64,
     #[serde(borrow)]
-    pub reason: Cow<'a, str>,
+    pub(crate) reason: Cow<'a, str>,
     #[serde(borrow)]
-    pub detail: Cow<'a, str>,
+    pub(crate) detail: Cow<'a, str>,
     #[serde(borrow)]
-    pub text: Bytes<'a>,
+    pub(crate) text: Bytes<'a>,
 }
 
 /// One noise category's figures.
@@ -98,11 +98,11 @@ pub(super) struct RejectExample<'a> {
 #[serde(deny_unknown_fields)]
 pub(super) struct Category<'a> {
     #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    pub traffic: Traffic,
-    pub scanner: u64,
-    pub blocked: u64,
-    pub blocked_time_us: u64,
+    pub(crate) id: Cow<'a, str>,
+    pub(crate) traffic: Traffic,
+    pub(crate) scanner: u64,
+    pub(crate) blocked: u64,
+    pub(crate) blocked_time_us: u64,
 }
 
 /// A (category, client) pair's minutes.
@@ -110,25 +110,25 @@ pub(super) struct Category<'a> {
 #[serde(deny_unknown_fields)]
 pub(super) struct Activity<'a> {
     #[serde(borrow)]
-    pub category: Cow<'a, str>,
+    pub(crate) category: Cow<'a, str>,
     #[serde(borrow)]
-    pub client: Bytes<'a>,
+    pub(crate) client: Bytes<'a>,
     /// (minute, requests, first second, last second, server time in µs).
-    pub cells: Vec<(i64, u32, u8, u8, u64)>,
+    pub(crate) cells: Vec<(i64, u32, u8, u8, u64)>,
 }
 
 /// One minute of the timeline.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Minute<'a> {
-    pub at: i64,
-    pub requests: u64,
-    pub noise: u64,
-    pub request_time_us: u64,
-    pub noise_time_us: u64,
+    pub(crate) at: i64,
+    pub(crate) requests: u64,
+    pub(crate) noise: u64,
+    pub(crate) request_time_us: u64,
+    pub(crate) noise_time_us: u64,
     /// Noise requests by category id (non-zero only).
     #[serde(borrow)]
-    pub categories: BTreeMap<Cow<'a, str>, u64>,
+    pub(crate) categories: BTreeMap<Cow<'a, str>, u64>,
 }
 
 /// One noise request.
@@ -136,17 +136,17 @@ pub(super) struct Minute<'a> {
 #[serde(deny_unknown_fields)]
 pub(super) struct Noise<'a> {
     #[serde(borrow)]
-    pub category: Cow<'a, str>,
-    pub time: i64,
-    pub status: u16,
+    pub(crate) category: Cow<'a, str>,
+    pub(crate) time: i64,
+    pub(crate) status: u16,
     #[serde(borrow)]
-    pub method: Bytes<'a>,
+    pub(crate) method: Bytes<'a>,
     #[serde(borrow)]
-    pub client: Bytes<'a>,
+    pub(crate) client: Bytes<'a>,
     #[serde(borrow)]
-    pub path: Bytes<'a>,
+    pub(crate) path: Bytes<'a>,
     #[serde(borrow)]
-    pub user_agent: Bytes<'a>,
+    pub(crate) user_agent: Bytes<'a>,
 }
 
 /// The figures of a run that are not per category.
@@ -154,34 +154,34 @@ pub(super) struct Noise<'a> {
 #[serde(deny_unknown_fields)]
 pub(super) struct Run<'a> {
     /// `total = parsed + rejected + filtered`.
-    pub total: u64,
-    pub parsed: u64,
-    pub rejected: u64,
-    pub filtered: u64,
+    pub(crate) total: u64,
+    pub(crate) parsed: u64,
+    pub(crate) rejected: u64,
+    pub(crate) filtered: u64,
     /// Rejected lines by reason id (non-zero only).
     #[serde(borrow)]
-    pub rejects: BTreeMap<Cow<'a, str>, u64>,
+    pub(crate) rejects: BTreeMap<Cow<'a, str>, u64>,
     /// Earliest and latest timestamp, UTC epoch seconds.
-    pub span: Option<(i64, i64)>,
+    pub(crate) span: Option<(i64, i64)>,
     /// 403/404 answers within a few milliseconds, by whole milliseconds (non-zero only).
-    pub cheap_answers: BTreeMap<u64, u64>,
+    pub(crate) cheap_answers: BTreeMap<u64, u64>,
     /// A worker could not keep its noise lines.
-    pub spool_failed: bool,
+    pub(crate) spool_failed: bool,
 }
 
 /// Counts, bytes and time of a set of requests.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Traffic {
-    pub requests: u64,
-    pub bytes: u64,
-    pub request_time_us: u64,
-    pub timed: u64,
-    pub max_request_time_us: u64,
+    pub(crate) requests: u64,
+    pub(crate) bytes: u64,
+    pub(crate) request_time_us: u64,
+    pub(crate) timed: u64,
+    pub(crate) max_request_time_us: u64,
     /// Requests by status code (non-zero only).
-    pub status: BTreeMap<u16, u64>,
+    pub(crate) status: BTreeMap<u16, u64>,
     /// `$request_time` histogram, milliseconds: (value, count) pairs.
-    pub latency: Vec<(u64, u64)>,
+    pub(crate) latency: Vec<(u64, u64)>,
 }
 
 /// Which map a [`Record::Map`] opens, and its settings.
@@ -191,14 +191,14 @@ pub(super) struct MapHead<'a> {
     /// `methods`, `clients`, `user_agents`, `paths`, `families` (of a category), `served`
     /// or `activity`.
     #[serde(borrow)]
-    pub of: Cow<'a, str>,
+    pub(crate) of: Cow<'a, str>,
     /// The category id, for the maps of a category.
     #[serde(borrow)]
-    pub category: Option<Cow<'a, str>>,
-    pub cap: usize,
-    pub threshold: u64,
-    pub overflow: u64,
-    pub budget: usize,
+    pub(crate) category: Option<Cow<'a, str>>,
+    pub(crate) cap: usize,
+    pub(crate) threshold: u64,
+    pub(crate) overflow: u64,
+    pub(crate) budget: usize,
 }
 
 /// A byte string from a log: a JSON string when it is UTF-8, else an array of byte values.
@@ -207,7 +207,7 @@ pub(super) struct Bytes<'a>(pub Cow<'a, [u8]>);
 
 impl<'a> Bytes<'a> {
     /// Borrows `b`.
-    pub fn of(b: &'a [u8]) -> Self {
+    pub(crate) fn of(b: &'a [u8]) -> Self {
         Bytes(Cow::Borrowed(b))
     }
 }

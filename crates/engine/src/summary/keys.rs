@@ -20,7 +20,7 @@ use std::hash::BuildHasher;
 type Map<V> = HashMap<Box<[u8]>, V, foldhash::fast::RandomState>;
 
 /// A value kept per key: it can absorb another of its kind and say how many requests it holds.
-pub trait Tally: Clone + Default {
+pub(crate) trait Tally: Clone + Default {
     /// Adds `other` into `self`.
     fn absorb(&mut self, other: &Self);
     /// Requests it stands for (what is counted as overflow when its key is dropped).
@@ -44,7 +44,7 @@ impl Tally for u64 {
 }
 
 /// Counts per key.
-pub type KeyCounts = CappedMap<u64>;
+pub(crate) type KeyCounts = CappedMap<u64>;
 
 /// The rank of a key for the bottom-k sample: a hash with a fixed seed.
 fn rank(key: &[u8]) -> u64 {
@@ -53,7 +53,7 @@ fn rank(key: &[u8]) -> u64 {
 
 /// Values per key, exact until `cap` distinct keys, then a deterministic sample.
 #[derive(Clone, Debug)]
-pub struct CappedMap<V: Tally> {
+pub(crate) struct CappedMap<V: Tally> {
     map: Map<V>,
     cap: usize,
     /// Keys whose rank is at or above this were dropped (`u64::MAX`: none yet).
@@ -70,18 +70,18 @@ pub struct CappedMap<V: Tally> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MapSettings {
     /// Most distinct keys kept.
-    pub cap: usize,
+    pub(crate) cap: usize,
     /// Keys whose rank is at or above this were dropped (`u64::MAX`: none yet).
-    pub threshold: u64,
+    pub(crate) threshold: u64,
     /// Requests of dropped keys.
-    pub overflow: u64,
+    pub(crate) overflow: u64,
     /// Most weight kept (0: no budget).
-    pub budget: usize,
+    pub(crate) budget: usize,
 }
 
 impl<V: Tally> CappedMap<V> {
     /// An empty map that keeps at most `cap` distinct keys.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         CappedMap {
             map: Map::default(),
             cap: cap.max(1),
@@ -97,7 +97,7 @@ impl<V: Tally> CappedMap<V> {
     /// smallest rank whose weights add up to at most `budget` and drops the rest as
     /// overflow: a rule on the set of keys and their (compacted) values, so merged partial
     /// maps keep the same keys as one map of everything.
-    pub fn with_budget(cap: usize, budget: usize) -> Self {
+    pub(crate) fn with_budget(cap: usize, budget: usize) -> Self {
         CappedMap {
             budget: budget.max(1),
             ..Self::new(cap)
@@ -107,7 +107,7 @@ impl<V: Tally> CappedMap<V> {
     /// The value of `key` to update, inserted if new; `None` when the cap keeps `key` out
     /// (then count what it would have held with [`CappedMap::dropped`]).
     #[inline]
-    pub fn slot(&mut self, key: &[u8]) -> Option<&mut V> {
+    pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut V> {
         if self.budget > 0 {
             self.weight += 1;
             if self.weight >= self.budget + self.budget / 4 {
@@ -129,7 +129,7 @@ impl<V: Tally> CappedMap<V> {
     }
 
     /// Counts requests whose key [`CappedMap::slot`] kept out.
-    pub fn dropped(&mut self, requests: u64) {
+    pub(crate) fn dropped(&mut self, requests: u64) {
         self.overflow += requests;
     }
 
@@ -183,7 +183,7 @@ impl<V: Tally> CappedMap<V> {
     }
 
     /// Adds every value of `o`.
-    pub fn merge(&mut self, o: &CappedMap<V>) {
+    pub(crate) fn merge(&mut self, o: &CappedMap<V>) {
         self.lower_threshold(o.threshold);
         for (k, v) in &o.map {
             match self.slot(k) {
@@ -215,12 +215,12 @@ impl<V: Tally> CappedMap<V> {
 
     /// `true` once the cap dropped a key: the lists hold a sample of the keys (with exact
     /// values), and [`CappedMap::distinct`] is an estimate.
-    pub fn approximate(&self) -> bool {
+    pub(crate) fn approximate(&self) -> bool {
         self.overflow > 0 || self.map.len() > self.cap
     }
 
     /// Distinct keys: exact, or past the cap estimated from the rank of the last key kept.
-    pub fn distinct(&self) -> u64 {
+    pub(crate) fn distinct(&self) -> u64 {
         if !self.approximate() {
             return self.map.len() as u64;
         }
@@ -232,24 +232,25 @@ impl<V: Tally> CappedMap<V> {
     }
 
     /// The cap on distinct keys.
-    pub fn cap(&self) -> usize {
+    pub(crate) fn cap(&self) -> usize {
         self.cap
     }
 
     /// The budget on total weight (0: none).
-    pub fn budget(&self) -> usize {
+    pub(crate) fn budget(&self) -> usize {
         self.budget
     }
 
     /// Requests that belong to keys not kept.
-    pub fn overflow(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn overflow(&self) -> u64 {
         let kept: u64 = self.kept().iter().map(|e| e.1.requests()).sum();
         let all: u64 = self.map.values().map(Tally::requests).sum();
         self.overflow + (all - kept)
     }
 
     /// Every kept entry, in key order.
-    pub fn entries(&self) -> Vec<(&[u8], &V)> {
+    pub(crate) fn entries(&self) -> Vec<(&[u8], &V)> {
         let mut v = self.kept();
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
         v
@@ -310,7 +311,7 @@ impl<V: Tally> CappedMap<V> {
 impl CappedMap<u64> {
     /// Adds `n` to `key`.
     #[inline]
-    pub fn add(&mut self, key: &[u8], n: u64) {
+    pub(crate) fn add(&mut self, key: &[u8], n: u64) {
         if let Some(v) = self.map.get_mut(key) {
             *v += n;
         } else if let Some(v) = self.slot(key) {
@@ -321,7 +322,7 @@ impl CappedMap<u64> {
     }
 
     /// The `n` largest kept entries (all when `n` is 0), count descending then key ascending.
-    pub fn top(&self, n: usize) -> Vec<(&[u8], u64)> {
+    pub(crate) fn top(&self, n: usize) -> Vec<(&[u8], u64)> {
         let mut v: Vec<(&[u8], u64)> = self.kept().into_iter().map(|(k, c)| (k, *c)).collect();
         v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         if n > 0 {
@@ -331,7 +332,7 @@ impl CappedMap<u64> {
     }
 
     /// Every kept entry, in key order.
-    pub fn sorted(&self) -> Vec<(&[u8], u64)> {
+    pub(crate) fn sorted(&self) -> Vec<(&[u8], u64)> {
         let mut v: Vec<(&[u8], u64)> = self.kept().into_iter().map(|(k, c)| (k, *c)).collect();
         v.sort_unstable();
         v

@@ -7,12 +7,12 @@
 //! became approximate, so memory is bounded by the caps, never by the input size.
 
 mod keys;
-pub mod noise;
-pub mod time;
+pub(crate) mod noise;
+pub(crate) mod time;
 
 pub(crate) use keys::MapSettings;
-pub use keys::{CappedMap, KeyCounts, Tally};
-pub use time::{Activity, Timeline};
+pub(crate) use keys::{CappedMap, KeyCounts, Tally};
+pub(crate) use time::{Activity, Timeline};
 
 use crate::classify::CATEGORIES;
 use crate::format::Reject;
@@ -21,32 +21,32 @@ use hdrhistogram::Histogram;
 /// Highest latency the histograms resolve (one hour, in milliseconds); longer times are
 /// recorded as this value. nginx logs times with millisecond resolution, so the histograms
 /// count milliseconds: three significant digits are then exact below 2.048 s.
-pub const MAX_LATENCY_MS: u64 = 3_600_000;
+pub(crate) const MAX_LATENCY_MS: u64 = 3_600_000;
 /// A 403 or 404 answered within this many milliseconds was answered by nginx, not PHP.
-pub const CHEAP_MS: u64 = 10;
+pub(crate) const CHEAP_MS: u64 = 10;
 /// How many rejected lines are kept as examples.
-pub const REJECT_EXAMPLES: usize = 5;
+pub(crate) const REJECT_EXAMPLES: usize = 5;
 /// How many bytes of a rejected line are kept in its example.
-pub const REJECT_EXCERPT: usize = 160;
+pub(crate) const REJECT_EXCERPT: usize = 160;
 
 /// The caps on distinct keys kept per map (per category for the category maps).
 #[derive(Clone, Copy, Debug)]
 pub struct Caps {
     /// Distinct clients per category.
-    pub clients: usize,
+    pub(crate) clients: usize,
     /// Distinct user agents per category.
-    pub user_agents: usize,
+    pub(crate) user_agents: usize,
     /// Distinct raw paths per category.
-    pub paths: usize,
+    pub(crate) paths: usize,
     /// Distinct methods per category.
-    pub methods: usize,
+    pub(crate) methods: usize,
     /// Distinct near-noise paths served with 2xx/3xx.
-    pub served: usize,
+    pub(crate) served: usize,
     /// Distinct (category, client) pairs whose per-minute activity is kept for storms.
-    pub activity: usize,
+    pub(crate) activity: usize,
     /// Per-minute activity cells (one per pair and minute with a probe, 24 bytes each) kept
     /// for storms.
-    pub activity_cells: usize,
+    pub(crate) activity_cells: usize,
 }
 
 impl Default for Caps {
@@ -79,21 +79,21 @@ pub struct Lines {
 
 /// Counts, bytes and time of a set of requests.
 #[derive(Clone, Debug)]
-pub struct Traffic {
+pub(crate) struct Traffic {
     /// Requests.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Body bytes sent.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// Sum of `$request_time`, microseconds.
-    pub request_time_us: u64,
+    pub(crate) request_time_us: u64,
     /// Requests that had a `$request_time`.
-    pub timed: u64,
+    pub(crate) timed: u64,
     /// The longest `$request_time`, microseconds (exact).
-    pub max_request_time_us: u64,
+    pub(crate) max_request_time_us: u64,
     /// Requests by status code (index = code, 0..=999).
-    pub status: Vec<u64>,
+    pub(crate) status: Vec<u64>,
     /// `$request_time` distribution, milliseconds.
-    pub latency: Histogram<u64>,
+    pub(crate) latency: Histogram<u64>,
 }
 
 impl Traffic {
@@ -111,7 +111,12 @@ impl Traffic {
 
     /// Counts one request; `None` for what the log format does not record.
     #[inline]
-    pub fn add(&mut self, status: Option<u16>, bytes: Option<u64>, request_time_us: Option<u64>) {
+    pub(crate) fn add(
+        &mut self,
+        status: Option<u16>,
+        bytes: Option<u64>,
+        request_time_us: Option<u64>,
+    ) {
         self.requests += 1;
         self.bytes = self.bytes.saturating_add(bytes.unwrap_or(0));
         if let Some(status) = status {
@@ -142,14 +147,14 @@ impl Traffic {
 
     /// The `q` quantile of `$request_time` in microseconds: the lowest value of its histogram
     /// bucket, rounded to the millisecond (exact below 2.048 s, within 0.1% above).
-    pub fn latency_quantile(&self, q: f64) -> u64 {
+    pub(crate) fn latency_quantile(&self, q: f64) -> u64 {
         self.latency
             .lowest_equivalent(self.latency.value_at_quantile(q))
             * 1000
     }
 
     /// Status codes seen, ascending, with their counts.
-    pub fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+    pub(crate) fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
         self.status
             .iter()
             .enumerate()
@@ -160,25 +165,25 @@ impl Traffic {
 
 /// Everything kept about one noise category.
 #[derive(Clone, Debug)]
-pub struct CategoryStats {
+pub(crate) struct CategoryStats {
     /// Its requests.
-    pub traffic: Traffic,
+    pub(crate) traffic: Traffic,
     /// Requests by method.
-    pub methods: KeyCounts,
+    pub(crate) methods: KeyCounts,
     /// Requests by client address.
-    pub clients: KeyCounts,
+    pub(crate) clients: KeyCounts,
     /// Requests by user agent (as logged).
-    pub user_agents: KeyCounts,
+    pub(crate) user_agents: KeyCounts,
     /// Requests by raw path: unescaped, query removed, not normalized.
-    pub paths: KeyCounts,
+    pub(crate) paths: KeyCounts,
     /// Requests by client family (ids of [`crate::classify::family::Family`]).
-    pub families: KeyCounts,
+    pub(crate) families: KeyCounts,
     /// Requests that look like exploit scans or scripts rather than mail clients.
-    pub scanner: u64,
+    pub(crate) scanner: u64,
     /// Requests already answered 403 by nginx (a 403 within [`CHEAP_MS`] ms).
-    pub blocked: u64,
+    pub(crate) blocked: u64,
     /// Their server time, microseconds.
-    pub blocked_time_us: u64,
+    pub(crate) blocked_time_us: u64,
 }
 
 impl CategoryStats {
@@ -213,24 +218,24 @@ impl CategoryStats {
 /// `block` of source `source`; the pipeline then turns it into the line number in the file
 /// (and sets `block` to 0), so examples sort by position either way.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RejectExample {
+pub(crate) struct RejectExample {
     /// Input source index.
-    pub source: u32,
+    pub(crate) source: u32,
     /// Block sequence number within the source (0 once resolved).
-    pub block: u64,
+    pub(crate) block: u64,
     /// Line number (1-based) within the block, or within the file once resolved.
-    pub line: u64,
+    pub(crate) line: u64,
     /// Why it was rejected.
-    pub reason: Reject,
+    pub(crate) reason: Reject,
     /// Where in the line and what was expected, for people.
-    pub detail: String,
+    pub(crate) detail: String,
     /// The first bytes of the line.
-    pub text: Vec<u8>,
+    pub(crate) text: Vec<u8>,
 }
 
 impl RejectExample {
     /// Where the line is: (source, block, line).
-    pub fn position(&self) -> (u32, u64, u64) {
+    pub(crate) fn position(&self) -> (u32, u64, u64) {
         (self.source, self.block, self.line)
     }
 }
@@ -239,32 +244,38 @@ impl RejectExample {
 #[derive(Clone, Debug)]
 pub struct Summary {
     /// Line accounting.
-    pub lines: Lines,
+    pub(crate) lines: Lines,
     /// Rejected lines by reason (index = [`Reject::index`]).
-    pub rejects: [u64; Reject::COUNT],
+    pub(crate) rejects: [u64; Reject::COUNT],
     /// The first rejected lines, by position.
-    pub reject_examples: Vec<RejectExample>,
+    pub(crate) reject_examples: Vec<RejectExample>,
     /// All parsed requests.
-    pub totals: Traffic,
+    pub(crate) totals: Traffic,
     /// Earliest and latest timestamp seen (UTC epoch seconds).
-    pub span: Option<(i64, i64)>,
+    pub(crate) span: Option<(i64, i64)>,
     /// Per category, in [`CATEGORIES`] order.
-    pub categories: Vec<CategoryStats>,
+    pub(crate) categories: Vec<CategoryStats>,
     /// Normalized paths that are noise or start like a noise root, answered 2xx/3xx: what a
     /// block entry must not cover.
-    pub served: KeyCounts,
+    pub(crate) served: KeyCounts,
     /// Per-minute totals.
-    pub timeline: Timeline,
+    pub(crate) timeline: Timeline,
     /// Per (category, client): per-minute activity, for storms and surges.
-    pub activity: CappedMap<Activity>,
+    pub(crate) activity: CappedMap<Activity>,
     /// 403/404 responses answered within [`CHEAP_MS`], by whole milliseconds: what a blocked
     /// probe costs.
-    pub cheap_answers: [u64; CHEAP_MS as usize + 1],
+    pub(crate) cheap_answers: [u64; CHEAP_MS as usize + 1],
     /// A worker could not keep its noise lines for the storm details pass.
-    pub spool_failed: bool,
+    pub(crate) spool_failed: bool,
 }
 
 impl Summary {
+    /// Lines read, and how each was counted.
+    #[cfg(feature = "internals")]
+    pub fn lines(&self) -> Lines {
+        self.lines
+    }
+
     /// The identity of `merge`.
     pub fn new(caps: &Caps) -> Self {
         Summary {
@@ -287,7 +298,7 @@ impl Summary {
 
     /// Counts a rejected line and keeps it as an example if it is among the first; `detail`
     /// is called only then.
-    pub fn reject(
+    pub(crate) fn reject(
         &mut self,
         source: u32,
         block: u64,
@@ -322,7 +333,7 @@ impl Summary {
 
     /// Widens the time span to include `t`.
     #[inline]
-    pub fn see_time(&mut self, t: i64) {
+    pub(crate) fn see_time(&mut self, t: i64) {
         self.span = Some(match self.span {
             None => (t, t),
             Some((a, b)) => (a.min(t), b.max(t)),

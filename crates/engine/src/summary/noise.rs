@@ -10,36 +10,36 @@ use std::io::{self, Read, Write};
 
 /// One noise request, owned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NoiseRecord {
+pub(crate) struct NoiseRecord {
     /// Category index.
-    pub category: u8,
+    pub(crate) category: u8,
     /// UTC epoch seconds.
-    pub time: i64,
+    pub(crate) time: i64,
     /// Status (0 when the format has none).
-    pub status: u16,
+    pub(crate) status: u16,
     /// Method (`-` when not logged).
-    pub method: Vec<u8>,
+    pub(crate) method: Vec<u8>,
     /// Client address.
-    pub client: Vec<u8>,
+    pub(crate) client: Vec<u8>,
     /// Decoded path, query removed.
-    pub path: Vec<u8>,
+    pub(crate) path: Vec<u8>,
     /// Decoded user agent.
-    pub user_agent: Vec<u8>,
+    pub(crate) user_agent: Vec<u8>,
 }
 
 /// Borrowed fields of a record, for writing.
-pub struct NoiseRef<'a> {
-    pub category: u8,
-    pub time: i64,
-    pub status: u16,
-    pub method: &'a [u8],
-    pub client: &'a [u8],
-    pub path: &'a [u8],
-    pub user_agent: &'a [u8],
+pub(crate) struct NoiseRef<'a> {
+    pub(crate) category: u8,
+    pub(crate) time: i64,
+    pub(crate) status: u16,
+    pub(crate) method: &'a [u8],
+    pub(crate) client: &'a [u8],
+    pub(crate) path: &'a [u8],
+    pub(crate) user_agent: &'a [u8],
 }
 
 /// Writes one record.
-pub fn write(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()> {
+pub(crate) fn write(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()> {
     w.write_all(&[r.category])?;
     w.write_all(&r.time.to_le_bytes())?;
     w.write_all(&r.status.to_le_bytes())?;
@@ -59,7 +59,7 @@ fn read_field(r: &mut impl Read, out: &mut Vec<u8>) -> io::Result<()> {
 }
 
 /// Reads the next record into `rec`; `false` at the end.
-pub fn read(r: &mut impl Read, rec: &mut NoiseRecord) -> io::Result<bool> {
+pub(crate) fn read(r: &mut impl Read, rec: &mut NoiseRecord) -> io::Result<bool> {
     let mut head = [0u8; 11];
     match r.read_exact(&mut head) {
         Ok(()) => {}

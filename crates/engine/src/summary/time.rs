@@ -12,21 +12,21 @@ use std::collections::HashMap;
 
 /// Most minutes the timeline keeps: 65,536, about 45 days, so a month of logs fits whole.
 /// Older minutes are dropped (and the timeline says so); storms and surges do not use it.
-pub const TIMELINE_CAP: usize = 1 << 16;
+pub(crate) const TIMELINE_CAP: usize = 1 << 16;
 
 /// What happened in one minute.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MinuteTotals {
+pub(crate) struct MinuteTotals {
     /// All requests.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Noise requests.
-    pub noise: u64,
+    pub(crate) noise: u64,
     /// Server time of all requests, microseconds.
-    pub request_time_us: u64,
+    pub(crate) request_time_us: u64,
     /// Server time of noise requests, microseconds.
-    pub noise_time_us: u64,
+    pub(crate) noise_time_us: u64,
     /// Noise requests per category, in [`CATEGORIES`] order.
-    pub categories: [u64; CATEGORIES.len()],
+    pub(crate) categories: [u64; CATEGORIES.len()],
 }
 
 impl MinuteTotals {
@@ -43,7 +43,7 @@ impl MinuteTotals {
 
 /// Per-minute totals.
 #[derive(Clone, Debug, Default)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     minutes: HashMap<i64, MinuteTotals, foldhash::fast::RandomState>,
     /// Minutes before this one were dropped by the cap (`i64::MIN`: none).
     cutoff: i64,
@@ -53,7 +53,7 @@ pub struct Timeline {
 
 impl Timeline {
     /// An empty timeline.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Timeline {
             cutoff: i64::MIN,
             ..Timeline::default()
@@ -62,7 +62,7 @@ impl Timeline {
 
     /// The totals of `minute`, to update.
     #[inline]
-    pub fn at(&mut self, minute: i64) -> Option<&mut MinuteTotals> {
+    pub(crate) fn at(&mut self, minute: i64) -> Option<&mut MinuteTotals> {
         if minute < self.cutoff {
             return None;
         }
@@ -95,7 +95,7 @@ impl Timeline {
     }
 
     /// Adds `o` into `self`.
-    pub fn merge(&mut self, o: &Timeline) {
+    pub(crate) fn merge(&mut self, o: &Timeline) {
         self.flush();
         self.cutoff = self.cutoff.max(o.cutoff);
         let mut other = o.clone();
@@ -109,7 +109,7 @@ impl Timeline {
     }
 
     /// Every minute, in time order.
-    pub fn sorted(&self) -> Vec<(i64, MinuteTotals)> {
+    pub(crate) fn sorted(&self) -> Vec<(i64, MinuteTotals)> {
         let mut v: Vec<(i64, MinuteTotals)> = self.minutes.iter().map(|(m, t)| (*m, *t)).collect();
         if let Some(c) = self.current {
             match v.iter_mut().find(|e| e.0 == c.0) {
@@ -122,7 +122,7 @@ impl Timeline {
     }
 
     /// `true` when the cap dropped the oldest minutes.
-    pub fn truncated(&self) -> bool {
+    pub(crate) fn truncated(&self) -> bool {
         self.cutoff != i64::MIN
     }
 
@@ -154,17 +154,17 @@ impl Timeline {
 
 /// One minute of one client's activity in one category.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// UTC minute (epoch seconds / 60).
-    pub minute: i64,
+    pub(crate) minute: i64,
     /// Requests.
-    pub requests: u32,
+    pub(crate) requests: u32,
     /// Second (0-59) of the first and of the last request in the minute.
-    pub first_sec: u8,
+    pub(crate) first_sec: u8,
     /// See `first_sec`.
-    pub last_sec: u8,
+    pub(crate) last_sec: u8,
     /// Server time, microseconds.
-    pub request_time_us: u64,
+    pub(crate) request_time_us: u64,
 }
 
 // The caps and the README count a cell as 24 bytes.
@@ -172,15 +172,15 @@ const _: () = assert!(std::mem::size_of::<Cell>() == 24);
 
 /// A client's per-minute activity in a category, sorted by minute once merged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Activity {
+pub(crate) struct Activity {
     /// The minutes with requests.
-    pub cells: Vec<Cell>,
+    pub(crate) cells: Vec<Cell>,
 }
 
 impl Activity {
     /// Counts one request at `t` (epoch seconds).
     #[inline]
-    pub fn add(&mut self, t: i64, request_time_us: u64) {
+    pub(crate) fn add(&mut self, t: i64, request_time_us: u64) {
         let (minute, sec) = (t.div_euclid(60), t.rem_euclid(60) as u8);
         match self.cells.last_mut() {
             Some(c) if c.minute == minute => {
@@ -200,7 +200,7 @@ impl Activity {
     }
 
     /// Sorts by minute and joins cells of the same minute.
-    pub fn normalize(&mut self) {
+    pub(crate) fn normalize(&mut self) {
         self.cells.sort_unstable_by_key(|c| c.minute);
         let mut out: Vec<Cell> = Vec::with_capacity(self.cells.len());
         for c in self.cells.drain(..) {
@@ -239,7 +239,7 @@ impl Tally for Activity {
 }
 
 /// The key of a (category, client) pair in the activity map.
-pub fn activity_key(category: usize, client: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn activity_key(category: usize, client: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.push(category as u8);
     out.extend_from_slice(client);
