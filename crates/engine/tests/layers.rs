@@ -196,3 +196,43 @@ fn the_checker_sees_a_cycle() {
         ["report", "model", "SCHEMA"]
     );
 }
+
+/// The names the crate root re-exports (outside the opt-in `internals` module).
+fn public_names(lib: &str) -> Vec<String> {
+    let root = lib.split("pub mod internals").next().unwrap();
+    let mut names = Vec::new();
+    for stmt in root.split(';') {
+        let Some(at) = stmt.find("\npub use ") else {
+            continue;
+        };
+        let rest: String = stmt[at + 9..]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let items = match rest.find('{') {
+            Some(i) => rest[i + 1..].trim_end_matches('}').to_string(),
+            None => rest.rsplit("::").next().unwrap().to_string(),
+        };
+        let items = items.replace(", }", "");
+        for item in items.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            names.push(item.rsplit(" as ").next().unwrap().to_string());
+        }
+    }
+    names
+}
+
+#[test]
+fn the_public_api_stays_small() {
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
+    let names = public_names(&lib);
+    assert!(names.len() > 30, "the re-exports were not read: {names:?}");
+    assert!(names.contains(&"scan".to_string()), "{names:?}");
+    assert!(names.contains(&"build_report".to_string()), "{names:?}");
+    assert!(
+        names.len() < 80,
+        "{} public items: keep the API small ({names:?})",
+        names.len()
+    );
+    assert!(lib.contains("#![deny(missing_docs)]"));
+}

@@ -18,6 +18,7 @@ use crate::escape::ser_bytes;
 use crate::format::Reject;
 use crate::numbers::{pct, share, thousands};
 use crate::pipeline::ScanResult;
+use crate::remedy::Target;
 use crate::remedy::{self, BlockPlan};
 use crate::summary::{Summary, Traffic};
 use serde::Serialize;
@@ -398,9 +399,9 @@ fn block(plan: &BlockPlan) -> BlockView {
         narrowed: plan.narrowed.iter().map(DroppedView::from).collect(),
         dropped: plan.dropped.iter().map(DroppedView::from).collect(),
         warnings: plan.warnings.clone(),
-        pantheon_yml: remedy::pantheon_yml(plan, false),
-        nginx: remedy::targets::nginx(plan, false),
-        apache: remedy::targets::apache(plan, false),
+        pantheon_yml: Target::Pantheon.render(plan, false),
+        nginx: Target::Nginx.render(plan, false),
+        apache: Target::Apache.render(plan, false),
     }
 }
 
