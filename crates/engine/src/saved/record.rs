@@ -3,6 +3,7 @@
 //! reasons by their ids, never by a position in an in-memory table, so they change only with
 //! [`VERSION`].
 
+use crate::summary::time::Cell;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
@@ -115,6 +116,28 @@ pub(super) struct Activity<'a> {
     pub(crate) client: Bytes<'a>,
     /// (minute, requests, first second, last second, server time in µs).
     pub(crate) cells: Vec<(i64, u32, u8, u8, u64)>,
+}
+
+impl<'a> Activity<'a> {
+    /// The record of `client`'s `cells` in `category`.
+    pub(super) fn of(category: &'a str, client: &'a [u8], cells: &[Cell]) -> Self {
+        Activity {
+            category: category.into(),
+            client: Bytes::of(client),
+            cells: cells
+                .iter()
+                .map(|c| {
+                    (
+                        c.minute,
+                        c.requests,
+                        c.first_sec,
+                        c.last_sec,
+                        c.request_time_us,
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One minute of the timeline.

@@ -84,23 +84,9 @@ fn write_summary<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {
         let Some(cat) = CATEGORIES.get(usize::from(*c)) else {
             continue;
         };
-        out.put(&Record::Activity(rec::Activity {
-            category: cat.id.into(),
-            client: Bytes::of(client),
-            cells: a
-                .cells
-                .iter()
-                .map(|c| {
-                    (
-                        c.minute,
-                        c.requests,
-                        c.first_sec,
-                        c.last_sec,
-                        c.request_time_us,
-                    )
-                })
-                .collect(),
-        }))?;
+        out.put(&Record::Activity(rec::Activity::of(
+            cat.id, client, &a.cells,
+        )))?;
     }
     write_timeline(out, s)
 }
