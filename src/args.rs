@@ -59,6 +59,14 @@ fn format_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(std::iter::once(auto).chain(presets))
 }
 
+/// A percentage: a finite number from 0 to 100.
+pub(crate) fn percentage(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a percentage from 0 to 100")),
+    }
+}
+
 /// A number that is finite and not negative (a rate, a percentage).
 pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -167,6 +175,19 @@ pub(crate) struct AnalysisArgs {
     #[arg(long, value_name = "MINUTES", default_value_t = 2, value_parser = clap::value_parser!(i64).range(0..))]
     pub(crate) surge_gap: i64,
 
+    /// Loops: the fewest requests of a client's long run of probes (a loop is slower than a
+    /// storm but lasts: Outlook retrying every few seconds for hours).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    loop_min_requests: u64,
+
+    /// Loops: the shortest span of a loop, in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..))]
+    loop_min_minutes: i64,
+
+    /// Loops: the longest quiet gap inside a loop, in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 15, value_parser = clap::value_parser!(i64).range(0..))]
+    loop_gap: i64,
+
     /// PHP workers per container, to express occupancy as a share of capacity (Pantheon
     /// containers run a small fixed number, historically 4 or 8).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PHP_WORKERS, value_parser = clap::value_parser!(u32).range(1..))]
@@ -183,6 +204,9 @@ impl AnalysisArgs {
             surge_min_requests: self.surge_min_requests,
             surge_min_clients: self.surge_min_clients,
             surge_gap_minutes: self.surge_gap,
+            loop_min_requests: self.loop_min_requests,
+            loop_min_minutes: self.loop_min_minutes,
+            loop_gap_minutes: self.loop_gap,
         }
     }
 
@@ -236,6 +260,46 @@ fn parse_size(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Whether `a` becomes `b` by one inserted, deleted, replaced or swapped character.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = |skip_a: usize, skip_b: usize| a[head + skip_a..] == b[head + skip_b..];
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Less => tail(0, 1),
+        std::cmp::Ordering::Greater => tail(1, 0),
+        std::cmp::Ordering::Equal => {
+            tail(1, 1)
+                || (head + 1 < a.len()
+                    && a[head] == b[head + 1]
+                    && a[head + 1] == b[head]
+                    && a[head + 2..] == b[head + 2..])
+        }
+    }
+}
+
+/// Fails unless `path` can be written where it is (it is written atomically: a temporary
+/// file next to it, renamed over it), before any input is read.
+pub(crate) fn check_writable(path: &std::path::Path, what: &str) -> Result<()> {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "{what} {shown}: the directory {} does not exist",
+            dir.display()
+        );
+    }
+    tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| anyhow!("{what} {shown}: cannot write in {}: {e}", dir.display()))?;
+    Ok(())
+}
+
 impl InputArgs {
     /// The inputs, with directories expanded; notes go to stderr, unreadable directories
     /// become errors of the scan.
@@ -264,6 +328,21 @@ impl InputArgs {
         {
             let cmd = cmd.to_string_lossy();
             bail!("'{cmd}' is a command, not a file: put it first (noisegate {cmd} [OPTIONS] PATH...)");
+        }
+        // `noisegate chek logs/`: a missing path one edit away from a command is a typo.
+        for p in self
+            .paths
+            .iter()
+            .filter(|p| !std::path::Path::new(p).exists())
+        {
+            let typed = p.to_string_lossy();
+            let near = cli
+                .get_subcommands()
+                .map(|c| c.get_name())
+                .find(|c| *c != "help" && one_edit_apart(&typed, c));
+            if let Some(c) = near {
+                bail!("'{typed}' is neither a file nor a command: did you mean `noisegate {c}`?");
+            }
         }
         if let Some(g) = &self.glob {
             check_glob(g).map_err(|e| anyhow!("--glob: {e}"))?;
@@ -364,6 +443,9 @@ impl InputArgs {
     /// Scans the inputs; `storms` keeps what storm detection needs (time series, and the
     /// noise lines for the details pass).
     pub(crate) fn scan(&self, storms: bool, quiet: bool) -> Result<ScanResult> {
+        if let Some(state) = &self.state {
+            check_writable(state, "--state")?;
+        }
         let (mut inputs, errors) = self.inputs(quiet)?;
         let mut opts = self.options()?;
         let resume = match &self.state {
@@ -422,6 +504,18 @@ pub(crate) fn warn(scan: &ScanResult) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typos_are_one_edit_apart() {
+        for (typed, command) in [("chek", "check"), ("blok", "block"), ("chekc", "check")] {
+            assert!(one_edit_apart(typed, command), "{typed}");
+        }
+        for (typed, command) in [("check", "check"), ("logs", "block"), ("chk", "check")] {
+            assert!(!one_edit_apart(typed, command), "{typed}");
+        }
+        assert!(one_edit_apart("mrege", "merge"), "a swap");
+        assert!(one_edit_apart("formats.", "formats"));
+    }
 
     #[test]
     fn sizes() {

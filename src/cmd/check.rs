@@ -2,11 +2,14 @@
 //! a short alert with exit 1 when one of the engine's rules fires
 //! ([`noisegate_engine::check`]); exit 2 on errors. This module only renders.
 
-use crate::args::{non_negative, AnalysisArgs, InputArgs};
+use crate::args::{percentage, AnalysisArgs, InputArgs};
 use crate::choice::choice;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use noisegate_engine::{find, Thresholds, Upstream};
+use noisegate_engine::{
+    find, CheckReport, ScanResult, Thresholds, Upstream, DEFAULT_MAX_NOISE_SHARE,
+    DEFAULT_MAX_REJECTED_SHARE,
+};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -28,13 +31,24 @@ pub struct CheckArgs {
     #[command(flatten)]
     analysis: AnalysisArgs,
 
-    /// Also alert when noise is more than this percentage of all requests.
-    #[arg(long, value_name = "PCT", value_parser = non_negative)]
-    max_noise_share: Option<f64>,
+    /// Alert when mail-client noise is more than this percentage of all requests (and at
+    /// least 100 requests); 100 turns the rule off.
+    #[arg(long, value_name = "PCT", default_value_t = DEFAULT_MAX_NOISE_SHARE, value_parser = percentage)]
+    max_noise_share: f64,
 
     /// Also alert when the worst minute holds more than this many noise requests.
     #[arg(long, value_name = "N_PER_MINUTE")]
     max_noise_rate: Option<u64>,
+
+    /// An input with more than this percentage of its lines rejected cannot be checked
+    /// (exit 2): its analysis cannot be trusted.
+    #[arg(long, value_name = "PCT", default_value_t = DEFAULT_MAX_REJECTED_SHARE, value_parser = percentage)]
+    max_rejected_share: f64,
+
+    /// Alert on probes that cost nothing too (answered 403 in no time: the block is already
+    /// deployed).
+    #[arg(long)]
+    include_blocked: bool,
 
     /// The site's upstream, whose default protected paths share Pantheon's 24-entry limit.
     #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
@@ -45,43 +59,46 @@ pub struct CheckArgs {
     output: CheckOutput,
 }
 
-/// Runs `check`; the exit code says whether it fired.
+/// Runs `check`; the exit code says whether it fired (1) or could not check (2). A check
+/// that fails says so on stdout too, so that `| mail -E` sends it.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let (report, scan) = match evaluate(args) {
+        Ok((report, scan)) => (report, Some(scan)),
+        Err(e) => {
+            eprintln!("noisegate: {e:#}");
+            (CheckReport::failed(format!("{e:#}")), None)
+        }
+    };
+    match args.output {
+        CheckOutput::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        CheckOutput::Text => report.write_text(out)?,
+    }
+    out.flush()?;
+    for e in report.errors().iter().filter(|e| e.kind != "failed") {
+        eprintln!("noisegate: {}", e.message);
+    }
+    Ok(match report.status() {
+        "ok" | "alert" => {
+            // Only a run that could check moves the state on.
+            scan.as_ref().map(|s| s.save_state()).transpose()?;
+            ExitCode::from(u8::from(report.fired()))
+        }
+        _ => ExitCode::from(2),
+    })
+}
+
+/// Scans and applies the rules.
+fn evaluate(args: &CheckArgs) -> Result<(CheckReport, ScanResult)> {
     let mut scan = args.input.scan(true, true)?;
     let found = find(&mut scan, &args.analysis.settings(args.upstream))?;
     let thresholds = Thresholds {
-        max_noise_share: args.max_noise_share,
+        max_noise_share: (args.max_noise_share < 100.0).then_some(args.max_noise_share),
         max_noise_rate: args.max_noise_rate,
+        max_rejected_share: args.max_rejected_share,
+        include_cheap: args.include_blocked,
     };
-    let checked = noisegate_engine::check(&scan, &found, &thresholds);
-    match args.output {
-        CheckOutput::Json => {
-            serde_json::to_writer_pretty(&mut *out, &checked)?;
-            writeln!(out)?;
-        }
-        CheckOutput::Text if checked.fired() => {
-            writeln!(out, "noisegate: mail-client noise alert")?;
-            for a in checked.alerts() {
-                writeln!(out, "- {}", a.message)?;
-            }
-            writeln!(
-                out,
-                "\nBlock it in pantheon.yml:\n\n{}",
-                checked.pantheon_yml()
-            )?;
-        }
-        CheckOutput::Text => {}
-    }
-    out.flush()?;
-    scan.save_state()?;
-    for e in scan.errors() {
-        eprintln!("noisegate: {}: {}", e.source, e.message);
-    }
-    Ok(if !scan.errors().is_empty() {
-        ExitCode::from(2)
-    } else if checked.fired() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok((noisegate_engine::check(&scan, &found, &thresholds), scan))
 }

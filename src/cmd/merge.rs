@@ -27,6 +27,9 @@ pub struct MergeArgs {
 
 /// Runs the subcommand.
 pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    if let Some(path) = &args.save_summary {
+        args::check_writable(path, "--save-summary")?;
+    }
     let mut seen = Vec::new();
     for f in &args.files {
         let id = std::fs::canonicalize(f).with_context(|| format!("{}", f.display()))?;

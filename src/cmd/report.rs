@@ -54,6 +54,9 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
         follow::run(&options, out)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(path) = &args.save_summary {
+        args::check_writable(path, "--save-summary")?;
+    }
     let scan = args.input.scan(true, false)?;
     let scan = show(scan, &args.view, args.save_summary.as_deref(), out)?;
     out.flush()?;

@@ -11,6 +11,7 @@ mod support;
 
 mod block;
 mod cli;
+mod cron;
 mod formats;
 mod fuzz_regressions;
 mod golden;

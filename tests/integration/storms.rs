@@ -5,12 +5,13 @@
 use assert_cmd::Command;
 use serde_json::Value;
 
-const OUTLOOK: &str = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)";
+pub(crate) const OUTLOOK: &str =
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)";
 const THUNDERBIRD: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.3.0";
 
 /// A Pantheon line at `t` (epoch seconds).
-fn line(t: i64, req: &str, status: u16, ua: &str, rt: &str, client: &str) -> String {
+pub(crate) fn line(t: i64, req: &str, status: u16, ua: &str, rt: &str, client: &str) -> String {
     let days = t.div_euclid(86_400);
     let (y, m, d) = noisegate_engine::internals::civil_from_days(days);
     let month = [
@@ -26,7 +27,7 @@ fn line(t: i64, req: &str, status: u16, ua: &str, rt: &str, client: &str) -> Str
 }
 
 /// 2024-02-29T23:50:00Z.
-const T0: i64 = 1_709_250_600;
+pub(crate) const T0: i64 = 1_709_250_600;
 
 fn log() -> Vec<String> {
     let mut out = Vec::new();
@@ -373,12 +374,12 @@ fn check_is_quiet_when_healthy_and_alerts_with_exit_1() {
     assert_eq!(code, 1);
     assert!(
         out.contains(
-            "autodiscover storm from 203.0.113.66 since 2024-02-29T23:50:07Z: 905 requests"
+            "autodiscover storm from 203.0.113.66: 905 requests from 2024-02-29T23:50:07Z to 2024-03-01T00:09:51Z"
         ),
         "{out}"
     );
     assert!(
-        out.contains("autoconfig surge since 2024-03-01T03:00:00Z: 108 requests from 12 clients"),
+        out.contains("autoconfig surge: 108 requests from 12 clients from 2024-03-01T03:00:00Z to"),
         "{out}"
     );
     assert!(out.contains("protected_web_paths:\n"), "{out}");
@@ -387,10 +388,11 @@ fn check_is_quiet_when_healthy_and_alerts_with_exit_1() {
     let (code, out, _) = check(&log(), &late);
     assert_eq!(code, 1);
     assert!(
-        !out.contains("storm from") && out.contains("surge since"),
+        !out.contains("storm from") && out.contains("autoconfig surge:"),
         "{out}"
     );
-    let (code, out, _) = check(&log(), &[late[0], late[1], "--surge-min-clients", "20"]);
+    let strict = ["--surge-min-clients", "20", "--max-noise-share", "100"];
+    let (code, out, _) = check(&log(), &[&late[..], &strict[..]].concat());
     assert_eq!((code, out.as_str()), (0, ""));
 }
 
@@ -400,6 +402,10 @@ fn check_thresholds_json_and_errors() {
         "--storm-min-requests",
         "100000",
         "--surge-min-clients",
+        "100",
+        "--loop-min-requests",
+        "100000",
+        "--max-noise-share",
         "100",
     ];
     assert_eq!(check(&log(), &calm).0, 0);
@@ -422,7 +428,7 @@ fn check_thresholds_json_and_errors() {
         .any(|p| p == "/Autodiscover"));
     let (code, out, _) = check(
         &log(),
-        &[&calm[..], &["--max-noise-share", "99", "-o", "json"]].concat(),
+        &[&calm[..6], &["--max-noise-share", "99", "-o", "json"]].concat(),
     );
     assert_eq!(code, 0);
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["status"], "ok");

@@ -130,6 +130,9 @@ pub struct ScanResult {
     pub(crate) consumed: Vec<u64>,
     /// The incremental-run state to save once the output is out (`--state`).
     pub(crate) pending_state: Option<(std::path::PathBuf, crate::input::state::State)>,
+    /// Lines read and lines rejected, by source index (empty when not known, as for merged
+    /// saved summaries).
+    pub(crate) line_counts: Vec<(u64, u64)>,
 }
 
 impl ScanResult {
@@ -148,6 +151,7 @@ impl ScanResult {
             client: None,
             consumed: vec![],
             pending_state: None,
+            line_counts: vec![],
         }
     }
 
@@ -295,6 +299,11 @@ fn finish(
             first.map_or("no known log format fits", |e| &e.1.message)
         );
     }
+    let mut line_counts = vec![(0, 0); inputs.len()];
+    for &(source, _, lines, rejected) in &ledger {
+        let c = &mut line_counts[source as usize];
+        (c.0, c.1) = (c.0 + lines, c.1 + rejected);
+    }
     resolve_reject_lines(&mut summary, ledger);
     Ok(ScanResult {
         summary,
@@ -305,6 +314,7 @@ fn finish(
         client: None,
         consumed: Vec::new(),
         pending_state: None,
+        line_counts,
     })
 }
 
@@ -528,8 +538,8 @@ impl<'r, 'a> SourceReader<'r, 'a> {
     }
 }
 
-/// Lines per block: (source, seq, lines).
-type Ledger = Vec<(u32, u64, u64)>;
+/// Lines per block: (source, seq, lines, rejected lines).
+type Ledger = Vec<(u32, u64, u64, u64)>;
 
 /// What the workers return: the merged summary, the block ledger, the spools.
 type WorkerResults = (Summary, Ledger, Vec<std::fs::File>);
@@ -558,11 +568,13 @@ fn run_workers(
                         seq: block.seq,
                         format: &format,
                     };
+                    let rejected = scanner.summary.lines.rejected;
                     let n = match block.payload {
                         Payload::Lines(_) => scanner.scan_block(at, block.data()),
                         Payload::Overlong(_) => scanner.scan_overlong(at, block.data()),
                     };
-                    ledger.push((block.source, block.seq, n));
+                    let rejected = scanner.summary.lines.rejected - rejected;
+                    ledger.push((block.source, block.seq, n, rejected));
                     if let Some(p) = progress {
                         let noise = scanner.summary.noise_requests();
                         p.noise.fetch_add(noise - seen, Ordering::Relaxed);
@@ -595,7 +607,7 @@ fn resolve_reject_lines(summary: &mut Summary, mut ledger: Ledger) {
     for ex in &mut summary.reject_examples {
         let before: u64 = ledger
             .iter()
-            .filter(|&&(src, seq, _)| src == ex.source && seq < ex.block)
+            .filter(|&&(src, seq, _, _)| src == ex.source && seq < ex.block)
             .map(|e| e.2)
             .sum();
         ex.line += before;

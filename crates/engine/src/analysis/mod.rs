@@ -25,6 +25,8 @@ pub(crate) struct Analysis {
     pub(crate) surges: Vec<Surge>,
     /// Details of the first [`details::DETAILED`] surges.
     pub(crate) surge_details: Vec<Details>,
+    /// Client loops (long, slower runs that are no storm), most requests first.
+    pub(crate) loops: Vec<Storm>,
     /// What the noise costs.
     pub(crate) impact: Impact,
     /// What limits these findings (a cap reached, details unavailable), for people.
@@ -86,6 +88,7 @@ pub(crate) fn analyze(
     let acts = storms::activities(summary);
     let storms = storms::storms(&acts, &config);
     let surges = storms::surges(summary, &acts, &config);
+    let loops = storms::loops(&acts, &config, &storms);
     drop(acts);
     let impact = impact::impact(summary, php_workers, covered);
     let mut caveats = Vec::new();
@@ -110,6 +113,7 @@ pub(crate) fn analyze(
         storm_details,
         surges,
         surge_details,
+        loops,
         impact,
         caveats,
     })

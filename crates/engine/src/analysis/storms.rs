@@ -26,6 +26,12 @@ pub struct StormConfig {
     pub surge_min_clients: u64,
     /// Surge minutes at most this far apart are one surge.
     pub surge_gap_minutes: i64,
+    /// Loops: the fewest requests a loop holds.
+    pub loop_min_requests: u64,
+    /// Loops: the shortest span of a loop, minutes.
+    pub loop_min_minutes: i64,
+    /// Loops: the longest quiet gap inside a loop, minutes.
+    pub loop_gap_minutes: i64,
 }
 
 impl Default for StormConfig {
@@ -37,6 +43,9 @@ impl Default for StormConfig {
             surge_min_requests: 30,
             surge_min_clients: 10,
             surge_gap_minutes: 2,
+            loop_min_requests: 100,
+            loop_min_minutes: 60,
+            loop_gap_minutes: 15,
         }
     }
 }
@@ -307,6 +316,46 @@ pub(crate) fn storms(acts: &[ClientActivity<'_>], cfg: &StormConfig) -> Vec<Stor
             tracker.push(c, &mut out);
         }
         tracker.finish(&mut out);
+    }
+    sort_storms(&mut out);
+    out
+}
+
+/// Every client loop: one client's run of probes in one category (no quiet gap longer than
+/// `loop_gap_minutes`) that spans at least `loop_min_minutes` and holds at least
+/// `loop_min_requests`, whatever its rate — Outlook retrying every few seconds for hours,
+/// below the storm rate. A run that holds a storm of the same client is reported as that
+/// storm, not again as a loop. Most requests first.
+pub(crate) fn loops(
+    acts: &[ClientActivity<'_>],
+    cfg: &StormConfig,
+    storms: &[Storm],
+) -> Vec<Storm> {
+    let gap = cfg.loop_gap_minutes * 60;
+    let mut out = Vec::new();
+    for a in acts {
+        let mut run: Option<Stretch> = None;
+        let close = |run: Option<Stretch>, out: &mut Vec<Storm>| {
+            let Some(r) = run else { return };
+            let long = r.end - r.start >= cfg.loop_min_minutes * 60;
+            let stormy = storms.iter().any(|s| {
+                s.category == a.category
+                    && s.client == a.client
+                    && s.start <= r.end
+                    && r.start <= s.end
+            });
+            if long && r.requests >= cfg.loop_min_requests && !stormy {
+                out.push(r.storm(a.category, a.client));
+            }
+        };
+        for c in &a.activity.cells {
+            let joins = run.is_some_and(|r| c.minute * 60 + i64::from(c.first_sec) - r.end <= gap);
+            if !joins {
+                close(run.take(), &mut out);
+            }
+            run = Some(run.map_or(Stretch::of(c), |r| r.with(c, joins)));
+        }
+        close(run, &mut out);
     }
     sort_storms(&mut out);
     out

@@ -6,9 +6,9 @@
 //! `model`: the model is built from these views, not the other way round.
 
 use super::counts::{top, AgentCount, FamilyCount, MethodCount, PathCount};
-use super::impact::{impact, ImpactView};
 use super::units::{round6, Seconds, Timestamp};
 use crate::analysis::details::Details;
+use crate::analysis::storms::Storm;
 use crate::analysis::Analysis;
 use crate::classify::CATEGORIES;
 use crate::escape::ser_bytes;
@@ -138,7 +138,17 @@ fn burst(f: Found, timed: bool, details: Option<DetailsView>) -> BurstView {
 
 /// The storms of `a`, most requests first.
 pub(crate) fn storms(a: &Analysis) -> Vec<StormView> {
-    let found = a.storms.iter().enumerate().map(|(i, s)| StormView {
+    runs(a, &a.storms, &a.storm_details)
+}
+
+/// The loops of `a` (no details are kept for them), most requests first.
+pub(crate) fn loops(a: &Analysis) -> Vec<StormView> {
+    runs(a, &a.loops, &[])
+}
+
+/// One client's runs (storms or loops) as views, with the details found for the first ones.
+fn runs(a: &Analysis, runs: &[Storm], found: &[Details]) -> Vec<StormView> {
+    let found = runs.iter().enumerate().map(|(i, s)| StormView {
         category: CATEGORIES[s.category].id,
         client: s.client.clone(),
         burst: burst(
@@ -151,7 +161,7 @@ pub(crate) fn storms(a: &Analysis) -> Vec<StormView> {
                 request_time_us: s.request_time_us,
             },
             a.impact.timed,
-            details(a.storm_details.get(i)),
+            details(found.get(i)),
         ),
     });
     found.collect()
@@ -177,11 +187,6 @@ pub(crate) fn surges(a: &Analysis) -> Vec<SurgeView> {
         ),
     });
     found.collect()
-}
-
-/// Storms, surges and impact of `a`: what `check` alerts on and the report shows.
-pub(crate) fn views(a: &Analysis) -> (Vec<StormView>, Vec<SurgeView>, ImpactView) {
-    (storms(a), surges(a), impact(&a.impact))
 }
 
 #[cfg(test)]
@@ -217,6 +222,7 @@ mod tests {
             storm_details: Vec::new(),
             surges: vec![surge],
             surge_details: Vec::new(),
+            loops: Vec::new(),
             impact: Impact::default(),
             caveats: Vec::new(),
         }
@@ -224,7 +230,8 @@ mod tests {
 
     #[test]
     fn minutes_come_from_the_analysis_not_from_the_rounded_rate() {
-        let (storms, surges, _) = views(&analysis());
+        let (a, storms_of, surges_of) = (analysis(), storms, surges);
+        let (storms, surges) = (storms_of(&a), surges_of(&a));
         let b = &storms[0].burst;
         assert_eq!(b.minutes, 300_000);
         // The rounded rate cannot give them back: 7 / 0.000023 is about 304,348.
@@ -236,7 +243,8 @@ mod tests {
 
     #[test]
     fn json_keeps_times_as_rfc3339_strings_and_has_no_minutes_key() {
-        let (storms, surges, _) = views(&analysis());
+        let (a, storms_of, surges_of) = (analysis(), storms, surges);
+        let (storms, surges) = (storms_of(&a), surges_of(&a));
         let storm = serde_json::to_value(&storms[0]).unwrap();
         assert_eq!(storm["start"], "1970-01-01T00:00:07Z");
         assert_eq!(storm["peak_minute"], "1970-01-01T00:00:00Z");

@@ -8,7 +8,7 @@
 //! ← `model` (the whole [`Report`]) ← the renderers `text`, `markdown`, `html` ← this file,
 //! which only picks the renderer.
 
-mod bursts;
+pub(crate) mod bursts;
 mod counts;
 mod html;
 mod impact;
@@ -19,7 +19,7 @@ mod text;
 mod timeline;
 mod units;
 
-pub(crate) use bursts::{views, StormView, SurgeView};
+pub(crate) use bursts::{StormView, SurgeView};
 
 pub use model::{build, Report, SCHEMA};
 pub use output::{Output, Style};

@@ -60,6 +60,8 @@ pub struct Report {
     pub(crate) storms: Vec<StormView>,
     /// Surges of a whole fleet, in time order.
     pub(crate) surges: Vec<SurgeView>,
+    /// Client loops: long, slower runs that are no storm, most requests first.
+    pub(crate) loops: Vec<StormView>,
     /// What limits the storms, surges and impact (caps reached, details missing).
     pub(crate) caveats: Vec<String>,
     /// Per-minute requests, noise and noise per category.
@@ -498,6 +500,7 @@ pub fn build(scan: &ScanResult, found: &Findings, top: usize) -> Report {
         impact: impact::impact(&analysis.impact),
         storms: bursts::storms(analysis),
         surges: bursts::surges(analysis),
+        loops: bursts::loops(analysis),
         caveats: analysis.caveats.clone(),
         timeline: timeline::timeline(s),
         errors: errors(scan),

@@ -46,6 +46,7 @@ pub(crate) fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<
     chart::when(&mut o, r)?;
     bursts::storms(&mut o, r)?;
     bursts::surges(&mut o, r)?;
+    bursts::loops(&mut o, r)?;
     impact::impact(&mut o, r)?;
     for c in &r.categories {
         category(&mut o, c)?;
@@ -56,11 +57,21 @@ pub(crate) fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<
 
 fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     writeln!(o.w)?;
+    // Inputs that could not be read come first: the figures below do not include them.
+    for e in &r.errors {
+        let what = format!("{}: {}", escape_text(e.file.as_bytes()), e.message);
+        let shown = o.paint("1;31", "NOT READ");
+        writeln!(o.w, "{shown}   {}", fit(&what, 80 - 11))?;
+    }
     let names: Vec<String> = r
         .inputs
         .iter()
+        .filter(|i| !r.errors.iter().any(|e| e.file == **i))
         .map(|i| fit(&escape_text(i.as_bytes()), 64))
         .collect();
+    if names.is_empty() {
+        return lines_and_requests(o, r);
+    }
     let inputs = match &names[..] {
         [first, .., last] if names.len() > 4 => {
             format!("{} files · {first} .. {last}", names.len())

@@ -178,6 +178,7 @@ impl Combiner {
             client: None,
             consumed: Vec::new(),
             pending_state: None,
+            line_counts: Vec::new(),
         };
         Ok(Combined {
             scan,
@@ -272,6 +273,7 @@ mod tests {
             client: None,
             consumed: Vec::new(),
             pending_state: None,
+            line_counts: Vec::new(),
         }
     }
 

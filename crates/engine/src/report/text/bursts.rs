@@ -6,31 +6,39 @@ use super::out::{short, Out};
 use crate::escape::{escape_text, fit};
 use crate::numbers::thousands;
 use crate::report::bursts::DetailsView;
+use crate::report::bursts::StormView;
 use crate::report::model::Report;
 use std::io;
 
 /// The storms table, when there is a storm.
 pub(super) fn storms(o: &mut Out, r: &Report) -> io::Result<()> {
-    if !r.storms.is_empty() {
-        o.heading(&format!(
-            "STORMS: {} (one client hammering)",
-            r.storms.len()
-        ))?;
+    clients(o, "STORMS", "one client hammering", &r.storms)
+}
+
+/// The loops table, when there is a loop.
+pub(super) fn loops(o: &mut Out, r: &Report) -> io::Result<()> {
+    clients(o, "LOOPS", "one client retrying for hours", &r.loops)
+}
+
+/// A table of one-client runs (storms or loops).
+fn clients(o: &mut Out, title: &str, what: &str, runs: &[StormView]) -> io::Result<()> {
+    if !runs.is_empty() {
+        o.heading(&format!("{title}: {} ({what})", runs.len()))?;
         writeln!(
             o.w,
-            "  {:<12} {:<22} {:<11} {:>5} {:>8} {:>6} {:>7}",
-            "category", "client", "start", "min", "requests", "peak", "workers"
+            "  {:<12} {:<19} {:<11} {:>7} {:>8} {:>8} {:>7}",
+            "category", "client", "start", "minutes", "requests", "peak/min", "workers"
         )?;
-        for s in &r.storms {
-            let (client, b) = (fit(&escape_text(&s.client), 22), &s.burst);
+        for s in runs {
+            let (client, b) = (fit(&escape_text(&s.client), 19), &s.burst);
             writeln!(
                 o.w,
-                "  {:<12} {client:<22} {:<11} {:>5} {:>8} {:>6} {:>7}",
+                "  {:<12} {client:<19} {:<11} {:>7} {:>8} {:>8} {:>7}",
                 s.category,
                 short(b.start),
-                b.minutes,
+                thousands(b.minutes.max(0) as u64),
                 thousands(b.requests),
-                b.peak_per_minute,
+                thousands(b.peak_per_minute),
                 workers(b.mean_workers)
             )?;
             if let Some(d) = &b.details {
@@ -50,20 +58,20 @@ pub(super) fn surges(o: &mut Out, r: &Report) -> io::Result<()> {
         ))?;
         writeln!(
             o.w,
-            "  {:<12} {:<11} {:>5} {:>8} {:>8} {:>6} {:>7}",
-            "category", "start", "min", "requests", "clients", "peak", "workers"
+            "  {:<12} {:<11} {:>7} {:>8} {:>8} {:>8} {:>7}",
+            "category", "start", "minutes", "requests", "clients", "peak/min", "workers"
         )?;
         for s in &r.surges {
             let b = &s.burst;
             writeln!(
                 o.w,
-                "  {:<12} {:<11} {:>5} {:>8} {:>8} {:>6} {:>7}",
+                "  {:<12} {:<11} {:>7} {:>8} {:>8} {:>8} {:>7}",
                 s.category,
                 short(b.start),
-                b.minutes,
+                thousands(b.minutes.max(0) as u64),
                 thousands(b.requests),
-                s.clients,
-                b.peak_per_minute,
+                thousands(s.clients),
+                thousands(b.peak_per_minute),
                 workers(b.mean_workers)
             )?;
             if let Some(d) = &b.details {
