@@ -68,7 +68,7 @@ fn merge_into(
         merge_pantheon_yml(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
     if !merged.over_limit.is_empty() {
         eprintln!(
-            "noisegate: warning: {shown} already holds {} entries: left out {}",
+            "noisegate: warning: {shown} can hold at most {} entries: left out {}",
             MAX_ENTRIES,
             merged.over_limit.join(", ")
         );

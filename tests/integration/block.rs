@@ -209,7 +209,11 @@ fn entries_that_name_no_path_do_not_count_as_protection() {
 fn merge_refuses_bad_files() {
     let dir = tempfile::tempdir().unwrap();
     for (text, want) in [
-        ("api_version: 2\n", "api_version"),
+        (
+            "api_version: 2\n",
+            "api_version is 2; noisegate writes for api_version 1",
+        ),
+        ("api_version: \"1\"\n", "api_version is \"1\""),
         ("protected_web_paths: [\n", "not valid YAML"),
         ("protected_web_paths: 3\n", "not a list"),
     ] {

@@ -10,6 +10,18 @@ use super::{BlockPlan, Entry, MAX_ENTRIES};
 use anyhow::{anyhow, bail, Result};
 use yaml_rust2::{Yaml, YamlLoader};
 
+/// A YAML scalar as its author wrote it (`2`, `"1"`, `1.0`), for messages.
+fn yaml_value(v: &Yaml) -> String {
+    match v {
+        Yaml::Integer(i) => i.to_string(),
+        Yaml::Real(r) => r.clone(),
+        Yaml::String(s) => format!("{s:?}"),
+        Yaml::Boolean(b) => b.to_string(),
+        Yaml::Null => "empty".to_string(),
+        _ => "not a number".to_string(),
+    }
+}
+
 /// The `pantheon.yml` text for `plan`: `api_version: 1` and `protected_web_paths`, each entry
 /// under a comment with the requests it covers unless `plain`.
 pub fn pantheon_yml(plan: &BlockPlan, plain: bool) -> String {
@@ -69,7 +81,10 @@ fn inspect(text: &str) -> Result<(Yaml, Vec<String>, bool)> {
     };
     match &doc["api_version"] {
         Yaml::Integer(1) | Yaml::BadValue => {}
-        other => bail!("api_version is {other:?}; noisegate writes for api_version 1"),
+        other => bail!(
+            "api_version is {}; noisegate writes for api_version 1",
+            yaml_value(other)
+        ),
     }
     let list = match &doc["protected_web_paths"] {
         Yaml::BadValue | Yaml::Null => Vec::new(),

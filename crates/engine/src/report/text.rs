@@ -245,9 +245,14 @@ fn who(w: &mut Out, c: &CategoryView) -> io::Result<()> {
     w.field("  senders", &senders.join(" · "))?;
     if c.scanner_requests > 0 {
         let n = plural(c.scanner_requests, "request");
+        let verb = if c.scanner_requests == 1 {
+            "looks"
+        } else {
+            "look"
+        };
         w.field(
             "  scanner",
-            &format!("{n} look like exploit scans or scripts"),
+            &format!("{n} {verb} like exploit scans or scripts"),
         )?;
     }
     if c.already_blocked > 0 {
