@@ -276,3 +276,44 @@ fn the_crontab_line_mails_alerts_and_failures_and_nothing_else() {
         "{mailed}"
     );
 }
+
+#[test]
+fn clients_behind_one_proxy_are_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every $remote_addr is the proxy; X-Forwarded-For holds 23 clients, 300 probes in 5 min.
+    let format = r#"$remote_addr [$time_local] "$request" $status $body_bytes_sent $request_time "$http_x_forwarded_for""#;
+    let lines: Vec<String> = (0..300)
+        .map(|i| {
+            let t = T0 + i;
+            let stamp = line(t, PROBE, 404, OUTLOOK, "0.4", "x");
+            let time = &stamp[stamp.find('[').unwrap()..=stamp.find(']').unwrap()];
+            format!(
+                "127.0.0.1 {time} \"{PROBE}\" 404 100 0.400 \"203.0.113.{}, 127.0.0.1\"\n",
+                i % 23
+            )
+        })
+        .collect();
+    let (code, out, _) = check(dir.path(), &lines, &["--log-format", format]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("storm from 127.0.0.1"), "{out}");
+    assert!(
+        out.contains("note: every probe counted by its $remote_addr came from 127.0.0.1, while X-Forwarded-For names 23 different clients")
+            && out.contains("--client-ip xff-first"),
+        "{out}"
+    );
+    let (_, out, _) = check(
+        dir.path(),
+        &lines,
+        &[
+            "--log-format",
+            format,
+            "--client-ip",
+            "xff-first",
+            "-o",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["notes"].as_array().unwrap().len(), 0, "{out}");
+    assert_eq!(v["surges"][0]["clients"], 23, "{out}");
+}

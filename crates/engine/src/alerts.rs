@@ -91,6 +91,8 @@ pub struct CheckReport {
     surges: Vec<SurgeView>,
     loops: Vec<StormView>,
     already_blocked: Quiet,
+    /// What limits the findings (as the report's `caveats`): a sample, a proxy, ...
+    notes: Vec<String>,
     noise_requests: u64,
     share_of_requests: f64,
     block_paths: Vec<String>,
@@ -109,6 +111,7 @@ impl CheckReport {
             surges: Vec::new(),
             loops: Vec::new(),
             already_blocked: Quiet::default(),
+            notes: Vec::new(),
             noise_requests: 0,
             share_of_requests: 0.0,
             block_paths: Vec::new(),
@@ -154,6 +157,9 @@ impl CheckReport {
             writeln!(out, "noisegate: mail-client noise alert")?;
             for a in &self.alerts {
                 writeln!(out, "- {}", a.message)?;
+            }
+            for n in &self.notes {
+                writeln!(out, "note: {n}")?;
             }
             writeln!(out, "\nBlock it in pantheon.yml:\n\n{}", self.pantheon_yml)?;
         }
@@ -203,6 +209,7 @@ pub fn check(scan: &ScanResult, found: &Findings, t: &Thresholds) -> CheckReport
         surges,
         loops,
         already_blocked: quiet,
+        notes: a.caveats.clone(),
         noise_requests: noise,
         share_of_requests: share(noise, s.totals.requests),
         block_paths: found.plan.entries.iter().map(|e| e.path.clone()).collect(),

@@ -9,6 +9,7 @@
 
 use crate::classify::family::{is_scanner, FamilyCache};
 use crate::classify::{Class, Classifier, Scratch, CATEGORIES};
+use crate::format::field::{first_hop, strip_port};
 use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
 use crate::summary::noise::{self, NoiseRef};
 use crate::summary::time::activity_key;
@@ -299,6 +300,10 @@ impl<'c> Scanner<'c> {
         if status == Some(403) && rt.is_some_and(|us| us <= CHEAP_MS * 1000) {
             c.blocked += 1;
             c.blocked_time_us = c.blocked_time_us.saturating_add(rt.unwrap_or(0));
+        }
+        if let (ClientIp::RemoteAddr, Some(remote)) = (policy, rec.remote_addr) {
+            let hop = rec.forwarded_for.and_then(first_hop);
+            s.proxy.note(strip_port(remote), hop);
         }
         let (ua, client) = who.resolve();
         let fam = self.families.family(ua);

@@ -99,6 +99,20 @@ pub(crate) fn analyze(
             summary.activity.budget()
         ));
     }
+    if let Some((addr, hops)) = summary.proxy.single_proxy() {
+        let more = if summary.proxy.hops_capped() {
+            " or more"
+        } else {
+            ""
+        };
+        caveats.push(format!(
+            "every probe counted by its $remote_addr came from {}, while X-Forwarded-For names \
+             {hops}{more} different clients: the clients sit behind a proxy, and its address \
+             takes the blame for their storms; --client-ip xff-first counts the forwarded \
+             clients instead",
+            crate::escape::escape_text(addr)
+        ));
+    }
     if summary.timeline.truncated() {
         caveats.push("the log spans more than 45 days: the timeline and the worst minute cover the latest 45".to_string());
     }

@@ -8,10 +8,12 @@
 
 mod keys;
 pub(crate) mod noise;
+mod proxy;
 pub(crate) mod time;
 
 pub(crate) use keys::MapSettings;
 pub(crate) use keys::{CappedMap, KeyCounts, Tally};
+pub(crate) use proxy::ProxyEvidence;
 pub(crate) use time::{Activity, Timeline};
 
 use crate::classify::CATEGORIES;
@@ -267,6 +269,8 @@ pub struct Summary {
     pub(crate) cheap_answers: [u64; CHEAP_MS as usize + 1],
     /// A worker could not keep its noise lines for the storm details pass.
     pub(crate) spool_failed: bool,
+    /// Whether the clients seem to sit behind one proxy (not kept in saved summaries).
+    pub(crate) proxy: ProxyEvidence,
 }
 
 impl Summary {
@@ -293,6 +297,7 @@ impl Summary {
             activity: CappedMap::with_budget(caps.activity, caps.activity_cells),
             cheap_answers: [0; CHEAP_MS as usize + 1],
             spool_failed: false,
+            proxy: ProxyEvidence::default(),
         }
     }
 
@@ -342,6 +347,7 @@ impl Summary {
 
     /// Adds `o` into `self`.
     pub fn merge(&mut self, o: &Summary) {
+        self.proxy.merge(&o.proxy);
         self.lines.total += o.lines.total;
         self.lines.parsed += o.lines.parsed;
         self.lines.rejected += o.lines.rejected;
