@@ -488,13 +488,20 @@ pub(crate) fn use_color(arg: ColorArg) -> bool {
 
 /// Tells stderr about unreadable inputs and rejected lines; returns the exit code they imply.
 pub(crate) fn warn(scan: &ScanResult) -> ExitCode {
-    if let Some(w) = scan.reject_warning() {
-        eprintln!("noisegate: warning: {w}");
+    // The report on an input none of whose lines fit is no report: an error (exit 2).
+    let failed = noisegate_engine::untrusted(scan, 100.0);
+    if failed.is_empty() {
+        if let Some(w) = scan.reject_warning() {
+            eprintln!("noisegate: warning: {w}");
+        }
+    }
+    for e in &failed {
+        eprintln!("noisegate: {}", e.message);
     }
     for e in scan.errors() {
         eprintln!("noisegate: {}: {}", e.source, e.message);
     }
-    if scan.errors().is_empty() {
+    if scan.errors().is_empty() && failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

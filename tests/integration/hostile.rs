@@ -115,17 +115,18 @@ fn binary_garbage_and_nul_bytes_are_counted_as_rejected_lines() {
 #[test]
 fn empty_and_one_byte_files_are_empty_reports() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, data, total) in [
-        ("empty.log", &b""[..], 0),
-        ("nl.log", b"\n", 1),
-        ("x.log", b"x", 1),
+    // A file whose only line is garbage is counted, and is an error: no line fits the format.
+    for (name, data, total, code) in [
+        ("empty.log", &b""[..], 0, 0),
+        ("nl.log", b"\n", 1, 0),
+        ("x.log", b"x", 1, 2),
     ] {
         let path = write(dir.path(), name, data);
         let r = run(
             &["--format", "pantheon", "-o", "json", path.to_str().unwrap()],
             None,
         );
-        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        assert_eq!(r.code, code, "{name}: {}", r.stderr);
         let v = r.json();
         assert_counted(&v);
         assert_eq!(v["lines"]["total"], total, "{name}");

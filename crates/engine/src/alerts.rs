@@ -260,6 +260,20 @@ fn rate_alert(scan: &ScanResult, t: &Thresholds) -> Option<Alert> {
     ))
 }
 
+/// Why the analysis of a scan cannot be trusted, beside inputs that could not be read: an
+/// input none of whose lines fit its format, more than `max_rejected_share` percent of an
+/// input's lines rejected, or lines that carry nothing to analyze. The report warns with it;
+/// `check` refuses to call such logs healthy.
+pub fn untrusted(scan: &ScanResult, max_rejected_share: f64) -> Vec<Alert> {
+    let t = Thresholds {
+        max_rejected_share,
+        ..Thresholds::default()
+    };
+    let mut all = input_errors(scan, &t);
+    all.retain(|a| a.kind != "unreadable");
+    all
+}
+
 /// Inputs that could not be read, or not with a format that fits them.
 fn input_errors(scan: &ScanResult, t: &Thresholds) -> Vec<Alert> {
     let mut out: Vec<Alert> = scan
@@ -275,7 +289,8 @@ fn input_errors(scan: &ScanResult, t: &Thresholds) -> Vec<Alert> {
         counts.map(|(i, &(n, r))| (i, n, r)).collect()
     };
     for (i, lines, rejected) in per_source {
-        if rejected == 0 || rejected as f64 * 100.0 <= t.max_rejected_share * lines as f64 {
+        let over = rejected as f64 * 100.0 > t.max_rejected_share * lines as f64;
+        if rejected == 0 || (rejected < lines && !over) {
             continue;
         }
         let name = scan.sources.get(i).map_or("the input", String::as_str);
@@ -298,13 +313,14 @@ fn input_errors(scan: &ScanResult, t: &Thresholds) -> Vec<Alert> {
                 format!("; first at {src}:{}", e.line)
             });
         out.push(if rejected == lines {
-            Alert::new(
-                "no_format_fits",
-                format!(
+            let message = match lines {
+                1 => format!("the one line of {name} does not fit the {format} format{first}"),
+                n => format!(
                     "none of the {} lines of {name} fit the {format} format{first}",
-                    thousands(lines)
+                    thousands(n)
                 ),
-            )
+            };
+            Alert::new("no_format_fits", message)
         } else {
             Alert::new(
                 "rejected_lines",

@@ -67,8 +67,8 @@ pub use window::{resolve as resolve_window, Bound};
 
 // What is found.
 pub use alerts::{
-    check, Alert, CheckReport, Thresholds, DEFAULT_MAX_NOISE_SHARE, DEFAULT_MAX_REJECTED_SHARE,
-    NOISE_SHARE_MIN_REQUESTS,
+    check, untrusted, Alert, CheckReport, Thresholds, DEFAULT_MAX_NOISE_SHARE,
+    DEFAULT_MAX_REJECTED_SHARE, NOISE_SHARE_MIN_REQUESTS,
 };
 pub use analysis::impact::DEFAULT_PHP_WORKERS;
 pub use analysis::storms::{Storm, StormConfig};

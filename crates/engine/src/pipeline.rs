@@ -9,7 +9,7 @@
 //! end from each block's line count, so no reader counts lines.
 
 use crate::escape::escape_text;
-use crate::format::{self, time::TimeCache, ClientIp, LogFormat};
+use crate::format::{self, time::TimeCache, ClientIp, LogFormat, Reject};
 use crate::input::{self, Block, ChunkConfig, Flow, Input, Payload};
 use crate::scan::{BlockInfo, ScanConfig, Scanner};
 use crate::summary::{Caps, Summary};
@@ -130,8 +130,8 @@ pub struct ScanResult {
     pub(crate) consumed: Vec<u64>,
     /// The incremental-run state to save once the output is out (`--state`).
     pub(crate) pending_state: Option<(std::path::PathBuf, crate::input::state::State)>,
-    /// Lines read and lines rejected, by source index (empty when not known, as for merged
-    /// saved summaries).
+    /// Non-empty lines read and rejected, by source index (empty when not known, as for
+    /// merged saved summaries).
     pub(crate) line_counts: Vec<(u64, u64)>,
 }
 
@@ -191,8 +191,8 @@ impl ScanResult {
             });
         Some(format!(
             "{} of {} lines did not fit the {} format{first}",
-            l.rejected,
-            l.total,
+            crate::numbers::thousands(l.rejected),
+            crate::numbers::thousands(l.total),
             self.format_name().unwrap_or("detected")
         ))
     }
@@ -300,9 +300,9 @@ fn finish(
         );
     }
     let mut line_counts = vec![(0, 0); inputs.len()];
-    for &(source, _, lines, rejected) in &ledger {
+    for &(source, _, lines, rejected, blank) in &ledger {
         let c = &mut line_counts[source as usize];
-        (c.0, c.1) = (c.0 + lines, c.1 + rejected);
+        (c.0, c.1) = (c.0 + lines - blank, c.1 + rejected);
     }
     resolve_reject_lines(&mut summary, ledger);
     Ok(ScanResult {
@@ -538,8 +538,8 @@ impl<'r, 'a> SourceReader<'r, 'a> {
     }
 }
 
-/// Lines per block: (source, seq, lines, rejected lines).
-type Ledger = Vec<(u32, u64, u64, u64)>;
+/// Lines per block: (source, seq, lines, rejected non-empty lines, empty lines).
+type Ledger = Vec<(u32, u64, u64, u64, u64)>;
 
 /// What the workers return: the merged summary, the block ledger, the spools.
 type WorkerResults = (Summary, Ledger, Vec<std::fs::File>);
@@ -568,13 +568,19 @@ fn run_workers(
                         seq: block.seq,
                         format: &format,
                     };
-                    let rejected = scanner.summary.lines.rejected;
+                    let empty = Reject::Empty.index();
+                    let before = (
+                        scanner.summary.lines.rejected,
+                        scanner.summary.rejects[empty],
+                    );
                     let n = match block.payload {
                         Payload::Lines(_) => scanner.scan_block(at, block.data()),
                         Payload::Overlong(_) => scanner.scan_overlong(at, block.data()),
                     };
-                    let rejected = scanner.summary.lines.rejected - rejected;
-                    ledger.push((block.source, block.seq, n, rejected));
+                    // Empty lines are no sign of a wrong format: left out of the counts.
+                    let blank = scanner.summary.rejects[empty] - before.1;
+                    let rejected = scanner.summary.lines.rejected - before.0 - blank;
+                    ledger.push((block.source, block.seq, n, rejected, blank));
                     if let Some(p) = progress {
                         let noise = scanner.summary.noise_requests();
                         p.noise.fetch_add(noise - seen, Ordering::Relaxed);
@@ -607,7 +613,7 @@ fn resolve_reject_lines(summary: &mut Summary, mut ledger: Ledger) {
     for ex in &mut summary.reject_examples {
         let before: u64 = ledger
             .iter()
-            .filter(|&&(src, seq, _, _)| src == ex.source && seq < ex.block)
+            .filter(|&&(src, seq, ..)| src == ex.source && seq < ex.block)
             .map(|e| e.2)
             .sum();
         ex.line += before;
