@@ -743,11 +743,13 @@ fn progress_bar_only_on_a_terminal_and_never_when_asked() {
 fn bad_options_are_refused_before_any_input_is_read() {
     use std::io::Read;
     use std::process::{Command as Std, Stdio};
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--storm-rate", "nan"], "--storm-rate"),
         (&["--storm-rate=-1"], "--storm-rate"),
         (&["check", "--max-noise-share", "inf"], "--max-noise-share"),
         (&["check", "--max-noise-share=-5"], "--max-noise-share"),
+        (&["check", "--max-noise-share", "150"], "--max-noise-share"),
+        (&["check", "--max-rejected-share", "101"], "--max-rejected-share"),
         (&["--since", "yesterday"], "--since"),
         (&["--format", "apache"], "--format"),
     ];
