@@ -409,7 +409,7 @@ fn hostile_strings_never_reach_the_terminal_raw() {
     let mut data = fixture();
     data += &pline(
         "05:00:00",
-        "GET /owa/\\x1B]0;pwn\\x07 HTTP/1.1",
+        "GET /owa/%1B]0;pwn%07 HTTP/1.1",
         404,
         ua,
         "0.1",
