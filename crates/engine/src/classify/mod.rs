@@ -212,6 +212,13 @@ impl Classifier {
         self.classify_routed(routed, &mut scratch.cache)
     }
 
+    /// Classifies a path as nginx routed it (`$uri`, as nginx logs it): it is not normalized
+    /// again. For tests that compare noisegate with a real nginx.
+    #[cfg(feature = "internals")]
+    pub fn classify_uri(&self, uri: &[u8], scratch: &mut Scratch) -> Class {
+        self.classify_routed(uri, &mut scratch.cache).0
+    }
+
     /// Classifies a path as nginx routed it (`$uri`, already normalized); returns the class
     /// and the path without its trailing `/`.
     #[inline]
