@@ -13,7 +13,8 @@
 //!   an entry of the block, and what nginx refused it refuses the same way.
 //!
 //! Without nginx this test prints `skipped: nginx not installed` and passes, except under
-//! `CI=true`, where it fails.
+//! `CI=true`, where it fails. The regressions below it need no nginx: each runs the CLI on the
+//! log lines of one bug where noisegate read a request otherwise than nginx routed it.
 
 use crate::support::{self, nginx_available, Nginx, READY_PATH};
 
@@ -473,4 +474,27 @@ fn requests_nginx_refuses_have_no_path() {
     .map(|(r, s)| pantheon_line(r, *s))
     .collect();
     assert_eq!(requests_by_category(&log), BTreeMap::new());
+}
+
+/// A line without a version is an HTTP/0.9 GET, routed, unless nginx answered it 400, 408 or
+/// 414 (it never finished reading it: the log shows what had arrived); an `HTTP/2.0` line is
+/// what nginx's HTTP/2 module logs, routed, unless it was sent over HTTP/1 and answered 505.
+#[test]
+fn version_less_and_http2_lines_count_unless_nginx_refused_them() {
+    let log: String = [
+        ("GET /autodiscover/autodiscover.xml", 404),
+        ("GET /autodiscover/autodiscover.xml", 400),
+        ("GET /autodiscover/autodiscover.xml", 408),
+        (
+            "GET /autodiscover/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            414,
+        ),
+        ("POST /EWS/Exchange.asmx HTTP/2.0", 404),
+        ("POST /EWS/Exchange.asmx HTTP/2.0", 505),
+    ]
+    .iter()
+    .map(|(r, s)| pantheon_line(r, *s))
+    .collect();
+    let want = BTreeMap::from([("autodiscover".into(), 1), ("ews".into(), 1)]);
+    assert_eq!(requests_by_category(&log), want);
 }
