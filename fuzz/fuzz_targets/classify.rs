@@ -8,13 +8,16 @@ use std::sync::OnceLock;
 fuzz_target!(|path: &[u8]| {
     static C: OnceLock<Classifier> = OnceLock::new();
     let c = C.get_or_init(Classifier::new);
-    let (mut scratch, mut once, mut twice) = (Vec::new(), Vec::new(), Vec::new());
-    normalize(path, &mut scratch, &mut once);
-    assert!(once.starts_with(b"/"));
-    // Decoding `%XX` once more may change a path that held `%25XX`; resolving segments may not.
-    if !once.contains(&b'%') {
-        normalize(&once, &mut scratch, &mut twice);
-        assert_eq!(once, twice);
+    let (mut once, mut twice) = (Vec::new(), Vec::new());
+    // A path nginx refuses (400) has no normal form.
+    if normalize(path, &mut once) {
+        assert!(once.starts_with(b"/"));
+        // Decoding `%XX` once more may change a path that held `%25XX`; resolving segments
+        // may not.
+        if !once.contains(&b'%') {
+            assert!(normalize(&once, &mut twice));
+            assert_eq!(once, twice);
+        }
     }
     let mut s = c.scratch();
     let (class, norm) = c.classify(path, &mut s);

@@ -409,7 +409,7 @@ fn hostile_strings_never_reach_the_terminal_raw() {
     let mut data = fixture();
     data += &pline(
         "05:00:00",
-        "GET /owa/\\x1B]0;pwn\\x07 HTTP/1.1",
+        "GET /owa/%1B]0;pwn%07 HTTP/1.1",
         404,
         ua,
         "0.1",
@@ -749,7 +749,10 @@ fn bad_options_are_refused_before_any_input_is_read() {
         (&["check", "--max-noise-share", "inf"], "--max-noise-share"),
         (&["check", "--max-noise-share=-5"], "--max-noise-share"),
         (&["check", "--max-noise-share", "150"], "--max-noise-share"),
-        (&["check", "--max-rejected-share", "101"], "--max-rejected-share"),
+        (
+            &["check", "--max-rejected-share", "101"],
+            "--max-rejected-share",
+        ),
         (&["--since", "yesterday"], "--since"),
         (&["--format", "apache"], "--format"),
     ];

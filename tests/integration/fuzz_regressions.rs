@@ -51,12 +51,13 @@ fn preset_lines() {
 fn classify() {
     let c = Classifier::new();
     for path in inputs("classify") {
-        let (mut scratch, mut once, mut twice) = (Vec::new(), Vec::new(), Vec::new());
-        normalize(&path, &mut scratch, &mut once);
-        assert!(once.starts_with(b"/"));
-        if !once.contains(&b'%') {
-            normalize(&once, &mut scratch, &mut twice);
-            assert_eq!(once, twice);
+        let (mut once, mut twice) = (Vec::new(), Vec::new());
+        if normalize(&path, &mut once) {
+            assert!(once.starts_with(b"/"));
+            if !once.contains(&b'%') {
+                assert!(normalize(&once, &mut twice));
+                assert_eq!(once, twice);
+            }
         }
         let mut s = c.scratch();
         let _ = c.classify(&path, &mut s);

@@ -29,10 +29,10 @@ fn paths() -> impl Strategy<Value = String> {
     prop::collection::vec(segment, 0..7).prop_map(|s| format!("/{}", s.join("/")))
 }
 
-fn norm(p: &[u8]) -> Vec<u8> {
-    let (mut scratch, mut out) = (Vec::new(), Vec::new());
-    normalize(p, &mut scratch, &mut out);
-    out
+/// The path nginx routes for `p`, or `None` where nginx answers 400 (a `..` above the root).
+fn norm(p: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    normalize(p, &mut out).then_some(out)
 }
 
 /// `path` with some unreserved bytes written as `%XX` (upper- or lower-case hex) and some
@@ -77,12 +77,14 @@ proptest! {
     /// `//`, `/./` or `/../`.
     #[test]
     fn normalizing_is_idempotent(path in paths()) {
-        let once = norm(path.as_bytes());
+        let Some(once) = norm(path.as_bytes()) else {
+            return Ok(());
+        };
         prop_assert!(once.starts_with(b"/"));
         let text = String::from_utf8_lossy(&once).into_owned();
         prop_assert!(!text.contains("//") && !text.contains("/./") && !text.contains("/../"), "{}", text);
         if !once.contains(&b'%') {
-            prop_assert_eq!(norm(&once), once);
+            prop_assert_eq!(norm(&once), Some(once));
         }
     }
 

@@ -93,7 +93,7 @@ pub mod internals {
     pub use crate::format::{Escape, Miss, Record};
     pub use crate::remedy::plan as plan_summary;
     pub use crate::saved::Combiner;
-    pub use crate::scan::{BlockInfo, ScanConfig, Scanner};
+    pub use crate::scan::{route, BlockInfo, ScanConfig, Scanner};
     pub use crate::summary::Caps;
     pub use crate::summary::Summary;
 }

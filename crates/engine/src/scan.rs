@@ -8,8 +8,9 @@
 //! summaries are merged.
 
 use crate::classify::family::{is_scanner, FamilyCache};
-use crate::classify::{Class, Classifier, Scratch, CATEGORIES};
+use crate::classify::{needs_normalizing, normalize, Class, Classifier, Scratch, CATEGORIES};
 use crate::format::field::{first_hop, strip_port};
+use crate::format::request::Version;
 use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
 use crate::summary::noise::{self, NoiseRef};
 use crate::summary::time::activity_key;
@@ -67,7 +68,8 @@ pub struct BlockInfo<'f> {
 /// Decode buffers and the classifier's cache: what turning a record into a [`Routed`] needs.
 pub(crate) struct Decoder {
     scratch: Scratch,
-    path: Vec<u8>,
+    /// The request line (or logged URI) with the log's escapes undone.
+    line: Vec<u8>,
     agent: Vec<u8>,
     client: Vec<u8>,
 }
@@ -94,14 +96,14 @@ impl Decoder {
     pub fn new(classifier: &Classifier) -> Self {
         Decoder {
             scratch: classifier.scratch(),
-            path: Vec::with_capacity(256),
+            line: Vec::with_capacity(256),
             agent: Vec::with_capacity(256),
             client: Vec::with_capacity(64),
         }
     }
 
-    /// Decodes and classifies the request of `rec`; `None` when it has no path. The second
-    /// value gives the user agent and client when asked (only noise needs them).
+    /// Decodes and classifies the request of `rec`; `None` when nginx routed no path for it.
+    /// The second value gives the user agent and client when asked (only noise needs them).
     #[inline(always)]
     pub(crate) fn decode<'b>(
         &'b mut self,
@@ -109,9 +111,15 @@ impl Decoder {
         rec: &'b Record<'b>,
         policy: ClientIp,
     ) -> Option<(Routed<'b>, Who<'b>)> {
-        let (method, raw_path, query) = request_path(rec)?;
-        let path = decode(raw_path, rec.escape, &mut self.path);
-        let (class, normalized) = classifier.classify(path, &mut self.scratch);
+        let Decoder {
+            scratch,
+            line,
+            agent,
+            client,
+        } = self;
+        let t = target(rec, line)?;
+        let routed = routed(&t, &mut scratch.normalized)?;
+        let (class, normalized) = classifier.classify_routed(routed, &mut scratch.cache);
         let category = match class {
             Class::Noise(i) => Some(i),
             _ => None,
@@ -119,14 +127,14 @@ impl Decoder {
         let probe = Routed {
             category,
             class,
-            method,
-            path,
+            method: t.method,
+            path: t.path,
             normalized,
-            query,
+            query: t.query,
         };
         let who = Who {
-            agent: &mut self.agent,
-            client: &mut self.client,
+            agent,
+            client,
             rec,
             policy,
         };
@@ -349,17 +357,80 @@ fn keep(spool: &mut Option<BufWriter<File>>, failed: &mut bool, r: &NoiseRef<'_>
     }
 }
 
-/// A request's method (if logged), raw path and query, still escaped.
-type Target<'a> = (Option<&'a [u8]>, &'a [u8], &'a [u8]);
+/// A request's method (if logged), path as sent and query, unescaped, and whether nginx
+/// rewrites the path before routing it.
+struct Target<'a> {
+    method: Option<&'a [u8]>,
+    path: &'a [u8],
+    query: &'a [u8],
+    complex: bool,
+}
 
-/// The target of a record: from `$request`, or from `$request_method` and
-/// `$request_uri`/`$uri`.
+/// The path nginx routes for `t`: its path as sent, or normalized into `out`; `None` when nginx
+/// refuses it (400).
 #[inline]
-fn request_path<'a>(rec: &Record<'a>) -> Option<Target<'a>> {
-    if let Some(req) = rec.request {
-        let r = request::split(req)?;
-        return Some((Some(r.method), r.path, r.query));
+fn routed<'a>(t: &Target<'a>, out: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    if !t.complex {
+        Some(t.path)
+    } else if normalize(t.path, out) {
+        Some(out)
+    } else {
+        None
     }
-    let (path, query) = request::split_query(rec.uri?);
-    Some((rec.method, path, query))
+}
+
+/// The path nginx routed for one log line (`$uri`) and the id of its noise category, if any;
+/// `None` when the line does not parse or nginx routed no path for it. One line at a time,
+/// for tests that compare noisegate with a real nginx.
+#[cfg(feature = "internals")]
+pub fn route(
+    classifier: &Classifier,
+    format: &LogFormat,
+    line: &[u8],
+) -> Option<(Vec<u8>, Option<&'static str>)> {
+    let rec = format.parse(line, &mut TimeCache::default()).ok()?;
+    let (mut buf, mut out) = (Vec::new(), Vec::new());
+    let t = target(&rec, &mut buf)?;
+    let uri = routed(&t, &mut out)?.to_vec();
+    let mut scratch = classifier.scratch();
+    let category = match classifier.classify_routed(&uri, &mut scratch.cache).0 {
+        Class::Noise(i) => Some(CATEGORIES[i].id),
+        _ => None,
+    };
+    Some((uri, category))
+}
+
+/// The target of a record: from `$request` (read by nginx's grammar: `None` when nginx routed
+/// nothing), or from `$request_method` and `$request_uri`/`$uri`. The log's escapes are undone
+/// into `line` when there are any.
+#[inline]
+fn target<'a>(rec: &Record<'a>, line: &'a mut Vec<u8>) -> Option<Target<'a>> {
+    if let Some(req) = rec.request {
+        let r = request::split(decode(req, rec.escape, line))?;
+        // A line without a version that nginx answered 400, 408 or 414 is one it never
+        // finished reading (cut at a bare CR, a timeout, its buffer's end); an HTTP/1 line
+        // naming HTTP/2.0 is answered 505. Neither was routed.
+        let refused = match r.version {
+            Version::Http09 => matches!(rec.status, Some(400 | 408 | 414)),
+            Version::Later => rec.status == Some(505),
+            Version::Http1 => false,
+        };
+        if refused {
+            return None;
+        }
+        return Some(Target {
+            method: Some(r.method),
+            path: r.path,
+            query: r.query,
+            complex: r.complex,
+        });
+    }
+    let (path, query) = request::split_query(decode(rec.uri?, rec.escape, line));
+    let path: &[u8] = if path.is_empty() { b"/" } else { path };
+    Some(Target {
+        method: rec.method,
+        path,
+        query,
+        complex: needs_normalizing(path),
+    })
 }

@@ -5,9 +5,8 @@
 //! regex-automata multi-pattern matcher is compiled once; each worker brings its own
 //! [`Scratch`] (regex cache and buffers), so classification never allocates or locks.
 //!
-//! Matching is case-insensitive on the path as nginx normalizes it before it matches a
-//! `location` ([`normalize`]): query removed, `%XX` decoded once, `//` merged, `.`/`..`
-//! resolved, trailing `/` ignored.
+//! Matching is case-insensitive on the path nginx routes (`$uri`, see [`normalize`]): query
+//! removed, `%XX` decoded once, `//` merged, `.`/`..` resolved; a trailing `/` is ignored.
 
 pub(crate) mod family;
 mod normalize;
@@ -135,10 +134,9 @@ pub struct Classifier {
 
 /// Per-worker scratch space for [`Classifier::classify`].
 pub struct Scratch {
-    cache: meta::Cache,
+    pub(crate) cache: meta::Cache,
     /// Holds the normalized path when normalizing changed it.
     pub(crate) normalized: Vec<u8>,
-    decoded: Vec<u8>,
 }
 
 fn escape_regex(s: &str) -> String {
@@ -193,24 +191,44 @@ impl Classifier {
         Scratch {
             cache: self.regex.create_cache(),
             normalized: Vec::with_capacity(256),
-            decoded: Vec::with_capacity(256),
         }
     }
 
-    /// Classifies an unescaped request path (query already removed). Returns the class and
-    /// the normalized path, which borrows either `path` or `scratch.normalized`
-    /// (`/EWS//Exchange.asmx` is `ews` noise, normalized to `/EWS/Exchange.asmx`).
-    #[inline]
+    /// Classifies an unescaped request path as sent (query already removed): normalizes it
+    /// as nginx does ([`normalize`]), then classifies what nginx would route. Returns the
+    /// class and the normalized path, which borrows either `path` or `scratch.normalized`
+    /// (`/EWS//Exchange.asmx` is `ews` noise, normalized to `/EWS/Exchange.asmx`). A path
+    /// nginx refuses (400: `/..`, `%00`, a broken escape) is [`Class::Other`] with an empty
+    /// normalized path.
+    #[cfg(any(test, feature = "internals"))]
     pub fn classify<'a>(&self, path: &'a [u8], scratch: &'a mut Scratch) -> (Class, &'a [u8]) {
-        let norm: &[u8] = if needs_normalizing(path) {
-            normalize(path, &mut scratch.decoded, &mut scratch.normalized);
+        let routed: &[u8] = if !needs_normalizing(path) {
+            path
+        } else if normalize(path, &mut scratch.normalized) {
             &scratch.normalized
         } else {
-            path
+            return (Class::Other, b"");
         };
-        let norm = trim_trailing_slash(norm);
-        let class = self.class_of(norm, &mut scratch.cache);
-        (class, norm)
+        self.classify_routed(routed, &mut scratch.cache)
+    }
+
+    /// Classifies a path as nginx routed it (`$uri`, as nginx logs it): it is not normalized
+    /// again. For tests that compare noisegate with a real nginx.
+    #[cfg(feature = "internals")]
+    pub fn classify_uri(&self, uri: &[u8], scratch: &mut Scratch) -> Class {
+        self.classify_routed(uri, &mut scratch.cache).0
+    }
+
+    /// Classifies a path as nginx routed it (`$uri`, already normalized); returns the class
+    /// and the path without its trailing `/`.
+    #[inline]
+    pub(crate) fn classify_routed<'a>(
+        &self,
+        routed: &'a [u8],
+        cache: &mut meta::Cache,
+    ) -> (Class, &'a [u8]) {
+        let norm = trim_trailing_slash(routed);
+        (self.class_of(norm, cache), norm)
     }
 
     fn class_of(&self, norm: &[u8], cache: &mut meta::Cache) -> Class {
@@ -313,11 +331,12 @@ mod tests {
             "/%61utodiscover/autodiscover.xml",
             "/foo/../autodiscover/x",
             "/./autodiscover",
-            "/../autodiscover",
         ] {
             assert_eq!(class(path), noise("autodiscover"), "{path}");
         }
         assert_eq!(class("/ews/../EWS/Exchange.asmx"), noise("ews"));
+        // nginx answers 400 to a `..` above the root: it routes nothing.
+        assert_eq!(class("/../autodiscover"), Class::Other);
     }
 
     #[test]

@@ -1,16 +1,20 @@
-//! Path normalization as nginx does it before matching a `location`: `%XX` decoded once,
-//! `//` merged, `.` and `..` segments resolved (never above the root). Case is kept: nginx
-//! and Pantheon's `protected_web_paths` compare case-sensitively.
+//! The path nginx routes: what `ngx_http_parse_complex_uri` (nginx 1.22, `merge_slashes on`)
+//! makes of a request's path before it matches a `location`, i.e. `$uri`. One pass, as nginx
+//! does it: `%XX` decoded once and the decoded byte read as if sent (so `%2F` separates and
+//! `%2e%2e` climbs), except a decoded `%`, `#` or `?`, which is kept as a plain byte; `//`
+//! merged; `.` and `..` segments resolved. nginx answers 400 to (and never routes) a path with
+//! a broken escape, a `%00`, or a `..` above the root: [`normalize`] returns `false` for
+//! those. Case is kept: nginx and Pantheon's `protected_web_paths` compare case-sensitively.
 
-use crate::format::request::percent_decode_into;
+use crate::format::request::hex;
 
-/// `true` when [`normalize`] could change `path`; most paths are already normal, and the
-/// classifier then skips the copy.
+/// `true` when [`normalize`] could change `path` (or refuse it); most paths are already as
+/// nginx routes them, and callers then skip the copy.
 #[inline]
 pub(crate) fn needs_normalizing(path: &[u8]) -> bool {
     let mut prev = 0u8;
     for &b in path {
-        if b == b'%' || (prev == b'/' && (b == b'/' || b == b'.')) {
+        if matches!(b, b'%' | b'?' | b'#') || (prev == b'/' && (b == b'/' || b == b'.')) {
             return true;
         }
         prev = b;
@@ -18,32 +22,101 @@ pub(crate) fn needs_normalizing(path: &[u8]) -> bool {
     path.first() != Some(&b'/')
 }
 
-/// Writes the normalized form of `path` to `out` (`decoded` is scratch). The result always
-/// starts with `/`; a trailing `/` is kept when the input had one
-/// (`//%41utoDiscover/./x/../y.xml` becomes `/AutoDiscover/y.xml`).
-pub fn normalize(path: &[u8], decoded: &mut Vec<u8>, out: &mut Vec<u8>) {
-    percent_decode_into(path, decoded);
+/// Where the last bytes written leave the reader, as in nginx's parser.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// Inside a segment.
+    Usual,
+    /// Just after a `/`.
+    Slash,
+    /// After `/.`.
+    Dot,
+    /// After `/..`.
+    DotDot,
+}
+
+/// Writes the path nginx routes for `path` (cut at a `?` or `#`, as nginx ends the path there)
+/// to `out`, and returns `true`; returns `false`, with `out` empty, when nginx would answer
+/// 400 instead. A path that does not start with `/` is read as if it did
+/// (`//%41utoDiscover/./x/../y.xml` becomes `/AutoDiscover/y.xml`; `/a/%2e%2e/..` is refused).
+pub fn normalize(path: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     out.push(b'/');
-    let trailing = decoded.ends_with(b"/") || decoded.ends_with(b"/.") || decoded.ends_with(b"/..");
-    for seg in decoded.split(|&b| b == b'/') {
-        match seg {
-            b"" | b"." => {}
-            b".." => {
-                let keep = out[..out.len() - 1]
-                    .iter()
-                    .rposition(|&b| b == b'/')
-                    .map_or(1, |i| i + 1);
-                out.truncate(keep);
+    let mut at = At::Slash;
+    let mut i = usize::from(path.first() == Some(&b'/'));
+    while i < path.len() {
+        let mut b = path[i];
+        i += 1;
+        if b == b'?' || b == b'#' {
+            break;
+        }
+        if b == b'%' {
+            let (Some(h), Some(l)) = (path.get(i), path.get(i + 1)) else {
+                return refuse(out);
+            };
+            let (Some(h), Some(l)) = (hex(*h), hex(*l)) else {
+                return refuse(out);
+            };
+            i += 2;
+            b = h << 4 | l;
+            if b == 0 {
+                return refuse(out);
             }
-            _ => {
-                out.extend_from_slice(seg);
-                out.push(b'/');
+            if matches!(b, b'%' | b'#' | b'?') {
+                out.push(b);
+                at = At::Usual;
+                continue;
             }
         }
+        match step(at, b, out) {
+            Some(next) => at = next,
+            None => return refuse(out),
+        }
     }
-    if !trailing && out.len() > 1 {
-        out.pop();
+    match at {
+        At::Dot => {
+            out.pop();
+        }
+        At::DotDot if !climb(out) => return refuse(out),
+        _ => {}
+    }
+    true
+}
+
+fn refuse(out: &mut Vec<u8>) -> bool {
+    out.clear();
+    false
+}
+
+/// Reads one byte `b` (decoded if it was escaped) in state `at`; `None` when a `..` climbs
+/// above the root.
+fn step(at: At, b: u8, out: &mut Vec<u8>) -> Option<At> {
+    let next = match (at, b) {
+        (At::Slash, b'/') => return Some(At::Slash),
+        (At::Dot, b'/') => {
+            out.pop();
+            return Some(At::Slash);
+        }
+        (At::DotDot, b'/') => return climb(out).then_some(At::Slash),
+        (_, b'/') => At::Slash,
+        (At::Slash, b'.') => At::Dot,
+        (At::Dot, b'.') => At::DotDot,
+        _ => At::Usual,
+    };
+    out.push(b);
+    Some(next)
+}
+
+/// Drops the `/..` that `out` ends with and the segment before it; `false` when there is
+/// none (nginx's 400 for a `..` above the root).
+fn climb(out: &mut Vec<u8>) -> bool {
+    let slash = out.len() - 3;
+    match out[..slash].iter().rposition(|&b| b == b'/') {
+        Some(i) => {
+            out.truncate(i + 1);
+            true
+        }
+        None => false,
     }
 }
 
@@ -51,31 +124,65 @@ pub fn normalize(path: &[u8], decoded: &mut Vec<u8>, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    fn norm(p: &str) -> String {
-        let (mut d, mut o) = (Vec::new(), Vec::new());
-        normalize(p.as_bytes(), &mut d, &mut o);
-        String::from_utf8(o).unwrap()
+    fn norm(p: &str) -> Option<String> {
+        let mut o = Vec::new();
+        normalize(p.as_bytes(), &mut o).then(|| String::from_utf8(o).unwrap())
     }
 
     #[test]
     fn resolves_like_nginx() {
-        assert_eq!(norm("/a//b"), "/a/b");
-        assert_eq!(norm("/a/./b/"), "/a/b/");
-        assert_eq!(norm("/a/../b"), "/b");
-        assert_eq!(norm("/../../b"), "/b");
-        assert_eq!(norm("/a/b/.."), "/a/");
-        assert_eq!(norm("/%41%2fB"), "/A/B");
-        assert_eq!(norm("//%41utoDiscover/./x/../y.xml"), "/AutoDiscover/y.xml");
-        assert_eq!(norm("/%252e"), "/%2e");
-        assert_eq!(norm("/"), "/");
-        assert_eq!(norm("/.."), "/");
-        assert_eq!(norm("a/b"), "/a/b");
+        let cases = [
+            ("/a//b", "/a/b"),
+            ("/a/./b/", "/a/b/"),
+            ("/a/../b", "/b"),
+            ("/a/b/..", "/a/"),
+            ("/a/b/.", "/a/b/"),
+            ("/%41%2fB", "/A/B"),
+            ("//%41utoDiscover/./x/../y.xml", "/AutoDiscover/y.xml"),
+            ("/%252e", "/%2e"),
+            ("/a/%2e%2E/b", "/b"),
+            ("/a%2F%2F..%2fb", "/b"),
+            ("/%23x%3f%3F", "/#x??"),
+            ("/a/...", "/a/..."),
+            ("/a/.b/..c", "/a/.b/..c"),
+            ("/a\\..\\b", "/a\\..\\b"),
+            ("/a;p=1/b", "/a;p=1/b"),
+            ("/a?x/../..", "/a"),
+            ("/a/..#x", "/"),
+            ("/", "/"),
+            ("", "/"),
+            ("a/b", "/a/b"),
+        ];
+        for (p, want) in cases {
+            assert_eq!(norm(p).as_deref(), Some(want), "{p}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_nginx_answers_400() {
+        for p in [
+            "/..",
+            "/../b",
+            "/a/../..",
+            "/./..",
+            "/%2e%2e",
+            "/a/%2e%2e/..",
+            "/%00",
+            "/a%zz",
+            "/a%4",
+            "/a%",
+            "/a%4?",
+        ] {
+            assert_eq!(norm(p), None, "{p}");
+        }
     }
 
     #[test]
     fn fast_check_agrees_with_normalize() {
-        for p in ["/a/b", "/a//b", "/a/.b", "/a%20", "/", "/x.y/z", "rel"] {
-            let changed = norm(p) != p;
+        for p in [
+            "/a/b", "/a//b", "/a/.b", "/a%20", "/", "/x.y/z", "rel", "/a?b",
+        ] {
+            let changed = norm(p).as_deref() != Some(p);
             assert!(!changed || needs_normalizing(p.as_bytes()), "{p}");
         }
     }

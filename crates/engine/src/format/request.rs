@@ -1,70 +1,203 @@
-//! The `$request` field: method, target path and protocol, and nginx's `\xHH` escapes.
+//! The `$request` field as nginx reads it: method, target path and query, and nginx's `\xHH`
+//! and JSON escapes of logged strings.
 //!
-//! A request line is attacker-written: it may be TLS bytes sent to a plain port, `-`, empty,
-//! or a path with spaces. [`split`] never fails loudly; it returns `None` when there is no
-//! method and path to speak of, and the line still counts as parsed.
+//! [`split`] follows nginx's own request-line grammar (`ngx_http_parse_request_line`, nginx
+//! 1.22): a line nginx answered 400 or 505 before routing it (a lower-case method, a space or
+//! a control byte inside the target, `*`, userinfo, a bad version, TLS bytes) has no path, and
+//! every line nginx routed has one, however oddly spaced or long its method. It never fails
+//! loudly: a line without a path still counts as parsed. Resolving `%XX`, `//`, `.` and `..`
+//! in the path is [`crate::classify::normalize`]'s job; [`Request::complex`] says when it is
+//! needed, found in the same pass.
 
-use memchr::{memchr, memrchr};
+use memchr::memchr;
 
-/// The parts of a request line, borrowed from the (still escaped) log field.
+/// The parts of a request line nginx would route, borrowed from the raw (unescaped) line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request<'a> {
-    /// `GET`, `POST`, ... (ASCII upper-case letters, `-` or `_`).
+    /// `GET`, `POST`, ...: one or more ASCII upper-case letters, `-` or `_`, any length.
     pub method: &'a [u8],
-    /// The path of the target, without query string or fragment; for an absolute-form target
-    /// (`http://host/path`) only the path.
+    /// The path as sent, up to `?` or `#`; for an absolute-form target (`http://host/path`)
+    /// the part after the authority, `/` when there is none.
     pub path: &'a [u8],
-    /// The query string after `?` (empty when none).
+    /// The query string after `?`, up to `#` (empty when none).
     pub query: &'a [u8],
+    /// nginx rewrites `path` before routing it (it holds `%`, `//` or `/.`).
+    pub complex: bool,
+    /// The protocol the line names.
+    pub version: Version,
 }
 
-fn is_method(m: &[u8]) -> bool {
-    !m.is_empty()
-        && m.len() <= 24
-        && m.iter()
-            .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
+/// The protocol at the end of a request line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// None: an HTTP/0.9 request line, or one nginx never finished reading (the log shows
+    /// what had arrived).
+    Http09,
+    /// `HTTP/1.x`, as sent.
+    Http1,
+    /// `HTTP/2.0` or `HTTP/3.0`: a line nginx's HTTP/2 or HTTP/3 module writes for a request
+    /// (from its `:path`, checked as a request line's target is), or an HTTP/1 line naming
+    /// that version, which nginx answers 505.
+    Later,
 }
 
-/// Splits `METHOD SP target [SP HTTP/x.y]`. The target may itself hold spaces (clients that
-/// do not encode them), so the protocol is taken from the end.
-pub fn split(request: &[u8]) -> Option<Request<'_>> {
-    let sp = memchr(b' ', request)?;
-    let method = &request[..sp];
-    if !is_method(method) {
+fn is_method_byte(b: u8) -> bool {
+    b.is_ascii_uppercase() || b == b'-' || b == b'_'
+}
+
+/// Splits a raw request line (`\xHH` escapes already undone) as nginx parses it:
+/// `METHOD SP+ target [SP+ HTTP/1.x SP*]`. `None` when nginx would reject the line.
+pub fn split(line: &[u8]) -> Option<Request<'_>> {
+    let m = line.iter().position(|&b| !is_method_byte(b))?;
+    if m == 0 || line[m] != b' ' {
         return None;
     }
-    let mut target = &request[sp + 1..];
-    if let Some(last) = memrchr(b' ', target) {
-        if target[last + 1..].starts_with(b"HTTP/") {
-            target = &target[..last];
-        }
+    let start = m + 1 + line[m + 1..].iter().position(|&b| b != b' ')?;
+    let at = match line[start] {
+        b'/' => start,
+        b if b.is_ascii_alphabetic() => after_authority(line, start)?,
+        _ => return None,
+    };
+    let t = target(line, at)?;
+    let version = version(&line[t.end..])?;
+    let method = &line[..m];
+    if version == Version::Http09 && method != b"GET" {
+        return None;
     }
-    let (path, query) = path_of_target(target)?;
     Some(Request {
         method,
-        path,
-        query,
+        path: t.path,
+        query: t.query,
+        complex: t.complex,
+        version,
     })
 }
 
-/// The path and query of a request target: origin-form as is, absolute-form after its
-/// authority; fragment (`#`) removed. `*` and authority-form have no path.
-fn path_of_target(target: &[u8]) -> Option<(&[u8], &[u8])> {
-    let target = if target.first() == Some(&b'/') {
-        target
-    } else {
-        let scheme_end = memchr(b':', target)?;
-        let scheme = &target[..scheme_end];
-        if !(scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https")) {
+/// A target's path, query, whether its path is complex, and where it ends.
+struct Target<'a> {
+    path: &'a [u8],
+    query: &'a [u8],
+    complex: bool,
+    end: usize,
+}
+
+/// Scans the origin-form part of a target from `at` (a `/`, or the `?` or space that ends an
+/// authority) to the first space or the end: no control byte or DEL may occur.
+fn target(line: &[u8], at: usize) -> Option<Target<'_>> {
+    let rest = &line[at..];
+    let end = memchr(b' ', rest).unwrap_or(rest.len());
+    let uri = &rest[..end];
+    let mut cut = None;
+    let mut complex = false;
+    let mut prev = 0u8;
+    for (i, &b) in uri.iter().enumerate() {
+        if b < 0x20 || b == 0x7f {
             return None;
         }
-        let after = target[scheme_end..].strip_prefix(b"://")?;
-        match memchr(b'/', after) {
-            Some(i) => &after[i..],
-            None => b"/",
+        if cut.is_none() {
+            if b == b'?' || b == b'#' {
+                cut = Some(i);
+            } else {
+                complex |= b == b'%' || (prev == b'/' && (b == b'/' || b == b'.'));
+            }
         }
+        prev = b;
+    }
+    let cut = cut.unwrap_or(uri.len());
+    let query = match uri.get(cut) {
+        Some(b'?') => {
+            let q = &uri[cut + 1..];
+            &q[..memchr(b'#', q).unwrap_or(q.len())]
+        }
+        _ => &uri[..0],
     };
-    Some(split_query(target))
+    let path: &[u8] = if cut == 0 { b"/" } else { &uri[..cut] };
+    let end = at + end;
+    Some(Target {
+        path,
+        query,
+        complex,
+        end,
+    })
+}
+
+/// The position just after `scheme://host[:port]` (at its `/`, `?` or space) for an
+/// absolute-form target starting at `start`. nginx accepts any scheme, a host of letters,
+/// digits, `.` and `-` (or an IP literal in brackets) without `..`, and digits as port;
+/// userinfo, an empty host and a target ending inside the authority are 400.
+fn after_authority(line: &[u8], start: usize) -> Option<usize> {
+    let rest = &line[start..];
+    let colon = rest
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b"+-.".contains(&b)))?;
+    let host_start = start + colon + 3;
+    if !rest[colon..].starts_with(b"://") || host_start >= line.len() {
+        return None;
+    }
+    let host_end = host_end(line, host_start)?;
+    if !valid_host(&line[host_start..host_end]) {
+        return None;
+    }
+    let mut i = host_end;
+    if line.get(i) == Some(&b':') {
+        i += 1;
+        i += line[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    }
+    matches!(line.get(i), Some(b'/' | b'?' | b' ')).then_some(i)
+}
+
+/// Where the host starting at `i` ends: after its `]` for an IP literal, else at the first
+/// byte that is not a letter, digit, `.` or `-`.
+fn host_end(line: &[u8], i: usize) -> Option<usize> {
+    let rest = &line[i..];
+    if rest[0] == b'[' {
+        let lit = b"-._~!$&'()*+,;=:";
+        let n = rest[1..]
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || lit.contains(&b)))?;
+        return (rest[1 + n] == b']').then_some(i + n + 2);
+    }
+    let n = rest
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-'))
+        .unwrap_or(rest.len());
+    Some(i + n)
+}
+
+/// nginx's check of a host from the request line: not empty (a trailing dot aside), no `..`.
+fn valid_host(host: &[u8]) -> bool {
+    let host = host.strip_suffix(b".").unwrap_or(host);
+    !host.is_empty() && !host.windows(2).any(|w| w == b"..")
+}
+
+/// After the target: spaces, then nothing (HTTP/0.9), `HTTP/1.minor` or `HTTP/2.0` /
+/// `HTTP/3.0`, then spaces. `None` for anything else (nginx's 400 or 505).
+fn version(rest: &[u8]) -> Option<Version> {
+    let rest = &rest[rest.iter().take_while(|&&b| b == b' ').count()..];
+    if rest.is_empty() {
+        return Some(Version::Http09);
+    }
+    let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+    if !rest[end..].iter().all(|&b| b == b' ') {
+        return None;
+    }
+    let proto = &rest[..end];
+    if proto == b"HTTP/2.0" || proto == b"HTTP/3.0" {
+        return Some(Version::Later);
+    }
+    let minor = proto.strip_prefix(b"HTTP/1.")?;
+    if minor.is_empty() || !minor.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // nginx refuses a further digit once the minor version is above 99.
+    let mut n = 0u32;
+    for (i, &d) in minor.iter().enumerate() {
+        if i > 0 && n > 99 {
+            return None;
+        }
+        n = n * 10 + u32::from(d - b'0');
+    }
+    Some(Version::Http1)
 }
 
 /// `/path?query#fragment` → (`/path`, `query`).
@@ -83,7 +216,7 @@ pub(crate) fn split_query(target: &[u8]) -> (&[u8], &[u8]) {
     (&target[..end], query)
 }
 
-fn hex(b: u8) -> Option<u8> {
+pub(crate) fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -178,12 +311,6 @@ fn json_u_escape(s: &[u8]) -> Option<(char, usize)> {
     char::from_u32(hi).map(|c| (c, 6))
 }
 
-/// Decodes `%XX` once (invalid escapes stay literal), like nginx before it matches locations.
-pub(crate) fn percent_decode_into(s: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    decode_hex_escapes(s, b"%", out);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,24 +324,87 @@ mod tests {
         let r = split(b"POST /Autodiscover/Autodiscover.xml HTTP/1.1").unwrap();
         assert_eq!(r.method, b"POST");
         assert_eq!(r.path, b"/Autodiscover/Autodiscover.xml");
-        assert_eq!(path(b"GET /a?b=c HTTP/2.0"), Some(&b"/a"[..]));
+        assert!(!r.complex);
+        assert_eq!(r.version, Version::Http1);
+        assert_eq!(split(b"GET /a HTTP/2.0").unwrap().version, Version::Later);
+        let r = split(b"GET /a?b=c#d HTTP/1.0").unwrap();
+        assert_eq!((r.path, r.query), (&b"/a"[..], &b"b=c"[..]));
         assert_eq!(path(b"GET /a#frag"), Some(&b"/a"[..]));
-        assert_eq!(path(b"GET /a b/c HTTP/1.1"), Some(&b"/a b/c"[..]));
-        assert_eq!(path(b"GET http://x.org/owa/ HTTP/1.1"), Some(&b"/owa/"[..]));
-        assert_eq!(path(b"GET https://x.org HTTP/1.1"), Some(&b"/"[..]));
+        assert!(split(b"GET /a/./b HTTP/1.1").unwrap().complex);
+        assert!(split(b"GET /a%41 HTTP/1.1").unwrap().complex);
+        assert!(!split(b"GET /a?//%41 HTTP/1.1").unwrap().complex);
     }
 
     #[test]
-    fn garbage_has_no_path() {
+    fn spaces_and_long_methods_as_nginx_reads_them() {
+        let p = Some(&b"/Autodiscover/Autodiscover.xml"[..]);
+        assert_eq!(path(b"POST  /Autodiscover/Autodiscover.xml HTTP/1.1"), p);
+        assert_eq!(path(b"POST /Autodiscover/Autodiscover.xml  HTTP/1.1"), p);
+        assert_eq!(path(b"POST /Autodiscover/Autodiscover.xml HTTP/1.1   "), p);
+        let long = b"PROPFIND_AND_SOME_MORE_LETTERS-X /owa/ HTTP/1.1";
+        assert_eq!(path(long), Some(&b"/owa/"[..]));
+        let r = split(b"GET /x").unwrap();
+        assert_eq!(r.version, Version::Http09);
+        assert_eq!(path(b"GET /x   "), Some(&b"/x"[..]));
+    }
+
+    #[test]
+    fn absolute_form_targets() {
+        let cases: [(&[u8], &[u8], &[u8]); 7] = [
+            (b"GET http://x.org/owa/ HTTP/1.1", b"/owa/", b""),
+            (b"GET https://x.org HTTP/1.1", b"/", b""),
+            (b"GET HTTPS://x.org:443/ews HTTP/1.1", b"/ews", b""),
+            (
+                b"GET http://localhost?/Autodiscover/a.xml HTTP/1.1",
+                b"/",
+                b"/Autodiscover/a.xml",
+            ),
+            (b"GET http://h:80?q HTTP/1.1", b"/", b"q"),
+            (b"GET http://[::1]:8080/a HTTP/1.1", b"/a", b""),
+            (b"GET ftp://x/y HTTP/1.1", b"/y", b""),
+        ];
+        for (line, p, q) in cases {
+            let r = split(line).unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(line)));
+            assert_eq!(
+                (r.path, r.query),
+                (p, q),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn what_nginx_rejects_has_no_path() {
         for r in [
             &b""[..],
             b"-",
-            b"\\x16\\x03\\x01\\x00",
+            b"\x16\x03\x01\x00",
             b"get / HTTP/1.1",
+            b"Get / HTTP/1.1",
             b"OPTIONS * HTTP/1.1",
             b"CONNECT x.org:443 HTTP/1.1",
             b"GET",
-            b"GET ftp://x/y HTTP/1.1",
+            b"GET ",
+            b"GET\t/ HTTP/1.1",
+            b" GET / HTTP/1.1",
+            b"GET /a b/c HTTP/1.1",
+            b"GET /a\x00b HTTP/1.1",
+            b"GET /a\x7f HTTP/1.1",
+            b"GET /a\tb HTTP/1.1",
+            b"POST /x",
+            b"GET / HTTP/2",
+            b"GET / HTTP/2.1",
+            b"GET / HTTP/1",
+            b"GET / HTTP/1.1x",
+            b"GET / HTTP/1.1000",
+            b"GET / http/1.1",
+            b"GET http://u@h/ HTTP/1.1",
+            b"GET http:///x HTTP/1.1",
+            b"GET http://a..b/x HTTP/1.1",
+            b"GET http://h#f HTTP/1.1",
+            b"GET http://h",
+            b"GET http:/h/x HTTP/1.1",
         ] {
             assert_eq!(path(r), None, "{}", String::from_utf8_lossy(r));
         }
@@ -238,12 +428,5 @@ mod tests {
             "\u{e9}\u{1f600}".as_bytes()
         );
         assert_eq!(json_unescape(br"\uZZ\", &mut s), br"\uZZ\");
-    }
-
-    #[test]
-    fn percent_decodes_once() {
-        let mut out = Vec::new();
-        percent_decode_into(b"/%61utodiscover/%2541%zz%4", &mut out);
-        assert_eq!(out, b"/autodiscover/%41%zz%4");
     }
 }

@@ -115,14 +115,17 @@ fn dir_prefix(norm: &[u8], category: usize) -> Option<&[u8]> {
 /// Noise paths, normalized, grouped under the entry that would cover them.
 fn groups(summary: &Summary) -> BTreeMap<Vec<u8>, Group> {
     let mut groups: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
-    let (mut decoded, mut normalized) = (Vec::new(), Vec::new());
+    let mut normalized = Vec::new();
     for (ci, cat) in summary.categories.iter().enumerate() {
         for (raw, n) in cat.paths.sorted() {
-            let norm = if needs_normalizing(raw) {
-                normalize(raw, &mut decoded, &mut normalized);
+            // The path nginx routes, as the scan classified it; a path nginx refuses (only
+            // a saved summary of an older noisegate could hold one) covers nothing.
+            let norm = if !needs_normalizing(raw) {
+                trim_trailing_slash(raw).to_vec()
+            } else if normalize(raw, &mut normalized) {
                 trim_trailing_slash(&normalized).to_vec()
             } else {
-                trim_trailing_slash(raw).to_vec()
+                continue;
             };
             let key = dir_prefix(&norm, ci).unwrap_or(&norm).to_vec();
             let g = groups.entry(key).or_default();
