@@ -5,6 +5,7 @@
 //! allocated here. Values that need decoding (`\xHH` or JSON escapes, the client address) are
 //! decoded only by the callers that need them. This module knows nothing about noise.
 
+mod anchor;
 pub(crate) mod conf;
 mod detect;
 pub(crate) mod field;
