@@ -500,3 +500,50 @@ fn a_hostile_head_hides_no_storm() {
     assert_eq!(v["lines"]["parsed"], sent.requests);
     assert_eq!(storms(&v), [("autodiscover".to_string(), STORM)]);
 }
+
+/// Detection looks past a head no format parses and past a format that never reaches 200
+/// lines, and decides the same for any block size and thread count (no nginx needed).
+#[test]
+fn detection_past_the_head_is_the_same_for_any_block_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for i in 0..300 {
+        log += &format!("garbage {i} [x] \"y\"\n");
+    }
+    for i in 0..150 {
+        log += &format!("198.51.100.9 - a [b [30/Nov/2026:03:46:{:02} +0000] \"GET / HTTP/1.1\" 200 4 \"-\" \"ua\"\n", i % 60);
+    }
+    for i in 0..250 {
+        log += &format!("10.0.0.1 - a [b [30/Nov/2026:03:47:{:02} +0000]  \"POST /Autodiscover/Autodiscover.xml HTTP/1.1\" 404 153 \"-\" \"Microsoft Office/16.0\" 0.001 \"198.51.100.7\"\n", i % 60);
+    }
+    let path = dir.path().join("access.log");
+    fs::write(&path, log).unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_noisegate"))
+            .args(["--output", "json"])
+            .args(extra)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let whole = run(&[]);
+    let v: Value = serde_json::from_slice(&whole).unwrap();
+    assert_eq!(v["format"], "pantheon");
+    assert_eq!(v["lines"]["parsed"], 250, "{}", v["lines"]);
+    assert_eq!(v["lines"]["rejected"], 450, "{}", v["lines"]);
+    assert_eq!(v["noise"]["requests"], 250);
+    for extra in [
+        &["--threads", "1", "--chunk-size", "7"][..],
+        &["--threads", "2", "--chunk-size", "1K"],
+        &["--threads", "3", "--chunk-size", "64K"],
+    ] {
+        assert!(run(extra) == whole, "{extra:?}");
+    }
+}

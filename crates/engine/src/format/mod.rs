@@ -350,6 +350,57 @@ mod tests {
         );
     }
 
+    /// Every `$remote_user` of up to three tricky pieces (what nginx writes for a Basic
+    /// header: spaces, brackets, dashes, escaped quotes, a forged time or status), in each
+    /// preset: no field moves.
+    #[test]
+    fn no_user_shifts_a_preset_field() {
+        let pieces = [
+            " ",
+            "[",
+            "]",
+            "-",
+            "\\x22",
+            "a",
+            "[19/Feb/2016:02:00:00 +0000]",
+            " 404 1 ",
+            "  ",
+        ];
+        let mut users = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = users
+                .iter()
+                .flat_map(|u| pieces.iter().map(move |p| format!("{u}{p}")))
+                .collect();
+            users.extend(longer);
+        }
+        users.sort();
+        users.dedup();
+        let request = "POST /Autodiscover/Autodiscover.xml HTTP/1.1";
+        let tail = " 404 153 \"-\" \"Microsoft Office/16.0\"";
+        for user in &users {
+            let head = format!("203.0.113.56 - {user} [30/Nov/2026:03:47:01 +0000]");
+            let lines = [
+                (
+                    "pantheon",
+                    format!("{head}  \"{request}\"{tail} 0.001 \"198.51.100.7\""),
+                ),
+                ("combined", format!("{head} \"{request}\"{tail}")),
+                ("common", format!("{head} \"{request}\" 404 153")),
+            ];
+            for (name, line) in lines {
+                let r =
+                    p(name, line.as_bytes()).unwrap_or_else(|e| panic!("{name} {user:?}: {e:?}"));
+                let what = format!("{name} {user:?}");
+                assert_eq!(r.time, Some(1_796_010_421), "{what}");
+                assert_eq!(r.request, Some(request.as_bytes()), "{what}");
+                assert_eq!((r.status, r.bytes), (Some(404), Some(153)), "{what}");
+                assert_eq!(r.remote_addr, Some(&b"203.0.113.56"[..]), "{what}");
+            }
+        }
+        assert_eq!(users.len(), 784);
+    }
+
     #[test]
     fn notes_what_a_format_lacks() {
         let common = LogFormat::preset("common").unwrap();
