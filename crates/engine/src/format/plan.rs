@@ -17,7 +17,8 @@
 //! read backwards from the quote, and the free value takes what is left. Ordinary lines fit
 //! the forward walk; only a line that does not is read again this way, so the hot path pays
 //! nothing. (Two free values between the same two quotes cannot be told apart by any
-//! parser; the later one then ends at the last occurrence of its literal.)
+//! parser; the later one then ends at the last occurrence of its literal. With
+//! `escape=none` nginx guarantees nothing, and the same reading is only a best effort.)
 
 use super::anchor::{escaped, first_quote, has_prefix, value_start, Extent};
 use super::field::{self, Field};
