@@ -18,6 +18,7 @@ mod golden;
 mod hostile;
 mod html;
 mod injection;
+mod lines;
 mod nginx;
 mod nginx_block;
 mod paths;

@@ -9,12 +9,13 @@
 //! end from each block's line count, so no reader counts lines.
 
 use crate::escape::escape_text;
-use crate::format::{self, time::TimeCache, ClientIp, LogFormat, Reject};
+use crate::format::{self, time::TimeCache, ClientIp, Detector, LogFormat, Reject};
 use crate::input::{self, Block, ChunkConfig, Flow, Input, Payload};
 use crate::scan::{BlockInfo, ScanConfig, Scanner};
 use crate::summary::{Caps, Summary};
 use anyhow::{bail, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -209,11 +210,6 @@ impl ScanResult {
     }
 }
 
-/// How many non-empty lines detection looks at.
-const DETECT_LINES: usize = 200;
-/// How many bytes detection holds back at most before it decides (on what it has).
-const DETECT_BYTES: usize = 8 << 20;
-
 /// A block and the format to read it with.
 struct Work {
     block: Block,
@@ -403,9 +399,12 @@ struct SourceReader<'r, 'a> {
     tx: &'r Sender<Work>,
     index: usize,
     format: Option<Arc<LogFormat>>,
+    /// Detection under way (`None` once decided, or with a fixed format).
+    detector: Option<Detector<'a>>,
+    /// The blocks read while detecting, sent once the format is known.
     held: Vec<Block>,
-    held_bytes: usize,
-    sample: Vec<(u64, Vec<u8>)>,
+    /// The lines detection tried: (line number, held block, range in its data).
+    sample: Vec<(u64, usize, Range<usize>)>,
     lines_seen: u64,
     /// `false` once the format could not be told: the input is abandoned.
     open: bool,
@@ -415,9 +414,9 @@ struct SourceReader<'r, 'a> {
 
 impl<'r, 'a> SourceReader<'r, 'a> {
     fn new(readers: &'r Readers<'a>, index: usize, tx: &'r Sender<Work>) -> Self {
-        let format = match &readers.opts.format {
-            FormatChoice::Fixed(f) => Some(f.clone()),
-            FormatChoice::Detect(_) => None,
+        let (format, detector) = match &readers.opts.format {
+            FormatChoice::Fixed(f) => (Some(f.clone()), None),
+            FormatChoice::Detect(candidates) => (None, Some(Detector::new(candidates))),
         };
         if let Some(f) = &format {
             readers.formats.lock().expect("formats lock")[index] = SourceFormat {
@@ -430,8 +429,8 @@ impl<'r, 'a> SourceReader<'r, 'a> {
             tx,
             index,
             format,
+            detector,
             held: Vec::new(),
-            held_bytes: 0,
             sample: Vec::new(),
             lines_seen: 0,
             open: true,
@@ -458,51 +457,64 @@ impl<'r, 'a> SourceReader<'r, 'a> {
             return self.send(block, &f);
         }
         self.collect(&block);
-        self.held_bytes += block.data().len();
         self.held.push(block);
-        if self.sample.len() >= DETECT_LINES || self.held_bytes >= DETECT_BYTES {
+        if self.detector.as_ref().is_some_and(Detector::done) {
             return self.decide();
         }
         true
     }
 
-    /// Adds the usable lines of `block` to the detection sample.
+    /// Shows the lines of `block` to detection until it has seen enough (counted in lines,
+    /// so the decision is the same for any block size).
     fn collect(&mut self, block: &Block) {
         let max_line = self.readers.opts.max_line;
-        match block.payload {
-            Payload::Lines(_) => {
-                for line in block.data().split_inclusive(|&b| b == b'\n') {
-                    self.lines_seen += 1;
-                    let line = line.strip_suffix(b"\n").unwrap_or(line);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    let usable = !line.trim_ascii().is_empty() && line.len() <= max_line;
-                    if usable && self.sample.len() < DETECT_LINES {
-                        self.sample.push((self.lines_seen, line.to_vec()));
-                    }
-                }
+        let Some(det) = self.detector.as_mut() else {
+            return;
+        };
+        if let Payload::Overlong(_) = block.payload {
+            self.lines_seen += 1;
+            return det.skip(max_line, true);
+        }
+        let data = block.data();
+        let mut start = 0;
+        while start < data.len() && !det.done() {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            self.lines_seen += 1;
+            let line = &data[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.trim_ascii().is_empty() || line.len() > max_line {
+                det.skip(line.len() + 1, line.len() > max_line);
+            } else {
+                det.add(line);
+                let at = start..start + line.len();
+                self.sample.push((self.lines_seen, self.held.len(), at));
             }
-            Payload::Overlong(_) => self.lines_seen += 1,
+            start = end + 1;
         }
     }
 
-    /// Decides the format from the sample and sends the held blocks.
+    /// Decides the format on the lines that parsed and sends the held blocks.
     fn decide(&mut self) -> bool {
-        let FormatChoice::Detect(candidates) = &self.readers.opts.format else {
-            unreachable!("a fixed format is decided up front");
+        let Some(det) = self.detector.take() else {
+            return true;
         };
-        let lines: Vec<&[u8]> = self.sample.iter().map(|s| &s.1[..]).collect();
-        let (format, name) = if lines.is_empty() {
-            (candidates[0].clone(), None)
-        } else {
-            match format::detect(&lines, candidates) {
-                Ok(f) => (f.clone(), Some(f.name.clone())),
-                Err(msg) => return self.undetectable(&msg),
+        let (format, name) = match det.best() {
+            Some(f) => (f.clone(), Some(f.name.clone())),
+            None if self.sample.is_empty() => (self.candidates()[0].clone(), None),
+            None => {
+                let lines: Vec<&[u8]> = self.sample_lines().take(1).collect();
+                let msg = match format::detect(&lines, self.candidates()) {
+                    Err(msg) => msg,
+                    Ok(_) => "no known log format fits".to_string(),
+                };
+                return self.undetectable(&msg);
             }
         };
         let mut times = TimeCache::default();
-        let records: Vec<_> = lines
-            .iter()
+        let records: Vec<_> = self
+            .sample_lines()
             .filter_map(|l| format.parse(l, &mut times).ok())
+            .take(200)
             .collect();
         let notes = format.notes(&records);
         self.readers.formats.lock().expect("formats lock")[self.index] =
@@ -512,12 +524,31 @@ impl<'r, 'a> SourceReader<'r, 'a> {
                 return false;
             }
         }
+        self.sample.clear();
         self.format = Some(format);
         true
     }
 
+    /// The candidates detection chooses among.
+    fn candidates(&self) -> &'a [Arc<LogFormat>] {
+        let opts: &'a ScanOptions = self.readers.opts;
+        match &opts.format {
+            FormatChoice::Detect(candidates) => candidates,
+            FormatChoice::Fixed(_) => unreachable!("a fixed format is decided up front"),
+        }
+    }
+
+    /// The lines detection tried, in order.
+    fn sample_lines(&self) -> impl Iterator<Item = &[u8]> {
+        let held = &self.held;
+        self.sample
+            .iter()
+            .map(move |(_, b, range)| &held[*b].data()[range.clone()])
+    }
+
     fn undetectable(&mut self, msg: &str) -> bool {
-        let (line, text) = &self.sample[0];
+        let (line, b, range) = &self.sample[0];
+        let text = &self.held[*b].data()[range.clone()];
         let name = self.readers.inputs[self.index].name();
         let shown = escape_text(&text[..text.len().min(200)]);
         self.readers.fail(
@@ -533,6 +564,7 @@ impl<'r, 'a> SourceReader<'r, 'a> {
     /// At the end of the input (or a read error): decides on what was held, if not done yet.
     fn finish(&mut self) {
         if self.format.is_none() && self.open && !self.held.is_empty() {
+            // What was seen is all there is: decide on it.
             self.decide();
         }
     }

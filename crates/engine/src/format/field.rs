@@ -144,6 +144,19 @@ impl Field {
         )
     }
 
+    /// `true` for fields whose value is decoded (numbers, times) rather than kept as text.
+    pub(crate) fn is_decoded(self) -> bool {
+        self.is_time()
+            || matches!(
+                self,
+                Field::Status
+                    | Field::BodyBytesSent
+                    | Field::BytesSent
+                    | Field::RequestTime
+                    | Field::UpstreamResponseTime
+            )
+    }
+
     /// `true` for fields whose value is a time.
     pub(crate) fn is_time(self) -> bool {
         matches!(

@@ -5,6 +5,13 @@
 //! a value is used). Nested objects and arrays are skipped. Keys are mapped by the usual
 //! names (`status`, `request_time`, `http_user_agent`, `@timestamp`, ...) unless the user gives
 //! a mapping with `--json-fields`.
+//!
+//! It reads what nginx writes for a JSON-looking `log_format`: with `escape=json`, a variable
+//! that is not set is `""` (read as absent, like `-`) and strings hold JSON escapes; with
+//! `escape=default`, strings hold `\xHH` escapes instead. Each line says which: nginx's default
+//! escaping writes a backslash only as `\x5C`, so every backslash starts `\xHH`, while JSON
+//! escaping writes it as `\\`, so `\x` never occurs. A line with only `\x` escapes is decoded
+//! as `escape=default`, any other as JSON. Numbers may be written bare or as strings.
 
 use super::field::Field;
 use super::plan::store;
@@ -97,13 +104,23 @@ impl JsonLines {
             return Err(Miss::new(Reject::Empty, 0));
         }
         let mut rec = Record::new(Escape::Json);
-        let mut s = Scan { b: line, pos: 0 };
+        let mut s = Scan {
+            b: line,
+            pos: 0,
+            hex: false,
+            json: false,
+        };
         s.object(|key, value, at| match self.field_of(key) {
-            Some(f) => store(&mut rec, f, value, times).ok_or(Miss::new(Reject::Value(f), at)),
+            Some(f) => {
+                store(&mut rec, f, value, times, true).ok_or(Miss::new(Reject::Value(f), at))
+            }
             None => Ok(()),
         })?;
         if s.pos != line.len() {
             return Err(Miss::new(Reject::TrailingData, s.pos));
+        }
+        if s.hex && !s.json {
+            rec.escape = Escape::Default;
         }
         Ok(rec)
     }
@@ -113,6 +130,10 @@ impl JsonLines {
 struct Scan<'a> {
     b: &'a [u8],
     pos: usize,
+    /// A string held a `\xHH` escape (nginx's `escape=default`).
+    hex: bool,
+    /// A string held any other escape (JSON's).
+    json: bool,
 }
 
 impl<'a> Scan<'a> {
@@ -146,10 +167,12 @@ impl<'a> Scan<'a> {
             };
             self.pos += i;
             if self.b[self.pos] == b'\\' {
-                self.pos += 2;
-                if self.pos > self.b.len() {
-                    return self.err();
+                match self.b.get(self.pos + 1) {
+                    Some(b'x') => self.hex = true,
+                    Some(_) => self.json = true,
+                    None => return self.err(),
                 }
+                self.pos += 2;
             } else {
                 self.pos += 1;
                 return Ok(&self.b[start..self.pos - 1]);
@@ -253,6 +276,29 @@ mod tests {
         assert_eq!(r.request_time_us, Some(731_000));
         assert_eq!(r.user_agent, Some(&br#"Outlook \"16\""#[..]));
         assert_eq!(r.remote_addr, Some(&b"1.2.3.4"[..]));
+    }
+
+    #[test]
+    fn reads_what_nginx_writes_with_either_escaping() {
+        let j = JsonLines::auto();
+        // escape=json: an unset $upstream_response_time is "", a quote is \".
+        let line = br#"{"status":"403","request_time":"0.000","upstream_response_time":"","msec":"1764474421.123","http_user_agent":"a \"b\" \\x"}"#;
+        let r = parse(&j, line).unwrap();
+        assert_eq!((r.status, r.upstream_time_us), (Some(403), None));
+        assert_eq!((r.time, r.escape), (Some(1_764_474_421), Escape::Json));
+        // escape=default: `-` for unset, \xHH inside strings.
+        let line = br#"{"status":"404","upstream_response_time":"-","time_iso8601":"2026-11-30T03:47:01+00:00","http_user_agent":"a \x22b\x22 \x5C"}"#;
+        let r = parse(&j, line).unwrap();
+        assert_eq!((r.status, r.upstream_time_us), (Some(404), None));
+        assert_eq!((r.time, r.escape), (Some(1_796_010_421), Escape::Default));
+        assert_eq!(r.user_agent, Some(&br"a \x22b\x22 \x5C"[..]));
+        // Bare numbers, null, and an empty time or byte count.
+        let line = br#"{"status":404,"body_bytes_sent":"","request_time":null,"time_local":""}"#;
+        let r = parse(&j, line).unwrap();
+        assert_eq!(
+            (r.status, r.bytes, r.request_time_us, r.time),
+            (Some(404), None, None, None)
+        );
     }
 
     #[test]

@@ -3,30 +3,28 @@
 //!
 //! A format string is literal text and variables (`$name`, `${name}`). The plan is the
 //! leading literal, then for each variable the literal that follows it. Parsing walks the
-//! line once: a variable's value ends where the next literal starts. nginx escapes `"` inside
-//! values (`\x22`, or `\"` with `escape=json`), so a literal that starts with a quote cannot
-//! occur inside a quoted value; a quote preceded by an odd number of backslashes is not a
-//! delimiter. Two fields may contain the literal that follows them and get their own rule:
-//! `$time_local` is always 26 bytes, and `$upstream_response_time` is a list (`0.012, 0.034`).
+//! line once: a variable's value ends where the next literal starts. Two fields may contain
+//! the literal that follows them and get their own rule: `$time_local` is always 26 bytes,
+//! and `$upstream_response_time` is a list (`0.012, 0.034`).
+//!
+//! What makes a split unambiguous is nginx's escaping: a value never holds a raw `"` (it is
+//! written `\x22`, or `\"` with `escape=json`, and `\` itself is escaped), nor a control byte,
+//! so a quote preceded by an even number of backslashes is always one of the format's own
+//! quotes, and the line's end is the format's end. A value may hold anything else: spaces,
+//! `[`, `]`, `-`. So a *free* value (a variable nginx copies from the request, such as
+//! `$remote_user` or `$http_x_forwarded_for`) that is not followed by a quote of the format
+//! is anchored on the next one: the fields between it and that quote (`[$time_local]`) are
+//! read backwards from the quote, and the free value takes what is left. Ordinary lines fit
+//! the forward walk; only a line that does not is read again this way, so the hot path pays
+//! nothing. (Two free values between the same two quotes cannot be told apart by any
+//! parser; the later one then ends at the last occurrence of its literal. With
+//! `escape=none` nginx guarantees nothing, and the same reading is only a best effort.)
 
+use super::anchor::{escaped, first_quote, has_prefix, value_start, Extent};
 use super::field::{self, Field};
 use super::record::{Escape, Miss, Record, Reject};
 use super::time::TimeCache;
 use memchr::memchr;
-
-/// How a variable's value ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Extent {
-    /// At the first occurrence of the following literal.
-    Search,
-    /// After exactly this many bytes (`$time_local`), else as `Search`.
-    Fixed(usize),
-    /// After a list of times (`$upstream_response_time`).
-    TimeList,
-    /// Like `Search`, for short values without spaces (numbers, addresses): a plain loop
-    /// beats setting up a vectorized search.
-    Token,
-}
 
 /// One variable and the literal after it.
 #[derive(Clone, Debug)]
@@ -35,6 +33,17 @@ struct VarStep {
     extent: Extent,
     /// The literal text that follows; empty for a variable at the end of the line.
     after: Box<[u8]>,
+    /// For a free value not followed by a quote: the quote (or line end) it is anchored on.
+    anchor: Option<Anchor>,
+}
+
+/// The next quote of the format after a free value, which no value can forge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Anchor {
+    /// The step whose literal holds the quote (the last step when the line end anchors).
+    last: usize,
+    /// The quote's offset in that literal; `None`: no quote follows, the line's end anchors.
+    quote: Option<usize>,
 }
 
 /// A compiled `log_format`.
@@ -47,6 +56,8 @@ pub(crate) struct Plan {
     /// Accept anything after a space at the end of the line (for presets that users extend).
     pub(crate) allow_trailing: bool,
     has: [bool; Field::COUNT],
+    /// Some value is anchored: a line the forward walk rejects is read again from the quotes.
+    reanchor: bool,
 }
 
 /// Splits a format string into literal text and variable names.
@@ -102,6 +113,7 @@ impl Plan {
             escape,
             allow_trailing: false,
             has: [false; Field::COUNT],
+            reanchor: false,
         };
         let mut iter = tokens.iter().peekable();
         if let Some((false, lit)) = iter.peek() {
@@ -129,6 +141,7 @@ impl Plan {
             return Err("the format has no variables".to_string());
         }
         plan.settle();
+        plan.anchor();
         Ok(plan)
     }
 
@@ -144,7 +157,32 @@ impl Plan {
             field,
             extent,
             after,
+            anchor: None,
         });
+    }
+
+    /// Anchors each free value that no quote of the format follows directly on the next
+    /// quote (or the line's end): between the two, only its own bytes are of unknown shape.
+    fn anchor(&mut self) {
+        let n = self.vars.len();
+        for i in 0..n {
+            let v = &self.vars[i];
+            if v.extent != Extent::Search || v.after.is_empty() || v.after.contains(&b'"') {
+                continue;
+            }
+            let quote = (i + 1..n).find_map(|j| memchr(b'"', &self.vars[j].after).map(|q| (j, q)));
+            self.vars[i].anchor = Some(match quote {
+                Some((last, q)) => Anchor {
+                    last,
+                    quote: Some(q),
+                },
+                None => Anchor {
+                    last: n - 1,
+                    quote: None,
+                },
+            });
+        }
+        self.reanchor = self.vars.iter().any(|v| v.anchor.is_some());
     }
 
     /// Fields that duplicate a better one are read but not used: `$bytes_sent` when
@@ -171,7 +209,8 @@ impl Plan {
         self.has[field as usize]
     }
 
-    /// Parses one line (no `\n`; a trailing `\r` is ignored).
+    /// Parses one line (no `\n`; a trailing `\r` is ignored): the forward walk, and when
+    /// that does not fit and some value is anchored, the walk that anchors it on quotes.
     #[inline]
     pub(crate) fn parse<'a, 'p>(
         &'p self,
@@ -185,22 +224,134 @@ impl Plan {
         if !has_prefix(line, &self.lead) {
             return Err(Miss::expected(0, &self.lead, None));
         }
+        match self.forward(line, times) {
+            Err(miss) if self.reanchor => self.anchored(line, times).map_err(|_| miss),
+            done => done,
+        }
+    }
+
+    /// Every value ends at the first occurrence of the literal after it.
+    #[inline(always)]
+    fn forward<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+    ) -> Result<Record<'a>, Miss<'p>> {
         let mut rec = Record::new(self.escape);
         let mut pos = self.lead.len();
         for v in &self.vars {
-            let rest = &line[pos..];
-            let Some(end) = value_end(v, rest) else {
-                let at = pos + typical_len(v, rest);
-                return Err(Miss::expected(at, &v.after, Some(v.field)));
-            };
-            store(&mut rec, v.field, &rest[..end], times)
-                .ok_or(Miss::new(Reject::Value(v.field), pos))?;
-            pos += end + v.after.len();
+            pos = self.step(v, line, pos, &mut rec, times)?;
         }
+        self.end(line, pos, rec)
+    }
+
+    /// Anchored values take what the fields up to their quote leave; the rest as `forward`.
+    fn anchored<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+    ) -> Result<Record<'a>, Miss<'p>> {
+        let mut rec = Record::new(self.escape);
+        let mut pos = self.lead.len();
+        let mut i = 0;
+        while let Some(v) = self.vars.get(i) {
+            match v.anchor {
+                Some(a) => {
+                    pos = self.segment(line, pos, i, a, &mut rec, times)?;
+                    i = a.last + 1;
+                }
+                None => {
+                    pos = self.step(v, line, pos, &mut rec, times)?;
+                    i += 1;
+                }
+            }
+        }
+        self.end(line, pos, rec)
+    }
+
+    /// Reads the value of `v` at `pos` and the literal after it; returns where the next
+    /// value starts.
+    #[inline(always)]
+    fn step<'a, 'p>(
+        &self,
+        v: &'p VarStep,
+        line: &'a [u8],
+        pos: usize,
+        rec: &mut Record<'a>,
+        times: &mut TimeCache,
+    ) -> Result<usize, Miss<'p>> {
+        let rest = &line[pos..];
+        let Some(end) = value_end(v, rest) else {
+            let at = pos + typical_len(v, rest);
+            return Err(Miss::expected(at, &v.after, Some(v.field)));
+        };
+        self.store(rec, v.field, &rest[..end], times)
+            .ok_or(Miss::new(Reject::Value(v.field), pos))?;
+        Ok(pos + end + v.after.len())
+    }
+
+    /// Reads the anchored value at `pos` (step `first`) and the steps up to `a.last`: finds
+    /// the anchor, reads those steps backwards from it, and gives the anchored value the
+    /// rest. Returns where the value after `a.last` starts.
+    fn segment<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        pos: usize,
+        first: usize,
+        a: Anchor,
+        rec: &mut Record<'a>,
+        times: &mut TimeCache,
+    ) -> Result<usize, Miss<'p>> {
+        let last = &self.vars[a.last];
+        let at = match a.quote {
+            Some(q) => first_quote(&line[pos..]).and_then(|i| (pos + i).checked_sub(q)),
+            None => line.len().checked_sub(last.after.len()),
+        };
+        let after = at
+            .filter(|&at| at >= pos && has_prefix(&line[at..], &last.after))
+            .ok_or(Miss::expected(pos, &last.after, Some(last.field)))?;
+        let mut cur = after;
+        for k in (first + 1..=a.last).rev() {
+            let (v, lit) = (&self.vars[k], &self.vars[k - 1].after);
+            let start = value_start(v.extent, &line[pos..cur], lit).ok_or(Miss::expected(
+                pos,
+                lit,
+                Some(self.vars[k - 1].field),
+            ))? + pos;
+            self.store(rec, v.field, &line[start..cur], times)
+                .ok_or(Miss::new(Reject::Value(v.field), start))?;
+            cur = start - lit.len();
+        }
+        let v = &self.vars[first];
+        self.store(rec, v.field, &line[pos..cur], times)
+            .ok_or(Miss::new(Reject::Value(v.field), pos))?;
+        Ok(after + last.after.len())
+    }
+
+    /// The record, unless bytes are left after the last literal.
+    #[inline(always)]
+    fn end<'a, 'p>(
+        &self,
+        line: &[u8],
+        pos: usize,
+        rec: Record<'a>,
+    ) -> Result<Record<'a>, Miss<'p>> {
         if pos < line.len() && !(self.allow_trailing && line[pos] == b' ') {
             return Err(Miss::new(Reject::TrailingData, pos));
         }
         Ok(rec)
+    }
+
+    /// [`store`], where `escape=json` writes a variable that is not set as `""`.
+    #[inline(always)]
+    fn store<'a>(
+        &self,
+        rec: &mut Record<'a>,
+        f: Field,
+        value: &'a [u8],
+        times: &mut TimeCache,
+    ) -> Option<()> {
+        store(rec, f, value, times, self.escape == Escape::Json)
     }
 }
 
@@ -233,13 +384,6 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
     find_literal(rest, at, &v.after)
 }
 
-/// `hay.starts_with(lit)` for the short literals of a format, compared inline: a call to
-/// `memcmp` per field costs more than the comparison.
-#[inline(always)]
-fn has_prefix(hay: &[u8], lit: &[u8]) -> bool {
-    hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
-}
-
 /// Where the literal after `v` should have been, for messages: after a fixed-width or list
 /// value, else where the value starts.
 fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
@@ -258,12 +402,8 @@ fn find_literal(hay: &[u8], from: usize, lit: &[u8]) -> Option<usize> {
     let mut i = from;
     loop {
         i += memchr(first, hay.get(i..)?)?;
-        if has_prefix(&hay[i..], lit) {
-            let escaped = first == b'"'
-                && hay[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1;
-            if !escaped {
-                return Some(i);
-            }
+        if has_prefix(&hay[i..], lit) && !(first == b'"' && escaped(hay, i)) {
+            return Some(i);
         }
         i += 1;
     }
@@ -291,14 +431,20 @@ fn time_list_len(s: &[u8]) -> usize {
     }
 }
 
-/// Decodes `value` into the record field it belongs to; `None` when it is not valid.
+/// Decodes `value` into the record field it belongs to; `None` when it is not valid. With
+/// `empty_is_unset` (JSON, where nginx writes a variable that is not set as `""`), an empty
+/// number or time is absent, as `-` is.
 #[inline(always)]
 pub(super) fn store<'a>(
     rec: &mut Record<'a>,
     f: Field,
     value: &'a [u8],
     times: &mut TimeCache,
+    empty_is_unset: bool,
 ) -> Option<()> {
+    if empty_is_unset && value.is_empty() && f.is_decoded() {
+        return Some(());
+    }
     match f {
         Field::RemoteAddr => rec.remote_addr = Some(value),
         Field::Request => rec.request = Some(value),
@@ -390,6 +536,28 @@ mod tests {
         let r = plan.parse(line, &mut TimeCache::default()).unwrap();
         assert_eq!(r.user_agent, Some(&br#"say \"hi\" \\"#[..]));
         assert_eq!(r.status, Some(404));
+    }
+
+    #[test]
+    fn json_writes_an_unset_variable_as_empty() {
+        let fmt = "{\"s\":\"$status\",\"u\":\"$upstream_response_time\",\"t\":\"$request_time\"}";
+        let plan = Plan::compile(fmt, Escape::Json).unwrap();
+        let r = plan.parse(
+            br#"{"s":"403","u":"","t":"0.000"}"#,
+            &mut TimeCache::default(),
+        );
+        let r = r.unwrap();
+        assert_eq!((r.status, r.upstream_time_us), (Some(403), None));
+        assert_eq!(r.request_time_us, Some(0));
+        let plan = Plan::compile(fmt, Escape::Default).unwrap();
+        let r = plan.parse(
+            br#"{"s":"403","u":"","t":"0.000"}"#,
+            &mut TimeCache::default(),
+        );
+        assert!(
+            r.is_err(),
+            "escape=default writes `-`, never an empty number"
+        );
     }
 
     #[test]
