@@ -498,3 +498,42 @@ fn version_less_and_http2_lines_count_unless_nginx_refused_them() {
     let want = BTreeMap::from([("autodiscover".into(), 1), ("ews".into(), 1)]);
     assert_eq!(requests_by_category(&log), want);
 }
+
+/// The regression: a `$uri` field (what nginx routed: decoded once, normalized) was decoded
+/// and normalized again, so `%2e%2e` left by nginx climbed a segment and a decoded `?` cut
+/// the path short.
+#[test]
+fn a_logged_uri_is_taken_as_nginx_routed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let lines = [
+        // nginx routed /x/%2e%2e/autodiscover (from /x/%252e%252e/autodiscover): not noise.
+        r#"1.2.3.4 [30/Nov/2026:03:47:01 +0000] "GET" "/x/%2e%2e/autodiscover" 404"#,
+        // nginx routed /autodiscover/a?b.xml (from /autodiscover/a%3Fb.xml): noise, whole.
+        r#"1.2.3.4 [30/Nov/2026:03:47:02 +0000] "POST" "/autodiscover/a?b.xml" 404"#,
+    ];
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    for field in ["$uri", "$request_uri"] {
+        let format = format!(r#"$remote_addr [$time_local] "$request_method" "{field}" $status"#);
+        let out = assert_cmd::Command::cargo_bin("noisegate")
+            .unwrap()
+            .args(["-o", "json", "--top", "0", "--log-format", &format])
+            .arg(&log)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let paths: Vec<&str> = v["categories"][0]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["path"].as_str().unwrap())
+            .collect();
+        if field == "$uri" {
+            assert_eq!(v["noise"]["requests"], 1, "{field}");
+            assert_eq!(paths, ["/autodiscover/a?b.xml"], "{field}");
+        } else {
+            // As sent, both are read as nginx would route them: %2e%2e climbs, ? starts a query.
+            assert_eq!(v["noise"]["requests"], 2, "{field}");
+        }
+    }
+}

@@ -425,7 +425,17 @@ fn target<'a>(rec: &Record<'a>, line: &'a mut Vec<u8>) -> Option<Target<'a>> {
             complex: r.complex,
         });
     }
-    let (path, query) = request::split_query(decode(rec.uri?, rec.escape, line));
+    let uri = decode(rec.uri?, rec.escape, line);
+    if rec.uri_routed {
+        // nginx's `$uri`: already decoded and normalized, a `?` or `%` in it is a plain byte.
+        return Some(Target {
+            method: rec.method,
+            path: uri,
+            query: b"",
+            complex: false,
+        });
+    }
+    let (path, query) = request::split_query(uri);
     let path: &[u8] = if path.is_empty() { b"/" } else { path };
     Some(Target {
         method: rec.method,

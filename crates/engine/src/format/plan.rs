@@ -449,7 +449,10 @@ pub(super) fn store<'a>(
         Field::RemoteAddr => rec.remote_addr = Some(value),
         Field::Request => rec.request = Some(value),
         Field::RequestMethod => rec.method = Some(value),
-        Field::RequestUri | Field::Uri => rec.uri = Some(value),
+        // `$uri` is what nginx routed; `$request_uri`, as sent, is routed here only without it.
+        Field::Uri => (rec.uri, rec.uri_routed) = (Some(value), true),
+        Field::RequestUri if !rec.uri_routed => rec.uri = Some(value),
+        Field::RequestUri => {}
         Field::Status => rec.status = Some(field::parse_status(value)?),
         Field::BodyBytesSent | Field::BytesSent => rec.bytes = Some(field::parse_bytes(value)?),
         Field::RequestTime => rec.request_time_us = field::parse_seconds_us(value)?,

@@ -64,8 +64,11 @@ pub struct Record<'a> {
     pub request: Option<&'a [u8]>,
     /// `$request_method`.
     pub method: Option<&'a [u8]>,
-    /// `$request_uri` or `$uri`.
+    /// `$uri` (the path nginx routed: decoded, normalized, no query), else `$request_uri` (the
+    /// target as sent).
     pub uri: Option<&'a [u8]>,
+    /// Whether `uri` is `$uri`, which nginx already routed.
+    pub uri_routed: bool,
     /// `$status`.
     pub status: Option<u16>,
     /// `$body_bytes_sent` (or `$bytes_sent`).
@@ -91,6 +94,7 @@ impl<'a> Record<'a> {
             request: None,
             method: None,
             uri: None,
+            uri_routed: false,
             status: None,
             bytes: None,
             user_agent: None,
