@@ -260,6 +260,10 @@ fn parse_size(s: &str) -> Result<usize, String> {
     }
 }
 
+/// The report calls an input unreadable when more than this percentage of its non-empty lines
+/// do not fit its format (`check` is stricter: `--max-rejected-share`).
+const MOST_REJECTED: f64 = 50.0;
+
 /// Whether `a` becomes `b` by one inserted, deleted, replaced or swapped character.
 fn one_edit_apart(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
@@ -488,8 +492,8 @@ pub(crate) fn use_color(arg: ColorArg) -> bool {
 
 /// Tells stderr about unreadable inputs and rejected lines; returns the exit code they imply.
 pub(crate) fn warn(scan: &ScanResult) -> ExitCode {
-    // The report on an input none of whose lines fit is no report: an error (exit 2).
-    let failed = noisegate_engine::untrusted(scan, 100.0);
+    // The report on an input most of whose lines do not fit is no report: an error (exit 2).
+    let failed = noisegate_engine::untrusted(scan, MOST_REJECTED);
     if failed.is_empty() {
         if let Some(w) = scan.reject_warning() {
             eprintln!("noisegate: warning: {w}");

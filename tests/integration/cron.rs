@@ -78,6 +78,20 @@ fn a_format_that_fits_nothing_is_an_error_not_healthy() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("none of the 5,000 lines"));
+    // Nor is one on a log most of whose lines do not fit (60 of 100 here); a few are warned of.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut mostly_bad = pages(40, 10);
+    mostly_bad.extend((0..60).map(|i| format!("garbage line {i}\n")));
+    let log = dir2.path().join("access.log");
+    std::fs::write(&log, mostly_bad.concat()).unwrap();
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["--format", "pantheon"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("60 of 100 lines"));
     // A log_format off by one space (one space before the request, not two).
     let off = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time "$http_x_forwarded_for""#;
     let (code, out, _) = check(dir.path(), &lines, &["--log-format", off]);

@@ -93,8 +93,9 @@ fn binary_garbage_and_nul_bytes_are_counted_as_rejected_lines() {
         &["--format", "pantheon", "-o", "json", p][..],
         &["--format", "pantheon", "-o", "json", "-"],
     ] {
+        // Most of its lines are garbage: the report is printed, and the run is an error.
         let r = run(args, Some(&path));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.code, 2, "{}", r.stderr);
         let v = r.json();
         assert_counted(&v);
         assert_eq!(v["lines"]["total"], lines);
@@ -103,7 +104,7 @@ fn binary_garbage_and_nul_bytes_are_counted_as_rejected_lines() {
     }
     // Without --format, detection still finds the format among the garbage.
     let r = run(&["-o", "json", p], None);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.json()["lines"]["parsed"], 100);
     assert!(
         !r.stderr.bytes().any(|b| b < 0x20 && b != b'\n'),
