@@ -451,6 +451,9 @@ impl InputArgs {
         let resume = match &self.state {
             Some(file) => {
                 let (run, resumed) = Incremental::open(file, &inputs, &mut opts)?;
+                for note in run.notes() {
+                    eprintln!("noisegate: warning: {note}");
+                }
                 inputs = resumed;
                 Some(run)
             }

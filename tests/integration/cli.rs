@@ -749,7 +749,10 @@ fn bad_options_are_refused_before_any_input_is_read() {
         (&["check", "--max-noise-share", "inf"], "--max-noise-share"),
         (&["check", "--max-noise-share=-5"], "--max-noise-share"),
         (&["check", "--max-noise-share", "150"], "--max-noise-share"),
-        (&["check", "--max-rejected-share", "101"], "--max-rejected-share"),
+        (
+            &["check", "--max-rejected-share", "101"],
+            "--max-rejected-share",
+        ),
         (&["--since", "yesterday"], "--since"),
         (&["--format", "apache"], "--format"),
     ];

@@ -21,6 +21,7 @@ mod injection;
 mod nginx;
 mod nginx_block;
 mod paths;
+mod rotation;
 mod saved;
 mod split;
 mod state;

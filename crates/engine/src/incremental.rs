@@ -1,45 +1,63 @@
 //! Incremental runs (`--state FILE`): which part of each input a run reads, given what the run
 //! that wrote FILE read, and the state to save once the run's output is out. The state file
-//! itself (what it remembers of a file, rotation and truncation) is `input::state`'s.
+//! itself (layout, lock, writing) is `input::state`'s; recognising a file by its content
+//! wherever logrotate put it is `input::resume`'s.
 
-use crate::input::state::{self, Resume};
+use crate::input::resume::{self, Resume};
+use crate::input::state::{self, Pending};
 use crate::input::Input;
 use crate::pipeline::{ScanOptions, ScanResult};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-/// An incremental run in progress.
+/// An incremental run in progress; it holds the state file's lock until its state is saved.
 #[derive(Debug)]
 pub struct Incremental {
     file: PathBuf,
     plan: Resume,
+    lock: std::fs::File,
 }
 
 impl Incremental {
-    /// Reads the state `file` (missing: nothing read yet) and plans the run over `inputs`:
-    /// returns the inputs to read (rotated files to finish come first) and sets where each
+    /// Takes the state `file`'s lock (waiting up to 10 s for another run, then failing), reads
+    /// it (missing: nothing read yet) and plans the run over `inputs`: returns the inputs to
+    /// read (the inputs, and rotated files to finish before their log) and sets where each
     /// starts in `opts`, which also keeps back a last line still being written.
     pub fn open(
         file: &Path,
         inputs: &[Input],
         opts: &mut ScanOptions,
     ) -> Result<(Self, Vec<Input>)> {
-        let before = state::load(file)?;
-        let plan = state::resume(&before, inputs)?;
+        let lock = state::lock(file)?;
+        let (before, note) = state::load(file)?;
+        let mut plan = resume::resume(&before, inputs)?;
+        plan.notes.splice(0..0, note);
         opts.starts.clone_from(&plan.starts);
+        opts.pinned.clone_from(&plan.pinned);
         opts.hold_tail = true;
         let inputs = plan.inputs.clone();
         let run = Incremental {
             file: file.to_path_buf(),
             plan,
+            lock,
         };
         Ok((run, inputs))
     }
 
+    /// What this run cannot resume exactly (a remembered file gone, with the bytes lost; an
+    /// old state file), one sentence each, for stderr.
+    pub fn notes(&self) -> &[String] {
+        &self.plan.notes
+    }
+
     /// Records in `result` the state to save after its output ([`ScanResult::save_state`]).
     pub fn finish(self, result: &mut ScanResult) {
-        let next = state::advance(&self.plan, &result.consumed);
-        result.pending_state = Some((self.file, next));
+        let next = resume::advance(&self.plan, &result.consumed);
+        result.pending_state = Some(Pending {
+            file: self.file,
+            next,
+            _lock: self.lock,
+        });
     }
 }
 
@@ -48,7 +66,7 @@ impl ScanResult {
     /// the output is out, so that a run that dies first reads the same lines again.
     pub fn save_state(&self) -> Result<()> {
         match &self.pending_state {
-            Some((file, next)) => state::save(file, next),
+            Some(p) => state::save(&p.file, &p.next),
             None => Ok(()),
         }
     }
