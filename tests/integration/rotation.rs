@@ -10,24 +10,11 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// The logrotate binary, if installed.
-fn logrotate() -> Option<PathBuf> {
-    let sbin = PathBuf::from("/usr/sbin/logrotate");
-    if sbin.is_file() {
-        return Some(sbin);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("logrotate not installed, and CI=true: .ci/run must install it");
-    }
-    eprintln!("skipped: logrotate not installed");
-    None
-}
 
 /// Numbered line `n`: a probe whose path carries the number.
 fn line(n: u64) -> String {
@@ -189,7 +176,9 @@ fn rotate(bin: &Path, dir: &Path, writer: &Writer, copytruncate: bool) {
 
 /// One scheme: 7 rotations (two of them back to back) among 13 runs of each consumer.
 fn scheme(options: &[&str]) {
-    let Some(bin) = logrotate() else { return };
+    let Some(bin) = crate::support::logrotate_binary() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     fs::create_dir(&logs).unwrap();

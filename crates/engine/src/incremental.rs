@@ -71,3 +71,53 @@ impl ScanResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines(range: std::ops::Range<usize>) -> String {
+        range
+            .map(|i| format!("10.0.0.1 - - [19/Feb/2016:02:00:{:02} +0000]  \"GET /autodiscover/{i} HTTP/1.1\" 404 1 \"-\" \"ua\" 0.100 \"198.51.100.1\"\n", i % 60))
+            .collect()
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// One incremental run; `between` runs after the plan, before the reading.
+    fn run(state: &Path, log: &Path, between: impl FnOnce()) -> u64 {
+        let inputs = [Input::Path(log.to_path_buf())];
+        let mut opts = ScanOptions::new(1);
+        let (run, read) = Incremental::open(state, &inputs, &mut opts).unwrap();
+        between();
+        let mut result = crate::pipeline::scan(&read, &opts).unwrap();
+        run.finish(&mut result);
+        result.save_state().unwrap();
+        result.lines().total
+    }
+
+    #[test]
+    fn a_rotation_during_the_run_keeps_each_offset_with_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, state) = (dir.path().join("access.log"), dir.path().join("s.json"));
+        append(&log, &lines(0..10));
+        assert_eq!(run(&state, &log, || {}), 10);
+        append(&log, &lines(10..20));
+        let rotate = || {
+            append(&log, &lines(20..22));
+            std::fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+            append(&log, &lines(100..105));
+        };
+        assert_eq!(run(&state, &log, rotate), 12, "the file the plan opened");
+        assert_eq!(run(&state, &log, || {}), 5, "the new file, from its start");
+        assert_eq!(run(&state, &log, || {}), 0);
+    }
+}

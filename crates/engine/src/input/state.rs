@@ -143,7 +143,7 @@ pub(crate) fn lock(path: &Path) -> Result<std::fs::File> {
             return Err(anyhow!(
                 "{}: another noisegate run holds the state (waited {} s for {})",
                 path.display(),
-                wait.as_secs(),
+                wait.as_secs_f64(),
                 lock_path.display()
             ));
         }
