@@ -174,7 +174,8 @@ fn rotate(bin: &Path, dir: &Path, writer: &Writer, copytruncate: bool) {
     );
 }
 
-/// One scheme: 7 rotations (two of them back to back) among 13 runs of each consumer.
+/// One scheme: 7 rotations (two of them back to back, one during the runs) among 13 runs of
+/// each consumer.
 fn scheme(options: &[&str]) {
     let Some(bin) = crate::support::logrotate_binary() else {
         return;
@@ -194,8 +195,25 @@ fn scheme(options: &[&str]) {
     let dated = options.contains(&"dateext");
     let copytruncate = options.contains(&"copytruncate");
     let name = options.join(" + ");
+    let rotate = || {
+        if dated {
+            // dateformat -%s: one rotation a second at most.
+            std::thread::sleep(Duration::from_millis(1010));
+        }
+        rotate(&bin, dir.path(), &writer, copytruncate);
+    };
     for step in 0..12 {
         std::thread::sleep(Duration::from_millis(120));
+        if step == 9 {
+            // A rotation while the runs read.
+            std::thread::scope(|s| {
+                let during = s.spawn(rotate);
+                by_file.run(&log, &file_state);
+                by_dir.run(&logs, &dir_state);
+                during.join().unwrap();
+            });
+            continue;
+        }
         by_file.run(&log, &file_state);
         by_dir.run(&logs, &dir_state);
         let times = match step {
@@ -204,11 +222,7 @@ fn scheme(options: &[&str]) {
             _ => 0,
         };
         for _ in 0..times {
-            if dated {
-                // dateformat -%s: one rotation a second at most.
-                std::thread::sleep(Duration::from_millis(1010));
-            }
-            rotate(&bin, dir.path(), &writer, copytruncate);
+            rotate();
         }
     }
     let written = writer.stop();

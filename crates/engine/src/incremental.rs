@@ -56,6 +56,7 @@ impl Incremental {
         result.pending_state = Some(Pending {
             file: self.file,
             next,
+            lost: self.plan.lost,
             _lock: self.lock,
         });
     }
@@ -119,5 +120,55 @@ mod tests {
         assert_eq!(run(&state, &log, rotate), 12, "the file the plan opened");
         assert_eq!(run(&state, &log, || {}), 5, "the new file, from its start");
         assert_eq!(run(&state, &log, || {}), 0);
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzip_file_still_being_written_waits_for_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, state) = (dir.path().join("access.log"), dir.path().join("s.json"));
+        let (one, one_gz) = (
+            dir.path().join("access.log.1"),
+            dir.path().join("access.log.1.gz"),
+        );
+        append(&log, &lines(0..100));
+        assert_eq!(run(&state, &log, || {}), 100);
+        append(&log, &lines(100..102));
+        std::fs::rename(&log, &one).unwrap();
+        let whole = gzip(&std::fs::read(&one).unwrap());
+        std::fs::write(&one_gz, &whole[..whole.len() / 2]).unwrap();
+        append(&log, &lines(200..203));
+        assert_eq!(
+            run(&state, &log, || {}),
+            5,
+            "the rest of .1, and the new file"
+        );
+        std::fs::write(&one_gz, &whole).unwrap();
+        std::fs::remove_file(&one).unwrap();
+        assert_eq!(
+            run(&state, &log, || {}),
+            0,
+            "the gzip file holds what .1 held"
+        );
+    }
+
+    #[test]
+    fn a_copy_still_being_made_waits_for_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, state) = (dir.path().join("access.log"), dir.path().join("s.json"));
+        let copy = dir.path().join("access.log.1");
+        append(&log, &lines(0..100));
+        assert_eq!(run(&state, &log, || {}), 100);
+        append(&log, &lines(100..105));
+        std::fs::write(&copy, &std::fs::read(&log).unwrap()[..8000]).unwrap();
+        assert_eq!(run(&state, &log, || {}), 5, "the copy waits");
+        std::fs::copy(&log, &copy).unwrap();
+        std::fs::write(&log, lines(300..302)).unwrap();
+        assert_eq!(run(&state, &log, || {}), 2, "the copy holds what was read");
     }
 }

@@ -91,8 +91,10 @@ pub(crate) struct Resume {
     pub(crate) starts: Vec<u64>,
     /// The handle each input is read from.
     pub(crate) pinned: Vec<Option<Arc<File>>>,
-    /// What can not be resumed exactly, for stderr.
+    /// What can not be resumed exactly or waits for the next run, for stderr.
     pub(crate) notes: Vec<String>,
+    /// Of those, what was lost (remembered files gone, with their bytes), for the report.
+    pub(crate) lost: Vec<String>,
     entries: Vec<Entry>,
     /// Remembered files of logs this run did not look at, kept as they are.
     kept: Vec<FileState>,
@@ -132,12 +134,12 @@ fn content(file: &File, gz: bool, from: u64) -> io::Result<Box<dyn Read + '_>> {
 /// Up to `len` bytes of content from `from` (fewer at the end).
 fn bytes(file: &File, gz: bool, from: u64, len: u64) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    match content(file, gz, from) {
-        Ok(r) => r.take(len).read_to_end(&mut out)?,
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
-        Err(e) => return Err(e),
-    };
-    Ok(out)
+    // A gzip stream that ends early (still being written) gives what it has.
+    let eof = |e: &io::Error| e.kind() == io::ErrorKind::UnexpectedEof;
+    match content(file, gz, from).and_then(|r| r.take(len).read_to_end(&mut out)) {
+        Err(e) if !eof(&e) => Err(e),
+        _ => Ok(out),
+    }
 }
 
 /// The length of a file's content (decompressing a gzip file).
@@ -253,22 +255,84 @@ pub(crate) fn resume(state: &State, inputs: &[Input]) -> Result<Resume> {
         .files
         .iter()
         .partition(|f| families.contains(&family_of(&f.path)));
-    let tracked: HashSet<_> = scope.iter().map(|f| family_of(&f.path)).collect();
     let mut plan = Resume {
         kept: kept.into_iter().cloned().collect(),
         ..Resume::default()
     };
+    let mut look = Look {
+        tracked: scope.iter().map(|f| family_of(&f.path)).collect(),
+        scope,
+        opened: HashSet::new(),
+        left: false,
+    };
     for (path, input) in list {
+        look.consider(&mut plan, path, input)?;
+    }
+    // Files renamed or made while the plan opened them: a remembered file may be among those
+    // not opened, so none is given up.
+    look.left |= moved(&families, &look.opened);
+    let unclaimed = look.scope.iter().filter(|f| !claimed(f, &plan.entries));
+    if look.left {
+        // A file left for the next run may be one of these: keep them for it.
+        plan.kept.extend(unclaimed.map(|f| (*f).clone()));
+    } else {
+        plan.lost = unclaimed.filter_map(|f| lost(f)).collect();
+        plan.notes.extend(plan.lost.iter().cloned());
+    }
+    Ok(plan)
+}
+
+/// What a plan knows while it looks at the candidates one by one.
+struct Look<'s> {
+    /// Remembered files of the logs this run looks at.
+    scope: Vec<&'s FileState>,
+    /// The logs (directory, base name) read with this state before.
+    tracked: HashSet<(PathBuf, String)>,
+    /// Device and inode of the files opened so far (one file under two names is read once).
+    opened: HashSet<(u64, u64)>,
+    /// Whether a candidate was left for the next run.
+    left: bool,
+}
+
+impl Look<'_> {
+    /// Opens a candidate, recognises it and adds it to `plan` (or leaves it for later).
+    fn consider(&mut self, plan: &mut Resume, path: PathBuf, input: bool) -> Result<()> {
+        let shown = || format!("{}", path.display());
         let file = match File::open(&path) {
             Ok(f) => f,
-            Err(_) if !input => continue,
-            Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+            // Renamed or deleted since it was listed (logrotate at work).
+            Err(e) if !input || (e.kind() == io::ErrorKind::NotFound && !family(&path).2) => {
+                self.left = true;
+                return Ok(());
+            }
+            Err(e) => return Err(e).with_context(shown),
         };
-        let id = Id::of(&file).with_context(|| format!("{}", path.display()))?;
-        let shown = || format!("{}", path.display());
+        let id = Id::of(&file).with_context(shown)?;
+        if !self.opened.insert((id.dev, id.ino)) {
+            return Ok(());
+        }
         let head = bytes(&file, id.gz, 0, MARK).with_context(shown)?;
-        let matched = recognise(&file, id, &head, &scope).with_context(shown)?;
-        let tracked_log = tracked.contains(&family_of(&path));
+        let matched = recognise(&file, id, &head, &self.scope).with_context(shown)?;
+        let twin = matched.as_ref().and_then(|m| {
+            let e = plan
+                .entries
+                .iter()
+                .find(|e| e.matched.as_ref() == Some(m))?;
+            Some(format!(
+                "holds the same lines as {} (a copy or compression in progress?)",
+                e.path.display()
+            ))
+        });
+        let why = twin.or_else(|| {
+            unfinished(&file, id, &head, matched.as_ref(), &self.scope).map(String::from)
+        });
+        if let Some(why) = why {
+            plan.notes
+                .push(format!("{}: {why}: left for the next run", shown()));
+            self.left = true;
+            return Ok(());
+        }
+        let tracked_log = self.tracked.contains(&family_of(&path));
         let start = match &matched {
             Some(f) => f.offset,
             None if input || tracked_log => 0,
@@ -277,9 +341,59 @@ pub(crate) fn resume(state: &State, inputs: &[Input]) -> Result<Resume> {
         };
         let read = input || (tracked_log && !done(id, start, matched.as_ref()));
         plan.add(path, (file, id, head), start, matched, read);
+        Ok(())
     }
-    plan.notes = lost(&scope, &plan.entries);
-    Ok(plan)
+}
+
+/// Why a candidate must wait for the next run, if it must: a copy still being made (it starts
+/// as a remembered file does but is shorter than what was read of it), or a gzip file still
+/// being written (its stream ends early).
+fn unfinished(
+    file: &File,
+    id: Id,
+    head: &[u8],
+    matched: Option<&FileState>,
+    scope: &[&FileState],
+) -> Option<&'static str> {
+    let starts_like = |f: &FileState| {
+        let n = f.mark.head_len as usize;
+        f.offset > 0 && head.len() >= n && fnv1a(&head[..n]) == f.mark.head
+    };
+    let short = |f: &&FileState| !id.gz && id.size < f.offset && starts_like(f);
+    if matched.is_none() && scope.iter().any(short) {
+        return Some("shorter than the file it starts like (a copy still being made?)");
+    }
+    let complete = matched.is_some_and(|f| id == Id::recorded(f) && f.end.is_some());
+    if id.gz && !complete && length(file, id).is_err() {
+        return Some("its gzip stream ends early (still being compressed?)");
+    }
+    None
+}
+
+/// Whether a file of one of these logs is in its directory now that was not opened.
+fn moved(families: &HashSet<(PathBuf, String)>, opened: &HashSet<(u64, u64)>) -> bool {
+    let dirs: HashSet<&PathBuf> = families.iter().map(|(d, _)| d).collect();
+    dirs.into_iter().any(|dir| {
+        let listed = if dir.as_os_str().is_empty() {
+            std::fs::read_dir(".")
+        } else {
+            std::fs::read_dir(dir)
+        };
+        let Ok(entries) = listed else { return false };
+        entries.flatten().any(|e| {
+            let path = dir.join(e.file_name());
+            let meta = std::fs::metadata(&path);
+            families.contains(&family_of(&path))
+                && meta.is_ok_and(|m| m.is_file() && !opened.contains(&(m.dev(), m.ino())))
+        })
+    })
+}
+
+/// Whether a plan's entries recognised the remembered `f`.
+fn claimed(f: &FileState, entries: &[Entry]) -> bool {
+    entries
+        .iter()
+        .any(|e| e.matched.as_ref().is_some_and(|m| m == f))
 }
 
 /// Whether a sibling has nothing left to read from `start` (cheaply known).
@@ -318,31 +432,24 @@ impl Resume {
     }
 }
 
-/// Notes on remembered files no candidate holds that may have had lines not yet read.
-fn lost(scope: &[&FileState], entries: &[Entry]) -> Vec<String> {
-    let mut notes = Vec::new();
-    for f in scope {
-        let claimed = entries
-            .iter()
-            .any(|e| e.matched.as_ref().is_some_and(|m| m == *f));
-        let (_, _, live) = family(&f.path);
-        let unread = f.end.unwrap_or(f.offset).saturating_sub(f.offset);
-        if claimed || f.offset == 0 || (!live && unread == 0) {
-            continue;
-        }
-        let after = if live {
-            ", and any written after it,"
-        } else {
-            ""
-        };
-        notes.push(format!(
-            "{}: the file read to byte {} is gone (deleted, or rotated into another directory): \
-             {unread} bytes it held at the last run{after} could not be read",
-            f.path.display(),
-            f.offset
-        ));
+/// A note on a remembered file no candidate holds, if it may have had lines not yet read.
+fn lost(f: &FileState) -> Option<String> {
+    let (_, _, live) = family(&f.path);
+    let unread = f.end.unwrap_or(f.offset).saturating_sub(f.offset);
+    if f.offset == 0 || (!live && unread == 0) {
+        return None;
     }
-    notes
+    let after = if live {
+        ", and any written after it,"
+    } else {
+        ""
+    };
+    Some(format!(
+        "{}: the file read to byte {} is gone (deleted, or rotated into another directory): \
+         {unread} bytes it held at the last run{after} could not be read",
+        f.path.display(),
+        f.offset
+    ))
 }
 
 /// The state after a run that read `consumed` bytes of each input of `plan`.

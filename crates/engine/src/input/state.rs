@@ -75,6 +75,8 @@ pub(crate) struct Pending {
     pub(crate) file: PathBuf,
     /// What to write.
     pub(crate) next: State,
+    /// What this run could not account for (the report's caveats).
+    pub(crate) lost: Vec<String>,
     /// The lock, released when this is dropped.
     pub(crate) _lock: std::fs::File,
 }
