@@ -300,3 +300,29 @@ fn state_and_summary_write_through_a_symlink_and_keep_the_mode() {
     let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "a new state file is the user's alone");
 }
+
+#[test]
+fn rotations_from_before_the_first_run_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(lines(0..7).as_bytes()).unwrap();
+    fs::write(dir.path().join("access.log.2.gz"), enc.finish().unwrap()).unwrap();
+    fs::write(dir.path().join("access.log.1"), lines(7..9)).unwrap();
+    append(&log, &lines(9..12));
+    assert_eq!(run(&log, &state), 3, "only the live file");
+    append(&log, &lines(12..14));
+    fs::rename(
+        dir.path().join("access.log.1"),
+        dir.path().join("access.log.2"),
+    )
+    .unwrap();
+    fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+    append(&log, &lines(14..15));
+    assert_eq!(
+        run(&log, &state),
+        3,
+        "2 in the rotated file, 1 in the new one"
+    );
+    assert_eq!(run(&log, &state), 0);
+}

@@ -13,8 +13,12 @@
 //!   the first run: remembered as seen, not read.
 //!
 //! Each candidate is opened once; the run reads that handle and records what it read from it,
-//! so a rotation during the run cannot misplace an offset. Remembered files no candidate
-//! matches, that may have held unread lines, are reported with the bytes that were lost.
+//! so a rotation during the run cannot misplace an offset. What logrotate is still writing
+//! waits for the next run: a gzip file whose stream ends early, a file that starts like a
+//! remembered one but is shorter than its offset (a copy being made), a second file holding
+//! a remembered file already taken (`.1` beside its finished `.1.gz`). Remembered files no
+//! candidate matches, that may have held unread lines, are reported with the bytes that were
+//! lost — unless files were renamed or made while the plan opened them: then they are kept.
 
 use super::discover::{family, rotations};
 use super::state::{fnv1a, FileState, Mark, State};
