@@ -404,7 +404,7 @@ fn mapping(
         return None;
     }
     let file = match pinned {
-        Some(f) => f.try_clone().ok()?,
+        Some(f) => input::reopen(f)?,
         None => std::fs::File::open(path).ok()?,
     };
     input::Mapping::new(file, start)

@@ -74,6 +74,14 @@ pub(crate) fn open_at(
     skip(sniff(Box::new(f))?, start)
 }
 
+/// The file `f` is open on, opened again (through `/proc/self/fd`, so even after a rename or
+/// an unlink): a description of its own, so that a lease taken on it (see [`Mapping`]) ends
+/// when it is closed, not when `f` is.
+pub(crate) fn reopen(f: &File) -> Option<File> {
+    use std::os::fd::AsRawFd;
+    File::open(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()
+}
+
 /// Skips the first `start` bytes of `r`.
 fn skip(mut r: Box<dyn Read + Send>, start: u64) -> io::Result<Box<dyn Read + Send>> {
     let skipped = io::copy(&mut r.by_ref().take(start), &mut io::sink())?;
