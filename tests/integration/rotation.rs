@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -174,6 +174,22 @@ fn rotate(bin: &Path, dir: &Path, writer: &Writer, copytruncate: bool) {
     );
 }
 
+/// The two consumers of the same logs: the live file alone, and its directory.
+struct Consumers {
+    log: PathBuf,
+    logs: PathBuf,
+    by_file: (Tally, PathBuf),
+    by_dir: (Tally, PathBuf),
+}
+
+impl Consumers {
+    /// One incremental run of each.
+    fn run(&mut self) {
+        self.by_file.0.run(&self.log, &self.by_file.1);
+        self.by_dir.0.run(&self.logs, &self.by_dir.1);
+    }
+}
+
 /// One scheme: 7 rotations (two of them back to back, one during the runs) among 13 runs of
 /// each consumer.
 fn scheme(options: &[&str]) {
@@ -184,17 +200,19 @@ fn scheme(options: &[&str]) {
     let logs = dir.path().join("logs");
     fs::create_dir(&logs).unwrap();
     let (log, reopen) = (logs.join("access.log"), dir.path().join("reopen"));
-    fs::write(
-        dir.path().join("logrotate.conf"),
-        config(&log, &reopen, options),
-    )
-    .unwrap();
-    let (file_state, dir_state) = (dir.path().join("file.json"), dir.path().join("dir.json"));
-    let (mut by_file, mut by_dir) = (Tally::default(), Tally::default());
+    let conf = config(&log, &reopen, options);
+    fs::write(dir.path().join("logrotate.conf"), conf).unwrap();
+    let mut all = Consumers {
+        log: log.clone(),
+        logs,
+        by_file: (Tally::default(), dir.path().join("file.json")),
+        by_dir: (Tally::default(), dir.path().join("dir.json")),
+    };
     let writer = Writer::start(&log, &reopen);
-    let dated = options.contains(&"dateext");
-    let copytruncate = options.contains(&"copytruncate");
-    let name = options.join(" + ");
+    let (dated, copytruncate) = (
+        options.contains(&"dateext"),
+        options.contains(&"copytruncate"),
+    );
     let rotate = || {
         if dated {
             // dateformat -%s: one rotation a second at most.
@@ -202,20 +220,43 @@ fn scheme(options: &[&str]) {
         }
         rotate(&bin, dir.path(), &writer, copytruncate);
     };
+    interleave(&mut all, rotate);
+    let written = writer.stop();
+    all.run();
+    let name = options.join(" + ");
+    let mut files: Vec<String> = fs::read_dir(&all.logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        8,
+        "{name}: 7 rotations and the live file: {files:?}"
+    );
+    let (by_file, by_dir) = (&all.by_file.0, &all.by_dir.0);
+    eprintln!(
+        "{name}: {written} lines written; counted {} (file) and {} (directory)",
+        by_file.total, by_dir.total
+    );
+    by_file.check(&name, "the live file", written);
+    by_dir.check(&name, "the directory", written);
+}
+
+/// 12 steps of runs and rotations while the writer writes.
+fn interleave(all: &mut Consumers, rotate: impl Fn() + Sync) {
     for step in 0..12 {
         std::thread::sleep(Duration::from_millis(120));
         if step == 9 {
             // A rotation while the runs read.
             std::thread::scope(|s| {
-                let during = s.spawn(rotate);
-                by_file.run(&log, &file_state);
-                by_dir.run(&logs, &dir_state);
+                let during = s.spawn(&rotate);
+                all.run();
                 during.join().unwrap();
             });
             continue;
         }
-        by_file.run(&log, &file_state);
-        by_dir.run(&logs, &dir_state);
+        all.run();
         let times = match step {
             5 => 2,
             s if s % 2 == 1 => 1,
@@ -225,15 +266,6 @@ fn scheme(options: &[&str]) {
             rotate();
         }
     }
-    let written = writer.stop();
-    by_file.run(&log, &file_state);
-    by_dir.run(&logs, &dir_state);
-    eprintln!(
-        "{name}: {written} lines written; counted {} (file) and {} (directory)",
-        by_file.total, by_dir.total
-    );
-    by_file.check(&name, "the live file", written);
-    by_dir.check(&name, "the directory", written);
 }
 
 #[test]
