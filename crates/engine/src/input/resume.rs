@@ -311,22 +311,19 @@ impl Look<'_> {
             }
             Err(e) => return Err(e).with_context(shown),
         };
-        let id = Id::of(&file).with_context(shown)?;
+        let (id, head, matched) = match self.recognise(&file) {
+            Ok(seen) => seen,
+            Err(e) if !input => {
+                plan.notes.push(format!("{}: {e}: not read", shown()));
+                self.left = true;
+                return Ok(());
+            }
+            Err(e) => return Err(e).with_context(shown),
+        };
         if !self.opened.insert((id.dev, id.ino)) {
             return Ok(());
         }
-        let head = bytes(&file, id.gz, 0, MARK).with_context(shown)?;
-        let matched = recognise(&file, id, &head, &self.scope).with_context(shown)?;
-        let twin = matched.as_ref().and_then(|m| {
-            let e = plan
-                .entries
-                .iter()
-                .find(|e| e.matched.as_ref() == Some(m))?;
-            Some(format!(
-                "holds the same lines as {} (a copy or compression in progress?)",
-                e.path.display()
-            ))
-        });
+        let twin = matched.as_ref().and_then(|m| twin(m, &plan.entries));
         let why = twin.or_else(|| {
             unfinished(&file, id, &head, matched.as_ref(), &self.scope).map(String::from)
         });
@@ -347,6 +344,23 @@ impl Look<'_> {
         plan.add(path, (file, id, head), start, matched, read);
         Ok(())
     }
+
+    /// A candidate's identity, first bytes and the remembered file it continues, if any.
+    fn recognise(&self, file: &File) -> io::Result<(Id, Vec<u8>, Option<FileState>)> {
+        let id = Id::of(file)?;
+        let head = bytes(file, id.gz, 0, MARK)?;
+        let matched = recognise(file, id, &head, &self.scope)?;
+        Ok((id, head, matched))
+    }
+}
+
+/// Why a candidate recognised as `m` waits, if an entry was recognised as `m` already.
+fn twin(m: &FileState, entries: &[Entry]) -> Option<String> {
+    let e = entries.iter().find(|e| e.matched.as_ref() == Some(m))?;
+    Some(format!(
+        "holds the same lines as {} (a copy or compression in progress?)",
+        e.path.display()
+    ))
 }
 
 /// Why a candidate must wait for the next run, if it must: a copy still being made (it starts
