@@ -118,8 +118,9 @@ pub(crate) struct InputArgs {
     #[arg(long)]
     pub(crate) now: bool,
 
-    /// Incremental runs: read only what was added since the run that wrote FILE (rotation and
-    /// truncation are followed), and update FILE afterwards.
+    /// Incremental runs: read only what was added since the run that wrote FILE (a log is
+    /// known by its content: rotation, compression, copytruncate and re-download are
+    /// followed), and update FILE afterwards; one run at a time (FILE.lock).
     #[arg(long, value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
 
@@ -455,6 +456,9 @@ impl InputArgs {
         let resume = match &self.state {
             Some(file) => {
                 let (run, resumed) = Incremental::open(file, &inputs, &mut opts)?;
+                for note in run.notes() {
+                    eprintln!("noisegate: warning: {note}");
+                }
                 inputs = resumed;
                 Some(run)
             }

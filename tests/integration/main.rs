@@ -22,6 +22,7 @@ mod lines;
 mod nginx;
 mod nginx_block;
 mod paths;
+mod rotation;
 mod routing;
 mod saved;
 mod split;

@@ -155,3 +155,174 @@ fn gzip_files_and_other_spellings_of_a_path_are_not_read_twice() {
     let other = dir.path().join(".").join("access.log");
     assert_eq!(run(&other, &state), 0, "the same file by another path");
 }
+
+/// Runs noisegate with `args`; returns its exit code and stderr.
+fn noisegate(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = Command::cargo_bin("noisegate").unwrap();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_re_downloaded_file_reads_only_its_new_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
+    append(&log, &lines(0..100));
+    assert_eq!(run(&log, &state), 100);
+    // rsync or sftp: a new inode with the same bytes and more, renamed over the old one.
+    let fetched = dir.path().join(".access.log.part");
+    fs::write(&fetched, lines(0..150)).unwrap();
+    fs::rename(&fetched, &log).unwrap();
+    assert_eq!(run(&log, &state), 50);
+    assert_eq!(run(&log, &state), 0);
+}
+
+#[test]
+fn compress_without_delaycompress_finishes_the_gzip_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
+    append(&log, &lines(0..10));
+    assert_eq!(run(&log, &state), 10);
+    append(&log, &lines(10..16));
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&fs::read(&log).unwrap()).unwrap();
+    fs::write(dir.path().join("access.log.1.gz"), enc.finish().unwrap()).unwrap();
+    fs::remove_file(&log).unwrap();
+    append(&log, &lines(16..20));
+    assert_eq!(
+        run(&log, &state),
+        10,
+        "6 from the gzip file, 4 from the new one"
+    );
+    assert_eq!(run(&log, &state), 0);
+}
+
+#[test]
+fn a_deleted_rotation_is_said_with_the_bytes_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
+    append(&log, &lines(0..10));
+    let partial = line(10);
+    append(&log, &partial[..partial.len() - 5]);
+    assert_eq!(run(&log, &state), 10, "the unfinished line waits");
+    fs::remove_file(&log).unwrap();
+    append(&log, &lines(10..13));
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["-o", "json", "--state"])
+        .arg(&state)
+        .arg(&log)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let said = format!(
+        "is gone (deleted, or rotated into another directory): {} bytes",
+        partial.len() - 5
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["caveats"].to_string().contains(&said), "{}", v["caveats"]);
+}
+
+#[test]
+fn a_second_run_waits_for_the_first_then_gives_up() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
+    append(&log, &lines(0..10));
+    let lock = fs::File::create(dir.path().join("state.json.lock")).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let args = ["--state".as_ref(), state.as_os_str(), log.as_os_str()];
+    let (code, stderr) = noisegate(&args, &[("NOISEGATE_STATE_WAIT", "0.3")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another noisegate run holds the state"),
+        "{stderr}"
+    );
+    assert!(!state.exists(), "nothing was counted or saved");
+    // Released while the second run waits: it goes on.
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(lock);
+    });
+    let (code, stderr) = noisegate(&args, &[("NOISEGATE_STATE_WAIT", "5")]);
+    holder.join().unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(run(&log, &state), 0);
+}
+
+#[test]
+fn state_and_summary_write_through_a_symlink_and_keep_the_mode() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    append(&log, &lines(0..10));
+    let store = dir.path().join("store");
+    fs::create_dir(&store).unwrap();
+    let mut args: Vec<std::ffi::OsString> = vec![log.clone().into()];
+    for (name, flag) in [("state.json", "--state"), ("summary.ngs", "--save-summary")] {
+        let (target, link) = (store.join(name), dir.path().join(name));
+        // A state of an older noisegate, to be replaced (with a note); any old summary.
+        fs::write(&target, r#"{"version":1,"files":[]}"#).unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        symlink(&target, &link).unwrap();
+        args.extend([flag.into(), link.into()]);
+    }
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, stderr) = noisegate(&args, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("starting fresh"), "{stderr}");
+    for name in ["state.json", "summary.ngs"] {
+        let link = fs::symlink_metadata(dir.path().join(name)).unwrap();
+        assert!(link.file_type().is_symlink(), "{name}: the link stays");
+        let target = fs::metadata(store.join(name)).unwrap();
+        let text = fs::read(store.join(name)).unwrap();
+        assert!(
+            !text.starts_with(b"{\"version\":1"),
+            "{name}: written through the link"
+        );
+        assert_eq!(
+            target.permissions().mode() & 0o777,
+            0o640,
+            "{name}: mode kept"
+        );
+    }
+    let fresh = dir.path().join("new.json");
+    run(&log, &fresh);
+    let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a new state file is the user's alone");
+}
+
+#[test]
+fn rotations_from_before_the_first_run_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(lines(0..7).as_bytes()).unwrap();
+    fs::write(dir.path().join("access.log.2.gz"), enc.finish().unwrap()).unwrap();
+    fs::write(dir.path().join("access.log.1"), lines(7..9)).unwrap();
+    append(&log, &lines(9..12));
+    assert_eq!(run(&log, &state), 3, "only the live file");
+    append(&log, &lines(12..14));
+    fs::rename(
+        dir.path().join("access.log.1"),
+        dir.path().join("access.log.2"),
+    )
+    .unwrap();
+    fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+    append(&log, &lines(14..15));
+    assert_eq!(
+        run(&log, &state),
+        3,
+        "2 in the rotated file, 1 in the new one"
+    );
+    assert_eq!(run(&log, &state), 0);
+}

@@ -1,5 +1,6 @@
 //! What the real-nginx tests share: finding nginx (and the skip rule when it is absent),
-//! whether we run as root, and a free port on 127.0.0.1.
+//! whether we run as root, and a free port on 127.0.0.1; and finding logrotate, with the same
+//! skip rule, for the rotation tests.
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
@@ -26,6 +27,20 @@ pub fn nginx_available() -> bool {
     }
     eprintln!("skipped: nginx not installed");
     false
+}
+
+/// The logrotate binary, `/usr/sbin/logrotate`, if it can be run. Without it: a failure
+/// under `CI=true`, else a skip notice.
+pub fn logrotate_binary() -> Option<PathBuf> {
+    let sbin = PathBuf::from("/usr/sbin/logrotate");
+    if sbin.is_file() {
+        return Some(sbin);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("logrotate not installed, and CI=true: .ci/run must install it");
+    }
+    eprintln!("skipped: logrotate not installed");
+    None
 }
 
 /// Whether this process runs as root (effective uid 0), from /proc/self/status.

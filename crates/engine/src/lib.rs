@@ -45,6 +45,7 @@ mod input;
 mod numbers;
 mod pipeline;
 mod remedy;
+mod replace;
 mod report;
 mod saved;
 mod scan;

@@ -55,6 +55,8 @@ pub struct ScanOptions {
     pub(crate) starts: Vec<u64>,
     /// Keep back a last line without `\n` at the end of each input (incremental runs).
     pub(crate) hold_tail: bool,
+    /// Handles an incremental run opened, read instead of reopening the path (missing = none).
+    pub(crate) pinned: Vec<Option<Arc<std::fs::File>>>,
     /// Whether plain files may be memory-mapped (off unless the program opts in).
     pub mmap: input::MmapChoice,
 }
@@ -89,6 +91,7 @@ impl ScanOptions {
             progress: None,
             starts: Vec::new(),
             hold_tail: false,
+            pinned: Vec::new(),
             mmap: input::MmapChoice::never(),
         }
     }
@@ -130,7 +133,7 @@ pub struct ScanResult {
     /// Bytes of each input read to the end of its last whole line (after its start).
     pub(crate) consumed: Vec<u64>,
     /// The incremental-run state to save once the output is out (`--state`).
-    pub(crate) pending_state: Option<(std::path::PathBuf, crate::input::state::State)>,
+    pub(crate) pending_state: Option<crate::input::state::Pending>,
     /// Non-empty lines read and rejected, by source index (empty when not known, as for
     /// merged saved summaries).
     pub(crate) line_counts: Vec<(u64, u64)>,
@@ -349,7 +352,8 @@ impl Readers<'_> {
                 .try_recv()
                 .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
         };
-        let flow = match mapping(input, start, self.opts.mmap) {
+        let pinned = self.opts.pinned.get(i).and_then(Option::as_deref);
+        let flow = match mapping(input, start, self.opts.mmap, pinned) {
             Some(map) => {
                 let end =
                     input::map_blocks(i as u32, &map, start as usize, cfg, &mut |b| src.accept(b));
@@ -358,7 +362,7 @@ impl Readers<'_> {
                 match end.resume {
                     None => Ok((end.flow, end.consumed)),
                     // A writer wants the file: read the rest instead.
-                    Some((at, seq)) => input::open_at(input, at).and_then(|mut r| {
+                    Some((at, seq)) => input::open_at(input, at, pinned).and_then(|mut r| {
                         let (flow, rest) =
                             input::read_blocks(i as u32, seq, &mut r, cfg, &mut take, &mut |b| {
                                 src.accept(b)
@@ -368,7 +372,7 @@ impl Readers<'_> {
                 }
             }
             None => {
-                let mut r = input::open_at(input, start)?;
+                let mut r = input::open_at(input, start, pinned)?;
                 input::read_blocks(i as u32, 0, &mut r, cfg, &mut take, &mut |b| src.accept(b))
             }
         };
@@ -383,14 +387,22 @@ impl Readers<'_> {
 }
 
 /// A leased map of a plain file input, when one can be had (see [`input::Mapping`]).
-fn mapping(input: &Input, start: u64, choice: input::MmapChoice) -> Option<Arc<input::Mapping>> {
+fn mapping(
+    input: &Input,
+    start: u64,
+    choice: input::MmapChoice,
+    pinned: Option<&std::fs::File>,
+) -> Option<Arc<input::Mapping>> {
     let Input::Path(path) = input else {
         return None;
     };
     if !choice.enabled() {
         return None;
     }
-    let file = std::fs::File::open(path).ok()?;
+    let file = match pinned {
+        Some(f) => input::reopen(f)?,
+        None => std::fs::File::open(path).ok()?,
+    };
     input::Mapping::new(file, start)
 }
 

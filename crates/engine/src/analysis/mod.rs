@@ -92,6 +92,9 @@ pub(crate) fn analyze(
     drop(acts);
     let impact = impact::impact(summary, php_workers, covered);
     let mut caveats = Vec::new();
+    if let Some(state) = &scan.pending_state {
+        caveats.extend(state.lost.iter().map(|l| format!("--state: {l}")));
+    }
     if summary.activity.approximate() {
         caveats.push(format!(
             "more than {} (category, client) pairs probed, or more than {} client-minutes of probes: storms and surges were found in a sample of the clients, so some may be missing and surge client counts are low",

@@ -379,6 +379,48 @@ fn file_order(name: &str, path: &Path) -> FileOrder {
     (parts.base.to_string(), class, Reverse(number), date, full)
 }
 
+/// The family of a log file: its directory and its name without rotation suffix or `.gz`
+/// (`access.log` for `access.log`, `access.log.2.gz` and `access.log-20240301.gz`), and whether
+/// the name is the live file's (no suffix at all).
+pub(crate) fn family(path: &Path) -> (PathBuf, String, bool) {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let parts = split_rotation(&name);
+    let live = parts.rotated == Rotated::No && !parts.gz;
+    (dir, parts.base.to_string(), live)
+}
+
+/// The rotated siblings of the live log `path` in its directory (`.N`, `.N.gz`, `-DATE`,
+/// `-DATE.gz`, `.gz`), oldest first; none for a name that is itself rotated.
+pub(crate) fn rotations(path: &Path) -> Vec<PathBuf> {
+    let (dir, base, live) = family(path);
+    let Some(name) = path.file_name() else {
+        return vec![];
+    };
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &dir
+    }) else {
+        return vec![];
+    };
+    if !live {
+        return vec![];
+    }
+    let mut found: Vec<(FileOrder, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_name() != name && e.path().is_file())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let parts = split_rotation(&n);
+            let rotated = parts.rotated != Rotated::No || parts.gz;
+            (rotated && parts.base == base).then(|| (file_order(&n, &e.path()), dir.join(&n)))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
 /// One element of a compiled glob.
 #[derive(Debug, PartialEq, Eq)]
 enum Token {

@@ -5,6 +5,7 @@ mod block;
 mod chunker;
 pub(crate) mod discover;
 mod mapped;
+pub(crate) mod resume;
 pub(crate) mod state;
 
 pub(crate) use block::{Block, ChunkConfig, Flow, Payload};
@@ -45,23 +46,44 @@ impl Input {
     }
 }
 
-/// Opens an input at byte `start` of its (decompressed) content: a plain file seeks there, a
-/// gzip stream is decompressed up to it.
-pub(crate) fn open_at(input: &Input, start: u64) -> io::Result<Box<dyn Read + Send>> {
-    if start == 0 {
-        return open(input);
-    }
-    if let Input::Path(p) = input {
-        let mut f = File::open(p)?;
-        let mut head = [0u8; 2];
-        let gzip = f.read_exact(&mut head).is_ok() && head == [0x1f, 0x8b];
-        if !gzip {
-            use std::io::{Seek, SeekFrom};
-            f.seek(SeekFrom::Start(start))?;
-            return Ok(Box::new(f));
+/// Opens an input at byte `start` of its (decompressed) content. `pinned`: a handle an
+/// incremental run already opened, read instead of the path so that what is read and what is
+/// recorded are the same file even when logrotate renames it in between.
+pub(crate) fn open_at(
+    input: &Input,
+    start: u64,
+    pinned: Option<&File>,
+) -> io::Result<Box<dyn Read + Send>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = match (pinned, input) {
+        (Some(f), _) => {
+            let mut f = f.try_clone()?;
+            f.seek(SeekFrom::Start(0))?;
+            f
         }
+        (None, Input::Path(p)) if start > 0 => File::open(p)?,
+        (None, _) => return skip(open(input)?, start),
+    };
+    let mut head = [0u8; 2];
+    let gzip = f.read_exact(&mut head).is_ok() && head == [0x1f, 0x8b];
+    if !gzip {
+        f.seek(SeekFrom::Start(start))?;
+        return Ok(Box::new(f));
     }
-    let mut r = open(input)?;
+    f.seek(SeekFrom::Start(0))?;
+    skip(sniff(Box::new(f))?, start)
+}
+
+/// The file `f` is open on, opened again (through `/proc/self/fd`, so even after a rename or
+/// an unlink): a description of its own, so that a lease taken on it (see [`Mapping`]) ends
+/// when it is closed, not when `f` is.
+pub(crate) fn reopen(f: &File) -> Option<File> {
+    use std::os::fd::AsRawFd;
+    File::open(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()
+}
+
+/// Skips the first `start` bytes of `r`.
+fn skip(mut r: Box<dyn Read + Send>, start: u64) -> io::Result<Box<dyn Read + Send>> {
     let skipped = io::copy(&mut r.by_ref().take(start), &mut io::sink())?;
     if skipped < start {
         return Err(io::Error::other("shorter than where the last run stopped"));
@@ -72,7 +94,7 @@ pub(crate) fn open_at(input: &Input, start: u64) -> io::Result<Box<dyn Read + Se
 /// Opens an input for reading, decompressing it when it starts with the gzip magic bytes.
 /// Concatenated gzip members (as `cat a.gz b.gz` makes) are all read.
 pub(crate) fn open(input: &Input) -> io::Result<Box<dyn Read + Send>> {
-    let mut raw: Box<dyn Read + Send> = match input {
+    let raw: Box<dyn Read + Send> = match input {
         Input::Stdin => Box::new(io::stdin()),
         Input::Path(p) => {
             if p.is_dir() {
@@ -81,6 +103,11 @@ pub(crate) fn open(input: &Input) -> io::Result<Box<dyn Read + Send>> {
             Box::new(File::open(p)?)
         }
     };
+    sniff(raw)
+}
+
+/// Decompresses `raw` when it starts with the gzip magic bytes.
+pub(crate) fn sniff(mut raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let mut head = [0u8; 2];
     let mut got = 0;
     while got < head.len() {

@@ -1,40 +1,62 @@
-//! `--state FILE`: incremental runs. For each log file the state remembers its identity
-//! (device and inode, and a hash of its first line) and the byte offset the last run read to
-//! (always the end of a whole line). The next run starts each file there, so no line is
-//! counted twice or skipped:
+//! `--state FILE`: the state file of incremental runs. It remembers, for each log file read,
+//! enough to recognise its content again wherever logrotate put it (see `input::resume`), and
+//! how far it was read. This module owns the file's layout (versioned), reading it, writing it
+//! (atomically, through a symlink, keeping the mode) and the lock that lets one run at a time
+//! use it.
 //!
-//! - the same file, grown: read from the offset;
-//! - the same inode but shorter, or another first line (truncated, or `copytruncate`): read
-//!   from 0;
-//! - another inode under the same name (renamed away by logrotate): first finish the old file
-//!   from the offset if it is still in the directory, then read the new one from 0.
-//!
-//! The state file is written atomically (temporary file, then rename) and only after the
-//! report is out, so a crash before that makes the next run read the same lines again.
+//! The state is written only after the report is out, so a crash before that makes the next run
+//! read the same lines again.
 
-use super::Input;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-/// The state file's layout version.
-const VERSION: u32 = 1;
+/// The state file's layout version. Version 1 (identity by inode and first line only) is not
+/// read: a run over a version-1 file starts fresh and says so.
+pub(crate) const VERSION: u32 = 2;
+
+/// How long a run waits for another run holding the state, unless `NOISEGATE_STATE_WAIT`
+/// (seconds) says otherwise.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Hashes of a file's content at an offset: its first bytes and the bytes just before the
+/// offset. Two files with the same mark at an offset hold the same bytes there, as far as a
+/// 64-bit hash of up to 4 KiB at each end can tell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Mark {
+    /// Bytes hashed at the start: `min(offset, 4096)`.
+    pub(crate) head_len: u32,
+    /// FNV-1a of those bytes.
+    pub(crate) head: u64,
+    /// Bytes hashed just before the offset: `min(offset, 4096)`.
+    pub(crate) tail_len: u32,
+    /// FNV-1a of those bytes.
+    pub(crate) tail: u64,
+}
 
 /// What a run remembers of one log file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileState {
-    /// The path as given.
+    /// The path it had when it was read.
     pub(crate) path: PathBuf,
-    /// Device and inode.
+    /// Device, inode, size, modification time (ns) and compression of the file as last seen:
+    /// when all are the same, the content is taken as unchanged without hashing it again.
     pub(crate) dev: u64,
     /// See `dev`.
     pub(crate) ino: u64,
-    /// FNV-1a of the first line (up to 4 KiB): tells a truncated-and-rewritten file.
-    pub(crate) first_line: u64,
-    /// Bytes read, to the end of the last whole line.
+    /// See `dev` (bytes on disk: compressed for a gzip file).
+    pub(crate) size: u64,
+    /// See `dev`.
+    pub(crate) mtime_ns: i128,
+    /// See `dev`.
+    pub(crate) gz: bool,
+    /// Bytes of content (decompressed) read or skipped, to the end of the last whole line.
     pub(crate) offset: u64,
+    /// The content's length when known (`offset` equal to it: nothing is left to read).
+    pub(crate) end: Option<u64>,
+    /// The content's mark at `offset`.
+    pub(crate) mark: Mark,
 }
 
 /// The state of all tracked files.
@@ -46,170 +68,111 @@ pub(crate) struct State {
     pub(crate) files: Vec<FileState>,
 }
 
-/// The inputs of an incremental run and where each starts.
+/// A state to save once the run's output is out, and the lock held until then.
 #[derive(Debug)]
-pub(crate) struct Resume {
-    /// The inputs to read (rotated files that must be finished come first).
-    pub(crate) inputs: Vec<Input>,
-    /// Where each input starts.
-    pub(crate) starts: Vec<u64>,
-    /// For each input, whether it is tracked in the next state.
-    pub(crate) tracked: Vec<bool>,
+pub(crate) struct Pending {
+    /// The state file as named.
+    pub(crate) file: PathBuf,
+    /// What to write.
+    pub(crate) next: State,
+    /// What this run could not account for (the report's caveats).
+    pub(crate) lost: Vec<String>,
+    /// The lock, released when this is dropped.
+    pub(crate) _lock: std::fs::File,
+}
+
+/// Reads a state file; a missing one is an empty state. A version-1 file gives an empty state
+/// and a note (returned) that the run starts fresh.
+pub(crate) fn load(path: &Path) -> Result<(State, Option<String>)> {
+    let fresh = State {
+        version: VERSION,
+        files: vec![],
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((fresh, None)),
+        Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+    };
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("version")?.as_u64())
+        .with_context(|| format!("{}: not a noisegate state file", path.display()))?;
+    if version == 1 {
+        let note = format!(
+            "{}: a state file of an older noisegate (version 1): starting fresh, every input is read in full",
+            path.display()
+        );
+        return Ok((fresh, Some(note)));
+    }
+    if version != u64::from(VERSION) {
+        bail!(
+            "{}: state version {version} is not {VERSION}",
+            path.display()
+        );
+    }
+    let state: State = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a noisegate state file", path.display()))?;
+    Ok((state, None))
+}
+
+/// Writes a state file atomically, through a symlink, keeping the mode of the file it
+/// replaces (a new one is 0600).
+pub(crate) fn save(path: &Path, state: &State) -> Result<()> {
+    crate::replace::write(path, |f| Ok(serde_json::to_writer_pretty(f, state)?))
+}
+
+/// Takes the lock of the state file `path`: an advisory `flock` on `FILE.lock` next to the
+/// file (its symlink's target). Waits up to 10 s for another run to finish, then fails naming
+/// the file.
+pub(crate) fn lock(path: &Path) -> Result<std::fs::File> {
+    let target = crate::replace::target(path);
+    let mut name = target.clone().into_os_string();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("{}", lock_path.display()))?;
+    let wait = std::env::var("NOISEGATE_STATE_WAIT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(WAIT, Duration::from_secs_f64);
+    let since = Instant::now();
+    while !try_lock(&file) {
+        if since.elapsed() >= wait {
+            return Err(anyhow!(
+                "{}: another noisegate run holds the state (waited {} s for {})",
+                path.display(),
+                wait.as_secs_f64(),
+                lock_path.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(file)
+}
+
+/// Tries an exclusive `flock` without waiting.
+#[cfg(target_os = "linux")]
+fn try_lock(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this function borrows; no memory is involved.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Without flock, runs are not kept apart.
+#[cfg(not(target_os = "linux"))]
+fn try_lock(_file: &std::fs::File) -> bool {
+    true
 }
 
 /// A stable 64-bit FNV-1a hash (the same in every version of noisegate).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })
-}
-
-/// The hash of a file's first line (0 for an empty file).
-fn first_line(path: &Path) -> std::io::Result<u64> {
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)?
-        .take(4096)
-        .read_to_end(&mut head)?;
-    let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    Ok(if head.is_empty() { 0 } else { fnv1a(line) })
-}
-
-/// Reads a state file; a missing one is an empty state.
-pub(crate) fn load(path: &Path) -> Result<State> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(State {
-                version: VERSION,
-                files: vec![],
-            })
-        }
-        Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
-    };
-    let state: State = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a noisegate state file", path.display()))?;
-    if state.version != VERSION {
-        bail!(
-            "{}: state version {} is not {VERSION}",
-            path.display(),
-            state.version
-        );
-    }
-    Ok(state)
-}
-
-/// Writes a state file atomically.
-pub(crate) fn save(path: &Path, state: &State) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, state)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("{}", path.display()))?;
-    Ok(())
-}
-
-/// The file in `dir` with this device and inode, if any (a rotated log).
-fn find_inode(dir: &Path, dev: u64, ino: u64) -> Option<PathBuf> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.dev() == dev && m.ino() == ino)
-        })
-}
-
-/// Whether a file starts with the gzip magic bytes.
-fn is_gzip(path: &Path) -> bool {
-    let mut head = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && head == [0x1f, 0x8b]
-}
-
-/// Where to resume a file that the state knew as `b`: its offset while it is the same file
-/// grown (a gzip file's offset counts decompressed bytes, so only its identity is checked),
-/// else 0.
-fn resume_at(path: &Path, meta: &std::fs::Metadata, b: &FileState) -> u64 {
-    let same_start = first_line(path).ok() == Some(b.first_line);
-    let grown = is_gzip(path) || meta.len() >= b.offset;
-    if same_start && grown {
-        b.offset
-    } else {
-        0
-    }
-}
-
-/// Plans an incremental run over `inputs` from `state`. Files are matched by device and
-/// inode first (whatever path names them now), then by path.
-pub(crate) fn resume(state: &State, inputs: &[Input]) -> Result<Resume> {
-    let mut plan = Resume {
-        inputs: vec![],
-        starts: vec![],
-        tracked: vec![],
-    };
-    let mut ids = Vec::new();
-    for input in inputs {
-        let Input::Path(path) = input else {
-            bail!("--state cannot follow stdin: name the log file instead of piping it");
-        };
-        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-        ids.push((meta.dev(), meta.ino()));
-    }
-    for (input, &(dev, ino)) in inputs.iter().zip(&ids) {
-        let Input::Path(path) = input else {
-            unreachable!("checked above")
-        };
-        let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-        let same_file = state.files.iter().find(|f| (f.dev, f.ino) == (dev, ino));
-        let mut start = 0;
-        if let Some(b) = same_file {
-            start = resume_at(path, &meta, b);
-        } else if let Some(b) = state.files.iter().find(|f| f.path == *path) {
-            // Renamed away: finish the old file first, unless it is an input of its own.
-            let old = path.parent().and_then(|d| find_inode(d, b.dev, b.ino));
-            if let Some(old) = old.filter(|_| !ids.contains(&(b.dev, b.ino))) {
-                plan.inputs.push(Input::Path(old));
-                plan.starts.push(b.offset);
-                plan.tracked.push(false);
-            }
-        }
-        plan.inputs.push(input.clone());
-        plan.starts.push(start);
-        plan.tracked.push(true);
-    }
-    Ok(plan)
-}
-
-/// The state after a run that read `consumed` bytes of each input of `plan`.
-pub(crate) fn advance(plan: &Resume, consumed: &[u64]) -> State {
-    let mut files = Vec::new();
-    for (i, input) in plan.inputs.iter().enumerate() {
-        let Input::Path(path) = input else { continue };
-        let Ok(meta) = std::fs::metadata(path) else {
-            continue;
-        };
-        if !plan.tracked[i] {
-            continue;
-        }
-        files.push(FileState {
-            path: path.clone(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            first_line: first_line(path).unwrap_or(0),
-            offset: plan.starts[i] + consumed.get(i).copied().unwrap_or(0),
-        });
-    }
-    State {
-        version: VERSION,
-        files,
-    }
 }
 
 #[cfg(test)]
@@ -220,5 +183,15 @@ mod tests {
     fn fnv_is_stable() {
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn version_1_starts_fresh_with_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.json");
+        std::fs::write(&f, r#"{"version":1,"files":[]}"#).unwrap();
+        let (state, note) = load(&f).unwrap();
+        assert!(state.files.is_empty());
+        assert!(note.unwrap().contains("starting fresh"));
     }
 }

@@ -64,14 +64,11 @@ const MAX_RECORD: usize = 64 << 20;
 /// Longest header line.
 const MAX_HEADER: usize = 4096;
 
-/// Writes the summary of `scan` to `path` (atomically: a temporary file renamed over it).
+/// Writes the summary of `scan` to `path` (atomically: a temporary file renamed over it; a
+/// symlink is written through and the replaced file's mode kept, a new file is 0600).
 pub fn save(path: &Path, scan: &mut ScanResult) -> Result<()> {
     let shown = path.display();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
+    let (tmp, target) = crate::replace::temporary(path)?;
     let mut gz = GzEncoder::new(BufWriter::new(tmp), flate2::Compression::default());
     // Records are written in small pieces: gather them before the compressor.
     let mut w = BufWriter::with_capacity(64 << 10, &mut gz);
@@ -84,7 +81,7 @@ pub fn save(path: &Path, scan: &mut ScanResult) -> Result<()> {
         .with_context(|| format!("{shown}"))?
         .into_inner()
         .map_err(|e| anyhow!("{shown}: {e}"))?;
-    tmp.persist(path).map_err(|e| anyhow!("{shown}: {e}"))?;
+    tmp.persist(&target).map_err(|e| anyhow!("{shown}: {e}"))?;
     Ok(())
 }
 
