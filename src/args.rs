@@ -290,7 +290,9 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 /// file next to it, renamed over it), before any input is read.
 pub(crate) fn check_writable(path: &std::path::Path, what: &str) -> Result<()> {
     let shown = path.display();
-    let dir = match path.parent() {
+    // A symlink is written through: the directory that matters is its target's.
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
     };
