@@ -1,6 +1,8 @@
 //! Throughput of each stage on a generated Pantheon log (~32 MB, realistic shape), in bytes
 //! per second: parse, classify, the full per-worker scan (parse + classify + aggregate),
-//! merge, and the end-to-end pipeline from a file with 1 and 2 threads.
+//! merge, and the end-to-end pipeline from a file with 1 and 2 threads; and the scan of
+//! probes whose user agent is 8 KB of `m` (the first byte of many tokens) against the same
+//! with `x` filler, which must run at the same rate: the family is matched in one pass.
 //!
 //! `cargo bench --bench throughput`; the figures are in README and BENCHMARKS.md.
 
@@ -109,5 +111,38 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages, pipeline);
+/// 2,000 Autodiscover probes whose user agent is `Microsoft Office/16.0 (` and 8,000 bytes of
+/// `filler`.
+fn long_agents(filler: u8) -> Vec<u8> {
+    let agent = format!(
+        "Microsoft Office/16.0 ({})",
+        String::from(filler as char).repeat(8000)
+    );
+    let line = format!("10.0.0.1 - - [19/Feb/2016:02:00:00 +0000]  \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 12 \"-\" \"{agent}\" 0.250 \"198.51.100.7\"\n");
+    line.repeat(2000).into_bytes()
+}
+
+fn family(c: &mut Criterion) {
+    let cfg = ScanConfig::default();
+    let fmt = LogFormat::preset("pantheon").expect("preset");
+    let mut g = c.benchmark_group("family");
+    g.sample_size(10);
+    for (name, filler) in [("8 KB hostile agent", b'm'), ("8 KB plain filler", b'x')] {
+        let data = long_agents(filler);
+        g.throughput(Throughput::Bytes(data.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || Scanner::new(&cfg),
+                |mut s| {
+                    s.scan_block(at(&fmt), &data);
+                    s.summary
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, pipeline, family);
 criterion_main!(benches);

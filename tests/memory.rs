@@ -1,6 +1,6 @@
 //! Memory under hostile input, through the real binary: a 50 MB line, a gzip bomb, a
-//! flood of distinct clients, paths, user agents and client-minutes, and a saved summary of
-//! many noise records. Peak RSS is the
+//! flood of distinct clients, paths, user agents and client-minutes, a saved summary of
+//! many noise records, and a `pantheon.yml` of nested YAML aliases for `block --merge`. Peak RSS is the
 //! kernel's own accounting of the child (`wait4`). One test, so that nothing else runs in
 //! this process: a spawned child starts with its parent's high-water mark.
 //!
@@ -69,12 +69,43 @@ fn lines(v: &Value) -> (u64, u64, u64, u64) {
     (n("total"), n("parsed"), n("filtered"), n("rejected"))
 }
 
+/// A billion laughs in YAML (306 bytes, 9^9 strings once expanded): the same as in
+/// `tests/integration/yaml.rs`, where the refusal itself is tested.
+fn alias_bomb() -> String {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    let mut s = format!("a: &a [{}]\n", ["x"; 9].join(","));
+    for w in names.windows(2) {
+        let below = vec![format!("*{}", w[0]); 9].join(",");
+        s += &format!("{}: &{} [{below}]\n", w[1], w[1]);
+    }
+    s
+}
+
+/// `block --merge` refuses the alias bomb within a few MB of a plain `block` on the same log.
+fn alias_bomb_costs_nothing(dir: &Path) {
+    let log = dir.join("probe.log");
+    std::fs::write(&log, probe(0, 0)).unwrap();
+    let yml = dir.join("pantheon.yml");
+    std::fs::write(&yml, alias_bomb()).unwrap();
+    let (log, yml) = (log.to_str().unwrap(), yml.to_str().unwrap());
+    let (code, _, baseline) = run(&["block", log], None);
+    assert_eq!(code, 0);
+    let (code, _, peak) = run(&["block", "--merge", yml, log], None);
+    assert_eq!(code, 2);
+    assert_eq!(std::fs::read_to_string(yml).unwrap(), alias_bomb());
+    assert!(
+        peak < baseline + (4 << 10),
+        "alias bomb: peak RSS {peak} KiB, plain block {baseline} KiB"
+    );
+}
+
 #[test]
 fn memory_stays_bounded_under_hostile_input() {
     let dir = tempfile::tempdir().unwrap();
+    // First, while this process is small: a child starts with its high-water mark.
+    alias_bomb_costs_nothing(dir.path());
     // Saved summaries stream their noise records: 100,000 of them (one client, one path, so the
-    // maps stay small) cost a saving or merging noisegate no memory. First, while this process
-    // is small: a child starts with its high-water mark.
+    // maps stay small) cost a saving or merging noisegate no memory.
     let same = dir.path().join("same.log");
     let mut w = BufWriter::new(std::fs::File::create(&same).unwrap());
     for i in 0..100_000 {

@@ -7,8 +7,9 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use noisegate_engine::{
     merge_pantheon_yml, plan_block, yaml_diff, BlockPlan, Target, Upstream, MAX_ENTRIES,
+    MAX_PANTHEON_YML,
 };
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -52,6 +53,19 @@ pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
     Ok(args::warn(&scan))
 }
 
+/// The text of `file`, refused unread past [`MAX_PANTHEON_YML`] bytes (a hostile or wrong
+/// file must not cost its size in memory).
+fn read_capped(file: &std::path::Path) -> Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(file)?
+        .take(MAX_PANTHEON_YML as u64 + 1)
+        .read_to_string(&mut text)?;
+    if text.len() > MAX_PANTHEON_YML {
+        anyhow::bail!("over {MAX_PANTHEON_YML} bytes; a pantheon.yml is a few hundred, refused");
+    }
+    Ok(text)
+}
+
 /// `block --merge FILE`: adds the missing entries to an existing pantheon.yml, atomically,
 /// keeping a `.bak`; `--dry-run` prints the diff instead.
 fn merge_into(
@@ -63,7 +77,7 @@ fn merge_into(
     let shown = file.display();
     // Write through a symlink to the file it names, and keep the file's permissions.
     let target = std::fs::canonicalize(file).with_context(|| format!("{shown}"))?;
-    let text = std::fs::read_to_string(&target).with_context(|| format!("{shown}"))?;
+    let text = read_capped(&target).with_context(|| format!("{shown}"))?;
     let merged =
         merge_pantheon_yml(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
     if !merged.over_limit.is_empty() {

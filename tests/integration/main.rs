@@ -28,3 +28,4 @@ mod saved;
 mod split;
 mod state;
 mod storms;
+mod yaml;

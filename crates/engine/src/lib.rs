@@ -77,7 +77,7 @@ pub use analysis::{find, Findings, Settings};
 pub use follow::{Event, Follower, Status};
 
 // The block.
-pub use remedy::yaml::{diff as yaml_diff, merge as merge_pantheon_yml, Merged};
+pub use remedy::yaml::{diff as yaml_diff, merge as merge_pantheon_yml, Merged, MAX_PANTHEON_YML};
 pub use remedy::{plan_block, BlockPlan, Target, Upstream, MAX_ENTRIES};
 
 // Reports and saved summaries.

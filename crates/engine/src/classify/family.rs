@@ -7,10 +7,15 @@
 //! addresses or volumes: attack tools copy Outlook's user agent, so a family is what a request
 //! *claims* to be, and telling a real fleet from a scanner by its spread over time and
 //! addresses belongs to the analysis that sees all requests.
+//!
+//! A user agent is read once, whatever its length and content: every token is found in one
+//! pass of a case-insensitive multi-pattern automaton (Aho-Corasick), built once per process.
 
 use super::Category;
+use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memchr2;
 use std::hash::BuildHasher;
+use std::sync::LazyLock;
 
 /// Who sent a request, from its user agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -167,32 +172,104 @@ const SCRIPT: &[&[u8]] = &[
     b"scrapy",
 ];
 
+// The groups of tokens, one bit each, as the automaton reports them.
+const G_MOBILE: u16 = 1 << 0;
+const G_MACOUTLOOK: u16 = 1 << 1;
+const G_OFFICE: u16 = 1 << 2;
+const G_MAC: u16 = 1 << 3;
+const G_DESKTOP: u16 = 1 << 4;
+const G_THUNDERBIRD: u16 = 1 << 5;
+const G_APPLE: u16 = 1 << 6;
+const G_ANDROID: u16 = 1 << 7;
+const G_MTA_STS: u16 = 1 << 8;
+const G_SCRIPT: u16 = 1 << 9;
+
+const GROUPS: &[(&[&[u8]], u16)] = &[
+    (OUTLOOK_MOBILE, G_MOBILE),
+    (&[b"macoutlook"], G_MACOUTLOOK),
+    (OFFICE, G_OFFICE),
+    (MAC, G_MAC),
+    (OUTLOOK_DESKTOP, G_DESKTOP),
+    (THUNDERBIRD, G_THUNDERBIRD),
+    (APPLE, G_APPLE),
+    (ANDROID, G_ANDROID),
+    (MTA_STS, G_MTA_STS),
+    (SCRIPT, G_SCRIPT),
+];
+
+/// Every token once, in one automaton, with the groups each belongs to.
+struct Tokens {
+    automaton: AhoCorasick,
+    groups: Vec<u16>,
+}
+
+static TOKENS: LazyLock<Tokens> = LazyLock::new(|| {
+    let (mut patterns, mut groups): (Vec<&[u8]>, Vec<u16>) = (Vec::new(), Vec::new());
+    for &(tokens, bit) in GROUPS {
+        for &t in tokens {
+            match patterns.iter().position(|&p| p == t) {
+                Some(i) => groups[i] |= bit,
+                None => {
+                    patterns.push(t);
+                    groups.push(bit);
+                }
+            }
+        }
+    }
+    let automaton = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .build(&patterns)
+        .expect("the user-agent tokens build an automaton");
+    Tokens { automaton, groups }
+});
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes read by the automaton on this thread, to count the work of [`family`].
+    static READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The groups of the tokens that occur in `ua`, ignoring ASCII case: one pass over `ua`.
+fn groups_in(ua: &[u8]) -> u16 {
+    #[cfg(test)]
+    READ.with(|r| r.set(r.get() + ua.len()));
+    let tokens = &*TOKENS;
+    tokens
+        .automaton
+        .find_overlapping_iter(ua)
+        .fold(0, |seen, m| seen | tokens.groups[m.pattern().as_usize()])
+}
+
 /// The family of a user agent (bytes as logged, already unescaped), ignoring ASCII case.
 ///
 /// Tried in this order, the first match winning: empty or `-` (Script); Outlook mobile
 /// (before anything matching `iOS` or `Android`); Outlook for Mac (before desktop: its user
 /// agent also names Microsoft Office/Outlook); Outlook desktop; Thunderbird (before Apple: it
 /// may name `Mac OS X`); Apple; Android; MTA-STS (before Script: a resolver may name its HTTP
-/// library); Script; Other. Never allocates.
+/// library); Script; Other. Reads `ua` once (see [`groups_in`]) and never allocates.
 pub(crate) fn family(ua: &[u8]) -> Family {
     let ua = ua.trim_ascii();
     if ua.is_empty() || ua == b"-" {
-        Family::Script
-    } else if any(ua, OUTLOOK_MOBILE) {
+        return Family::Script;
+    }
+    let seen = groups_in(ua);
+    let any = |group: u16| seen & group != 0;
+    if any(G_MOBILE) {
         Family::OutlookMobile
-    } else if has(ua, b"macoutlook") || (any(ua, OFFICE) && any(ua, MAC)) {
+    } else if any(G_MACOUTLOOK) || (any(G_OFFICE) && any(G_MAC)) {
         Family::OutlookMac
-    } else if any(ua, OUTLOOK_DESKTOP) {
+    } else if any(G_DESKTOP) {
         Family::OutlookDesktop
-    } else if any(ua, THUNDERBIRD) {
+    } else if any(G_THUNDERBIRD) {
         Family::Thunderbird
-    } else if any(ua, APPLE) || any_prefix(ua, APPLE_PREFIX) {
+    } else if any(G_APPLE) || any_prefix(ua, APPLE_PREFIX) {
         Family::AppleMail
-    } else if any(ua, ANDROID) || any_prefix(ua, ANDROID_PREFIX) {
+    } else if any(G_ANDROID) || any_prefix(ua, ANDROID_PREFIX) {
         Family::AndroidMail
-    } else if any(ua, MTA_STS) {
+    } else if any(G_MTA_STS) {
         Family::MtaSts
-    } else if any(ua, SCRIPT) {
+    } else if any(G_SCRIPT) {
         Family::Script
     } else {
         Family::Other
@@ -200,7 +277,7 @@ pub(crate) fn family(ua: &[u8]) -> Family {
 }
 
 /// Remembers the family of recently seen user agents. A storm repeats one user agent
-/// thousands of times, and [`family`] reads the whole string once per token, so a worker
+/// thousands of times, and a hash and a compare are cheaper than the automaton, so a worker
 /// asks this cache instead: a direct-mapped table of 64 user agents, each at most 256 bytes
 /// (longer ones are not kept), so it holds at most 16 KiB.
 pub(crate) struct FamilyCache {
@@ -315,10 +392,6 @@ fn has(hay: &[u8], needle: &[u8]) -> bool {
         }
     }
     false
-}
-
-fn any(hay: &[u8], needles: &[&[u8]]) -> bool {
-    needles.iter().any(|n| has(hay, n))
 }
 
 fn any_prefix(hay: &[u8], prefixes: &[&[u8]]) -> bool {
@@ -626,6 +699,31 @@ mod tests {
         assert!(!ssrf_at(b""));
         assert!(!ssrf_at(b"%4"));
         assert!(!ssrf_at(b"a=%"));
+    }
+
+    #[test]
+    fn an_agent_is_read_once_whatever_its_content() {
+        for (filler, want) in [
+            ("m", Other),
+            ("x", Other),
+            ("microsof", Other),
+            ("Mac OS ", Other),
+            ("outloo", Other),
+            ("python", Script),
+        ] {
+            for office in ["", "Microsoft Office/16.0 "] {
+                let ua = format!("{office}({})", filler.repeat(8000 / filler.len()));
+                READ.with(|r| r.set(0));
+                let got = family(ua.as_bytes());
+                assert_eq!(READ.with(|r| r.get()), ua.len(), "{filler}: read once");
+                let want = match (office, want) {
+                    ("", w) => w,
+                    _ if filler == "Mac OS " => OutlookMac,
+                    _ => OutlookDesktop,
+                };
+                assert_eq!(got, want, "{office}{filler}");
+            }
+        }
     }
 
     #[test]

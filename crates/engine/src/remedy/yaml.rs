@@ -5,10 +5,22 @@
 //! key is missing). A real YAML parser checks the file before (valid YAML, a mapping,
 //! `api_version: 1`, a list of strings) and the result after (every other key unchanged, the
 //! list exactly the old one plus the new entries).
+//!
+//! The file is the user's, but it may come from anywhere: before the loader builds a document,
+//! one pass of the event parser refuses anchors and aliases (a few hundred bytes of nested
+//! aliases expand to gigabytes) and nesting deeper than [`MAX_DEPTH`], and a file over
+//! [`MAX_PANTHEON_YML`] bytes is refused unread.
 
 use super::{BlockPlan, Entry, MAX_ENTRIES};
 use anyhow::{anyhow, bail, Result};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::{Yaml, YamlLoader};
+
+/// The largest `pantheon.yml` read, in bytes (1 MiB): a real one is a few hundred bytes.
+pub const MAX_PANTHEON_YML: usize = 1 << 20;
+
+/// The deepest nesting of lists and mappings accepted: Pantheon's keys nest a few levels.
+const MAX_DEPTH: usize = 64;
 
 /// A YAML scalar as its author wrote it (`2`, `"1"`, `1.0`), for messages.
 fn yaml_value(v: &Yaml) -> String {
@@ -69,9 +81,45 @@ fn covers(existing: &str, path: &str) -> bool {
     path == existing || path == parent || path.starts_with(&format!("{parent}/"))
 }
 
+/// Refuses, in one pass of the event parser and without building anything, what would make
+/// loading `text` costly: an anchor or alias (`&a`, `*a`), nesting deeper than [`MAX_DEPTH`].
+fn cheap_to_load(text: &str) -> Result<()> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (event, at) = parser
+            .next_token()
+            .map_err(|e| anyhow!("not valid YAML: {e}"))?;
+        let anchor = match event {
+            Event::StreamEnd => return Ok(()),
+            Event::Alias(_) => 1,
+            Event::Scalar(_, _, anchor, _) => anchor,
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                depth += 1;
+                anchor
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth -= 1;
+                0
+            }
+            _ => 0,
+        };
+        if anchor != 0 {
+            bail!(
+                "line {}: YAML anchors and aliases (&name, *name) are refused; a pantheon.yml needs none",
+                at.line()
+            );
+        }
+        if depth > MAX_DEPTH {
+            bail!("line {}: nested deeper than {MAX_DEPTH} levels", at.line());
+        }
+    }
+}
+
 /// Checks the file and returns (its document, its list, whether it overrides the defaults).
 fn inspect(text: &str) -> Result<(Yaml, Vec<String>, bool)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    cheap_to_load(text)?;
     let docs = YamlLoader::load_from_str(text).map_err(|e| anyhow!("not valid YAML: {e}"))?;
     let doc = docs.into_iter().next().unwrap_or(Yaml::Null);
     let doc = match doc {
@@ -170,10 +218,9 @@ fn insert(text: &str, items: &[String]) -> Result<String> {
         })
 }
 
-/// Merges the entries of `plan` (and, when the file sets `protected_web_paths_override`,
-/// the upstream's defaults) into the text of an existing `pantheon.yml`.
-pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
-    let (before, list, overrides) = inspect(text)?;
+/// The entries the file should hold: the upstream's defaults first when it `overrides` them,
+/// then the plan's.
+fn wanted(plan: &BlockPlan, overrides: bool) -> Vec<Entry> {
     let mut wanted: Vec<Entry> = Vec::new();
     if overrides {
         wanted.extend(plan.upstream.defaults().iter().map(|p| Entry {
@@ -183,6 +230,18 @@ pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
         }));
     }
     wanted.extend(plan.entries.iter().cloned());
+    wanted
+}
+
+/// Merges the entries of `plan` (and, when the file sets `protected_web_paths_override`,
+/// the upstream's defaults) into the text of an existing `pantheon.yml`.
+/// A `text` over [`MAX_PANTHEON_YML`] bytes is refused.
+pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
+    if text.len() > MAX_PANTHEON_YML {
+        bail!("the file is over {MAX_PANTHEON_YML} bytes; a pantheon.yml is a few hundred");
+    }
+    let (before, list, overrides) = inspect(text)?;
+    let wanted = wanted(plan, overrides);
     let mut have = list.clone();
     let budget = MAX_ENTRIES
         - if overrides {
@@ -374,6 +433,36 @@ mod tests {
             let err = merge(text, &plan(&["/owa"]), true).unwrap_err().to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn refuses_what_is_costly_to_load_before_loading_it() {
+        for (text, want) in [
+            (
+                "a: &a [x, x]\nb: [*a, *a]\n",
+                "line 1: YAML anchors and aliases",
+            ),
+            ("api_version: 1\nw: &w {}\n", "line 2: YAML anchors"),
+            (
+                "api_version: 1\nprotected_web_paths:\n  - &p /a\n",
+                "line 3:",
+            ),
+            (
+                &format!("x: {}{}\n", "[".repeat(64), "]".repeat(64)),
+                "deeper than 64",
+            ),
+            (&"#".repeat(MAX_PANTHEON_YML + 1), "over 1048576 bytes"),
+        ] {
+            let err = merge(text, &plan(&["/owa"]), true).unwrap_err().to_string();
+            assert!(err.contains(want), "{text:.40}: {err}");
+        }
+        let nested = format!("x: {}{}\n", "[".repeat(63), "]".repeat(63));
+        assert!(merge(&nested, &plan(&["/owa"]), true).is_ok());
+        let quoted = "api_version: 1 # &a *a\nweb_docroot: \"*a &b\"\n";
+        assert_eq!(
+            merge(quoted, &plan(&["/owa"]), true).unwrap().added,
+            ["/owa"]
+        );
     }
 
     #[test]
