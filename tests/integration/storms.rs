@@ -645,3 +645,50 @@ fn follow_and_the_report_find_the_same_storms() {
     );
     assert_eq!(report["storms"][0]["requests"], 150);
 }
+
+#[test]
+fn follow_keeps_a_bounded_sample_of_clients_and_bounded_client_names() {
+    // 60,000 clients probing within one minute, then one client with a 7 KB name storming.
+    let mut lines: Vec<String> = (0..60_000)
+        .map(|i| {
+            let client = format!("10.{}.{}.{}", i / 65_536, (i / 256) % 256, i % 256);
+            line(
+                T0 + i / 1000,
+                "POST /autodiscover/autodiscover.xml HTTP/1.1",
+                404,
+                OUTLOOK,
+                "0.1",
+                &client,
+            )
+        })
+        .collect();
+    let long = format!("203.0.113.{}", "9".repeat(7000));
+    lines.extend((0..200).map(|i| {
+        line(
+            T0 + 60 + i / 4,
+            "POST /autodiscover/autodiscover.xml HTTP/1.1",
+            404,
+            OUTLOOK,
+            "0.1",
+            &long,
+        )
+    }));
+    let out = ng()
+        .arg("--follow")
+        .write_stdin(lines.concat())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.matches("note: more than 50,000 clients probe within the storm gap")
+            .count(),
+        1,
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+    // The long client is shortened to a bounded, recognisable name, if it is in the sample.
+    assert!(
+        text.lines().all(|l| l.len() < 1000),
+        "a line carries a 7 KB name"
+    );
+}

@@ -30,6 +30,13 @@ const FUTURE: i64 = 3600;
 /// Misses in a row after which a detected format is decided again.
 const REDETECT: u32 = 50;
 
+/// Most (category, client) pairs followed at once: past it, a sample (see [`Follower`]).
+pub const MAX_FOLLOWED: usize = 50_000;
+
+/// Longest client kept as written; a longer one (an attacker's X-Forwarded-For) is kept as its
+/// first bytes and a digest of the whole, marked `…#digest`.
+const CLIENT_BYTES: usize = 256;
+
 /// What a followed log did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -48,6 +55,12 @@ pub enum Event {
     },
     /// A storm ended (its client was quiet for longer than the gap, or the input ended).
     Ended(Storm),
+    /// More than [`MAX_FOLLOWED`] (category, client) pairs probed within the storm gap: from
+    /// now on a sample of them is followed (said once).
+    Sampled {
+        /// The log time when the cap was reached.
+        at: i64,
+    },
     /// A run announced as a storm ended without meeting the rule over its final span (it
     /// slowed down inside its own gap); it is no storm in the report either.
     Faded {
@@ -87,6 +100,13 @@ impl fmt::Display for Event {
                 thousands(s.requests),
                 rfc3339(s.start),
                 rfc3339(s.end)
+            ),
+            Event::Sampled { at } => write!(
+                f,
+                "{} note: more than {} clients probe within the storm gap: following a sample \
+                 of them (the same clients whatever the order of the lines)",
+                rfc3339(*at),
+                thousands(MAX_FOLLOWED as u64)
             ),
             Event::Faded {
                 category,
@@ -155,6 +175,9 @@ pub struct Follower {
     decoder: Decoder,
     times: TimeCache,
     live: HashMap<(usize, Vec<u8>), Live>,
+    /// The followed pairs by the rank of their key, to keep the smallest when full.
+    ranks: std::collections::BTreeMap<u64, (usize, Vec<u8>)>,
+    sampled: bool,
     status: Status,
     latest: Option<i64>,
 }
@@ -178,6 +201,8 @@ impl Follower {
             decoder,
             times: TimeCache::default(),
             live: HashMap::new(),
+            ranks: std::collections::BTreeMap::new(),
+            sampled: false,
             status: Status::default(),
             latest: None,
         }
@@ -234,7 +259,10 @@ impl Follower {
             last_sec: sec,
             request_time_us: 0,
         };
-        let key = (category, client);
+        let key = (category, bounded(client));
+        if !self.live.contains_key(&key) && !self.admit(&key, t, ev) {
+            return;
+        }
         let live = self.live.entry(key.clone()).or_insert_with(|| Live {
             tracker: StormTracker::new(cfg, category, &key.1),
             cell: fresh,
@@ -277,6 +305,29 @@ impl Follower {
         }
     }
 
+    /// Whether a new pair is followed: always below [`MAX_FOLLOWED`]; past it, only when its
+    /// rank (a fixed hash) is below the largest followed one, which is then let go. The pairs
+    /// followed are so the ones of smallest rank, whatever the order of the lines.
+    fn admit(&mut self, key: &(usize, Vec<u8>), t: i64, ev: &mut Vec<Event>) -> bool {
+        let rank = rank(key);
+        if self.live.len() >= MAX_FOLLOWED {
+            if !self.sampled {
+                self.sampled = true;
+                ev.push(Event::Sampled { at: t });
+            }
+            match self.ranks.last_key_value() {
+                Some((&top, _)) if rank < top => {
+                    if let Some((_, out)) = self.ranks.pop_last() {
+                        self.live.remove(&out);
+                    }
+                }
+                _ => return false,
+            }
+        }
+        self.ranks.insert(rank, key.clone());
+        true
+    }
+
     /// Ends the runs quiet for longer than the storm gap at log time `now` (every run when
     /// `all`, at the end of input); their storms become events, in start order.
     pub fn expire(&mut self, now: i64, all: bool, events: &mut Vec<Event>) {
@@ -289,6 +340,7 @@ impl Follower {
             .map(|(k, _)| k.clone())
             .collect();
         for k in keys {
+            self.ranks.remove(&rank(&k));
             if let Some(l) = self.live.remove(&k) {
                 ended.push((k, l));
             }
@@ -316,6 +368,25 @@ impl Follower {
     }
 }
 
+/// The rank of a followed pair: a fixed hash, the same in every run.
+fn rank(key: &(usize, Vec<u8>)) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(11).hash_one(key)
+}
+
+/// A client as kept: as written up to [`CLIENT_BYTES`], else its first bytes and a digest of
+/// the whole (`…#` and 16 hex digits), so distinct long clients stay distinct.
+fn bounded(mut client: Vec<u8>) -> Vec<u8> {
+    if client.len() <= CLIENT_BYTES {
+        return client;
+    }
+    use std::hash::BuildHasher;
+    let digest = foldhash::fast::FixedState::with_seed(13).hash_one(&client);
+    client.truncate(CLIENT_BYTES - 24);
+    client.extend_from_slice(format!("\u{2026}#{digest:016x}").as_bytes());
+    client
+}
+
 /// The events of a run that ended: its storms, or that an announced storm faded.
 fn report_end(
     key: &(usize, Vec<u8>),
@@ -337,4 +408,19 @@ fn report_end(
     let mut storms = storms;
     storms.sort_by_key(|s| s.start);
     ev.extend(storms.into_iter().map(Event::Ended));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_clients_are_shortened_and_stay_distinct() {
+        let (a, b) = (vec![b'a'; 7000], [vec![b'a'; 6999], vec![b'b']].concat());
+        let (ka, kb) = (bounded(a), bounded(b));
+        assert!(ka.len() <= CLIENT_BYTES + 8, "{}", ka.len());
+        assert_ne!(ka, kb);
+        assert!(String::from_utf8_lossy(&ka).contains("\u{2026}#"));
+        assert_eq!(bounded(b"203.0.113.9".to_vec()), b"203.0.113.9");
+    }
 }
