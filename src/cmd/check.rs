@@ -82,8 +82,14 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     Ok(match report.status() {
         "ok" | "alert" => {
-            // Only a run that could check moves the state on.
-            scan.as_ref().map(|s| s.save_state()).transpose()?;
+            // Only a run that could check moves the state on. A state that cannot be saved
+            // (a full disk) is said on stdout too: the next run would read the same lines.
+            if let Some(Err(e)) = scan.as_ref().map(|s| s.save_state()) {
+                writeln!(out, "noisegate: could not save the state: {e:#}")?;
+                out.flush()?;
+                eprintln!("noisegate: could not save the state: {e:#}");
+                return Ok(ExitCode::from(2));
+            }
             ExitCode::from(u8::from(report.fired()))
         }
         _ => ExitCode::from(2),
