@@ -31,7 +31,7 @@ const FUTURE: i64 = 3600;
 const REDETECT: u32 = 50;
 
 /// Most (category, client) pairs followed at once: past it, a sample (see [`Follower`]).
-pub const MAX_FOLLOWED: usize = 50_000;
+pub(crate) const MAX_FOLLOWED: usize = 50_000;
 
 /// Longest client kept as written; a longer one (an attacker's X-Forwarded-For) is kept as its
 /// first bytes and a digest of the whole, marked `…#digest`.
@@ -55,7 +55,7 @@ pub enum Event {
     },
     /// A storm ended (its client was quiet for longer than the gap, or the input ended).
     Ended(Storm),
-    /// More than [`MAX_FOLLOWED`] (category, client) pairs probed within the storm gap: from
+    /// More than 50,000 (category, client) pairs probed within the storm gap: from
     /// now on a sample of them is followed (said once).
     Sampled {
         /// The log time when the cap was reached.
