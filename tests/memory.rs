@@ -121,6 +121,46 @@ fn memory_stays_bounded_under_hostile_input() {
     assert_eq!((code, lines(&v)), (0, (100_000, 100_000, 0, 0)));
     assert!(peak < 24 << 10, "merging: peak RSS {peak} KiB");
 
+    // 20,000 probes in every category, each from a new 7 KB X-Forwarded-For first hop (what
+    // anyone can send through nginx's 8 KB header buffer), from stdin: the maps keep each
+    // client as its first bytes and a digest, so memory does not grow with the hop's length.
+    let wide = dir.path().join("wide.log");
+    let mut w = BufWriter::new(std::fs::File::create(&wide).unwrap());
+    let roots = [
+        "autodiscover/x.xml",
+        "owa/",
+        "ews/x",
+        "rpc/x",
+        "mapi/x",
+        "oab/x",
+        "ecp/x",
+        "powershell/x",
+    ];
+    let filler = "f".repeat(7000);
+    for i in 0..20_000u64 {
+        let line = format!(
+            "10.0.0.1 - - [01/Mar/2024:00:{:02}:{:02} +0000]  \"GET /{} HTTP/1.1\" 404 12 \"-\" \"Microsoft Office/16.0\" 0.100 \"198.{}.{}.{}{filler}, 10.0.0.2\"\n",
+            i / 1000 % 60,
+            i % 60,
+            roots[i as usize % roots.len()],
+            i / 65_536,
+            (i / 256) % 256,
+            i % 256
+        );
+        w.write_all(line.as_bytes()).unwrap();
+    }
+    w.into_inner().unwrap();
+    let (code, v, peak) = run(&["-o", "json", "-"], Some(&wide));
+    assert_eq!((code, lines(&v)), (0, (20_000, 20_000, 0, 0)));
+    assert!(peak < 64 << 10, "7 KB clients: peak RSS {peak} KiB");
+    let client = v["categories"][0]["top_clients"][0]["client"]
+        .as_str()
+        .unwrap();
+    assert!(
+        client.len() <= 256 && client.contains("\u{2026}#"),
+        "{client}"
+    );
+
     // A 50 MB line without a newline, from a file and from stdin.
     let long = dir.path().join("long.log");
     let mut w = BufWriter::new(std::fs::File::create(&long).unwrap());

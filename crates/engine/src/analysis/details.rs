@@ -120,9 +120,11 @@ pub(crate) fn details(
                 d.families.add(fam.id().as_bytes(), 1);
                 *d.seconds.entry(t).or_default() += 1;
             };
+            // Storms name their client as the activity map keeps it (a long one shortened).
+            let client = crate::summary::shorten(&rec.client);
             for &i in index
                 .storms
-                .get(&(category, &rec.client[..]))
+                .get(&(category, &client[..]))
                 .into_iter()
                 .flatten()
             {

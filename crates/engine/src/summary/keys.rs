@@ -51,6 +51,26 @@ fn rank(key: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6e6f_6973_6567_6174).hash_one(key)
 }
 
+/// Longest key kept as written. A longer one (a 7 KB X-Forwarded-For, user agent or path
+/// that an attacker chose) is kept as its first bytes, `…#` and a digest of the whole, so a
+/// map's memory is bounded by its cap times this, the printed key stays recognisable and says
+/// it was shortened, and distinct long keys stay distinct.
+pub(crate) const MAX_KEY_BYTES: usize = 256;
+
+/// `key` as a map keeps it (see [`MAX_KEY_BYTES`]); the same key always gives the same result,
+/// so samples and merges do not depend on where a key was seen first.
+pub(crate) fn shorten(key: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if key.len() <= MAX_KEY_BYTES {
+        return std::borrow::Cow::Borrowed(key);
+    }
+    use std::hash::BuildHasher;
+    let digest = foldhash::fast::FixedState::with_seed(17).hash_one(key);
+    let marker = format!("\u{2026}#{digest:016x}");
+    let mut out = key[..MAX_KEY_BYTES - marker.len()].to_vec();
+    out.extend_from_slice(marker.as_bytes());
+    std::borrow::Cow::Owned(out)
+}
+
 /// Values per key, exact until `cap` distinct keys, then a deterministic sample.
 #[derive(Clone, Debug)]
 pub(crate) struct CappedMap<V: Tally> {
@@ -108,6 +128,8 @@ impl<V: Tally> CappedMap<V> {
     /// (then count what it would have held with [`CappedMap::dropped`]).
     #[inline]
     pub(crate) fn slot(&mut self, key: &[u8]) -> Option<&mut V> {
+        let short = shorten(key);
+        let key: &[u8] = &short;
         if self.budget > 0 {
             self.weight += 1;
             if self.weight >= self.budget + self.budget / 4 {
@@ -312,6 +334,8 @@ impl CappedMap<u64> {
     /// Adds `n` to `key`.
     #[inline]
     pub(crate) fn add(&mut self, key: &[u8], n: u64) {
+        let short = shorten(key);
+        let key: &[u8] = &short;
         if let Some(v) = self.map.get_mut(key) {
             *v += n;
         } else if let Some(v) = self.slot(key) {
@@ -342,6 +366,23 @@ impl CappedMap<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_keys_are_kept_short_recognisable_and_distinct() {
+        let mut m = KeyCounts::new(10);
+        let (a, b) = (vec![b'a'; 7000], [vec![b'a'; 6999], vec![b'b']].concat());
+        m.add(&a, 1);
+        m.add(&b, 2);
+        m.add(&a, 1);
+        let kept = m.sorted();
+        assert_eq!(kept.len(), 2);
+        for (k, _) in &kept {
+            assert_eq!(k.len(), MAX_KEY_BYTES);
+            assert!(String::from_utf8_lossy(k).contains("\u{2026}#"));
+        }
+        assert_eq!(kept.iter().map(|e| e.1).sum::<u64>(), 4);
+        assert_eq!(shorten(b"short"), &b"short"[..]);
+    }
 
     #[test]
     fn counts_and_sorts_exactly_under_the_cap() {

@@ -11,7 +11,7 @@ pub(crate) mod noise;
 mod proxy;
 pub(crate) mod time;
 
-pub(crate) use keys::MapSettings;
+pub(crate) use keys::{shorten, MapSettings};
 pub(crate) use keys::{CappedMap, KeyCounts, Tally};
 pub(crate) use proxy::ProxyEvidence;
 pub(crate) use time::{Activity, Timeline};
