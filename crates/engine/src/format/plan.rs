@@ -355,8 +355,10 @@ impl Plan {
     }
 }
 
-/// Where the value of `v` ends in `rest`, which must then continue with `v.after`.
-#[inline]
+/// Where the value of `v` ends in `rest`, which must then continue with `v.after`. Always
+/// inlined: once the anchored reading grew the parser, the compiler stopped inlining it, and a
+/// call per field cost 6% of a scan (hyperfine, 1 thread, 1 GB: 1.165 -> 1.103 s).
+#[inline(always)]
 fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
     if v.after.is_empty() {
         // At the end of the format: a number or address ends at a space (what follows is
