@@ -22,6 +22,12 @@ pub(super) fn newer(version: u32) -> anyhow::Error {
     )
 }
 
+/// The non-zero counts of a table indexed by a number (milliseconds, ...), keyed by it.
+pub(super) fn by_index(counts: &[u64]) -> BTreeMap<u64, u64> {
+    let nonzero = counts.iter().enumerate().filter(|(_, &n)| n > 0);
+    nonzero.map(|(i, &n)| (i as u64, n)).collect()
+}
+
 /// The first line of a file.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Header<'a> {

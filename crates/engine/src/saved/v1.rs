@@ -413,13 +413,7 @@ fn run(s: &Summary) -> Result<Run<'static>> {
         filtered: s.lines.filtered,
         rejects,
         span: s.span,
-        cheap_answers: s
-            .cheap_answers
-            .iter()
-            .enumerate()
-            .filter(|(_, &n)| n > 0)
-            .map(|(ms, &n)| (ms as u64, n))
-            .collect(),
+        cheap_answers: rec::by_index(&s.cheap_answers),
         spool_failed: s.spool_failed,
     })
 }
