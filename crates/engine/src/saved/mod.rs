@@ -69,18 +69,28 @@ const MAX_HEADER: usize = 4096;
 pub fn save(path: &Path, scan: &mut ScanResult) -> Result<()> {
     let shown = path.display();
     let (tmp, target) = crate::replace::temporary(path)?;
-    let mut gz = GzEncoder::new(BufWriter::new(tmp), flate2::Compression::default());
-    // Records are written in small pieces: gather them before the compressor.
-    let mut w = BufWriter::with_capacity(64 << 10, &mut gz);
-    write::write(&mut w, scan)
-        .and_then(|()| Ok(w.flush()?))
-        .with_context(|| format!("{shown}"))?;
-    drop(w);
-    let tmp = gz
-        .finish()
-        .with_context(|| format!("{shown}"))?
-        .into_inner()
-        .map_err(|e| anyhow!("{shown}: {e}"))?;
+    // Records are serialized on this thread and compressed on another, so the two overlap.
+    let compress = |rx: std::sync::mpsc::Receiver<Vec<u8>>| -> Result<_> {
+        let mut gz = GzEncoder::new(BufWriter::new(tmp), flate2::Compression::fast());
+        for piece in rx {
+            gz.write_all(&piece)?;
+        }
+        gz.finish()?.into_inner().map_err(|e| anyhow!("{e}"))
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let tmp = std::thread::scope(|s| {
+        let worker = s.spawn(move || compress(rx));
+        let mut w = Pieces {
+            tx,
+            buf: Vec::with_capacity(PIECE),
+        };
+        let wrote = write::write(&mut w, scan).and_then(|()| Ok(w.flush()?));
+        drop(w);
+        let tmp = worker.join().expect("the compressor does not panic");
+        // The compressor's own error (a full disk) explains a stopped writer.
+        tmp.and_then(|tmp| wrote.map(|()| tmp))
+    })
+    .with_context(|| format!("{shown}"))?;
     tmp.persist(&target).map_err(|e| anyhow!("{shown}: {e}"))?;
     Ok(())
 }
@@ -92,6 +102,42 @@ pub struct Combined {
     pub scan: ScanResult,
     /// What a person should know about how they were read (one sentence each, file first).
     pub warnings: Vec<String>,
+}
+
+/// Bytes handed to the compressor at a time.
+const PIECE: usize = 256 << 10;
+
+/// A writer that hands full pieces to the compressing thread.
+struct Pieces {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Write for Pieces {
+    #[inline]
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.write_all(b)?;
+        Ok(b.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= PIECE {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let piece = std::mem::replace(&mut self.buf, Vec::with_capacity(PIECE));
+        self.tx
+            .send(piece)
+            .map_err(|_| std::io::Error::other("the compressor stopped"))
+    }
 }
 
 /// Combines saved summaries one file at a time.

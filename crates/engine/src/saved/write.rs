@@ -195,7 +195,7 @@ fn write_noise<W: Write>(out: &mut Lines<W>, scan: &mut ScanResult) -> Result<()
             let Some(cat) = CATEGORIES.get(usize::from(n.category)) else {
                 continue;
             };
-            out.put(&Record::Noise(rec::Noise {
+            let r = rec::Noise {
                 category: cat.id.into(),
                 time: n.time,
                 status: n.status,
@@ -203,9 +203,93 @@ fn write_noise<W: Write>(out: &mut Lines<W>, scan: &mut ScanResult) -> Result<()
                 client: Bytes::of(&n.client),
                 path: Bytes::of(&n.path),
                 user_agent: Bytes::of(&n.user_agent),
-            }))?;
+            };
+            if !plain_noise(&mut out.w, &r)? {
+                out.put(&Record::Noise(r))?;
+            } else {
+                out.records += 1;
+            }
         }
         spool.rewind()?;
     }
     Ok(())
+}
+
+/// A string JSON writes as it is: printable ASCII without `"` or `\\`.
+fn plain(b: &[u8]) -> bool {
+    b.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+}
+
+/// Writes a noise record whose strings need no escaping, as serde would write it, and returns
+/// `true`; `false` (nothing written) when one needs escaping. Noise records are most of a
+/// saved summary, and this is several times faster than serde's general path.
+fn plain_noise(w: &mut impl Write, r: &rec::Noise<'_>) -> Result<bool> {
+    let fields = [&r.method.0, &r.client.0, &r.path.0, &r.user_agent.0];
+    if !plain(r.category.as_bytes()) || !fields.iter().all(|f| plain(f)) {
+        return Ok(false);
+    }
+    w.write_all(b"{\"noise\":{\"category\":\"")?;
+    w.write_all(r.category.as_bytes())?;
+    w.write_all(b"\",\"time\":")?;
+    w.write_all(itoa::Buffer::new().format(r.time).as_bytes())?;
+    w.write_all(b",\"status\":")?;
+    w.write_all(itoa::Buffer::new().format(r.status).as_bytes())?;
+    for (name, f) in ["method", "client", "path", "user_agent"]
+        .iter()
+        .zip(fields)
+    {
+        w.write_all(b",\"")?;
+        w.write_all(name.as_bytes())?;
+        w.write_all(b"\":\"")?;
+        w.write_all(f)?;
+        w.write_all(b"\"")?;
+    }
+    w.write_all(b"}}\n")?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_noise_record_is_what_serde_writes() {
+        let strings: [&[u8]; 8] = [
+            b"",
+            b"POST",
+            b"2001:db8::1",
+            b"/Autodiscover/autodiscover.xml",
+            b"Microsoft Office/16.0 (Windows NT 10.0; 16.0.4266; Pro)",
+            b"a\"b",
+            b"back\\slash",
+            b"\xc3\xa9\x1b[31m\x7f",
+        ];
+        for (i, a) in strings.iter().enumerate() {
+            for b in &strings {
+                let r = rec::Noise {
+                    category: "autodiscover".into(),
+                    time: -1_700_000_000 + i as i64,
+                    status: [0, 404, 65535][i % 3],
+                    method: Bytes::of(a),
+                    client: Bytes::of(b),
+                    path: Bytes::of(a),
+                    user_agent: Bytes::of(b),
+                };
+                let mut fast = Vec::new();
+                let wrote = plain_noise(&mut fast, &r).unwrap();
+                assert_eq!(wrote, plain(a) && plain(b), "{a:?} {b:?}");
+                let mut slow = serde_json::to_vec(&Record::Noise(r)).unwrap();
+                slow.push(b'\n');
+                if wrote {
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&slow)
+                    );
+                } else {
+                    assert!(fast.is_empty());
+                }
+            }
+        }
+    }
 }
