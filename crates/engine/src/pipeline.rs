@@ -640,14 +640,21 @@ fn run_workers(
             });
         }
     });
-    let mut summary = Summary::new(&cfg.caps);
+    // The first worker's summary takes in the others, each dropped once merged, so memory
+    // holds two summaries at most; settling makes the result the same for any split.
+    let mut summary: Option<Summary> = None;
     let mut ledger = Ledger::new();
     let mut spools = Vec::new();
     for (s, l, spool) in results.into_inner().expect("results lock") {
-        summary.merge(&s);
+        match &mut summary {
+            None => summary = Some(s),
+            Some(all) => all.merge(&s),
+        }
         ledger.extend(l);
         spools.extend(spool);
     }
+    let mut summary = summary.unwrap_or_else(|| Summary::new(&cfg.caps));
+    summary.settle();
     Ok((summary, ledger, spools))
 }
 

@@ -173,6 +173,8 @@ pub struct Scanner<'c> {
     times: TimeCache,
     families: FamilyCache,
     spool: Option<BufWriter<File>>,
+    /// Noise lines counted, to hold the shared maps to their caps every few of them.
+    noise_lines: u64,
     /// What this worker has seen.
     pub summary: Summary,
 }
@@ -197,6 +199,7 @@ impl<'c> Scanner<'c> {
             families: FamilyCache::new(),
             spool: None,
             summary: Summary::new(&cfg.caps),
+            noise_lines: 0,
         }
     }
 
@@ -227,6 +230,7 @@ impl<'c> Scanner<'c> {
             n += 1;
             self.line(at, n, &data[start..]);
         }
+        self.summary.bound();
         n
     }
 
@@ -319,6 +323,11 @@ impl<'c> Scanner<'c> {
         c.scanner += u64::from(is_scanner(&CATEGORIES[i], p.path, p.query, fam));
         c.user_agents.add(ua, 1);
         c.clients.add(client, 1);
+        // The maps shared by the categories are held to their caps every few noise lines.
+        self.noise_lines += 1;
+        if self.noise_lines % 64 == 0 {
+            s.bound();
+        }
         if let Some(t) = rec.time.filter(|_| self.cfg.series) {
             activity_key(i, client, &mut self.key_buf);
             match s.activity.slot(&self.key_buf) {

@@ -18,6 +18,11 @@ use std::io::{BufReader, Seek};
 /// How many storms and surges get details (the largest storms; every surge up to this).
 pub(crate) const DETAILED: usize = 200;
 
+/// Bytes of keys each storm's list of paths and of user agents keeps (about 300 of usual
+/// length; far fewer of the 7 KB kind an attacker can send), so the details of every storm
+/// together stay within a few tens of MB.
+const DETAIL_BYTES: usize = 32 << 10;
+
 /// What a storm or surge was made of.
 #[derive(Clone, Debug)]
 pub(crate) struct Details {
@@ -40,8 +45,8 @@ impl Default for Details {
         Details {
             status: BTreeMap::new(),
             methods: KeyCounts::new(64),
-            paths: KeyCounts::new(1000),
-            user_agents: KeyCounts::new(1000),
+            paths: KeyCounts::new(1000).with_key_budget(DETAIL_BYTES),
+            user_agents: KeyCounts::new(1000).with_key_budget(DETAIL_BYTES),
             families: KeyCounts::new(64),
             seconds: HashMap::new(),
         }
@@ -137,6 +142,18 @@ pub(crate) fn details(
                     hit(&mut out.1[i]);
                 }
             }
+        }
+    }
+    // Past a cap the lists keep what the rule on the set of keys keeps, whatever the order
+    // the workers' spools were read in.
+    for d in out.0.iter_mut().chain(out.1.iter_mut()) {
+        for m in [
+            &mut d.methods,
+            &mut d.paths,
+            &mut d.user_agents,
+            &mut d.families,
+        ] {
+            m.settle();
         }
     }
     Ok(out)

@@ -97,8 +97,9 @@ pub(crate) fn analyze(
     }
     if summary.activity.approximate() {
         caveats.push(format!(
-            "more than {} (category, client) pairs probed, or more than {} client-minutes of probes: storms and surges were found in a sample of the clients, so some may be missing and surge client counts are low",
+            "more than {} (category, client) pairs probed, more than {} MB of their keys, or more than {} client-minutes of probes: storms and surges were found in a sample of the clients, so some may be missing and surge client counts are low",
             summary.activity.cap(),
+            summary.activity.key_budget() >> 20,
             summary.activity.budget()
         ));
     }

@@ -84,6 +84,21 @@ pub(crate) struct CappedMap<V: Tally> {
     /// [`slot`](Self::slot) (each use adds at most one unit) and made exact by `shed`.
     budget: usize,
     weight: usize,
+    /// Most bytes of keys kept (each key counts [`entry_bytes`]; 0: no limit), and the bytes
+    /// of the keys held now (exact).
+    key_budget: usize,
+    held_bytes: usize,
+}
+
+/// What a map counts for one key: its bytes and a fixed share for the entry itself (the
+/// table slot, the value, the allocation's header), so that many short keys and a few long
+/// ones are both bounded by the same figure.
+pub(crate) const ENTRY_BYTES: usize = 64;
+
+/// The bytes a key counts for in a map's byte budget.
+#[inline]
+fn entry_bytes(key: &[u8]) -> usize {
+    key.len() + ENTRY_BYTES
 }
 
 /// The settings of a map, as a saved summary keeps them.
@@ -109,7 +124,18 @@ impl<V: Tally> CappedMap<V> {
             overflow: 0,
             budget: 0,
             weight: 0,
+            key_budget: 0,
+            held_bytes: 0,
         }
+    }
+
+    /// The same map, also bounded by the bytes of its keys: past `bytes` (it may hold a quarter
+    /// more between checks) it keeps the keys of smallest rank whose [`entry_bytes`] add up
+    /// to at most `bytes` and drops the rest as overflow. Like the cap, a rule on the set of
+    /// keys.
+    pub(crate) fn with_key_budget(mut self, bytes: usize) -> Self {
+        self.key_budget = bytes.max(1);
+        self
     }
 
     /// A map that also keeps the total [`weight`](Tally::weight) of its values within
@@ -141,10 +167,17 @@ impl<V: Tally> CappedMap<V> {
                 return None;
             }
             self.map.insert(key.into(), V::default());
+            self.held_bytes += entry_bytes(key);
             // Prune lazily, a quarter over the cap, so that inserting past the cap stays
             // amortized O(1); the accessors look only at the `cap` smallest ranks.
             if self.map.len() >= self.cap + self.cap / 4 {
                 self.prune();
+            }
+            if self.key_budget > 0 && self.held_bytes >= self.key_budget + self.key_budget / 4 {
+                self.shed();
+                if self.threshold != u64::MAX && rank(key) >= self.threshold {
+                    return None;
+                }
             }
         }
         self.map.get_mut(key)
@@ -165,22 +198,25 @@ impl<V: Tally> CappedMap<V> {
         self.lower_threshold(first_out);
     }
 
-    /// Compacts every value and, if their weight is over the budget, drops the keys of
-    /// largest rank until it is not.
+    /// Compacts every value and, if their weight or the bytes of their keys are over a
+    /// budget, drops the keys of largest rank until neither is.
     fn shed(&mut self) {
-        let mut weights: Vec<(u64, usize)> = self
+        let mut entries: Vec<(u64, usize, usize)> = self
             .map
             .iter_mut()
             .map(|(k, v)| {
                 v.compact();
-                (rank(k), v.weight())
+                (rank(k), v.weight(), entry_bytes(k))
             })
             .collect();
-        weights.sort_unstable();
-        let mut sum = 0usize;
-        for (r, w) in weights {
-            sum = sum.saturating_add(w);
-            if sum > self.budget {
+        entries.sort_unstable();
+        let (mut weight, mut bytes) = (0usize, 0usize);
+        for (r, w, b) in entries {
+            weight = weight.saturating_add(w);
+            bytes = bytes.saturating_add(b);
+            let heavy = self.budget > 0 && weight > self.budget;
+            let wide = self.key_budget > 0 && bytes > self.key_budget;
+            if heavy || wide {
                 self.lower_threshold(r);
                 break;
             }
@@ -188,20 +224,46 @@ impl<V: Tally> CappedMap<V> {
         self.weight = self.map.values().map(Tally::weight).sum();
     }
 
+    /// Whether the map holds more than its budgets allow (weight made exact first).
+    fn over(&mut self) -> bool {
+        if self.budget > 0 {
+            self.weight = self.map.values().map(Tally::weight).sum();
+        }
+        (self.budget > 0 && self.weight > self.budget)
+            || (self.key_budget > 0 && self.held_bytes > self.key_budget)
+    }
+
+    /// Holds the map exactly to its cap and budgets (between checks it may hold a quarter
+    /// more): what it keeps is then the rule on the set of keys, whatever the order they came.
+    pub(crate) fn settle(&mut self) {
+        self.prune();
+        if self.over() {
+            self.shed();
+        }
+    }
+
+    /// Bytes of the keys held (see [`entry_bytes`]).
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.held_bytes
+    }
+
     fn lower_threshold(&mut self, threshold: u64) {
         if threshold >= self.threshold {
             return;
         }
         self.threshold = threshold;
-        let mut dropped = 0;
+        let (mut dropped, mut bytes) = (0, 0);
         self.map.retain(|k, v| {
             let keep = rank(k) < threshold;
             if !keep {
                 dropped += v.requests();
+                bytes += entry_bytes(k);
             }
             keep
         });
         self.overflow += dropped;
+        self.held_bytes -= bytes;
     }
 
     /// Adds every value of `o`.
@@ -214,15 +276,9 @@ impl<V: Tally> CappedMap<V> {
             }
         }
         self.overflow += o.overflow;
-        self.prune();
-        if self.budget > 0 {
-            // Compacting only shrinks values, so an uncompacted total within the budget
-            // needs no shedding.
-            self.weight = self.map.values().map(Tally::weight).sum();
-            if self.weight > self.budget {
-                self.shed();
-            }
-        }
+        // Compacting only shrinks values, so an uncompacted total within the budget needs no
+        // shedding.
+        self.settle();
     }
 
     /// The kept entries: all of them, or past the cap the `cap` smallest ranks.
@@ -256,6 +312,11 @@ impl<V: Tally> CappedMap<V> {
     /// The cap on distinct keys.
     pub(crate) fn cap(&self) -> usize {
         self.cap
+    }
+
+    /// The budget on the bytes of the keys (0: none).
+    pub(crate) fn key_budget(&self) -> usize {
+        self.key_budget
     }
 
     /// The budget on total weight (0: none).
@@ -306,10 +367,13 @@ impl<V: Tally> CappedMap<V> {
         self.threshold = s.threshold;
         self.overflow = s.overflow;
         self.weight = 0;
+        self.held_bytes = 0;
     }
 
     /// Adds a saved entry, holding the map to its cap and budget as it grows.
     pub(crate) fn restore_entry(&mut self, key: &[u8], value: V) {
+        let short = shorten(key);
+        let key: &[u8] = &short;
         if self.threshold != u64::MAX && rank(key) >= self.threshold {
             self.overflow += value.requests();
             return;
@@ -318,14 +382,57 @@ impl<V: Tally> CappedMap<V> {
         match self.map.get_mut(key) {
             Some(mine) => mine.absorb(&value),
             None => {
+                self.held_bytes += entry_bytes(key);
                 self.map.insert(key.into(), value);
             }
         }
         if self.map.len() >= self.cap + self.cap / 4 {
             self.prune();
         }
-        if self.budget > 0 && self.weight >= self.budget + self.budget / 4 {
+        let heavy = self.budget > 0 && self.weight >= self.budget + self.budget / 4;
+        let wide = self.key_budget > 0 && self.held_bytes >= self.key_budget + self.key_budget / 4;
+        if heavy || wide {
             self.shed();
+        }
+    }
+}
+
+/// Holds a group of maps (the same kind of key in every category) to one cap on their keys
+/// and one budget on their bytes, together. Past either, every map keeps only the keys below
+/// the rank where the group's keys, taken in rank order, pass the cap or the budget: a rule
+/// on the union of the maps' keys, so merged parts keep what the whole would (each map's own
+/// cap and budget must be at least the group's). With `exact` false it acts only once a
+/// quarter over either limit, so it is cheap to call often.
+pub(crate) fn settle_group<V: Tally>(
+    maps: &mut [&mut CappedMap<V>],
+    cap: usize,
+    bytes: usize,
+    exact: bool,
+) {
+    let keys: usize = maps.iter().map(|m| m.map.len()).sum();
+    let held: usize = maps.iter().map(|m| m.held_bytes).sum();
+    let (cap_at, bytes_at) = if exact {
+        (cap, bytes)
+    } else {
+        (cap + cap / 4, bytes + bytes / 4)
+    };
+    if keys <= cap_at && held <= bytes_at {
+        return;
+    }
+    let mut ranked: Vec<(u64, usize)> = maps
+        .iter()
+        .flat_map(|m| m.map.keys().map(|k| (rank(k), entry_bytes(k))))
+        .collect();
+    ranked.sort_unstable();
+    let (mut n, mut sum) = (0usize, 0usize);
+    for (r, b) in ranked {
+        n += 1;
+        sum = sum.saturating_add(b);
+        if n > cap || sum > bytes {
+            for m in maps.iter_mut() {
+                m.lower_threshold(r);
+            }
+            return;
         }
     }
 }
@@ -492,6 +599,97 @@ mod tests {
                 merged.merge(&fill(chunk));
             }
             assert_eq!(summary(&merged), whole, "{parts} parts");
+        }
+    }
+
+    /// Three maps of one group (clients of three categories): keys short and long, some in
+    /// several maps, so that the group's cap, its byte budget and the maps' own caps all bind.
+    fn group_events() -> Vec<(usize, Vec<u8>)> {
+        (0..9000u64)
+            .map(|i| {
+                let key = i * 7919 % 2500;
+                let long = key % 5 == 0;
+                let mut k = format!("client-{key}-").into_bytes();
+                if long {
+                    k.resize(300 + (key % 7) as usize * 1000, b'x');
+                }
+                (((i % 3) as usize + usize::from(key % 11 == 0)) % 3, k)
+            })
+            .collect()
+    }
+
+    fn fill_group(events: &[(usize, Vec<u8>)], cap: usize, bytes: usize) -> Vec<KeyCounts> {
+        let mut maps: Vec<KeyCounts> = (0..3)
+            .map(|_| KeyCounts::new(cap).with_key_budget(bytes))
+            .collect();
+        for (n, (m, k)) in events.iter().enumerate() {
+            maps[*m].add(k, 1);
+            if n % 64 == 0 {
+                let mut refs: Vec<&mut KeyCounts> = maps.iter_mut().collect();
+                settle_group(&mut refs, cap, bytes, false);
+            }
+        }
+        maps
+    }
+
+    fn settled(mut maps: Vec<KeyCounts>, cap: usize, bytes: usize) -> Vec<KeyCounts> {
+        for m in &mut maps {
+            m.settle();
+        }
+        let mut refs: Vec<&mut KeyCounts> = maps.iter_mut().collect();
+        settle_group(&mut refs, cap, bytes, true);
+        maps
+    }
+
+    type Kept = Vec<(Vec<(Vec<u8>, u64)>, u64)>;
+
+    fn kept_of(maps: &[KeyCounts]) -> Kept {
+        maps.iter()
+            .map(|m| {
+                let kept = m
+                    .sorted()
+                    .into_iter()
+                    .map(|(k, n)| (k.to_vec(), n))
+                    .collect();
+                (kept, m.overflow())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_group_holds_its_keys_and_bytes_and_keeps_the_same_keys_for_any_split() {
+        for (cap, bytes) in [(600, 1 << 30), (5000, 40_000), (300, 60_000)] {
+            let events = group_events();
+            let whole = settled(fill_group(&events, cap, bytes), cap, bytes);
+            let keys: usize = whole.iter().map(|m| m.sorted().len()).sum();
+            let held: usize = whole.iter().map(|m| m.held_bytes()).sum();
+            assert!(keys <= cap, "{keys} keys over the cap {cap}");
+            assert!(held <= bytes, "{held} bytes over the budget {bytes}");
+            assert!(whole.iter().all(|m| m.approximate()), "every limit binds");
+            let counted: u64 = kept_of(&whole)
+                .iter()
+                .map(|(k, o)| k.iter().map(|e| e.1).sum::<u64>() + o)
+                .sum();
+            assert_eq!(counted, events.len() as u64, "totals stay exact");
+            let want = kept_of(&whole);
+            for parts in [2, 3, 5] {
+                let mut merged: Vec<KeyCounts> = (0..3)
+                    .map(|_| KeyCounts::new(cap).with_key_budget(bytes))
+                    .collect();
+                for chunk in events.chunks(events.len() / parts + 1).rev() {
+                    let part = fill_group(chunk, cap, bytes);
+                    for (m, p) in merged.iter_mut().zip(&part) {
+                        m.merge(p);
+                    }
+                    let mut refs: Vec<&mut KeyCounts> = merged.iter_mut().collect();
+                    settle_group(&mut refs, cap, bytes, true);
+                }
+                assert_eq!(
+                    kept_of(&merged),
+                    want,
+                    "cap {cap}, {bytes} bytes, {parts} parts"
+                );
+            }
         }
     }
 }

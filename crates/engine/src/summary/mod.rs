@@ -11,7 +11,7 @@ pub(crate) mod noise;
 mod proxy;
 pub(crate) mod time;
 
-pub(crate) use keys::{shorten, MapSettings};
+pub(crate) use keys::{settle_group, shorten, MapSettings};
 pub(crate) use keys::{CappedMap, KeyCounts, Tally};
 pub(crate) use proxy::ProxyEvidence;
 pub(crate) use time::{Activity, Timeline};
@@ -31,21 +31,34 @@ pub(crate) const REJECT_EXAMPLES: usize = 5;
 /// How many bytes of a rejected line are kept in its example.
 pub(crate) const REJECT_EXCERPT: usize = 160;
 
-/// The caps on distinct keys kept per map (per category for the category maps).
+/// The caps on what the maps of strings from the log keep: distinct keys and the bytes of
+/// their keys (each key counts its length and 64 bytes for its entry). Clients, user agents
+/// and paths are capped over all categories together: one category's flood takes its share,
+/// not a map per category.
 #[derive(Clone, Copy, Debug)]
 pub struct Caps {
-    /// Distinct clients per category.
+    /// Distinct (category, client) pairs.
     pub(crate) clients: usize,
-    /// Distinct user agents per category.
+    /// Bytes of their keys.
+    pub(crate) clients_bytes: usize,
+    /// Distinct (category, user agent) pairs.
     pub(crate) user_agents: usize,
-    /// Distinct raw paths per category.
+    /// Bytes of their keys.
+    pub(crate) user_agents_bytes: usize,
+    /// Distinct (category, raw path) pairs.
     pub(crate) paths: usize,
+    /// Bytes of their keys.
+    pub(crate) paths_bytes: usize,
     /// Distinct methods per category.
     pub(crate) methods: usize,
     /// Distinct near-noise paths served with 2xx/3xx.
     pub(crate) served: usize,
+    /// Bytes of their keys.
+    pub(crate) served_bytes: usize,
     /// Distinct (category, client) pairs whose per-minute activity is kept for storms.
     pub(crate) activity: usize,
+    /// Bytes of their keys.
+    pub(crate) activity_bytes: usize,
     /// Per-minute activity cells (one per pair and minute with a probe, 24 bytes each) kept
     /// for storms.
     pub(crate) activity_cells: usize,
@@ -55,11 +68,16 @@ impl Default for Caps {
     fn default() -> Self {
         Caps {
             clients: 50_000,
+            clients_bytes: 4 << 20,
             user_agents: 10_000,
+            user_agents_bytes: 2 << 20,
             paths: 10_000,
+            paths_bytes: 2 << 20,
             methods: 64,
             served: 10_000,
+            served_bytes: 2 << 20,
             activity: 50_000,
+            activity_bytes: 4 << 20,
             activity_cells: 250_000,
         }
     }
@@ -193,9 +211,9 @@ impl CategoryStats {
         CategoryStats {
             traffic: Traffic::new(),
             methods: KeyCounts::new(caps.methods),
-            clients: KeyCounts::new(caps.clients),
-            user_agents: KeyCounts::new(caps.user_agents),
-            paths: KeyCounts::new(caps.paths),
+            clients: KeyCounts::new(caps.clients).with_key_budget(caps.clients_bytes),
+            user_agents: KeyCounts::new(caps.user_agents).with_key_budget(caps.user_agents_bytes),
+            paths: KeyCounts::new(caps.paths).with_key_budget(caps.paths_bytes),
             families: KeyCounts::new(64),
             scanner: 0,
             blocked: 0,
@@ -271,6 +289,8 @@ pub struct Summary {
     pub(crate) spool_failed: bool,
     /// Whether the clients seem to sit behind one proxy (not kept in saved summaries).
     pub(crate) proxy: ProxyEvidence,
+    /// The caps its maps were made with.
+    caps: Caps,
 }
 
 impl Summary {
@@ -292,13 +312,69 @@ impl Summary {
                 .iter()
                 .map(|_| CategoryStats::new(caps))
                 .collect(),
-            served: KeyCounts::new(caps.served),
+            served: KeyCounts::new(caps.served).with_key_budget(caps.served_bytes),
             timeline: Timeline::new(),
-            activity: CappedMap::with_budget(caps.activity, caps.activity_cells),
+            activity: CappedMap::with_budget(caps.activity, caps.activity_cells)
+                .with_key_budget(caps.activity_bytes),
             cheap_answers: [0; CHEAP_MS as usize + 1],
             spool_failed: false,
             proxy: ProxyEvidence::default(),
+            caps: *caps,
         }
+    }
+
+    /// Holds the maps shared by the categories to their common caps once they are a quarter
+    /// over (cheap enough to call every few lines; each map holds itself to its own caps).
+    pub(crate) fn bound(&mut self) {
+        self.settle_groups(false);
+    }
+
+    /// Holds every map exactly to its caps: what is kept is then a rule on the set of keys
+    /// seen, the same for any split of the input. A scan's result is settled before use.
+    pub(crate) fn settle(&mut self) {
+        for c in &mut self.categories {
+            for m in [
+                &mut c.methods,
+                &mut c.clients,
+                &mut c.user_agents,
+                &mut c.paths,
+                &mut c.families,
+            ] {
+                m.settle();
+            }
+        }
+        self.served.settle();
+        self.activity.settle();
+        self.settle_groups(true);
+    }
+
+    fn settle_groups(&mut self, exact: bool) {
+        let caps = self.caps;
+        let cats = &mut self.categories;
+        let mut clients: Vec<_> = cats.iter_mut().map(|c| &mut c.clients).collect();
+        settle_group(&mut clients, caps.clients, caps.clients_bytes, exact);
+        let mut agents: Vec<_> = cats.iter_mut().map(|c| &mut c.user_agents).collect();
+        settle_group(&mut agents, caps.user_agents, caps.user_agents_bytes, exact);
+        let mut paths: Vec<_> = cats.iter_mut().map(|c| &mut c.paths).collect();
+        settle_group(&mut paths, caps.paths, caps.paths_bytes, exact);
+    }
+
+    /// Bytes of the keys its maps hold (each counts its length and a fixed share for its
+    /// entry): what bounds its memory, with the activity cells and the fixed tables.
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
+        let per_category: usize = self
+            .categories
+            .iter()
+            .map(|c| {
+                c.methods.held_bytes()
+                    + c.clients.held_bytes()
+                    + c.user_agents.held_bytes()
+                    + c.paths.held_bytes()
+                    + c.families.held_bytes()
+            })
+            .sum();
+        per_category + self.served.held_bytes() + self.activity.held_bytes()
     }
 
     /// Counts a rejected line and keeps it as an example if it is among the first; `detail`
@@ -374,10 +450,52 @@ impl Summary {
             *a += b;
         }
         self.spool_failed |= o.spool_failed;
+        self.settle_groups(true);
     }
 
     /// Noise requests over all categories.
     pub fn noise_requests(&self) -> u64 {
         self.categories.iter().map(|c| c.traffic.requests).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_keys_in_every_category_stay_within_the_byte_budgets() {
+        let caps = Caps::default();
+        let mut s = Summary::new(&caps);
+        let filler = "f".repeat(1000);
+        for i in 0..40_000usize {
+            let c = &mut s.categories[i % CATEGORIES.len()];
+            let key = format!("198.51.{i}{filler}");
+            c.clients.add(key.as_bytes(), 1);
+            c.user_agents.add(key.as_bytes(), 1);
+            c.paths.add(key.as_bytes(), 1);
+            if i % 64 == 0 {
+                s.bound();
+                assert!(s.held_bytes() < 3 * (8 << 20), "bounded between checks too");
+            }
+        }
+        s.settle();
+        let held = |f: fn(&CategoryStats) -> &KeyCounts| -> usize {
+            s.categories.iter().map(|c| f(c).held_bytes()).sum()
+        };
+        assert!(held(|c| &c.clients) <= caps.clients_bytes);
+        assert!(held(|c| &c.user_agents) <= caps.user_agents_bytes);
+        assert!(held(|c| &c.paths) <= caps.paths_bytes);
+        assert!(
+            held(|c| &c.clients) > caps.clients_bytes * 9 / 10,
+            "the budget is used"
+        );
+        let counted: u64 = s
+            .categories
+            .iter()
+            .map(|c| c.clients.sorted().iter().map(|e| e.1).sum::<u64>() + c.clients.overflow())
+            .sum();
+        assert_eq!(counted, 40_000, "every request is still counted");
+        assert!(s.categories.iter().all(|c| c.clients.approximate()));
     }
 }
