@@ -692,3 +692,32 @@ fn follow_keeps_a_bounded_sample_of_clients_and_bounded_client_names() {
         "a line carries a 7 KB name"
     );
 }
+
+/// A client looping every second for three and a half days: more distinct seconds than the storm details
+/// keep. The sliding peak then falls back to the busiest clock minute and says so, in any line
+/// order, and the storm itself stays exact.
+#[test]
+fn a_storm_longer_than_the_seconds_kept_reports_its_busiest_minute_as_a_lower_bound() {
+    let xml = "POST /autodiscover/autodiscover.xml HTTP/1.1";
+    let seconds = 7 * 43_200;
+    let mut lines: Vec<String> = (0..seconds)
+        .map(|i| line(T0 + i, xml, 404, OUTLOOK, "0.100", "198.51.100.9"))
+        .collect();
+    // One minute with a burst: 30 more requests in its first second.
+    let burst = T0 + 3600 * 5;
+    lines.extend((0..30).map(|_| line(burst, xml, 404, OUTLOOK, "0.100", "198.51.100.9")));
+    for order in [false, true] {
+        if order {
+            lines.reverse();
+        }
+        let v = run(&lines, &[]);
+        let storm = &v["storms"][0];
+        assert_eq!(storm["requests"], seconds + 30);
+        assert_eq!(storm["peak_60s_exact"], false, "{storm}");
+        assert_eq!(storm["peak_60s"], 90, "the busiest clock minute");
+    }
+    // A short storm keeps its exact sliding peak.
+    let short: Vec<String> = lines.iter().take(600).cloned().collect();
+    let v = run(&short, &[]);
+    assert_eq!(v["storms"][0]["peak_60s_exact"], true);
+}

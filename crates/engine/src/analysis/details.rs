@@ -36,9 +36,21 @@ pub(crate) struct Details {
     pub(crate) user_agents: KeyCounts,
     /// Requests by client family.
     pub(crate) families: KeyCounts,
-    /// Requests per second, for the sliding peak.
+    /// Requests per second, for the sliding peak, until there are more distinct seconds than
+    /// `quota`; then dropped, and the peak is that of the busiest clock minute.
     seconds: HashMap<i64, u64>,
+    /// Requests per clock minute.
+    minutes: HashMap<i64, u64>,
+    /// Most distinct seconds kept (its share of [`SECONDS`]).
+    quota: usize,
+    /// More distinct seconds than `quota` were seen.
+    coarse: bool,
 }
+
+/// Distinct seconds kept for the sliding peaks of all storms and surges together (about 8 MB):
+/// a storm that probes every second for weeks is a client looping, and memory must not grow
+/// with its length.
+const SECONDS: usize = 1 << 18;
 
 impl Default for Details {
     fn default() -> Self {
@@ -49,13 +61,42 @@ impl Default for Details {
             user_agents: KeyCounts::new(1000).with_key_budget(DETAIL_BYTES),
             families: KeyCounts::new(64),
             seconds: HashMap::new(),
+            minutes: HashMap::new(),
+            quota: SECONDS,
+            coarse: false,
         }
     }
 }
 
 impl Details {
-    /// The most requests in any 60-second window (`[t, t + 60)`).
+    /// Counts a request at `t`.
+    fn at(&mut self, t: i64) {
+        *self.minutes.entry(t.div_euclid(60)).or_default() += 1;
+        if self.coarse {
+            return;
+        }
+        *self.seconds.entry(t).or_default() += 1;
+        // Whether the quota is passed depends only on the set of seconds, never on the order
+        // the records came in.
+        if self.seconds.len() > self.quota {
+            self.coarse = true;
+            self.seconds = HashMap::new();
+        }
+    }
+
+    /// Whether [`peak_60s`](Self::peak_60s) is exact: `false` when the storm had too many
+    /// distinct seconds to keep, and the peak is that of its busiest clock minute (a lower
+    /// bound of the sliding one).
+    pub(crate) fn peak_60s_exact(&self) -> bool {
+        !self.coarse
+    }
+
+    /// The most requests in any 60-second window (`[t, t + 60)`), or past the quota of seconds
+    /// in any clock minute.
     pub(crate) fn peak_60s(&self) -> u64 {
+        if self.coarse {
+            return self.minutes.values().copied().max().unwrap_or(0);
+        }
         let mut secs: Vec<(i64, u64)> = self.seconds.iter().map(|(t, n)| (*t, *n)).collect();
         secs.sort_unstable();
         let (mut best, mut sum, mut lo) = (0, 0, 0);
@@ -102,9 +143,14 @@ pub(crate) fn details(
     for (i, s) in surges.iter().enumerate() {
         index.surges.entry(s.category).or_default().push(i);
     }
+    let quota = SECONDS / (storms.len() + surges.len()).max(1);
+    let with_quota = || Details {
+        quota,
+        ..Details::default()
+    };
     let mut out = (
-        vec![Details::default(); storms.len()],
-        vec![Details::default(); surges.len()],
+        vec![with_quota(); storms.len()],
+        vec![with_quota(); surges.len()],
     );
     if index.storms.is_empty() && index.surges.is_empty() {
         return Ok(out);
@@ -123,7 +169,7 @@ pub(crate) fn details(
                 d.paths.add(&rec.path, 1);
                 d.user_agents.add(&rec.user_agent, 1);
                 d.families.add(fam.id().as_bytes(), 1);
-                *d.seconds.entry(t).or_default() += 1;
+                d.at(t);
             };
             // Storms name their client as the activity map keeps it (a long one shortened).
             let client = crate::summary::shorten(&rec.client);
@@ -167,9 +213,33 @@ mod tests {
     fn sliding_peak_spans_minute_boundaries() {
         let mut d = Details::default();
         for t in [50, 55, 59, 60, 61, 65, 109, 110, 200] {
-            *d.seconds.entry(t).or_default() += 1;
+            d.at(t);
         }
         // 50..109 holds 7 requests; no other 60 s window holds more.
         assert_eq!(d.peak_60s(), 7);
+        assert!(d.peak_60s_exact());
+    }
+
+    #[test]
+    fn past_its_quota_of_seconds_the_peak_is_the_busiest_minute_in_any_order() {
+        let times: Vec<i64> = (0..10_000).map(|i| i * 7 % 5000 + i % 3 * 3600).collect();
+        let peak = |order: &mut dyn Iterator<Item = &i64>| {
+            let mut d = Details {
+                quota: 1000,
+                ..Details::default()
+            };
+            for &t in order {
+                d.at(t);
+            }
+            assert!(d.seconds.is_empty(), "the seconds are given up");
+            (d.peak_60s(), d.peak_60s_exact())
+        };
+        let mut minutes = std::collections::HashMap::<i64, u64>::new();
+        for t in &times {
+            *minutes.entry(t.div_euclid(60)).or_default() += 1;
+        }
+        let busiest = *minutes.values().max().unwrap();
+        assert_eq!(peak(&mut times.iter()), (busiest, false));
+        assert_eq!(peak(&mut times.iter().rev()), (busiest, false));
     }
 }

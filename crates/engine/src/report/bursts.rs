@@ -78,6 +78,9 @@ pub(crate) struct SurgeView {
 pub(crate) struct DetailsView {
     /// The most requests in any 60 seconds.
     pub(crate) peak_60s: u64,
+    /// `false` when the storm probed in too many distinct seconds to keep them all (a client
+    /// looping for days): `peak_60s` is then its busiest clock minute, a lower bound.
+    pub(crate) peak_60s_exact: bool,
     /// Requests per status code (`"404"`).
     pub(crate) status: BTreeMap<String, u64>,
     /// Requests per method.
@@ -93,6 +96,7 @@ pub(crate) struct DetailsView {
 fn details(d: Option<&Details>) -> Option<DetailsView> {
     d.map(|d| DetailsView {
         peak_60s: d.peak_60s(),
+        peak_60s_exact: d.peak_60s_exact(),
         status: d
             .status
             .iter()

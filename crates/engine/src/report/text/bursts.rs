@@ -105,7 +105,8 @@ fn details(o: &mut Out, d: &DetailsView) -> io::Result<()> {
             .iter()
             .map(|f| format!("{} {}", escape_text(&f.family), thousands(f.requests))),
     );
-    parts.push(format!("peak 60 s: {}", d.peak_60s));
+    let at_least = if d.peak_60s_exact { "" } else { "at least " };
+    parts.push(format!("peak 60 s: {at_least}{}", d.peak_60s));
     if let Some(p) = d.top_paths.first() {
         parts.push(fit(&escape_text(&p.path), 60));
     }
