@@ -9,7 +9,7 @@ use clap::{Args, CommandFactory, ValueEnum};
 use noisegate_engine::{
     check_glob, discover, resolve_window, Bound, ClientIp, FormatChoice, Incremental, Input,
     JsonLines, LogFormat, MmapChoice, Output, Progress, ScanOptions, ScanResult, Settings,
-    SourceError, StormConfig, Upstream, DEFAULT_PHP_WORKERS, PRESETS,
+    SourceError, StormConfig, TrustedProxies, Upstream, DEFAULT_PHP_WORKERS, PRESETS,
 };
 use std::ffi::OsString;
 use std::io::{self, IsTerminal};
@@ -105,6 +105,17 @@ pub(crate) struct InputArgs {
     /// Whose address counts as the client.
     #[arg(long, value_enum, default_value_t = ClientArg::Auto)]
     pub(crate) client_ip: ClientArg,
+
+    /// Your proxies (addresses or CIDR ranges, comma-separated): the client is then the first
+    /// address, from $remote_addr leftwards through X-Forwarded-For, that is not one of them,
+    /// as nginx's realip module with real_ip_recursive on finds it.
+    #[arg(
+        long,
+        value_name = "CIDR,...",
+        conflicts_with = "client_ip",
+        value_parser = parse_trusted
+    )]
+    pub(crate) trusted_proxies: Option<Arc<TrustedProxies>>,
 
     /// Only lines at or after this time: RFC 3339, or relative like 90m, 24h, 7d.
     #[arg(long, value_name = "TIME", value_parser = clap::value_parser!(Bound))]
@@ -414,6 +425,9 @@ impl InputArgs {
     }
 
     pub(crate) fn client(&self) -> Option<ClientIp> {
+        if let Some(t) = &self.trusted_proxies {
+            return Some(ClientIp::Trusted(t.clone()));
+        }
         match self.client_ip {
             ClientArg::Auto => None,
             ClientArg::XffFirst => Some(ClientIp::XffFirst),
@@ -516,6 +530,10 @@ pub(crate) fn warn(scan: &ScanResult) -> ExitCode {
     } else {
         ExitCode::from(2)
     }
+}
+
+fn parse_trusted(s: &str) -> Result<Arc<TrustedProxies>, String> {
+    TrustedProxies::parse(s).map(Arc::new)
 }
 
 #[cfg(test)]

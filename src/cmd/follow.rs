@@ -76,7 +76,7 @@ pub fn run(o: &FollowOptions, out: &mut dyn Write) -> Result<()> {
     let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(1024);
     let max_line = o.max_line;
     std::thread::spawn(move || read_lines(tx, max_line));
-    let mut f = Follower::new(o.choice.clone(), o.storms, o.client);
+    let mut f = Follower::new(o.choice.clone(), o.storms, o.client.clone());
     let mut events = Vec::new();
     // The latest log time and when it was read: log time advances with the wall clock
     // while the log is silent.

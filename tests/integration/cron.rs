@@ -320,9 +320,26 @@ fn clients_behind_one_proxy_are_named_with_the_fix() {
     assert!(out.contains("storm from 127.0.0.1"), "{out}");
     assert!(
         out.contains("note: every probe counted by its $remote_addr came from 127.0.0.1, while X-Forwarded-For names 23 different clients")
-            && out.contains("--client-ip xff-first"),
+            && out.contains("--client-ip xff-first")
+            && out.contains("--trusted-proxies 127.0.0.1"),
         "{out}"
     );
+    // Trusting the proxy names the clients it saw, as the note says.
+    let (_, out, _) = check(
+        dir.path(),
+        &lines,
+        &[
+            "--log-format",
+            format,
+            "--trusted-proxies",
+            "127.0.0.1",
+            "-o",
+            "json",
+        ],
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["notes"].as_array().unwrap().len(), 0, "{out}");
+    assert_eq!(v["surges"][0]["clients"], 23, "{out}");
     let (_, out, _) = check(
         dir.path(),
         &lines,

@@ -22,6 +22,7 @@ mod lines;
 mod nginx;
 mod nginx_block;
 mod paths;
+mod realip;
 mod rotation;
 mod routing;
 mod saved;

@@ -15,9 +15,10 @@ const SAMPLE_LINES: usize = 1000;
 /// Lists the formats: name, whose address is the client, and the `log_format` text.
 pub fn describe(formats: &[Arc<LogFormat>], out: &mut dyn Write) -> std::io::Result<()> {
     for f in formats {
-        let client = match f.client {
+        let client = match &f.client {
             ClientIp::XffFirst => "client: first X-Forwarded-For hop",
             ClientIp::RemoteAddr => "client: $remote_addr",
+            ClientIp::Trusted(_) => "client: first address not a trusted proxy",
         };
         writeln!(out, "{:<10} {client}", f.name)?;
         let spec = match &f.parser {

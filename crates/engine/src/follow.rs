@@ -233,7 +233,7 @@ impl Follower {
             return false;
         };
         self.latest = Some(self.latest.map_or(t, |l| l.max(t)));
-        let policy = self.client.unwrap_or(f.client);
+        let policy = self.client.as_ref().unwrap_or(&f.client);
         let rt = rec.server_time_us().unwrap_or(0);
         let Some((probe, who)) = self.decoder.decode(&self.classifier, &rec, policy) else {
             return true;

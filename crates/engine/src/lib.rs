@@ -55,7 +55,7 @@ mod window;
 // Inputs and formats.
 pub use choice::Choice;
 pub use format::json::JsonLines;
-pub use format::{ClientIp, LogFormat, Preset, PRESETS};
+pub use format::{ClientIp, LogFormat, Preset, TrustedProxies, PRESETS};
 pub use input::discover::{check_glob, discover, Discovery};
 pub use input::{Input, MmapChoice};
 

@@ -250,7 +250,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         max_line: opts.max_line,
         caps: opts.caps,
         window: opts.window,
-        client: opts.client,
+        client: opts.client.clone(),
         spool: opts.spool,
         series: opts.series,
         ..ScanConfig::default()
@@ -274,7 +274,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
     let mut result = finish(inputs, readers, summary, ledger)?;
     result.consumed = consumed;
     result.spools = spools;
-    result.client = opts.client;
+    result.client = opts.client.clone();
     Ok(result)
 }
 

@@ -109,7 +109,7 @@ impl Decoder {
         &'b mut self,
         classifier: &Classifier,
         rec: &'b Record<'b>,
-        policy: ClientIp,
+        policy: &'b ClientIp,
     ) -> Option<(Routed<'b>, Who<'b>)> {
         let Decoder {
             scratch,
@@ -147,7 +147,7 @@ pub(crate) struct Who<'b> {
     agent: &'b mut Vec<u8>,
     client: &'b mut Vec<u8>,
     rec: &'b Record<'b>,
-    policy: ClientIp,
+    policy: &'b ClientIp,
 }
 
 impl<'b> Who<'b> {
@@ -288,7 +288,7 @@ impl<'c> Scanner<'c> {
             m.requests += 1;
             m.request_time_us = m.request_time_us.saturating_add(rt.unwrap_or(0));
         }
-        let policy = self.cfg.client.unwrap_or(format.client);
+        let policy = self.cfg.client.as_ref().unwrap_or(&format.client);
         let Some((p, who)) = self.decoder.decode(&self.cfg.classifier, rec, policy) else {
             return;
         };

@@ -112,8 +112,10 @@ pub(crate) fn analyze(
         caveats.push(format!(
             "every probe counted by its $remote_addr came from {}, while X-Forwarded-For names \
              {hops}{more} different clients: the clients sit behind a proxy, and its address \
-             takes the blame for their storms; --client-ip xff-first counts the forwarded \
-             clients instead",
+             takes the blame for their storms; --trusted-proxies {} counts the client that \
+             proxy saw (a first hop the sender forged is not believed), --client-ip xff-first \
+             the first hop as written",
+            crate::escape::escape_text(addr),
             crate::escape::escape_text(addr)
         ));
     }

@@ -11,12 +11,14 @@ mod detect;
 pub(crate) mod field;
 pub(crate) mod json;
 pub(crate) mod plan;
+mod realip;
 mod record;
 pub(crate) mod request;
 pub(crate) mod time;
 
 pub(crate) use detect::{detect, score, Detector};
 pub(crate) use field::Field;
+pub use realip::TrustedProxies;
 pub(crate) use record::Reject;
 pub use record::{ClientIp, Escape};
 pub use record::{Miss, Record};
@@ -109,7 +111,7 @@ pub const PRESETS: &[Preset] = &[
 impl Preset {
     /// The format; a JSON preset maps keys as `json` says.
     pub fn build(&self, json: &JsonLines) -> LogFormat {
-        match self.kind {
+        match &self.kind {
             PresetKind::JsonLines => LogFormat::json(json.clone()),
             PresetKind::Nginx {
                 text,
@@ -117,12 +119,12 @@ impl Preset {
                 client,
             } => {
                 let mut plan = Plan::compile(text, Escape::Default).expect("presets compile");
-                plan.allow_trailing = trailing;
+                plan.allow_trailing = *trailing;
                 LogFormat {
                     name: self.name.to_string(),
                     spec: text.to_string(),
                     parser: Parser::Plan(plan),
-                    client,
+                    client: client.clone(),
                 }
             }
         }
@@ -228,7 +230,7 @@ impl LogFormat {
         );
         let client = [Field::RemoteAddr, Field::ForwardedFor];
         note(
-            has(&client, |r| r.client(ClientIp::RemoteAddr).is_some()),
+            has(&client, |r| r.client(&ClientIp::RemoteAddr).is_some()),
             "no $remote_addr: clients unavailable",
         );
         notes
@@ -262,15 +264,15 @@ mod tests {
         assert_eq!((r.status, r.bytes), (Some(200), Some(13142)));
         assert_eq!(r.user_agent, Some(&b"Mozilla/5.0 (X)"[..]));
         assert_eq!(r.request_time_us, Some(399_000));
-        assert_eq!(r.client(ClientIp::XffFirst), Some(&b"122.248.101.126"[..]));
-        assert_eq!(r.client(ClientIp::RemoteAddr), Some(&b"203.0.113.56"[..]));
+        assert_eq!(r.client(&ClientIp::XffFirst), Some(&b"122.248.101.126"[..]));
+        assert_eq!(r.client(&ClientIp::RemoteAddr), Some(&b"203.0.113.56"[..]));
     }
 
     #[test]
     fn pantheon_client_falls_back_to_remote_addr() {
         let line = [&PANTHEON[..PANTHEON.len() - 41], b"\"-\""].concat();
         let r = p("pantheon", &line).unwrap();
-        assert_eq!(r.client(ClientIp::XffFirst), Some(&b"203.0.113.56"[..]));
+        assert_eq!(r.client(&ClientIp::XffFirst), Some(&b"203.0.113.56"[..]));
     }
 
     #[test]

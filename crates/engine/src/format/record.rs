@@ -39,13 +39,16 @@ impl Escape {
 }
 
 /// Whose address is "the client".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientIp {
     /// The first X-Forwarded-For hop, falling back to `$remote_addr` (Pantheon, where
     /// `$remote_addr` is an internal router).
     XffFirst,
     /// `$remote_addr`, falling back to the first X-Forwarded-For hop if the format lacks it.
     RemoteAddr,
+    /// The first address, from `$remote_addr` leftwards through X-Forwarded-For, that is not a
+    /// trusted proxy (nginx's realip module with `real_ip_recursive on`).
+    Trusted(std::sync::Arc<super::realip::TrustedProxies>),
 }
 
 /// One parsed line. Every field borrows from the input line; `None` when the format does not
@@ -110,12 +113,13 @@ impl<'a> Record<'a> {
     }
 
     /// The client address by `policy`, without port.
-    pub(crate) fn client(&self, policy: ClientIp) -> Option<&'a [u8]> {
+    pub(crate) fn client(&self, policy: &ClientIp) -> Option<&'a [u8]> {
         let xff = || self.forwarded_for.and_then(field::first_hop);
         let remote = || self.remote_addr.map(field::strip_port);
         match policy {
             ClientIp::XffFirst => xff().or_else(remote),
             ClientIp::RemoteAddr => remote().or_else(xff),
+            ClientIp::Trusted(t) => t.client(self.remote_addr, self.forwarded_for),
         }
     }
 }
