@@ -26,6 +26,7 @@ mod paths;
 mod rotation;
 mod routing;
 mod saved;
+mod saved_trust;
 mod split;
 mod state;
 mod storms;
