@@ -20,6 +20,7 @@ mod hostile;
 mod html;
 mod injection;
 mod lines;
+mod markdown_escape;
 mod nginx;
 mod nginx_block;
 mod paths;
