@@ -2,7 +2,8 @@
 //! that is a symlink is replaced, its target never written; a full disk (a small tmpfs,
 //! when the tests run as root) leaves the file and its existing backup as they were; a
 //! SIGINT, SIGTERM or SIGHUP in the middle of the writing (delivered by strace as the first
-//! rename starts) leaves no temporary behind; and every byte outside the inserted entries
+//! rename starts) leaves no temporary behind, nor does a SIGTERM while a saved summary or a
+//! state file is written; and every byte outside the inserted entries
 //! stays: comments inside a flow list, each line's own line ending.
 
 use crate::support::running_as_root;
@@ -128,9 +129,12 @@ fn a_full_disk_leaves_the_file_and_its_backup_as_they_were() {
     assert_eq!(names(dir), ["filler", "pantheon.yml", "pantheon.yml.bak"]);
 }
 
-/// strace, if it can trace here.
+/// strace, if it can trace here (under `CI=true` it must be installed: `.ci/run` does).
 fn strace() -> Option<PathBuf> {
     let path = PathBuf::from("/usr/bin/strace");
+    if !path.is_file() && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("strace not installed, and CI=true: .ci/run must install it");
+    }
     let works = std::process::Command::new(&path)
         .args(["-o", "/dev/null", "true"])
         .stdout(Stdio::null())
@@ -144,50 +148,82 @@ fn strace() -> Option<PathBuf> {
     Some(path)
 }
 
+/// Runs noisegate `args` (in `dir`, the log on stdin) under strace, which sends `signal` as
+/// the first rename starts, that rename not done: every temporary is written then, and the
+/// process ends on the signal before it could see the rename's result. Asserts it ended by
+/// the signal and left no temporary in `dir`.
+fn signalled(strace: &Path, dir: &Path, signal: (&str, i32), args: &[&std::ffi::OsStr]) {
+    use std::os::unix::process::ExitStatusExt;
+    let (name, number) = signal;
+    let out = std::process::Command::new(strace)
+        .args([
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=rename,renameat,renameat2",
+        ])
+        .arg("-e")
+        .arg(format!(
+            "inject=rename,renameat,renameat2:signal={name}:error=EPERM:when=1"
+        ))
+        .arg(assert_cmd::cargo::cargo_bin("noisegate"))
+        .args(args)
+        .stdin(std::fs::File::open(write_log(dir)).unwrap())
+        .output()
+        .unwrap();
+    // strace ends as the traced process did: by the signal, its default action.
+    assert_eq!(
+        out.status.signal(),
+        Some(number),
+        "{name} {args:?}: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left = names(dir);
+    assert!(
+        !left.iter().any(|n| n.starts_with(".tmp")),
+        "{name} {args:?} left {left:?}"
+    );
+}
+
 #[test]
 fn a_signal_while_writing_leaves_no_temporary_and_the_file_untouched() {
     let Some(strace) = strace() else {
         return;
     };
-    let bin = assert_cmd::cargo::cargo_bin("noisegate");
-    for (name, number) in [("SIGTERM", 15), ("SIGINT", 2), ("SIGHUP", 1)] {
+    for signal in [("SIGTERM", 15), ("SIGINT", 2), ("SIGHUP", 1)] {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pantheon.yml");
         std::fs::write(&file, FILE).unwrap();
-        // The signal arrives as the first rename starts: both temporaries are written.
-        let out = std::process::Command::new(&strace)
-            .args([
-                "-f",
-                "-o",
-                "/dev/null",
-                "-e",
-                "trace=rename,renameat,renameat2",
-            ])
-            .arg("-e")
-            .arg(format!(
-                "inject=rename,renameat,renameat2:signal={name}:when=1"
-            ))
-            .arg(&bin)
-            .args(["block", "--plain", "--merge"])
-            .arg(&file)
-            .stdin(std::fs::File::open(write_log(dir.path())).unwrap())
-            .output()
-            .unwrap();
-        // strace ends as the traced process did: by the signal, its default action.
-        use std::os::unix::process::ExitStatusExt;
+        let args = ["block", "--plain", "--merge"].map(std::ffi::OsStr::new);
+        signalled(
+            &strace,
+            dir.path(),
+            signal,
+            &[&args[..], &[file.as_os_str()]].concat(),
+        );
         assert_eq!(
-            out.status.signal(),
-            Some(number),
-            "{name}: {:?} {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
+            std::fs::read_to_string(&file).unwrap(),
+            FILE,
+            "{}",
+            signal.0
         );
-        let left = names(dir.path());
-        assert!(
-            !left.iter().any(|n| n.starts_with(".tmp")),
-            "{name} left {left:?}"
-        );
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), FILE, "{name}");
+        assert_eq!(names(dir.path()), ["access.log", "pantheon.yml"]);
+    }
+    // The other files written by renaming a temporary: a saved summary, a state file.
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["--save-summary", "--state"] {
+        let file = dir.path().join(&flag[2..]);
+        // --state reads a named log (the same log, written by `signalled`, as on stdin).
+        let log = dir.path().join("access.log");
+        let args = [
+            std::ffi::OsStr::new(flag),
+            file.as_os_str(),
+            log.as_os_str(),
+        ];
+        signalled(&strace, dir.path(), ("SIGTERM", 15), &args);
+        assert!(!file.exists(), "{flag}");
     }
 }
 

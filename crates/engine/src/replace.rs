@@ -1,6 +1,9 @@
 //! Replacing a file the program writes (`--state`, `--save-summary`) atomically: a temporary
 //! file next to the target, renamed over it. A symlink is written through (its target is
-//! replaced, the link stays) and the replaced file's mode is kept; a new file is 0600.
+//! replaced, the link stays) and the replaced file's mode is kept; a new file is 0600. Every
+//! temporary is registered, so that SIGINT, SIGTERM and SIGHUP remove it once
+//! [`clean_up_on_signals`] is installed. `block --merge` replaces pantheon.yml keeping a
+//! backup ([`replace_keeping_backup`]).
 
 use anyhow::{anyhow, Context, Result};
 use std::fs::File;
@@ -24,15 +27,14 @@ pub(crate) fn target(path: &Path) -> PathBuf {
 
 /// A temporary file next to the file `path` names (through symlinks), with that file's mode
 /// (0600 for a new file), and the path to persist it to.
-pub(crate) fn temporary(path: &Path) -> Result<(tempfile::NamedTempFile, PathBuf)> {
+pub(crate) fn temporary(path: &Path) -> Result<(Temporary, PathBuf)> {
     let target = target(path);
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| crate::escape::terminal_path(&dir))?;
+    let tmp = Temporary::new_in(&dir)?;
     let mode = std::fs::metadata(&target).map_or(0o600, |m| m.permissions().mode() & 0o7777);
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
@@ -43,7 +45,6 @@ pub(crate) fn temporary(path: &Path) -> Result<(tempfile::NamedTempFile, PathBuf
 /// Writes `path` atomically with `fill` (see the module's rules).
 pub(crate) fn write(path: &Path, fill: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let (mut tmp, target) = temporary(path)?;
-    let _registered = on_signal::register(tmp.path());
     fill(tmp.as_file_mut()).with_context(|| crate::escape::terminal_path(path))?;
     tmp.as_file()
         .sync_all()
@@ -72,6 +73,16 @@ impl Temporary {
         })
     }
 
+    /// The file.
+    pub(crate) fn as_file(&self) -> &File {
+        self.file.as_file()
+    }
+
+    /// The file, to write.
+    pub(crate) fn as_file_mut(&mut self) -> &mut File {
+        self.file.as_file_mut()
+    }
+
     /// Writes `bytes`, then flushes them to the disk (a full disk fails here, not later).
     pub(crate) fn fill(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         use std::io::Write;
@@ -81,11 +92,20 @@ impl Temporary {
 
     /// Renames the file to `to` (replacing what `to` is, a symlink included: never its
     /// target).
-    pub(crate) fn persist(self, to: &Path) -> Result<()> {
+    pub(crate) fn persist(self, to: &Path) -> std::io::Result<()> {
         let Temporary { file, _registered } = self;
-        file.persist(to)
-            .map_err(|e| anyhow!("{}: {}", crate::escape::terminal_path(to), e.error))?;
+        file.persist(to).map_err(|e| e.error)?;
         Ok(())
+    }
+}
+
+impl std::io::Write for Temporary {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -124,8 +144,13 @@ pub fn replace_keeping_backup(path: &Path, old: &[u8], new: &[u8]) -> Result<Pat
     merged
         .fill(new)
         .with_context(|| crate::escape::terminal_path(path))?;
-    backup.persist(&bak)?;
-    merged.persist(&target)?;
+    let shown = crate::escape::terminal_path;
+    backup
+        .persist(&bak)
+        .map_err(|e| anyhow!("{}: {e}", shown(&bak)))?;
+    merged
+        .persist(&target)
+        .map_err(|e| anyhow!("{}: {e}", shown(path)))?;
     Ok(bak)
 }
 
