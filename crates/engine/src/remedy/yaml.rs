@@ -282,6 +282,15 @@ fn empty_flow(value: &str) -> Option<&str> {
         .then(|| &value[..close + 2])
 }
 
+/// Whether `text` holds a CR that is not part of a CRLF (a line break to YAML, not to
+/// [`split_lines`]).
+fn lone_cr(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'\r' && b.get(i + 1) != Some(&b'\n'))
+}
+
 /// The byte offset of the character at `index` in `text` (the YAML scanner counts characters).
 fn byte_at(text: &str, index: usize) -> Option<usize> {
     text.char_indices()
@@ -370,7 +379,11 @@ fn flow_insert(text: &str, lines: &[(&str, &str)], k: usize, items: &[Item]) -> 
     let mut out = text.to_string();
     // Back over the blanks before `]`, to right after the last item or comma.
     let before = text[..close_at].trim_end_matches([' ', '\t']).len();
+    // The scanner's lines are ours unless a lone CR broke one: then nothing is edited.
     let close_line = close.line() - 1;
+    if close_line < k || close_line >= lines.len() || text.contains('\r') && lone_cr(text) {
+        return Err(refuse());
+    }
     if close_line == k {
         let lead = match (needs_comma, text[..before].ends_with(',')) {
             (true, _) => ", ",
@@ -380,7 +393,9 @@ fn flow_insert(text: &str, lines: &[(&str, &str)], k: usize, items: &[Item]) -> 
         out.insert_str(before, &format!("{lead}{}", paths.join(", ")));
         return Ok(out);
     }
-    let item_line = last_item.map(|m| m.line() - 1).filter(|&l| l > k);
+    let item_line = last_item
+        .map(|m| m.line() - 1)
+        .filter(|&l| l > k && l < lines.len());
     let indent = match item_line {
         Some(l) => {
             let l = lines[l].0;
@@ -664,6 +679,14 @@ mod tests {
         let trailing = "protected_web_paths: [\n  /a,\n  /b]\n";
         let m = merge(trailing, &plan(&["/owa"]), true).unwrap();
         assert!(m.text.ends_with("[\n  /a,\n  /b,\n  /owa]\n"), "{}", m.text);
+        let m = merge(trailing, &plan(&["/owa", "/ews"]), false).unwrap();
+        assert!(
+            m.text.ends_with(
+                "[\n  /a,\n  /b,\n  # 3 requests (autodiscover)\n  /owa,\n  # 3 requests (autodiscover)\n  /ews]\n"
+            ),
+            "{}",
+            m.text
+        );
         let comma = "protected_web_paths: [/a, # one\n  ]\n";
         let m = merge(comma, &plan(&["/owa", "/ews"]), true).unwrap();
         assert!(
@@ -671,6 +694,13 @@ mod tests {
             "{}",
             m.text
         );
+        for lone in [
+            "protected_web_paths: [\r  /a,\r  /b\r]\n",
+            "protected_web_paths: [\n  /a,\r\r  /b]\n",
+        ] {
+            let err = merge(lone, &plan(&["/owa"]), true).unwrap_err();
+            assert!(err.to_string().contains("does not edit"), "{err}");
+        }
         let empty = "protected_web_paths: [ ] # none yet\n";
         let m = merge(empty, &plan(&["/owa"]), true).unwrap();
         assert!(
