@@ -129,6 +129,32 @@ fn figures_that_do_not_add_up_are_refused_with_the_invariant() {
             "the latency counts do not add up",
         ),
         (
+            "cheap",
+            Box::new(move |r| {
+                let timed = r[totals]["totals"]["timed"].as_u64().unwrap();
+                r[run]["run"]["cheap_answers"] = serde_json::json!({ "3": timed + 1 });
+                r[run]["run"]["parsed"] =
+                    (timed + 1 + r[run]["run"]["parsed"].as_u64().unwrap()).into();
+                r[run]["run"]["total"] = r[run]["run"]["parsed"].clone();
+                r[run]["run"]["rejected"] = 0.into();
+                r[run]["run"]["filtered"] = 0.into();
+                r[run]["run"]["rejects"] = serde_json::json!({});
+                r[totals]["totals"]["requests"] = r[run]["run"]["parsed"].clone();
+            }),
+            "cheap answers (timed 403s and 404s) add up to more than",
+        ),
+        (
+            "span",
+            Box::new(move |r| {
+                // No parsed line, yet a time span.
+                let n = r[run]["run"]["total"].as_u64().unwrap();
+                r[run]["run"]["parsed"] = 0.into();
+                r[run]["run"]["filtered"] =
+                    (n - r[run]["run"]["rejected"].as_u64().unwrap()).into();
+            }),
+            "a time span without a parsed line",
+        ),
+        (
             "run-twice",
             Box::new(move |r| {
                 let mut again = r[run].clone();

@@ -259,7 +259,14 @@ impl<'s> FileReader<'s> {
                 t.requests
             );
         }
-        set_traffic(&mut self.summary.totals, t)
+        set_traffic(&mut self.summary.totals, t)?;
+        // A cheap answer is a timed 403 or 404.
+        let s = &self.summary;
+        let bound = t
+            .timed
+            .min(s.totals.status[403].saturating_add(s.totals.status[404]));
+        let cheap = s.cheap_answers.iter().copied();
+        bounds::sum_within(cheap, bound, "cheap answers (timed 403s and 404s)")
     }
 
     fn category(&mut self, r: rec::Category<'_>) -> Result<()> {
@@ -404,6 +411,9 @@ impl<'s> FileReader<'s> {
         }
         if s.rejects.iter().try_fold(0u64, |a, &n| a.checked_add(n)) != Some(r.rejected) {
             bail!("rejected lines by reason do not add up to {}", r.rejected);
+        }
+        if r.parsed == 0 && r.span.is_some() {
+            bail!("a time span without a parsed line");
         }
         s.span = match r.span {
             Some((a, b)) => Some((bounds::time(a.min(b))?, bounds::time(a.max(b))?)),
