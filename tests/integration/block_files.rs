@@ -45,6 +45,8 @@ fn a_symlinked_backup_is_replaced_and_its_target_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pantheon.yml");
     std::fs::write(&file, FILE).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
     let victim = dir.path().join("victim");
     std::fs::write(&victim, "precious\n").unwrap();
     std::os::unix::fs::symlink(&victim, dir.path().join("pantheon.yml.bak")).unwrap();
@@ -55,6 +57,10 @@ fn a_symlinked_backup_is_replaced_and_its_target_left_alone() {
     let bak = dir.path().join("pantheon.yml.bak");
     assert!(!bak.symlink_metadata().unwrap().file_type().is_symlink());
     assert_eq!(std::fs::read_to_string(&bak).unwrap(), FILE);
+    for f in [&file, &bak] {
+        let mode = f.metadata().unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640, "{}", f.display());
+    }
     assert_eq!(
         names(dir.path()),
         ["pantheon.yml", "pantheon.yml.bak", "victim"]

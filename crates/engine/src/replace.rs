@@ -110,7 +110,8 @@ impl std::io::Write for Temporary {
 }
 
 /// Replaces the file `path` names (through symlinks, keeping its mode) with `new`, keeping
-/// `old` (the bytes it was read as) as `<file>.bak`; returns the backup's path.
+/// `old` (the bytes it was read as) as `<file>.bak` with the same mode; returns the backup's
+/// path.
 ///
 /// Both files are written in full to temporaries in the file's directory and flushed before
 /// anything is renamed, so a full disk or an error leaves the file and an existing backup as
@@ -131,16 +132,17 @@ pub fn replace_keeping_backup(path: &Path, old: &[u8], new: &[u8]) -> Result<Pat
         .permissions()
         .mode()
         & 0o7777;
+    // Both with the file's mode: the backup is the file as it was.
     let mut backup = Temporary::new_in(dir)?;
+    let mut merged = Temporary::new_in(dir)?;
+    for t in [&backup, &merged] {
+        t.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| crate::escape::terminal_path(path))?;
+    }
     backup
         .fill(old)
         .with_context(|| crate::escape::terminal_path(&bak))?;
-    let mut merged = Temporary::new_in(dir)?;
-    merged
-        .file
-        .as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .with_context(|| crate::escape::terminal_path(path))?;
     merged
         .fill(new)
         .with_context(|| crate::escape::terminal_path(path))?;
