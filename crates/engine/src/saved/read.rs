@@ -185,7 +185,8 @@ impl<'s> FileReader<'s> {
                 self.categories.push(c.id.to_string());
                 self.category_maps.clear();
             }
-            Record::Map(h) if stage == Stage::Categories => {
+            // (A map of no category but served and activity is refused as unknown below.)
+            Record::Map(h) if h.category.is_some() => {
                 let of = h.category.as_deref().unwrap_or_default();
                 if self.categories.last().map(String::as_str) != Some(of) {
                     bail!("a map of category `{of}` outside its category's records");
