@@ -7,9 +7,10 @@ use crate::progress;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, CommandFactory, ValueEnum};
 use noisegate_engine::{
-    check_glob, discover, resolve_window, Bound, ClientIp, FormatChoice, Incremental, Input,
-    JsonLines, LogFormat, MmapChoice, Output, Progress, ScanOptions, ScanResult, Settings,
-    SourceError, StormConfig, TrustedProxies, Upstream, DEFAULT_PHP_WORKERS, PRESETS,
+    check_glob, discover, resolve_window, terminal_path, terminal_text, Bound, ClientIp,
+    FormatChoice, Incremental, Input, JsonLines, LogFormat, MmapChoice, Output, Progress,
+    ScanOptions, ScanResult, Settings, SourceError, StormConfig, TrustedProxies, Upstream,
+    DEFAULT_PHP_WORKERS, PRESETS,
 };
 use std::ffi::OsString;
 use std::io::{self, IsTerminal};
@@ -300,7 +301,7 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 /// Fails unless `path` can be written where it is (it is written atomically: a temporary
 /// file next to it, renamed over it), before any input is read.
 pub(crate) fn check_writable(path: &std::path::Path, what: &str) -> Result<()> {
-    let shown = path.display();
+    let shown = terminal_path(path);
     // A symlink is written through: the directory that matters is its target's.
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = match target.parent() {
@@ -310,11 +311,15 @@ pub(crate) fn check_writable(path: &std::path::Path, what: &str) -> Result<()> {
     if !dir.is_dir() {
         bail!(
             "{what} {shown}: the directory {} does not exist",
-            dir.display()
+            terminal_path(dir)
         );
     }
-    tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| anyhow!("{what} {shown}: cannot write in {}: {e}", dir.display()))?;
+    tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+        anyhow!(
+            "{what} {shown}: cannot write in {}: {e}",
+            terminal_path(dir)
+        )
+    })?;
     Ok(())
 }
 
@@ -369,7 +374,7 @@ impl InputArgs {
         let found = discover(&args, self.glob.as_deref());
         for note in &found.notes {
             if !quiet {
-                eprintln!("noisegate: note: {note}");
+                eprintln!("noisegate: note: {}", terminal_text(note));
             }
         }
         let errors: Vec<SourceError> = found
@@ -473,7 +478,7 @@ impl InputArgs {
             Some(file) => {
                 let (run, resumed) = Incremental::open(file, &inputs, &mut opts)?;
                 for note in run.notes() {
-                    eprintln!("noisegate: warning: {note}");
+                    eprintln!("noisegate: warning: {}", terminal_text(note));
                 }
                 inputs = resumed;
                 Some(run)
@@ -516,14 +521,18 @@ pub(crate) fn warn(scan: &ScanResult) -> ExitCode {
     let failed = noisegate_engine::untrusted(scan, MOST_REJECTED);
     if failed.is_empty() {
         if let Some(w) = scan.reject_warning() {
-            eprintln!("noisegate: warning: {w}");
+            eprintln!("noisegate: warning: {}", terminal_text(&w));
         }
     }
     for e in &failed {
-        eprintln!("noisegate: {}", e.message);
+        eprintln!("noisegate: {}", terminal_text(&e.message));
     }
     for e in scan.errors() {
-        eprintln!("noisegate: {}: {}", e.source, e.message);
+        eprintln!(
+            "noisegate: {}: {}",
+            terminal_text(&e.source),
+            terminal_text(&e.message)
+        );
     }
     if scan.errors().is_empty() && failed.is_empty() {
         ExitCode::SUCCESS

@@ -10,6 +10,8 @@ use std::io;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A merge, a backup or a state file being written is not left behind as a temporary.
+    noisegate_engine::clean_up_on_signals();
     match cmd::run() {
         Ok(code) => code,
         Err(e) => {
@@ -20,7 +22,10 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("noisegate: {e:#}");
+            eprintln!(
+                "noisegate: {}",
+                noisegate_engine::terminal_text(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

@@ -6,8 +6,8 @@ use crate::choice::choice;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use noisegate_engine::{
-    merge_pantheon_yml, plan_block, yaml_diff, BlockPlan, Target, Upstream, MAX_ENTRIES,
-    MAX_PANTHEON_YML,
+    merge_pantheon_yml, plan_block, replace_keeping_backup, terminal_path, terminal_text,
+    yaml_diff, BlockPlan, Target, Upstream, MAX_ENTRIES, MAX_PANTHEON_YML,
 };
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -74,17 +74,17 @@ fn merge_into(
     args: &BlockArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let shown = file.display();
+    let shown = terminal_path(file);
     // Write through a symlink to the file it names, and keep the file's permissions.
-    let target = std::fs::canonicalize(file).with_context(|| format!("{shown}"))?;
-    let text = read_capped(&target).with_context(|| format!("{shown}"))?;
+    let target = std::fs::canonicalize(file).with_context(|| shown.clone())?;
+    let text = read_capped(&target).with_context(|| shown.clone())?;
     let merged =
         merge_pantheon_yml(&text, plan, args.plain).map_err(|e| anyhow!("{shown}: {e}"))?;
     if !merged.over_limit.is_empty() {
         eprintln!(
             "noisegate: warning: {shown} can hold at most {} entries: left out {}",
             MAX_ENTRIES,
-            merged.over_limit.join(", ")
+            terminal_text(&merged.over_limit.join(", "))
         );
     }
     if merged.added.is_empty() {
@@ -96,21 +96,10 @@ fn merge_into(
         return Ok(());
     }
     if args.dry_run {
-        out.write_all(yaml_diff(&shown.to_string(), &text, &merged.text).as_bytes())?;
+        out.write_all(yaml_diff(&shown, &text, &merged.text).as_bytes())?;
         return Ok(());
     }
-    let dir = target.parent().unwrap_or(std::path::Path::new("/"));
-    let mut bak = target.as_os_str().to_owned();
-    bak.push(".bak");
-    let bak = PathBuf::from(bak);
-    std::fs::copy(&target, &bak).with_context(|| format!("{}", bak.display()))?;
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("{}", dir.display()))?;
-    tmp.write_all(merged.text.as_bytes())?;
-    tmp.as_file()
-        .set_permissions(std::fs::metadata(&target)?.permissions())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&target).map_err(|e| anyhow!("{shown}: {e}"))?;
+    let bak = replace_keeping_backup(&target, text.as_bytes(), merged.text.as_bytes())?;
     let n = merged.added.len();
     let entries = if n == 1 {
         "1 entry".to_string()
@@ -120,8 +109,8 @@ fn merge_into(
     writeln!(
         out,
         "{shown}: added {entries} ({}); the previous file is {}",
-        merged.added.join(", "),
-        bak.display()
+        terminal_text(&merged.added.join(", ")),
+        terminal_path(&bak)
     )?;
     Ok(())
 }

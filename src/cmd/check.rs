@@ -7,7 +7,7 @@ use crate::choice::choice;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use noisegate_engine::{
-    find, CheckReport, ScanResult, Thresholds, Upstream, DEFAULT_MAX_NOISE_SHARE,
+    find, terminal_text, CheckReport, ScanResult, Thresholds, Upstream, DEFAULT_MAX_NOISE_SHARE,
     DEFAULT_MAX_REJECTED_SHARE,
 };
 use std::io::Write;
@@ -65,8 +65,9 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let (report, scan) = match evaluate(args) {
         Ok((report, scan)) => (report, Some(scan)),
         Err(e) => {
-            eprintln!("noisegate: {e:#}");
-            (CheckReport::failed(format!("{e:#}")), None)
+            let e = terminal_text(&format!("{e:#}"));
+            eprintln!("noisegate: {e}");
+            (CheckReport::failed(e), None)
         }
     };
     match args.output {
@@ -78,16 +79,17 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     out.flush()?;
     for e in report.errors().iter().filter(|e| e.kind != "failed") {
-        eprintln!("noisegate: {}", e.message);
+        eprintln!("noisegate: {}", terminal_text(&e.message));
     }
     Ok(match report.status() {
         "ok" | "alert" => {
             // Only a run that could check moves the state on. A state that cannot be saved
             // (a full disk) is said on stdout too: the next run would read the same lines.
             if let Some(Err(e)) = scan.as_ref().map(|s| s.save_state()) {
-                writeln!(out, "noisegate: could not save the state: {e:#}")?;
+                let e = terminal_text(&format!("{e:#}"));
+                writeln!(out, "noisegate: could not save the state: {e}")?;
                 out.flush()?;
-                eprintln!("noisegate: could not save the state: {e:#}");
+                eprintln!("noisegate: could not save the state: {e}");
                 return Ok(ExitCode::from(2));
             }
             ExitCode::from(u8::from(report.fired()))

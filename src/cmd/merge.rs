@@ -5,7 +5,7 @@ use super::report::show;
 use crate::args::{self, ViewArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use noisegate_engine::combine_summaries;
+use noisegate_engine::{combine_summaries, terminal_path, terminal_text};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,18 +32,18 @@ pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     let mut seen = Vec::new();
     for f in &args.files {
-        let id = std::fs::canonicalize(f).with_context(|| format!("{}", f.display()))?;
+        let id = std::fs::canonicalize(f).with_context(|| terminal_path(f))?;
         if seen.contains(&id) {
             bail!(
                 "{} is given twice: its lines would be counted twice",
-                f.display()
+                terminal_path(f)
             );
         }
         seen.push(id);
     }
     let merged = combine_summaries(&args.files)?;
     for w in &merged.warnings {
-        eprintln!("noisegate: warning: {w}");
+        eprintln!("noisegate: warning: {}", terminal_text(w));
     }
     let scan = show(merged.scan, &args.view, args.save_summary.as_deref(), out)?;
     Ok(args::warn(&scan))

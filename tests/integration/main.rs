@@ -10,6 +10,7 @@
 mod support;
 
 mod block;
+mod block_files;
 mod cli;
 mod cron;
 mod formats;
@@ -19,6 +20,7 @@ mod hostile;
 mod html;
 mod injection;
 mod lines;
+mod markdown_escape;
 mod nginx;
 mod nginx_block;
 mod paths;
@@ -26,6 +28,7 @@ mod realip;
 mod rotation;
 mod routing;
 mod saved;
+mod saved_trust;
 mod split;
 mod state;
 mod storms;

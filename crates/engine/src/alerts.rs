@@ -10,7 +10,7 @@
 //! `$request_time` nothing is known to be cheap, so everything counts.
 
 use crate::analysis::Findings;
-use crate::escape::escape_text;
+use crate::escape::{escape_text, terminal_text};
 use crate::format::time::rfc3339;
 use crate::numbers::{pct, share, thousands};
 use crate::pipeline::ScanResult;
@@ -145,7 +145,7 @@ impl CheckReport {
         if !self.errors.is_empty() {
             writeln!(out, "noisegate: could not check the logs")?;
             for e in &self.errors {
-                writeln!(out, "- {}", e.message)?;
+                writeln!(out, "- {}", terminal_text(&e.message))?;
             }
             return writeln!(
                 out,
@@ -156,10 +156,10 @@ impl CheckReport {
         if self.fired() {
             writeln!(out, "noisegate: mail-client noise alert")?;
             for a in &self.alerts {
-                writeln!(out, "- {}", a.message)?;
+                writeln!(out, "- {}", terminal_text(&a.message))?;
             }
             for n in &self.notes {
-                writeln!(out, "note: {n}")?;
+                writeln!(out, "note: {}", terminal_text(n))?;
             }
             writeln!(out, "\nBlock it in pantheon.yml:\n\n{}", self.pantheon_yml)?;
         }

@@ -2,7 +2,7 @@
 //! candidates are tried on the first lines of the input; the best is the one detection would
 //! pick.
 
-use crate::escape::escape_text;
+use crate::escape::{escape_text, terminal_text};
 use crate::format::{self, ClientIp, LogFormat, Parser};
 use crate::input::{self, Input};
 use anyhow::{anyhow, Result};
@@ -20,12 +20,12 @@ pub fn describe(formats: &[Arc<LogFormat>], out: &mut dyn Write) -> std::io::Res
             ClientIp::RemoteAddr => "client: $remote_addr",
             ClientIp::Trusted(_) => "client: first address not a trusted proxy",
         };
-        writeln!(out, "{:<10} {client}", f.name)?;
+        writeln!(out, "{:<10} {client}", terminal_text(&f.name))?;
         let spec = match &f.parser {
             Parser::Plan(_) => f.spec.clone(),
             Parser::Json(_) => format!("{} (keys by name, or --json-fields)", f.spec),
         };
-        writeln!(out, "    {spec}")?;
+        writeln!(out, "    {}", terminal_text(&spec))?;
     }
     Ok(())
 }
@@ -38,7 +38,7 @@ pub fn fit(input: &Input, formats: &[Arc<LogFormat>], out: &mut dyn Write) -> Re
     writeln!(
         out,
         "{}: first {} non-empty lines",
-        input.name(),
+        terminal_text(&input.name()),
         refs.len()
     )?;
     let mut scores = format::score(&refs, formats);
@@ -53,7 +53,11 @@ pub fn fit(input: &Input, formats: &[Arc<LogFormat>], out: &mut dyn Write) -> Re
         }
         Err(msg) => {
             let first = refs.first().map_or(String::new(), |l| escape_text(l));
-            writeln!(out, "{msg}\n  line 1: {first}")?;
+            writeln!(
+                out,
+                "{}\n  line 1: {first}",
+                terminal_text(&msg.to_string())
+            )?;
             Ok(false)
         }
     }
@@ -61,7 +65,7 @@ pub fn fit(input: &Input, formats: &[Arc<LogFormat>], out: &mut dyn Write) -> Re
 
 /// The first non-empty lines of an input, without line ends.
 fn first_lines(input: &Input) -> Result<Vec<Vec<u8>>> {
-    let r = input::open(input).map_err(|e| anyhow!("{}: {e}", input.name()))?;
+    let r = input::open(input).map_err(|e| anyhow!("{}: {e}", terminal_text(&input.name())))?;
     let mut r = BufReader::new(r.take(64 << 20));
     let mut lines = Vec::new();
     let mut buf = Vec::new();

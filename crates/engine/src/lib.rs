@@ -54,10 +54,12 @@ mod window;
 
 // Inputs and formats.
 pub use choice::Choice;
+pub use escape::{terminal_path, terminal_text};
 pub use format::json::JsonLines;
 pub use format::{ClientIp, LogFormat, Preset, TrustedProxies, PRESETS};
 pub use input::discover::{check_glob, discover, Discovery};
 pub use input::{Input, MmapChoice};
+pub use replace::{clean_up_on_signals, replace_keeping_backup};
 
 // Scanning.
 pub use fit::{describe as describe_formats, fit as fit_formats};

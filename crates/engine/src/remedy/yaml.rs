@@ -150,53 +150,88 @@ fn inspect(text: &str) -> Result<(Yaml, Vec<String>, bool)> {
 }
 
 /// Where a top-level key's line is.
-fn key_line(lines: &[&str], key: &str) -> Option<usize> {
-    lines.iter().position(|l| {
+fn key_line(lines: &[(&str, &str)], key: &str) -> Option<usize> {
+    lines.iter().position(|(l, _)| {
         l.strip_prefix(key)
             .is_some_and(|rest| rest.trim_start().starts_with(':'))
     })
 }
 
-/// Inserts `items` (already formatted lines) into the `protected_web_paths` list of `text`.
-fn insert(text: &str, items: &[String]) -> Result<String> {
-    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+/// The lines of `text`, each as (its text, its own line ending: `\n`, `\r\n`, or empty for a
+/// last line without one). Joined back they are `text`, byte for byte.
+fn split_lines(text: &str) -> Vec<(&str, &str)> {
+    text.split_inclusive('\n')
+        .map(|l| {
+            let body = l
+                .strip_suffix('\n')
+                .map_or(l, |b| b.strip_suffix('\r').unwrap_or(b));
+            (body, &l[body.len()..])
+        })
+        .collect()
+}
+
+/// The line ending for new lines next to line `i`: its own, else the nearest one before it,
+/// else `\n`.
+fn ending_near<'a>(lines: &[(&str, &'a str)], i: usize) -> &'a str {
+    lines[..=i.min(lines.len().saturating_sub(1))]
+        .iter()
+        .rev()
+        .map(|l| l.1)
+        .find(|e| !e.is_empty())
+        .unwrap_or("\n")
+}
+
+/// One entry to insert: its comment line (unless plain) and its path.
+type Item = (Option<String>, String);
+
+/// Inserts `items` into the `protected_web_paths` list of `text`. Only bytes are added (and
+/// an empty value, `~` or `[]`, taken out): every other byte of the file, comments and each
+/// line's own ending included, stays as it was.
+fn insert(text: &str, items: &[Item]) -> Result<String> {
+    let lines = split_lines(text);
     let Some(k) = key_line(&lines, "protected_web_paths") else {
-        if out.last().is_some_and(|l| !l.is_empty()) {
-            out.push(String::new());
+        let eol = ending_near(&lines, lines.len());
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push_str(eol);
         }
-        out.push("protected_web_paths:".to_string());
-        out.extend(items.iter().map(|i| format!("  {i}")));
-        return Ok(out.join(eol) + eol);
+        if lines.last().is_some_and(|l| !l.0.is_empty()) {
+            out.push_str(eol);
+        }
+        out.push_str("protected_web_paths:");
+        out.push_str(eol);
+        for line in block_lines(items) {
+            out.push_str(&format!("  {line}{eol}"));
+        }
+        return Ok(out);
     };
-    let after = lines[k].split_once(':').map_or("", |x| x.1).trim();
-    let after = match after.split(" #").next().unwrap_or("").trim() {
-        a if a.starts_with('#') => "",
-        "~" | "null" | "Null" | "NULL" => "[]",
-        a => a,
-    };
-    if !after.is_empty() {
-        let inner = after
-            .strip_prefix('[')
-            .and_then(|a| a.strip_suffix(']'))
-            .ok_or(anyhow!("protected_web_paths is written in a form noisegate does not edit; add the entries by hand"))?;
-        let mut block = vec!["protected_web_paths:".to_string()];
-        block.extend(
-            inner
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| format!("  - {s}")),
-        );
-        block.extend(items.iter().map(|i| format!("  {i}")));
-        out.splice(k..=k, block);
-        return Ok(out.join(eol) + eol);
+    let mut out: Vec<(String, &str)> = lines.iter().map(|(l, e)| (l.to_string(), *e)).collect();
+    let (key, rest) = lines[k].0.split_once(':').unwrap_or((lines[k].0, ""));
+    let value = rest.trim_start();
+    let empty = ["~", "null", "Null", "NULL", "[]"]
+        .into_iter()
+        .chain(empty_flow(value))
+        .find(|w| {
+            value
+                .strip_prefix(w)
+                .is_some_and(|after| after.is_empty() || after.starts_with([' ', '\t']))
+        });
+    if let Some(word) = empty {
+        // `protected_web_paths: ~  # none yet` -> `protected_web_paths:  # none yet`
+        let after = &value[word.len()..];
+        out[k].0 = match after.trim().is_empty() {
+            true => format!("{key}:"),
+            false => format!("{key}:{after}"),
+        };
+    } else if value.starts_with('[') {
+        return flow_insert(text, &lines, k, items);
+    } else if !value.is_empty() && !value.starts_with('#') {
+        bail!("protected_web_paths is written in a form noisegate does not edit; add the entries by hand");
     }
     // The list's lines: indented items and comments until the next top-level line.
     let mut last_item = k;
     let mut indent = "  ".to_string();
-    for (i, l) in lines.iter().enumerate().skip(k + 1) {
+    for (i, (l, _)) in lines.iter().enumerate().skip(k + 1) {
         let t = l.trim_start();
         if !l.is_empty() && !l.starts_with([' ', '\t', '-', '#']) {
             break;
@@ -208,14 +243,193 @@ fn insert(text: &str, items: &[String]) -> Result<String> {
             last_item = i;
         }
     }
-    let at = last_item + 1;
-    out.splice(at..at, items.iter().map(|i| format!("{indent}{i}")));
-    Ok(out.join(eol)
-        + if text.ends_with('\n') || text.is_empty() {
-            eol
+    let mut eol = out[last_item].1;
+    let last_line = eol.is_empty();
+    if last_line {
+        eol = ending_near(&lines, last_item);
+        out[last_item].1 = eol;
+    }
+    let mut new: Vec<(String, &str)> = block_lines(items)
+        .into_iter()
+        .map(|l| (format!("{indent}{l}"), eol))
+        .collect();
+    if last_line {
+        if let Some(l) = new.last_mut() {
+            l.1 = "";
+        }
+    }
+    out.splice(last_item + 1..last_item + 1, new);
+    Ok(out.into_iter().map(|(l, e)| l + e).collect())
+}
+
+/// The block-list lines of `items`: `# comment`, `- /path`.
+fn block_lines(items: &[Item]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (comment, path) in items {
+        out.extend(comment.clone());
+        out.push(format!("- {path}"));
+    }
+    out
+}
+
+/// `value` itself when it is an empty flow list on one line written with spaces (`[ ]`).
+fn empty_flow(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix('[')?;
+    let close = inner.find(']')?;
+    inner[..close]
+        .trim_matches([' ', '\t'])
+        .is_empty()
+        .then(|| &value[..close + 2])
+}
+
+/// Whether `text` holds a CR that is not part of a CRLF (a line break to YAML, not to
+/// [`split_lines`]).
+fn lone_cr(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'\r' && b.get(i + 1) != Some(&b'\n'))
+}
+
+/// The byte offset of the character at `index` in `text` (the YAML scanner counts characters).
+fn byte_at(text: &str, index: usize) -> Option<usize> {
+    text.char_indices()
+        .map(|(b, _)| b)
+        .chain([text.len()])
+        .nth(index)
+}
+
+/// Where a scalar that starts at byte `start` ends: after its closing quote, or, for a plain
+/// one, before a comment or the end of its line. `None` for a quoted one never closed.
+fn scalar_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    match bytes.get(start) {
+        Some(b'"') => {
+            let mut i = start + 1;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' => i += 2,
+                    b'"' => return Some(i + 1),
+                    _ => i += 1,
+                }
+            }
+            None
+        }
+        Some(b'\'') => {
+            let mut i = start + 1;
+            while i < bytes.len() {
+                if bytes[i] == b'\'' {
+                    if bytes.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    return Some(i + 1);
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let line = text[start..].split(['\r', '\n']).next().unwrap_or("");
+            let line = [" #", "\t#"]
+                .iter()
+                .filter_map(|c| line.find(c))
+                .min()
+                .map_or(line, |at| &line[..at]);
+            Some(start + line.trim_end().len())
+        }
+    }
+}
+
+/// Inserts `items` into the flow list (`[/a, /b]`) that starts on line `k`, before its `]`:
+/// on that line when the list is on one line (without the count comments, which have no
+/// place there), else as lines of their own with the list's indentation. Nothing of the
+/// list is rewritten: its comments and line ends stay.
+fn flow_insert(text: &str, lines: &[(&str, &str)], k: usize, items: &[Item]) -> Result<String> {
+    use yaml_rust2::scanner::{Scanner, TokenType};
+    let refuse = || {
+        anyhow!("protected_web_paths is written in a form noisegate does not edit; add the entries by hand")
+    };
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[bom..];
+    let mut tokens = Scanner::new(body.chars())
+        .skip_while(|t| !(t.1 == TokenType::FlowSequenceStart && t.0.line() == k + 1));
+    tokens.next().ok_or_else(refuse)?;
+    let (mut depth, mut prev, mut last_item, mut close) =
+        (1usize, TokenType::FlowSequenceStart, None, None);
+    for t in tokens {
+        match t.1 {
+            TokenType::FlowSequenceStart | TokenType::FlowMappingStart => depth += 1,
+            TokenType::FlowSequenceEnd | TokenType::FlowMappingEnd => depth -= 1,
+            TokenType::Scalar(..) if depth == 1 => last_item = Some(t.0),
+            _ => {}
+        }
+        if depth == 0 {
+            close = Some(t.0);
+            break;
+        }
+        prev = t.1;
+    }
+    let close = close.ok_or_else(refuse)?;
+    let at = |m: yaml_rust2::scanner::Marker| byte_at(body, m.index()).map(|b| b + bom);
+    let close_at = at(close).ok_or_else(refuse)?;
+    let trailing_comma = prev == TokenType::FlowEntry;
+    let needs_comma = !matches!(prev, TokenType::FlowEntry | TokenType::FlowSequenceStart);
+    let paths: Vec<&str> = items.iter().map(|i| i.1.as_str()).collect();
+    let mut out = text.to_string();
+    // Back over the blanks before `]`, to right after the last item or comma.
+    let before = text[..close_at].trim_end_matches([' ', '\t']).len();
+    // The scanner's lines are ours unless a lone CR broke one: then nothing is edited.
+    let close_line = close.line() - 1;
+    if close_line < k || close_line >= lines.len() || text.contains('\r') && lone_cr(text) {
+        return Err(refuse());
+    }
+    if close_line == k {
+        let lead = match (needs_comma, text[..before].ends_with(',')) {
+            (true, _) => ", ",
+            (false, true) => " ",
+            (false, false) => "",
+        };
+        out.insert_str(before, &format!("{lead}{}", paths.join(", ")));
+        return Ok(out);
+    }
+    let item_line = last_item
+        .map(|m| m.line() - 1)
+        .filter(|&l| l > k && l < lines.len());
+    let indent = match item_line {
+        Some(l) => {
+            let l = lines[l].0;
+            l[..l.len() - l.trim_start().len()].to_string()
+        }
+        None => "  ".to_string(),
+    };
+    let mut new = Vec::new();
+    for (n, (comment, path)) in items.iter().enumerate() {
+        new.extend(comment.iter().map(|c| format!("{indent}{c}")));
+        let comma = if n + 1 < items.len() || trailing_comma {
+            ","
         } else {
             ""
-        })
+        };
+        new.push(format!("{indent}{path}{comma}"));
+    }
+    if text[..before].ends_with('\n') {
+        // `]` opens its line: the new lines go before it, and the last item gets its comma.
+        let eol = lines[close_line - 1].1;
+        let block: String = new.iter().map(|l| format!("{l}{eol}")).collect();
+        out.insert_str(before, &block);
+        if needs_comma {
+            let item = last_item.ok_or_else(refuse)?;
+            let end = scalar_end(text, at(item).ok_or_else(refuse)?).ok_or_else(refuse)?;
+            out.insert(end, ',');
+        }
+    } else {
+        let eol = lines[k].1;
+        let lead = if needs_comma { "," } else { "" };
+        let block: String = new.iter().map(|l| format!("{eol}{l}")).collect();
+        out.insert_str(before, &format!("{lead}{block}"));
+    }
+    Ok(out)
 }
 
 /// The entries the file should hold: the upstream's defaults first when it `overrides` them,
@@ -258,10 +472,8 @@ pub fn merge(text: &str, plan: &BlockPlan, plain: bool) -> Result<Merged> {
             over_limit.push(e.path.clone());
             continue;
         }
-        if !plain && e.requests > 0 {
-            items.push(e.comment());
-        }
-        items.push(format!("- {}", e.path));
+        let comment = (!plain && e.requests > 0).then(|| e.comment());
+        items.push((comment, e.path.clone()));
         have.push(e.path.clone());
         added.push(e.path);
     }
@@ -290,7 +502,6 @@ fn with_api_version(text: &str) -> String {
         Some(rest) => ("\u{feff}", rest),
         None => ("", text),
     };
-    let eol = if body.contains("\r\n") { "\r\n" } else { "\n" };
     let mut at = 0;
     for line in body.split_inclusive('\n') {
         let t = line.trim_end();
@@ -299,6 +510,13 @@ fn with_api_version(text: &str) -> String {
         }
         at += line.len();
     }
+    // The new line ends as the line it goes before does.
+    let eol = split_lines(&body[at..])
+        .first()
+        .map(|l| l.1)
+        .filter(|e| !e.is_empty())
+        .or_else(|| split_lines(&body[..at]).last().map(|l| l.1))
+        .unwrap_or("\n");
     format!("{bom}{}api_version: 1{eol}{}", &body[..at], &body[at..])
 }
 
@@ -386,7 +604,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             m.text,
-            "api_version: 1\nprotected_web_paths:\n  - /a\n  - /b\n  - /owa\n"
+            "api_version: 1\nprotected_web_paths: [/a, /b, /owa]\n"
         );
         let m = merge(
             "api_version: 1\nprotected_web_paths: []\n",
@@ -420,6 +638,77 @@ mod tests {
             let m = merge(&format!("api_version: 1\n{empty}"), &plan(&["/owa"]), true).unwrap();
             assert!(m.text.ends_with("  - /owa\n"), "{empty}: {}", m.text);
         }
+    }
+
+    #[test]
+    fn keeps_mixed_line_ends_byte_for_byte() {
+        let mixed = "# a\r\napi_version: 1\nprotected_web_paths:\r\n  - /a\n  - /b\r\nx: 1\n";
+        let m = merge(mixed, &plan(&["/owa"]), true).unwrap();
+        assert_eq!(
+            m.text,
+            "# a\r\napi_version: 1\nprotected_web_paths:\r\n  - /a\n  - /b\r\n  - /owa\r\nx: 1\n"
+        );
+        let m = merge("x: 1\r\ny: 2\n", &plan(&["/owa"]), true).unwrap();
+        assert_eq!(
+            m.text,
+            "api_version: 1\r\nx: 1\r\ny: 2\n\nprotected_web_paths:\n  - /owa\n"
+        );
+        let m = merge("protected_web_paths:\r\n  - /a", &plan(&["/owa"]), true).unwrap();
+        assert_eq!(
+            m.text,
+            "api_version: 1\r\nprotected_web_paths:\r\n  - /a\r\n  - /owa"
+        );
+    }
+
+    #[test]
+    fn flow_lists_keep_their_comments_and_form() {
+        let one = "protected_web_paths: [/a, '/b #x' ] # keep\nz: 1\n";
+        let m = merge(one, &plan(&["/owa", "/ews"]), false).unwrap();
+        assert!(
+            m.text
+                .ends_with("protected_web_paths: [/a, '/b #x', /owa, /ews ] # keep\nz: 1\n"),
+            "{}",
+            m.text
+        );
+        let multi = "protected_web_paths: [ # mail\r\n    /a,   # first\n    \"/b\"  # second\r\n]  # end\nz: 1\n";
+        let m = merge(multi, &plan(&["/owa"]), false).unwrap();
+        assert_eq!(
+            m.text,
+            "api_version: 1\r\nprotected_web_paths: [ # mail\r\n    /a,   # first\n    \"/b\",  # second\r\n    # 3 requests (autodiscover)\r\n    /owa\r\n]  # end\nz: 1\n"
+        );
+        let trailing = "protected_web_paths: [\n  /a,\n  /b]\n";
+        let m = merge(trailing, &plan(&["/owa"]), true).unwrap();
+        assert!(m.text.ends_with("[\n  /a,\n  /b,\n  /owa]\n"), "{}", m.text);
+        let m = merge(trailing, &plan(&["/owa", "/ews"]), false).unwrap();
+        assert!(
+            m.text.ends_with(
+                "[\n  /a,\n  /b,\n  # 3 requests (autodiscover)\n  /owa,\n  # 3 requests (autodiscover)\n  /ews]\n"
+            ),
+            "{}",
+            m.text
+        );
+        let comma = "protected_web_paths: [/a, # one\n  ]\n";
+        let m = merge(comma, &plan(&["/owa", "/ews"]), true).unwrap();
+        assert!(
+            m.text.ends_with("[/a, # one\n  /owa,\n  /ews,\n  ]\n"),
+            "{}",
+            m.text
+        );
+        for lone in [
+            "protected_web_paths: [\r  /a,\r  /b\r]\n",
+            "protected_web_paths: [\n  /a,\r\r  /b]\n",
+        ] {
+            let err = merge(lone, &plan(&["/owa"]), true).unwrap_err();
+            assert!(err.to_string().contains("does not edit"), "{err}");
+        }
+        let empty = "protected_web_paths: [ ] # none yet\n";
+        let m = merge(empty, &plan(&["/owa"]), true).unwrap();
+        assert!(
+            m.text
+                .ends_with("protected_web_paths: # none yet\n  - /owa\n"),
+            "{}",
+            m.text
+        );
     }
 
     #[test]

@@ -1,19 +1,34 @@
 //! The Markdown report, for a ticket or a pull request: the summary, tables of the categories,
 //! storms and surges, the impact, and the block in a fenced code block. Strings from the log
-//! are made printable (`escape_text`) and stripped of Markdown meaning before they are written.
+//! are made printable (`escape_text`, once: strings the model already escaped are not escaped
+//! again) and stripped of Markdown meaning before they are written: no emphasis, link, HTML,
+//! entity (`&rlm;`) or autolink (`https://`, `www.`, `a@b`) survives.
 //! Like every renderer it only lays out the view model and computes no statistic.
 
 use super::model::Report;
 use super::units::Timestamp;
-use crate::escape::escape_text;
+use crate::escape::{escape_text, terminal_text};
 use crate::numbers::{bytes, pct, secs, thousands};
 use std::io::{self, Write};
 
-/// A log string as inert Markdown text: printable ASCII only, Markdown punctuation escaped.
+/// A log string (raw bytes) as inert Markdown text: printable ASCII only, Markdown
+/// punctuation escaped.
 fn md(raw: &[u8]) -> String {
-    let mut out = String::new();
-    for c in escape_text(raw).chars() {
-        if "|`*_[]<>#".contains(c) {
+    md_text(&escape_text(raw))
+}
+
+/// A string already made printable (the model's escaped paths and reasons, caveats,
+/// messages) as inert Markdown text: a control or invisible character left would be shown as
+/// `\xHH`; a `\` is kept as is, so the `\xHH` escapes read as they were made (a log's own
+/// backslash is `\x5c`, never doubled). Backslash-escaped: the characters of emphasis,
+/// links, code, tables, HTML and headings, `&` (entities), `~` (strikethrough), and `:` and
+/// `@` and the `.` of `www.`, which GitHub would turn into links.
+fn md_text(s: &str) -> String {
+    let s = terminal_text(s);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let www = c == '.' && out.len() >= 3 && out[out.len() - 3..].eq_ignore_ascii_case("www");
+        if "|`*_[]<>#&~:@".contains(c) || www {
             out.push('\\');
         }
         out.push(c);
@@ -29,14 +44,14 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     summary(r, w)?;
     for c in &r.caveats {
-        writeln!(w, "> Note: {}\n", md(c.as_bytes()))?;
+        writeln!(w, "> Note: {}\n", md_text(c))?;
     }
     for e in &r.errors {
         writeln!(
             w,
             "> **Not read:** {}: {}\n",
             md(e.file.as_bytes()),
-            md(e.message.as_bytes())
+            md_text(&e.message)
         )?;
     }
     categories(r, w)?;
@@ -203,12 +218,7 @@ fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     }
     for (what, list) in [("Narrowed", &b.narrowed), ("Left out", &b.dropped)] {
         for d in list {
-            writeln!(
-                w,
-                "- {what} {}: {}",
-                md(d.path.as_bytes()),
-                md(d.reason.as_bytes())
-            )?;
+            writeln!(w, "- {what} {}: {}", md_text(&d.path), md_text(&d.reason))?;
         }
     }
     writeln!(
@@ -228,5 +238,12 @@ mod tests {
             "a\\|b\\`c\\*d\\_\\[x\\](y)\\<s\\>\\#"
         );
         assert_eq!(md(b"\x1b[1m\n"), "\\x1b\\[1m\\x0a");
+        assert_eq!(
+            md(b"&rlm;https://x.io www.y WWW.z a@b.c"),
+            "\\&rlm;https\\://x.io www\\.y WWW\\.z a\\@b.c"
+        );
+        assert_eq!(md(b"/\xc3\\"), "/\\xc3\\x5c");
+        assert_eq!(md_text("/\\xc3\\x5c"), "/\\xc3\\x5c");
+        assert_eq!(md_text("a\u{202e}b"), "a\\xe2\\x80\\xaeb");
     }
 }

@@ -8,7 +8,7 @@
 
 use super::model::{CategoryView, Report, TrafficView};
 use super::output::Style;
-use crate::escape::{escape_text, fit};
+use crate::escape::{escape_text, fit, terminal_text};
 use crate::numbers::{bytes, pct, plural, secs, span, thousands};
 use std::io::{self, Write};
 
@@ -59,7 +59,11 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
     writeln!(o.w)?;
     // Inputs that could not be read come first: the figures below do not include them.
     for e in &r.errors {
-        let what = format!("{}: {}", escape_text(e.file.as_bytes()), e.message);
+        let what = format!(
+            "{}: {}",
+            escape_text(e.file.as_bytes()),
+            terminal_text(&e.message)
+        );
         let shown = o.paint("1;31", "NOT READ");
         writeln!(o.w, "{shown}   {}", fit(&what, 80 - 11))?;
     }

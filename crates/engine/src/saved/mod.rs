@@ -56,6 +56,7 @@ use flate2::write::GzEncoder;
 use read::FileReader;
 use record::{newer, Header, Record};
 pub(crate) use record::{FORMAT, VERSION};
+use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -149,6 +150,10 @@ pub struct Combiner {
     errors: Vec<SourceError>,
     spool: BufWriter<std::fs::File>,
     warnings: Vec<String>,
+    /// The files loaded: ((digest of their bytes, size), name), to refuse one given twice;
+    /// the digest's keys are random, drawn for this run.
+    loaded: Vec<((u64, u64), String)>,
+    keys: std::hash::RandomState,
 }
 
 impl Combiner {
@@ -162,34 +167,71 @@ impl Combiner {
             errors: Vec::new(),
             spool: BufWriter::new(tempfile::tempfile().context("temporary noise spool")?),
             warnings: Vec::new(),
+            loaded: Vec::new(),
+            keys: std::hash::RandomState::new(),
         })
     }
 
-    /// Adds the gzip summary file at `path`.
+    /// Adds the gzip summary file at `path`. A file with the same bytes as one loaded before
+    /// (a copy under another name too: their digests, keyed for this run, are compared) is
+    /// refused: its lines would be counted twice.
     pub fn load(&mut self, path: &Path) -> Result<()> {
-        let shown = path.display().to_string();
-        let f = std::fs::File::open(path).with_context(|| shown.clone())?;
-        self.read(&shown, MultiGzDecoder::new(BufReader::new(f)))
+        let shown = crate::escape::terminal_path(path);
+        let file = std::fs::File::open(path).with_context(|| shown.clone())?;
+        let digest = std::rc::Rc::new(std::cell::RefCell::new(Digest {
+            file,
+            hasher: self.keys.build_hasher(),
+            size: 0,
+        }));
+        let r = MultiGzDecoder::new(BufReader::new(DigestReader(digest.clone())));
+        self.read_checked(&shown, r, move || {
+            // What the decompressor left unread belongs to the file too.
+            std::io::copy(&mut DigestReader(digest.clone()), &mut std::io::sink())?;
+            let d = digest.borrow();
+            Ok(Some((d.hasher.finish(), d.size)))
+        })
     }
 
     /// Adds a summary read from `r` (its uncompressed text); `name` prefixes every message.
-    /// A file that fails adds nothing.
+    /// A file that fails adds nothing. (Fuzzing and tests; `load` reads files.)
+    #[cfg(any(test, feature = "internals"))]
     pub fn read(&mut self, name: &str, r: impl Read) -> Result<()> {
+        self.read_checked(name, r, || Ok(None))
+    }
+
+    /// [`Self::read`], refusing the file when `digest` (run once it is read) is that of a file
+    /// loaded before.
+    fn read_checked(
+        &mut self,
+        name: &str,
+        r: impl Read,
+        digest: impl FnOnce() -> Result<Option<(u64, u64)>>,
+    ) -> Result<()> {
         self.spool.flush()?;
         let mark = self.spool.get_mut().stream_position()?;
         let mut fr = FileReader::new(&self.caps, &mut self.spool);
-        let lines = self.summary.lines.total;
-        let read =
-            read_file(r, &mut fr).and_then(|()| match lines.checked_add(fr.summary.lines.total) {
-                Some(_) => Ok(()),
-                None => bail!("more lines than a count holds, with the files before it"),
+        let loaded = &self.loaded;
+        let read = read_file(r, &mut fr)
+            .and_then(|()| fits(&self.summary, &fr.summary))
+            .and_then(|()| digest())
+            .and_then(|d| match d.and_then(|d| loaded.iter().find(|l| l.0 == d)) {
+                Some((_, other)) => bail!(
+                    "the same summary as {other}, byte for byte: its lines would be counted twice"
+                ),
+                None => Ok(d),
             });
-        if let Err(e) = read {
-            // Drop the noise records the file had added before it failed.
-            self.spool.flush()?;
-            self.spool.get_mut().set_len(mark)?;
-            self.spool.get_mut().seek(SeekFrom::Start(mark))?;
-            return Err(e.context(name.to_string()));
+        let digest = match read {
+            Ok(d) => d,
+            Err(e) => {
+                // Drop the noise records the file had added before it failed.
+                self.spool.flush()?;
+                self.spool.get_mut().set_len(mark)?;
+                self.spool.get_mut().seek(SeekFrom::Start(mark))?;
+                return Err(e.context(name.to_string()));
+            }
+        };
+        if let Some(d) = digest {
+            self.loaded.push((d, name.to_string()));
         }
         let offset = self.sources.len() as u32;
         for ex in &mut fr.summary.reject_examples {
@@ -227,6 +269,50 @@ impl Combiner {
             scan,
             warnings: self.warnings,
         })
+    }
+}
+
+/// Refuses a file whose figures, added to those of the files before it, would pass what a
+/// count holds: its lines (every other count of a file is at most its lines), and the bytes
+/// and server time (of the categories and minutes too, which are at most the totals').
+fn fits(before: &Summary, file: &Summary) -> Result<()> {
+    let (a, b) = (&before.totals, &file.totals);
+    for (what, x, y) in [
+        ("lines", before.lines.total, file.lines.total),
+        ("bytes", a.bytes, b.bytes),
+        (
+            "microseconds of server time",
+            a.request_time_us,
+            b.request_time_us,
+        ),
+    ] {
+        if x.checked_add(y).is_none() {
+            bail!(
+                "more {what} than a count holds ({}), with the files before it",
+                u64::MAX
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A file being read, and the digest and size of what was read of it.
+struct Digest {
+    file: std::fs::File,
+    hasher: std::hash::DefaultHasher,
+    size: u64,
+}
+
+/// Reads the file of a [`Digest`], adding what it reads to the digest.
+struct DigestReader(std::rc::Rc<std::cell::RefCell<Digest>>);
+
+impl Read for DigestReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut d = self.0.borrow_mut();
+        let n = d.file.read(buf)?;
+        d.hasher.write(&buf[..n]);
+        d.size += n as u64;
+        Ok(n)
     }
 }
 

@@ -60,6 +60,78 @@ pub(super) struct FileReader<'s> {
     map: (u64, u64),
     minutes: (u64, u64),
     noise_records: u64,
+    /// Where in the writer's order the records are ([`Stage`]), and the one-time records
+    /// and sections seen: the categories, and the maps of the current one.
+    stage: Stage,
+    categories: Vec<String>,
+    category_maps: Vec<String>,
+    /// What the categories add up to against the totals: bytes, server time, timed
+    /// requests, requests by status; and the minutes' server time.
+    of_categories: (u64, u64, u64),
+    status_of_categories: BTreeMap<u16, u64>,
+    minute_time: u64,
+}
+
+/// The writer's order of records (see the module doc of [`super`]): a record may not come
+/// after one of a later stage, and the stages marked once hold one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Inputs,
+    Run,
+    RejectExamples,
+    Totals,
+    Categories,
+    Served,
+    Activity,
+    Timeline,
+    Minutes,
+    Noise,
+}
+
+impl Stage {
+    /// The stage of record `r` (a key or activity record belongs to the open map's).
+    fn of(r: &Record<'_>, now: Stage) -> Stage {
+        match r {
+            Record::Source { .. } | Record::Error { .. } => Stage::Inputs,
+            Record::Run(_) => Stage::Run,
+            Record::RejectExample(_) => Stage::RejectExamples,
+            Record::Totals(_) => Stage::Totals,
+            Record::Category(_) => Stage::Categories,
+            Record::Map(h) => match (&*h.of, &h.category) {
+                ("served", None) => Stage::Served,
+                ("activity", None) => Stage::Activity,
+                _ => Stage::Categories,
+            },
+            Record::Key(..) | Record::Activity(_) | Record::End { .. } => now,
+            Record::Timeline { .. } => Stage::Timeline,
+            Record::Minute(_) => Stage::Minutes,
+            Record::Noise(_) => Stage::Noise,
+        }
+    }
+
+    /// Whether a file holds exactly one record of this stage.
+    fn once(self) -> bool {
+        matches!(
+            self,
+            Stage::Run | Stage::Totals | Stage::Served | Stage::Activity | Stage::Timeline
+        )
+    }
+
+    /// The record that opens the stage, for messages.
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Inputs => "source",
+            Stage::Run => "run",
+            Stage::RejectExamples => "reject_example",
+            Stage::Totals => "totals",
+            Stage::Categories => "category",
+            Stage::Served => "served map",
+            Stage::Activity => "activity map",
+            Stage::Timeline => "timeline",
+            Stage::Minutes => "minute",
+            Stage::Noise => "noise",
+        }
+    }
 }
 
 impl<'s> FileReader<'s> {
@@ -78,11 +150,65 @@ impl<'s> FileReader<'s> {
             map: (0, 0),
             minutes: (0, 0),
             noise_records: 0,
+            stage: Stage::Inputs,
+            categories: Vec::new(),
+            category_maps: Vec::new(),
+            of_categories: (0, 0, 0),
+            status_of_categories: BTreeMap::new(),
+            minute_time: 0,
         }
+    }
+
+    /// Refuses a record out of the writer's order, a second one of a kind written once, a
+    /// category given twice and a map of a category other than the one it follows.
+    fn in_order(&mut self, r: &Record<'_>) -> Result<()> {
+        let stage = Stage::of(r, self.stage);
+        if stage < self.stage || stage == self.stage && stage.once() && !is_entry(r) {
+            bail!(
+                "a {} record after the {} records: not the order a summary is written in",
+                stage.name(),
+                self.stage.name()
+            );
+        }
+        let skipped = |s: Stage| self.stage < s && stage > s;
+        if let Some(s) = [Stage::Run, Stage::Totals, Stage::Timeline]
+            .into_iter()
+            .find(|&s| skipped(s) || matches!(r, Record::End { .. }) && self.stage < s)
+        {
+            bail!("no {} record before this one", s.name());
+        }
+        match r {
+            Record::Category(c) => {
+                if self.categories.iter().any(|id| *id == *c.id) {
+                    bail!("category `{}` is given twice", c.id);
+                }
+                self.categories.push(c.id.to_string());
+                self.category_maps.clear();
+            }
+            // (A map of no category but served and activity is refused as unknown below.)
+            Record::Map(h) if h.category.is_some() => {
+                let of = h.category.as_deref().unwrap_or_default();
+                if self.categories.last().map(String::as_str) != Some(of) {
+                    bail!("a map of category `{of}` outside its category's records");
+                }
+                if self.category_maps.contains(&h.of.to_string()) {
+                    bail!("map `{}` of category `{of}` is given twice", h.of);
+                }
+                self.category_maps.push(h.of.to_string());
+            }
+            _ => {}
+        }
+        if !matches!(r, Record::Key(..) | Record::Activity(_) | Record::Map(_)) {
+            // Entries belong to the map right before them, never to an earlier one.
+            self.open = Open::Nothing;
+        }
+        self.stage = stage;
+        Ok(())
     }
 
     /// Applies one record; `true` at the end record.
     pub(crate) fn apply(&mut self, r: Record<'_>) -> Result<bool> {
+        self.in_order(&r)?;
         match r {
             Record::Source {
                 name,
@@ -134,7 +260,14 @@ impl<'s> FileReader<'s> {
                 t.requests
             );
         }
-        set_traffic(&mut self.summary.totals, t)
+        set_traffic(&mut self.summary.totals, t)?;
+        // A cheap answer is a timed 403 or 404.
+        let s = &self.summary;
+        let bound = t
+            .timed
+            .min(s.totals.status[403].saturating_add(s.totals.status[404]));
+        let cheap = s.cheap_answers.iter().copied();
+        bounds::sum_within(cheap, bound, "cheap answers (timed 403s and 404s)")
     }
 
     fn category(&mut self, r: rec::Category<'_>) -> Result<()> {
@@ -145,9 +278,48 @@ impl<'s> FileReader<'s> {
             all,
             "the requests of the categories",
         )?;
+        // Each category's requests are some of the totals': so are their bytes, server time,
+        // timed requests and statuses.
+        let t = &self.summary.totals;
+        let sums = &mut self.of_categories;
+        bounds::add(
+            &mut sums.0,
+            r.traffic.bytes,
+            t.bytes,
+            "the bytes of the categories",
+        )?;
+        let time = r.traffic.request_time_us;
+        let what = "the server time of the categories";
+        bounds::add(&mut sums.1, time, t.request_time_us, what)?;
+        let what = "the timed requests of the categories";
+        bounds::add(&mut sums.2, r.traffic.timed, t.timed, what)?;
+        if r.traffic.max_request_time_us > t.max_request_time_us {
+            bail!("a category's longest request is longer than the longest of all requests");
+        }
+        for (&code, &n) in &r.traffic.status {
+            let all = t.status.get(usize::from(code)).copied().unwrap_or(0);
+            let sum = self.status_of_categories.entry(code).or_default();
+            bounds::add(
+                sum,
+                n,
+                all,
+                &format!("the categories' requests of status {code}"),
+            )?;
+        }
         let n = r.traffic.requests;
         bounds::sum_within([r.scanner], n, "scanner requests of a category")?;
         bounds::sum_within([r.blocked], n, "blocked requests of a category")?;
+        // Blocked: answered 403 within CHEAP_MS, so timed and cheap.
+        let forbidden = r.traffic.status.get(&403).copied().unwrap_or(0);
+        bounds::sum_within(
+            [r.blocked],
+            forbidden,
+            "blocked requests (403s) of a category",
+        )?;
+        let cheap = r.blocked.saturating_mul(CHEAP_MS * 1000);
+        if r.blocked_time_us > r.traffic.request_time_us.min(cheap) {
+            bail!("the blocked requests of a category take more server time than they can");
+        }
         match category_index(&r.id) {
             Some(i) => {
                 let c = &mut self.summary.categories[i];
@@ -196,6 +368,11 @@ impl<'s> FileReader<'s> {
             "the noise of the minutes",
         )?;
         bounds::sum_within([m.noise], m.requests, "the noise of a minute")?;
+        let all = self.summary.totals.request_time_us;
+        let what = "the server time of the minutes";
+        bounds::add(&mut self.minute_time, m.request_time_us, all, what)?;
+        let what = "the noise server time of a minute";
+        bounds::sum_within([m.noise_time_us], m.request_time_us, what)?;
         let per_category = m.categories.values().copied();
         bounds::sum_within(per_category, m.noise, "the categories of a minute")?;
         let mut t = MinuteTotals {
@@ -235,6 +412,9 @@ impl<'s> FileReader<'s> {
         }
         if s.rejects.iter().try_fold(0u64, |a, &n| a.checked_add(n)) != Some(r.rejected) {
             bail!("rejected lines by reason do not add up to {}", r.rejected);
+        }
+        if r.parsed == 0 && r.span.is_some() {
+            bail!("a time span without a parsed line");
         }
         s.span = match r.span {
             Some((a, b)) => Some((bounds::time(a.min(b))?, bounds::time(a.max(b))?)),
@@ -377,6 +557,14 @@ impl<'s> FileReader<'s> {
     }
 }
 
+/// Whether `r` is an entry of a map (which repeats within its map's stage).
+fn is_entry(r: &Record<'_>) -> bool {
+    matches!(
+        r,
+        Record::Key(..) | Record::Activity(_) | Record::End { .. }
+    )
+}
+
 /// Fills a minute's per-category counts; the noise of unknown categories leaves its noise
 /// figures (its server time in proportion: the minute does not keep it apart).
 fn minute_categories(t: &mut MinuteTotals, categories: &BTreeMap<Cow<'_, str>, u64>) {
@@ -406,8 +594,21 @@ pub(super) fn reject(id: &str) -> Result<Reject> {
 fn set_traffic(t: &mut Traffic, r: &TrafficRec) -> Result<()> {
     bounds::sum_within(r.status.values().copied(), r.requests, "requests by status")?;
     bounds::sum_within([r.timed], r.requests, "timed requests")?;
+    // Each timed request is counted once in the latency distribution, and adds its time.
     let latency = r.latency.iter().map(|p| p.1);
-    bounds::sum_within(latency, r.timed, "the latency counts")?;
+    bounds::sum_within(latency.clone(), r.timed, "the latency counts")?;
+    if latency.sum::<u64>() != r.timed {
+        bail!(
+            "the latency counts do not add up to the {} timed requests",
+            r.timed
+        );
+    }
+    if r.timed == 0 && (r.request_time_us > 0 || r.max_request_time_us > 0) {
+        bail!("server time without a timed request");
+    }
+    if r.max_request_time_us > r.request_time_us {
+        bail!("the longest request is longer than all requests together");
+    }
     t.requests = r.requests;
     t.bytes = r.bytes;
     t.request_time_us = r.request_time_us;

@@ -1,0 +1,247 @@
+//! Saved summaries are input, not trusted: through the real binary, `merge` refuses (exit 2,
+//! the file named, the broken invariant said) a hand-edited file whose figures do not add up
+//! as a scan adds them, whose records are out of the writer's order or given twice, whose
+//! figures would pass what a count holds together with the files before it, and a file with
+//! the same bytes as one given before under another name.
+
+use assert_cmd::Command;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// `noisegate merge files...`: (exit code, stdout, stderr).
+fn merge(files: &[&Path]) -> (i32, String, String) {
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("merge")
+        .args(["-o", "json"])
+        .args(files)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The summary of the Pantheon sample (it has `$request_time`), saved in `dir`: its path
+/// and its records, one JSON value each (the header first).
+fn saved(dir: &Path) -> (PathBuf, Vec<Value>) {
+    let sum = dir.join("a.sum");
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/pantheon.log");
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("--save-summary")
+        .arg(&sum)
+        .arg(log)
+        .output()
+        .unwrap();
+    assert!(out.status.code() == Some(0) || out.status.code() == Some(1));
+    let mut text = String::new();
+    MultiGzDecoder::new(std::fs::File::open(&sum).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let records = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (sum, records)
+}
+
+fn write(path: &Path, records: &[Value]) {
+    let mut gz = GzEncoder::new(std::fs::File::create(path).unwrap(), Default::default());
+    for r in records {
+        writeln!(gz, "{r}").unwrap();
+    }
+    gz.finish().unwrap();
+}
+
+/// The index of the first record of `kind` (with `id`, for a category).
+fn find(records: &[Value], kind: &str, id: Option<&str>) -> usize {
+    records
+        .iter()
+        .position(|r| {
+            r.get(kind)
+                .is_some_and(|v| id.is_none_or(|id| v["id"] == id))
+        })
+        .unwrap_or_else(|| panic!("no {kind} record"))
+}
+
+fn assert_refused(f: &Path, want: &str) {
+    let (code, out, err) = merge(&[f]);
+    assert_eq!(code, 2, "{}: {err}", f.display());
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains(&f.display().to_string()), "{err}");
+    assert!(err.contains(want), "{}: {err}", f.display());
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn figures_that_do_not_add_up_are_refused_with_the_invariant() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sum, good) = saved(dir.path());
+    assert_eq!(merge(&[&sum]).0, 0);
+    let run = find(&good, "run", None);
+    let totals = find(&good, "totals", None);
+    let autodiscover = find(&good, "category", Some("autodiscover"));
+    assert!(good[totals]["totals"]["timed"].as_u64().unwrap() > 0);
+    type Edit = Box<dyn Fn(&mut Vec<Value>)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "total",
+            Box::new(move |r| {
+                let n = r[run]["run"]["total"].as_u64().unwrap();
+                r[run]["run"]["total"] = (n + 1).into();
+            }),
+            "lines do not add up",
+        ),
+        (
+            "category-bytes",
+            Box::new(move |r| {
+                let all = r[totals]["totals"]["bytes"].as_u64().unwrap();
+                r[autodiscover]["category"]["traffic"]["bytes"] = (all + 1).into();
+            }),
+            "the bytes of the categories add up to more than",
+        ),
+        (
+            "category-status",
+            Box::new(move |r| {
+                let all = r[totals]["totals"]["status"]["404"].as_u64().unwrap();
+                let c = &mut r[autodiscover]["category"]["traffic"];
+                let n = c["requests"].as_u64().unwrap();
+                // Within the category's requests, past the 404s of all requests.
+                c["status"] = serde_json::json!({ "404": n });
+                r[totals]["totals"]["status"]["404"] = (n - 1).into();
+                r[totals]["totals"]["status"]["200"] = (all - n + 1 + all).into();
+            }),
+            "the categories' requests of status 404 add up to more than",
+        ),
+        (
+            "latency",
+            Box::new(move |r| {
+                let t = &mut r[totals]["totals"];
+                let timed = t["timed"].as_u64().unwrap();
+                t["latency"] = serde_json::json!([[5, timed - 1]]);
+            }),
+            "the latency counts do not add up",
+        ),
+        (
+            "cheap",
+            Box::new(move |r| {
+                let timed = r[totals]["totals"]["timed"].as_u64().unwrap();
+                r[run]["run"]["cheap_answers"] = serde_json::json!({ "3": timed + 1 });
+                r[run]["run"]["parsed"] =
+                    (timed + 1 + r[run]["run"]["parsed"].as_u64().unwrap()).into();
+                r[run]["run"]["total"] = r[run]["run"]["parsed"].clone();
+                r[run]["run"]["rejected"] = 0.into();
+                r[run]["run"]["filtered"] = 0.into();
+                r[run]["run"]["rejects"] = serde_json::json!({});
+                r[totals]["totals"]["requests"] = r[run]["run"]["parsed"].clone();
+            }),
+            "cheap answers (timed 403s and 404s) add up to more than",
+        ),
+        (
+            "span",
+            Box::new(move |r| {
+                // No parsed line, yet a time span.
+                let n = r[run]["run"]["total"].as_u64().unwrap();
+                r[run]["run"]["parsed"] = 0.into();
+                r[run]["run"]["filtered"] =
+                    (n - r[run]["run"]["rejected"].as_u64().unwrap()).into();
+            }),
+            "a time span without a parsed line",
+        ),
+        (
+            "run-twice",
+            Box::new(move |r| {
+                let mut again = r[run].clone();
+                again["run"]["total"] = u64::MAX.into();
+                again["run"]["parsed"] = u64::MAX.into();
+                r.insert(autodiscover, again);
+            }),
+            "line 5: a run record after the totals records: not the order a summary is written in",
+        ),
+        (
+            "category-twice",
+            Box::new(move |r| {
+                let again = r[autodiscover].clone();
+                r.insert(autodiscover + 1, again);
+            }),
+            "category `autodiscover` is given twice",
+        ),
+        (
+            "no-totals",
+            Box::new(move |r| {
+                r.remove(totals);
+            }),
+            "no totals record before this one",
+        ),
+    ];
+    for (name, edit, want) in cases {
+        let mut records = good.clone();
+        edit(&mut records);
+        // The end record counts the records.
+        let end = records.len() - 1;
+        records[end]["end"]["records"] = (records.len() as u64 - 2).into();
+        let f = dir.path().join(format!("{name}.sum"));
+        write(&f, &records);
+        assert_refused(&f, want);
+    }
+}
+
+#[test]
+fn sums_past_what_a_count_holds_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sum, good) = saved(dir.path());
+    let totals = find(&good, "totals", None);
+    let mut big = good.clone();
+    big[totals]["totals"]["bytes"] = (u64::MAX - 1).into();
+    let f = dir.path().join("big.sum");
+    write(&f, &big);
+    assert_eq!(merge(&[&f]).0, 0, "alone it fits");
+    let (code, out, err) = merge(&[&f, &sum]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains(&format!(
+            "{}: more bytes than a count holds (18446744073709551615), with the files before it",
+            sum.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_same_summary_under_another_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sum, _) = saved(dir.path());
+    let copy = dir.path().join("copy.sum");
+    std::fs::copy(&sum, &copy).unwrap();
+    let (code, out, err) = merge(&[&sum, &copy]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains(&format!(
+            "{}: the same summary as {}, byte for byte: its lines would be counted twice",
+            copy.display(),
+            sum.display()
+        )),
+        "{err}"
+    );
+    // The same figures in other bytes (compressed again) are another file: a second run
+    // over the same logs is the user's to know.
+    let mut text = Vec::new();
+    MultiGzDecoder::new(std::fs::File::open(&sum).unwrap())
+        .read_to_end(&mut text)
+        .unwrap();
+    let mut gz = GzEncoder::new(
+        std::fs::File::create(&copy).unwrap(),
+        flate2::Compression::best(),
+    );
+    gz.write_all(&text).unwrap();
+    gz.finish().unwrap();
+    assert_eq!(merge(&[&sum, &copy]).0, 0);
+}
