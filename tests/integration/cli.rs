@@ -787,3 +787,71 @@ fn bad_options_are_refused_before_any_input_is_read() {
         assert!(err.contains(named), "{args:?}: {err}");
     }
 }
+
+/// Sending mail servers fetch an MTA-STS policy with their HTTP library's default user agent
+/// (a Go resolver sends `Go-http-client/1.1`) or none: resolvers, not exploit scans. A
+/// command-line tool or scanner fetching it stays a script, and the same library elsewhere too.
+#[test]
+fn mta_sts_resolvers_are_not_counted_as_scans() {
+    let policy = "GET /.well-known/mta-sts.txt HTTP/1.1";
+    let agents = [
+        ("Go-http-client/1.1", 3),
+        ("", 2),
+        ("Python/3.11 aiohttp/3.9.1", 1),
+        ("curl/8.5.0", 4),
+    ];
+    let mut data = String::new();
+    for (ua, n) in agents {
+        for i in 0..n {
+            data += &pline(
+                &format!("03:00:{i:02}"),
+                policy,
+                404,
+                ua,
+                "0.1",
+                "198.51.100.1",
+            );
+        }
+    }
+    data += &pline(
+        "03:01:00",
+        "POST /autodiscover/autodiscover.xml HTTP/1.1",
+        404,
+        "Go-http-client/1.1",
+        "0.1",
+        "198.51.100.2",
+    );
+    let v = json_of(&["-"], Some(data.as_bytes()));
+    let cat = |id: &str| {
+        v["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let families = |c: &Value| -> Vec<(String, u64)> {
+        c["families"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["family"].as_str().unwrap().to_string(),
+                    f["requests"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let sts = cat("mta-sts");
+    assert_eq!(
+        families(&sts),
+        [("mta-sts".to_string(), 6), ("script".to_string(), 4)],
+        "{sts}"
+    );
+    assert_eq!(sts["scanner_requests"], 4, "only curl: {sts}");
+    let ad = cat("autodiscover");
+    assert_eq!(families(&ad), [("script".to_string(), 1)]);
+    assert_eq!(ad["scanner_requests"], 1);
+}

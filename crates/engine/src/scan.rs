@@ -7,7 +7,7 @@
 //! buffers are the worker's own. This module does not know where blocks come from or how
 //! summaries are merged.
 
-use crate::classify::family::{is_scanner, FamilyCache};
+use crate::classify::family::{in_category, is_scanner, FamilyCache};
 use crate::classify::{needs_normalizing, normalize, Class, Classifier, Scratch, CATEGORIES};
 use crate::format::field::{first_hop, strip_port};
 use crate::format::request::Version;
@@ -318,7 +318,7 @@ impl<'c> Scanner<'c> {
             s.proxy.note(strip_port(remote), hop);
         }
         let (ua, client) = who.resolve();
-        let fam = self.families.family(ua);
+        let fam = in_category(self.families.family(ua), &CATEGORIES[i], ua);
         c.families.add(fam.id().as_bytes(), 1);
         c.scanner += u64::from(is_scanner(&CATEGORIES[i], p.path, p.query, fam));
         c.user_agents.add(ua, 1);

@@ -7,7 +7,8 @@
 //! not depend on the workers' split.
 
 use super::storms::{Storm, Surge};
-use crate::classify::family::FamilyCache;
+use crate::classify::family::{in_category, Family, FamilyCache};
+use crate::classify::CATEGORIES;
 use crate::pipeline::ScanResult;
 use crate::summary::noise::{self, NoiseRecord};
 use crate::summary::KeyCounts;
@@ -162,7 +163,9 @@ pub(crate) fn details(
         let mut r = BufReader::with_capacity(1 << 16, &*spool);
         while noise::read(&mut r, &mut rec).context("reading back noise records")? {
             let (category, t) = (usize::from(rec.category), rec.time);
-            let fam = families.family(&rec.user_agent);
+            let fam = CATEGORIES.get(category).map_or(Family::Other, |c| {
+                in_category(families.family(&rec.user_agent), c, &rec.user_agent)
+            });
             let hit = |d: &mut Details| {
                 *d.status.entry(rec.status).or_default() += 1;
                 d.methods.add(&rec.method, 1);

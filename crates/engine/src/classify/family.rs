@@ -172,6 +172,43 @@ const SCRIPT: &[&[u8]] = &[
     b"scrapy",
 ];
 
+/// HTTP libraries a program uses under its default user agent (a subset of [`SCRIPT`]): how
+/// sending mail servers built on them fetch an MTA-STS policy (a Go resolver sends
+/// `Go-http-client/1.1`, a Python one its library's name), as opposed to the command-line tools
+/// and scanners of `SCRIPT`.
+const LIBRARY: &[&[u8]] = &[
+    b"go-http-client",
+    b"python",
+    b"aiohttp",
+    b"httpclient",
+    b"java/",
+    b"node-fetch",
+    b"axios/",
+    b"fasthttp",
+    b"reqwest",
+    b"guzzlehttp",
+    b"okhttp",
+];
+
+/// Command-line tools and scanners among [`SCRIPT`]: a user agent naming one of them is no
+/// mail server, whatever library it also names.
+const TOOL: &[&[u8]] = &[
+    b"curl/",
+    b"wget",
+    b"zgrab",
+    b"libwww-perl",
+    b"nuclei",
+    b"masscan",
+    b"nmap",
+    b"sqlmap",
+    b"nikto",
+    b"powershell",
+    b"censysinspect",
+    b"expanse",
+    b"l9explore",
+    b"scrapy",
+];
+
 // The groups of tokens, one bit each, as the automaton reports them.
 const G_MOBILE: u16 = 1 << 0;
 const G_MACOUTLOOK: u16 = 1 << 1;
@@ -183,6 +220,8 @@ const G_APPLE: u16 = 1 << 6;
 const G_ANDROID: u16 = 1 << 7;
 const G_MTA_STS: u16 = 1 << 8;
 const G_SCRIPT: u16 = 1 << 9;
+const G_LIBRARY: u16 = 1 << 10;
+const G_TOOL: u16 = 1 << 11;
 
 const GROUPS: &[(&[&[u8]], u16)] = &[
     (OUTLOOK_MOBILE, G_MOBILE),
@@ -195,6 +234,8 @@ const GROUPS: &[(&[&[u8]], u16)] = &[
     (ANDROID, G_ANDROID),
     (MTA_STS, G_MTA_STS),
     (SCRIPT, G_SCRIPT),
+    (LIBRARY, G_LIBRARY),
+    (TOOL, G_TOOL),
 ];
 
 /// Every token once, in one automaton, with the groups each belongs to.
@@ -273,6 +314,27 @@ pub(crate) fn family(ua: &[u8]) -> Family {
         Family::Script
     } else {
         Family::Other
+    }
+}
+
+/// The family of a request of `category` whose user agent `ua` is of family `fam`: an MTA-STS
+/// policy fetched by an HTTP library under its default user agent, or with none, is a sending
+/// mail server checking the policy (RFC 8461 has it fetched from exactly that path, by the
+/// MTA), so it counts as [`Family::MtaSts`] there, not as a script. Anywhere else, and for
+/// command-line tools and scanners (`curl`, `zgrab`, `Nuclei`, ...), `fam` is kept.
+pub(crate) fn in_category(fam: Family, category: &Category, ua: &[u8]) -> Family {
+    if fam != Family::Script || category.id != "mta-sts" {
+        return fam;
+    }
+    let ua = ua.trim_ascii();
+    let resolver = ua.is_empty() || ua == b"-" || {
+        let seen = groups_in(ua);
+        seen & G_LIBRARY != 0 && seen & G_TOOL == 0
+    };
+    if resolver {
+        Family::MtaSts
+    } else {
+        fam
     }
 }
 
@@ -411,6 +473,46 @@ mod tests {
             .find(|c| c.id == id)
             .unwrap();
         is_scanner(category, path, query, fam)
+    }
+
+    #[test]
+    fn policy_fetches_by_http_libraries_are_mta_sts_resolvers_not_scans() {
+        let category = |id: &str| {
+            super::super::CATEGORIES
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap()
+        };
+        let (sts, ad) = (category("mta-sts"), category("autodiscover"));
+        let of = |c: &Category, ua: &str| in_category(family(ua.as_bytes()), c, ua.as_bytes());
+        let path = b"/.well-known/mta-sts.txt";
+        for ua in [
+            "Go-http-client/1.1",
+            "Go-http-client/2.0",
+            "",
+            "-",
+            "Python/3.11 aiohttp/3.9.1",
+            "python-requests/2.31.0",
+            "Java/17.0.9",
+            "Apache-HttpClient/4.5.14 (Java/17.0.9)",
+        ] {
+            assert_eq!(of(sts, ua), Family::MtaSts, "{ua:?}");
+            assert!(!is_scanner(sts, path, b"", of(sts, ua)), "{ua:?}");
+            // The same agents anywhere else stay scripts.
+            assert_eq!(of(ad, ua), Family::Script, "{ua:?}");
+        }
+        for ua in [
+            "curl/8.5.0",
+            "Wget/1.21.4",
+            "Mozilla/5.0 zgrab/0.x",
+            "Nuclei - Open-source project (github.com/projectdiscovery/nuclei) Go-http-client/1.1",
+        ] {
+            assert_eq!(of(sts, ua), Family::Script, "{ua:?}");
+            assert!(is_scanner(sts, path, b"", of(sts, ua)), "{ua:?}");
+        }
+        // Named resolvers and browsers are what they were.
+        assert_eq!(of(sts, "postfix-mta-sts-resolver/1.4"), Family::MtaSts);
+        assert_eq!(of(sts, "Mozilla/5.0 (X11; Linux x86_64)"), Family::Other);
     }
 
     use Family::*;
