@@ -855,3 +855,53 @@ fn mta_sts_resolvers_are_not_counted_as_scans() {
     assert_eq!(families(&ad), [("script".to_string(), 1)]);
     assert_eq!(ad["scanner_requests"], 1);
 }
+
+/// Past the byte budgets (keys over 300 bytes from several categories: clients, agents and
+/// paths an attacker made long), the report is the same for any thread count and block size,
+/// every total stays exact, the lists say they are samples, and what they keep fits the
+/// budget (shortened keys, fewer of them than the key cap).
+#[test]
+fn past_the_byte_budgets_the_report_is_still_deterministic_and_flagged() {
+    let roots = ["/autodiscover/x", "/owa/x", "/ews/x", "/mapi/x"];
+    let mut data = String::new();
+    for i in 0..24_000usize {
+        let t = format!("{:02}:{:02}:{:02}", i / 3600 % 24, i / 60 % 60, i % 60);
+        let long = "q".repeat(300 + i % 100);
+        let req = format!("POST {}/{i}{long} HTTP/1.1", roots[i % roots.len()]);
+        let ua = format!("Microsoft Office/16.0 {i}{long}");
+        let hop = format!("198.51.{}.{}{long}, 10.0.0.2", i / 256 % 256, i % 256);
+        data += &pline(&t, &req, 404, &ua, "0.2", &hop);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "a.log", data.as_bytes());
+    let log = log.to_str().unwrap();
+    let one = json_of(&["--threads", "1", "--top", "0", log], None);
+    let two = json_of(
+        &["--threads", "2", "--chunk-size", "1M", "--top", "0", log],
+        None,
+    );
+    assert_eq!(one, two);
+    let cats: Vec<&Value> = one["categories"].as_array().unwrap().iter().collect();
+    let requests: u64 = cats.iter().map(|c| c["requests"].as_u64().unwrap()).sum();
+    assert_eq!(requests, 24_000, "totals stay exact");
+    let mut clients = 0;
+    for c in &cats {
+        assert_eq!(
+            c["approximate_lists"],
+            serde_json::json!(["clients", "user_agents", "paths"]),
+            "{}",
+            c["id"]
+        );
+        for t in c["top_clients"].as_array().unwrap() {
+            let name = t["client"].as_str().unwrap();
+            assert!(name.len() <= 256 && name.contains('\u{2026}'), "{name}");
+            clients += 1;
+        }
+    }
+    // 4 MB of keys of 256 + 64 bytes: about 13,000 clients over all categories, well under
+    // the cap of 50,000 keys and the 24,000 sent.
+    assert!(
+        (12_000..=13_200).contains(&clients),
+        "{clients} clients kept"
+    );
+}
