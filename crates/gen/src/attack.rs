@@ -54,8 +54,8 @@ fn field(out: &mut Vec<u8>, head: std::fmt::Arguments, fill: u8, len: usize) {
 }
 
 /// Appends a Pantheon line for `path` at `minute` minutes and `second` seconds past
-/// 2024-03-01 00:00 UTC, with user agent `agent` and first X-Forwarded-For hop `client`,
-/// each field written by its closure.
+/// 2024-03-01 00:00 UTC, with user agent `agent` and X-Forwarded-For `client`, each field
+/// written by its closure.
 fn line(
     out: &mut Vec<u8>,
     (minute, second): (u64, u64),
@@ -77,7 +77,13 @@ fn line(
     agent(out);
     out.extend_from_slice(b"\" 0.250 \"");
     client(out);
-    out.extend_from_slice(b", 10.0.0.2\"\n");
+    out.extend_from_slice(b"\"\n");
+}
+
+/// A forged first X-Forwarded-For hop of `len` bytes, new for each `i`, and the proxy's own.
+fn forged(out: &mut Vec<u8>, i: u64, len: usize) {
+    field(out, format_args!("{i:x}."), b'f', len);
+    out.extend_from_slice(b", 10.0.0.2");
 }
 
 /// The client of probe `i` in the flood: an IPv6 address for even `i`, IPv4 for odd.
@@ -112,7 +118,7 @@ impl Attack {
                     one_minute,
                     |o| o.extend_from_slice(path.as_bytes()),
                     |o| o.extend_from_slice(b"Microsoft Office/16.0"),
-                    |o| field(o, format_args!("{i:x}."), b'f', bytes),
+                    |o| forged(o, i, bytes),
                 );
             }
             Attack::Unique { bytes } => line(
@@ -127,14 +133,14 @@ impl Attack {
                         bytes,
                     )
                 },
-                |o| field(o, format_args!("{i:x}."), b'f', bytes),
+                |o| forged(o, i, bytes),
             ),
             Attack::Agent { bytes, fill } => line(
                 out,
                 one_minute,
                 |o| o.extend_from_slice(CATEGORY_PATHS[0].as_bytes()),
                 |o| o.resize(o.len() + bytes, fill),
-                |o| put(o, format_args!("198.51.100.{}", i % 100)),
+                |o| put(o, format_args!("198.51.100.{}, 10.0.0.2", i % 100)),
             ),
             Attack::Mix { bytes } => {
                 let attack = match i % 4 {
@@ -198,7 +204,7 @@ mod tests {
             3,
         );
         assert!(l.contains(&format!("\"{}\"", "m".repeat(8000))));
-        assert!(text(Attack::Flood, 1).contains("\"1.0.0.1, 10.0.0.2\""));
+        assert!(text(Attack::Flood, 1).ends_with(" 0.250 \"1.0.0.1\"\n"));
     }
 
     #[test]
