@@ -12,7 +12,7 @@
 # too, for a machine too busy for wall times).
 #
 # A peak RSS counts the pages of a mapped input in flight, which vary from run to run (the
-# flood: 96 to 130 MB in five runs).
+# flood: 93 to 135 MB in eleven runs, the high ones while other work kept both cores busy).
 #
 #   benches/attack.sh                  the sizes (about 7 GB of logs, kept)
 #   ATTACK_SCALE=10 benches/attack.sh  every count at 10 %
