@@ -11,8 +11,8 @@
 # summary is compressed on a second thread, so CPU time overstates it; its ratio is printed
 # too, for a machine too busy for wall times).
 #
-# A peak RSS counts the pages of a mapped input in flight, which vary from run to run (the
-# flood: 93 to 135 MB in eleven runs, the high ones while other work kept both cores busy).
+# A peak RSS counts the pages of a mapped input in flight, which vary from run to run: the
+# flood's file, 93 to 146 MB in fourteen runs; the same bytes on stdin, 109 to 113 MB.
 #
 #   benches/attack.sh                  the sizes (about 7 GB of logs, kept)
 #   ATTACK_SCALE=10 benches/attack.sh  every count at 10 %
