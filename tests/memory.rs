@@ -138,6 +138,12 @@ fn wide_clients_and_fields(dir: &Path) {
     let log = write_log(dir, "wide.log", wide, n);
     for stdin in [false, true] {
         let v = probes("7 KB clients", &log, stdin, n, 64 << 10);
+        let categories = v["categories"].as_array().unwrap();
+        assert_eq!(categories.len(), 8);
+        assert!(
+            categories.iter().all(|c| c["requests"] == n / 8),
+            "{categories:?}"
+        );
         let client = v["categories"][0]["top_clients"][0]["client"]
             .as_str()
             .unwrap();
