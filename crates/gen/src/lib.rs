@@ -8,6 +8,8 @@
 //! splitmix64 PRNG, integer arithmetic and static tables (no `rand`, no transcendental float
 //! functions), so the bytes never change with a dependency upgrade or a platform.
 
+pub mod attack;
+
 use std::io::{self, Write};
 
 /// Line layout written by [`generate`].
