@@ -121,3 +121,131 @@ fn a_real_browser_renders_it() {
         );
     }
 }
+
+/// The `<svg id="{id}" ...>...</svg>` of a report page.
+fn svg_of(page: &str, id: &str) -> String {
+    let start = page.find(&format!("<svg id=\"{id}\"")).expect("the chart");
+    let end = start + page[start..].find("</svg>").unwrap() + "</svg>".len();
+    page[start..end].to_string()
+}
+
+/// A screenshot of `svg` alone at its own scale (960 units to 960 pixels): (width, RGB rows).
+fn shot_of(bin: &str, dir: &Path, svg: &str, height: u32) -> (usize, Vec<Vec<[u8; 3]>>) {
+    let page = dir.join("chart.html");
+    std::fs::write(
+        &page,
+        format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><style>body{{margin:0}}\
+             svg text{{font:12px system-ui,sans-serif}}</style></head><body>\
+             <div style=\"width:960px\">{svg}</div></body></html>"
+        ),
+    )
+    .unwrap();
+    let shot = dir.join("chart.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = headless(
+        bin,
+        &dir.join("profile"),
+        &[
+            &format!("--window-size=960,{height}"),
+            "--hide-scrollbars",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &page,
+    );
+    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut reader = png::Decoder::new(std::fs::File::open(&shot).unwrap())
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let rows = buf[..info.buffer_size()]
+        .chunks(info.width as usize * channels)
+        .map(|row| row.chunks(channels).map(|p| [p[0], p[1], p[2]]).collect())
+        .collect();
+    (info.width as usize, rows)
+}
+
+/// Runs of columns in rows `y0..y1` holding dark (text) pixels, runs closer than `gap` joined.
+fn text_runs(rows: &[Vec<[u8; 3]>], y0: usize, y1: usize, gap: usize) -> Vec<(usize, usize)> {
+    let width = rows[0].len();
+    let dark: Vec<bool> = (0..width)
+        .map(|x| (y0..y1).any(|y| rows[y][x].iter().all(|&c| c < 140)))
+        .collect();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (x, &d) in dark.iter().enumerate() {
+        if !d {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(r) if x - r.1 <= gap => r.1 = x,
+            _ => runs.push((x, x)),
+        }
+    }
+    runs
+}
+
+/// The time chart as Chromium draws it: columns drawn in the plot, and as many separate
+/// labels under the axis as it has ticks (overlapping labels would merge); a log of three
+/// minutes fills the plot's width; the storm timeline has a bar.
+#[test]
+fn the_chart_reads_at_a_glance_in_a_real_browser() {
+    let Some(bin) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut short = String::new();
+    for i in 0..60 {
+        short += &format!(
+            "10.0.0.1 - - [19/Feb/2016:02:{:02}:{:02} +0000]  \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 1 \"-\" \"Microsoft Office/16.0\" 0.1 \"198.51.100.{}\"\n",
+            i / 20,
+            i % 60,
+            i % 3
+        );
+    }
+    for (page, what) in [
+        (html(&["samples/pantheon.log"], None), "a day"),
+        (html(&[], Some(&short)), "three minutes"),
+    ] {
+        let svg = svg_of(&page, "traffic");
+        let ticks = svg.matches("class=\"tick\"").count();
+        assert!(ticks >= 3, "{what}: {ticks} ticks");
+        let (width, rows) = shot_of(bin, dir.path(), &svg, 256);
+        assert_eq!(width, 960);
+        // The plot: x 64..948, y 30..220. Orange noise columns are drawn in it.
+        let orange = |p: &[u8; 3]| p[0] > 180 && p[1] > 70 && p[1] < 160 && p[2] < 80;
+        let drawn: Vec<usize> = (64..948)
+            .filter(|&x| (30..220).any(|y| orange(&rows[y][x])))
+            .collect();
+        assert!(!drawn.is_empty(), "{what}: nothing drawn in the plot");
+        if what == "three minutes" {
+            assert!(
+                drawn[0] < 64 + 90 && *drawn.last().unwrap() > 948 - 90,
+                "{what}: the columns span {:?}..{:?}, not the plot's width",
+                drawn.first(),
+                drawn.last()
+            );
+        }
+        // The tick labels sit under the axis (y 225..242), one run of text each.
+        let runs = text_runs(&rows, 225, 242, 8);
+        assert_eq!(
+            runs.len(),
+            ticks,
+            "{what}: labels {runs:?} for {ticks} ticks"
+        );
+        assert!(
+            runs.iter().all(|r| r.0 > 0 && r.1 < width - 1),
+            "{what}: a label is cut"
+        );
+    }
+    let page = html(&["samples/pantheon.log"], None);
+    let svg = svg_of(&page, "storms");
+    assert!(svg.contains("<title>storm: autodiscover from 217.160.44.19"));
+    assert!(
+        page.contains("<td class=t>2024-03-10T11:45:00Z</td>"),
+        "times do not wrap"
+    );
+    assert!(
+        page.contains("(7.67% of 8) in the worst minute"),
+        "the worst minute's share"
+    );
+}

@@ -45,7 +45,6 @@ impl Timestamp {
     }
 
     /// Seconds since the epoch.
-    #[cfg(test)]
     pub(crate) const fn epoch(self) -> i64 {
         self.0
     }

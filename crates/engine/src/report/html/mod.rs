@@ -7,34 +7,15 @@
 //! every renderer it only lays out the view model: it computes no statistic and reads times
 //! from their typed values, never from text.
 
-use super::bursts::{BurstView, StormView};
+use super::bursts::BurstView;
 use super::impact::LoadView;
 use super::model::{CategoryView, Report};
-use super::units::Timestamp;
-use crate::escape::escape_text;
 use crate::numbers::{bytes, pct, secs, thousands};
+use markup::{esc, log};
 use std::io::{self, Write};
 
-/// Text as inert HTML.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Bytes from the log as inert HTML.
-fn log(raw: &[u8]) -> String {
-    esc(&escape_text(raw))
-}
+mod chart;
+mod markup;
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:64em;padding:0 1em;color:#222}\
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
@@ -42,7 +23,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .7em;border-bott
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\
 .key{display:flex;gap:1em;flex-wrap:wrap}.key div{background:#fff4e5;border-radius:6px;padding:.6em 1em}\
 .key b{display:block;font-size:1.5em}pre{background:#f6f6f6;padding:1em;overflow:auto}\
-button{font:inherit;padding:.3em 1em}svg text{font:12px system-ui,sans-serif}";
+button{font:inherit;padding:.3em 1em}svg text{font:12px system-ui,sans-serif}.t{white-space:nowrap}";
 
 /// Writes the HTML report.
 pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
@@ -54,7 +35,7 @@ pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     )?;
     summary(r, w)?;
     warnings(r, w)?;
-    chart(r, w)?;
+    chart::render(r, w)?;
     storms(r, w)?;
     categories(r, w)?;
     block(r, w)?;
@@ -73,9 +54,10 @@ fn summary(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         thousands(l.total),
         thousands(l.parsed),
         thousands(l.rejected),
-        r.time
-            .as_ref()
-            .map_or(String::new(), |t| format!(" · {} to {}", t.first, t.last))
+        r.time.as_ref().map_or(String::new(), |t| format!(
+            " · <span class=t>{}</span> to <span class=t>{}</span>",
+            t.first, t.last
+        ))
     )?;
     let n = &r.noise;
     let mut cards = vec![
@@ -108,19 +90,27 @@ fn impact(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             "<p>No <code>$request_time</code> in this format: worker occupancy unavailable.</p>"
         );
     };
-    let peak = |l: &LoadView| match (l.peak_minute, l.peak_minute_workers) {
-        (Some(m), Some(v)) => format!(", {v:.1} at the worst minute ({m})"),
-        _ => String::new(),
+    let load = |l: &LoadView, mean: f64| {
+        let mut s = format!("<b>{mean:.2}</b>");
+        if let Some(share) = l.share_of_capacity {
+            s += &format!(" ({} of {})", pct(share), i.php_workers);
+        }
+        s += " on average";
+        if let (Some(m), Some(v)) = (l.peak_minute, l.peak_minute_workers) {
+            s += &format!(", {v:.1}");
+            if let Some(share) = l.peak_share_of_capacity {
+                s += &format!(" ({} of {})", pct(share), i.php_workers);
+            }
+            s += &format!(" in the worst minute (<span class=t>{m}</span>)");
+        }
+        s
     };
     writeln!(
         w,
-        "<p>Mail-client probes kept <b>{nw:.2}</b> PHP workers busy on average{} ({} of {}). \
-         All traffic kept {aw:.2} busy{}. The block below turns {} more probes into 403s, \
-         freeing about {} server seconds.</p>",
-        peak(&i.noise),
-        pct(i.noise.share_of_capacity.unwrap_or(0.0)),
-        i.php_workers,
-        peak(&i.all),
+        "<p>PHP workers kept busy by mail-client probes: {}; by all traffic: {}. The block \
+         below turns {} more probes into 403s, freeing about {} server seconds.</p>",
+        load(&i.noise, nw),
+        load(&i.all, aw),
         thousands(i.blockable_requests),
         thousands(i.saved_request_time_s.unwrap_or(0.0).round() as u64)
     )?;
@@ -143,72 +133,6 @@ fn warnings(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The SVG chart: requests and noise per bucket, storms shaded.
-fn chart(r: &Report, w: &mut dyn Write) -> io::Result<()> {
-    let m = &r.timeline.minutes;
-    let (Some(first), Some(last)) = (m.first(), m.last()) else {
-        return Ok(());
-    };
-    let (start, end) = (first.minute.epoch_minute(), last.minute.epoch_minute());
-    const COLS: i64 = 240;
-    let step = ((end - start) / COLS + 1).max(1);
-    let n = ((end - start) / step + 1) as usize;
-    let (mut all, mut noise) = (vec![0u64; n], vec![0u64; n]);
-    for x in m {
-        let i = (((x.minute.epoch_minute() - start) / step) as usize).min(n - 1);
-        all[i] += x.requests;
-        noise[i] += x.noise;
-    }
-    let max = all.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let (width, height) = (960.0, 220.0);
-    let x = |i: f64| 40.0 + i * (width - 50.0) / n as f64;
-    let y = |v: u64| height - 25.0 - v as f64 / max * (height - 40.0);
-    let points = |v: &[u64]| -> String {
-        v.iter()
-            .enumerate()
-            .map(|(i, &c)| format!("{:.1},{:.1}", x(i as f64), y(c)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    writeln!(w, "<h2>When</h2><svg viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"requests and noise over time\">")?;
-    for s in &r.storms {
-        let column = |t: Timestamp| ((t.epoch_minute() - start) / step) as f64;
-        let (x0, x1) = (x(column(s.burst.start)), x(column(s.burst.end) + 1.0));
-        shade(w, s, x0, (x1 - x0).max(2.0), height - 35.0)?;
-    }
-    writeln!(
-        w,
-        "<polyline fill=\"none\" stroke=\"#888\" stroke-width=\"1.5\" points=\"{}\"/>",
-        points(&all)
-    )?;
-    writeln!(
-        w,
-        "<polyline fill=\"none\" stroke=\"#e07000\" stroke-width=\"2\" points=\"{}\"/>",
-        points(&noise)
-    )?;
-    let (first, last) = (first.minute, last.minute);
-    writeln!(
-        w,
-        "<text x=\"40\" y=\"{}\">{first}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{last}</text>\
-         <text x=\"40\" y=\"12\">peak {} requests per {step} min · <tspan fill=\"#888\">all traffic</tspan> · \
-         <tspan fill=\"#e07000\">mail-client noise</tspan> · <tspan fill=\"#d9534f\">storms shaded</tspan></text></svg>",
-        height - 8.0,
-        width - 10.0,
-        height - 8.0,
-        thousands(max as u64)
-    )
-}
-
-/// The shaded band of storm `s` on the chart, `width` wide from `x`.
-fn shade(w: &mut dyn Write, s: &StormView, x: f64, width: f64, height: f64) -> io::Result<()> {
-    writeln!(
-        w,
-        "<rect x=\"{x:.1}\" y=\"10\" width=\"{width:.1}\" height=\"{height:.1}\" fill=\"#f5c2c0\"><title>storm: {} from {}</title></rect>",
-        s.category,
-        log(&s.client)
-    )
-}
-
 fn storms(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if r.storms.is_empty() && r.surges.is_empty() {
         return Ok(());
@@ -228,7 +152,7 @@ fn storms(r: &Report, w: &mut dyn Write) -> io::Result<()> {
 fn storm_row(w: &mut dyn Write, category: &str, who: &str, b: &BurstView) -> io::Result<()> {
     writeln!(
         w,
-        "<tr><td>{category}</td><td>{who}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
+        "<tr><td>{category}</td><td>{who}</td><td class=t>{}</td><td class=t>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
         b.start,
         b.end,
         thousands(b.requests),
@@ -341,18 +265,4 @@ fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
          with a 403 before PHP; Outlook keeps retrying, at nginx's cost. The lasting cure is DNS: \
          tell the mail admin and point <code>autodiscover.&lt;domain&gt;</code> at the mail provider.</p>"
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_strings_are_inert() {
-        assert_eq!(
-            log(b"<script>alert('x')</script>&"),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"
-        );
-        assert_eq!(log(b"\x1b\"q"), "\\x1b&quot;q");
-    }
 }
