@@ -680,7 +680,7 @@ fn follow_keeps_a_bounded_sample_of_clients_and_bounded_client_names() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
-        text.matches("note: more than 50,000 clients probe within the storm gap")
+        text.matches("note: more than 50,000 clients, or more than 16 MB of them, probe within the storm gap")
             .count(),
         1,
         "{}",

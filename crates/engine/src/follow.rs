@@ -34,6 +34,16 @@ const REDETECT: u32 = 50;
 /// Most (category, client) pairs followed at once: past it, a sample (see [`Follower`]).
 pub(crate) const MAX_FOLLOWED: usize = 50_000;
 
+/// Most bytes the followed pairs may hold (see [`held`]): with clients of 256 bytes (the
+/// longest kept, see [`shorten`]) about 15,000 pairs, so memory stays bounded by bytes too.
+const MAX_FOLLOWED_BYTES: usize = 16 << 20;
+
+/// What one followed pair holds: its key three times (the map, the rank index, the tracker)
+/// and a fixed share for the tracker, the cell and the table entries.
+fn held(key: &(usize, Vec<u8>)) -> usize {
+    3 * key.1.len() + 256
+}
+
 /// What a followed log did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -52,8 +62,8 @@ pub enum Event {
     },
     /// A storm ended (its client was quiet for longer than the gap, or the input ended).
     Ended(Storm),
-    /// More than 50,000 (category, client) pairs probed within the storm gap: from
-    /// now on a sample of them is followed (said once).
+    /// More than 50,000 (category, client) pairs, or more than 16 MB of them, probed within
+    /// the storm gap: from now on a sample of them is followed (said once).
     Sampled {
         /// The log time when the cap was reached.
         at: i64,
@@ -100,10 +110,12 @@ impl fmt::Display for Event {
             ),
             Event::Sampled { at } => write!(
                 f,
-                "{} note: more than {} clients probe within the storm gap: following a sample \
-                 of them (the same clients whatever the order of the lines)",
+                "{} note: more than {} clients, or more than {} MB of them, probe within the \
+                 storm gap: following a sample of them (the same clients whatever the order of \
+                 the lines)",
                 rfc3339(*at),
-                thousands(MAX_FOLLOWED as u64)
+                thousands(MAX_FOLLOWED as u64),
+                MAX_FOLLOWED_BYTES >> 20
             ),
             Event::Faded {
                 category,
@@ -175,6 +187,8 @@ pub struct Follower {
     /// The followed pairs by the rank of their key, to keep the smallest when full.
     ranks: std::collections::BTreeMap<u64, (usize, Vec<u8>)>,
     sampled: bool,
+    /// Bytes the followed pairs hold (see [`held`]).
+    bytes: usize,
     status: Status,
     latest: Option<i64>,
 }
@@ -200,6 +214,7 @@ impl Follower {
             live: HashMap::new(),
             ranks: std::collections::BTreeMap::new(),
             sampled: false,
+            bytes: 0,
             status: Status::default(),
             latest: None,
         }
@@ -308,7 +323,8 @@ impl Follower {
     /// followed are so the ones of smallest rank, whatever the order of the lines.
     fn admit(&mut self, key: &(usize, Vec<u8>), t: i64, ev: &mut Vec<Event>) -> bool {
         let rank = rank(key);
-        if self.live.len() >= MAX_FOLLOWED {
+        let weight = held(key);
+        while self.live.len() >= MAX_FOLLOWED || self.bytes + weight > MAX_FOLLOWED_BYTES {
             if !self.sampled {
                 self.sampled = true;
                 ev.push(Event::Sampled { at: t });
@@ -316,13 +332,16 @@ impl Follower {
             match self.ranks.last_key_value() {
                 Some((&top, _)) if rank < top => {
                     if let Some((_, out)) = self.ranks.pop_last() {
-                        self.live.remove(&out);
+                        if self.live.remove(&out).is_some() {
+                            self.bytes -= held(&out);
+                        }
                     }
                 }
                 _ => return false,
             }
         }
         self.ranks.insert(rank, key.clone());
+        self.bytes += weight;
         true
     }
 
@@ -340,6 +359,7 @@ impl Follower {
         for k in keys {
             self.ranks.remove(&rank(&k));
             if let Some(l) = self.live.remove(&k) {
+                self.bytes -= held(&k);
                 ended.push((k, l));
             }
         }
