@@ -10,6 +10,7 @@
 mod support;
 
 mod block;
+mod block_rank;
 mod cli;
 mod cron;
 mod formats;

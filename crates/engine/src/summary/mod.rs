@@ -6,6 +6,7 @@
 //! a cap ([`Caps`]); past it new keys are counted in an overflow figure and the map says it
 //! became approximate, so memory is bounded by the caps, never by the input size.
 
+pub(crate) mod evidence;
 mod keys;
 pub(crate) mod noise;
 mod proxy;
@@ -180,6 +181,9 @@ pub(crate) struct CategoryStats {
     pub(crate) paths: KeyCounts,
     /// Requests by client family (ids of [`crate::classify::family::Family`]).
     pub(crate) families: KeyCounts,
+    /// How widely each raw path was asked for (same keys and cap as `paths`; not kept in
+    /// saved summaries).
+    pub(crate) evidence: CappedMap<evidence::Evidence>,
     /// Requests that look like exploit scans or scripts rather than mail clients.
     pub(crate) scanner: u64,
     /// Requests already answered 403 by nginx (a 403 within [`CHEAP_MS`] ms).
@@ -197,6 +201,7 @@ impl CategoryStats {
             user_agents: KeyCounts::new(caps.user_agents),
             paths: KeyCounts::new(caps.paths),
             families: KeyCounts::new(64),
+            evidence: CappedMap::new(caps.paths),
             scanner: 0,
             blocked: 0,
             blocked_time_us: 0,
@@ -210,6 +215,7 @@ impl CategoryStats {
         self.user_agents.merge(&o.user_agents);
         self.paths.merge(&o.paths);
         self.families.merge(&o.families);
+        self.evidence.merge(&o.evidence);
         self.scanner += o.scanner;
         self.blocked += o.blocked;
         self.blocked_time_us = self.blocked_time_us.saturating_add(o.blocked_time_us);
