@@ -32,7 +32,8 @@ pub struct BlockArgs {
     upstream: Upstream,
 
     /// At most N entries in the list (the upstream's defaults included), to leave room for
-    /// the site's own protected paths: at most 24 (the default).
+    /// the site's own protected paths: at most 24 for pantheon (the default); for nginx and
+    /// apache it limits the exact entries beside the per-category rules (default: no limit).
     #[arg(long, value_name = "N")]
     max_entries: Option<usize>,
 

@@ -170,6 +170,39 @@ fn real_clients_left_out_are_said_in_the_coverage_line() {
 }
 
 #[test]
+fn nginx_and_apache_have_no_entry_limit() {
+    // 26 casings and a page served under /autodiscover: no case-insensitive rule can be
+    // used, and all 26 exact entries are written (Pantheon's list holds 24).
+    let mut log = line(
+        "10.0.0.9",
+        "GET /autodiscover/help HTTP/1.1",
+        200,
+        "Mozilla/5.0",
+        1,
+    );
+    for (n, c) in casings(26).iter().enumerate() {
+        log += &line(
+            &format!("10.{n}.1.1"),
+            &format!("POST /{c}/a.xml HTTP/1.1"),
+            404,
+            OUTLOOK,
+            1,
+        );
+    }
+    let (code, nginx, err) = run(&["block", "--target", "nginx"], &log);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(nginx.matches("location = ").count(), 26, "{nginx}");
+    assert!(!nginx.contains("~*"), "{nginx}");
+    assert!(!nginx.contains("limit"), "{nginx}");
+    let (_, apache, _) = run(&["block", "--target", "apache"], &log);
+    assert_eq!(apache.matches("RewriteRule ").count(), 26, "{apache}");
+    let (_, nginx, _) = run(&["block", "--target", "nginx", "--max-entries", "3"], &log);
+    assert_eq!(nginx.matches("location = ").count(), 3, "{nginx}");
+    let (_, yml, _) = run(&["block"], &log);
+    assert_eq!(yml.matches("  - /").count(), 24, "{yml}");
+}
+
+#[test]
 fn max_entries_leaves_room_and_pantheon_allows_at_most_24() {
     let log = attack_log();
     let (code, _, err) = run(&["block", "--max-entries", "25"], &log);

@@ -76,6 +76,17 @@ pub(crate) struct TradeOff {
     pub(crate) entries: usize,
 }
 
+/// A case-insensitive rule for a whole category (nginx and Apache only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    /// Index in [`CATEGORIES`].
+    pub(crate) category: usize,
+    /// The roots it blocks, in any casing, with what is under them.
+    pub(crate) roots: Vec<&'static str>,
+    /// Noise requests seen under them.
+    pub(crate) requests: u64,
+}
+
 /// The checked list of paths to protect.
 #[derive(Clone, Debug, Default)]
 pub struct BlockPlan {
@@ -99,6 +110,10 @@ pub struct BlockPlan {
     /// `false` when some noise has no per-path evidence (it came from a saved summary or
     /// state): entries were then ranked by requests.
     pub(crate) evidence_complete: bool,
+    /// Case-insensitive rules per category (nginx and Apache plans only).
+    pub(crate) rules: Vec<Rule>,
+    /// The same block for nginx and Apache: no entry limit, a rule per category where safe.
+    pub(crate) server: Option<Box<BlockPlan>>,
 }
 
 /// A normalized noise path and what is known of it.
@@ -252,7 +267,9 @@ pub fn plan_block(scan: &crate::pipeline::ScanResult, upstream: Upstream) -> Blo
 }
 
 /// Plans the block as [`plan_block`] does, with at most `max_entries` entries in the whole
-/// list (the upstream's defaults included; never more than [`MAX_ENTRIES`], the default).
+/// list (the upstream's defaults included; Pantheon's list is never longer than
+/// [`MAX_ENTRIES`]) and, for nginx and Apache, at most `max_entries` exact entries beside the
+/// per-category rules (no limit when `None`).
 pub fn plan_block_limited(
     scan: &crate::pipeline::ScanResult,
     upstream: Upstream,
@@ -281,6 +298,12 @@ fn plan_limited(summary: &Summary, upstream: Upstream, max_entries: Option<usize
     };
     let mut plan = plan_within(summary, max, &why);
     plan.upstream = upstream;
+    // nginx and Apache: no limit of their own, and a case-insensitive rule per category
+    // where that blocks nothing served.
+    let server_max = max_entries.unwrap_or(usize::MAX);
+    let mut server = plan_within(summary, server_max, &format!("--max-entries {server_max}"));
+    server.rules = rules(summary);
+    plan.server = Some(Box::new(server));
     plan
 }
 
@@ -541,6 +564,56 @@ fn plan_group(
             None => candidates.push(path.clone()),
         }
     }
+}
+
+/// `true` when normalized `path` lies under root `root`, in any casing: equal to it or
+/// continuing with `/`.
+pub(crate) fn under_root(path: &[u8], root: &[u8]) -> bool {
+    path.len() >= root.len()
+        && path[..root.len()].eq_ignore_ascii_case(root)
+        && (path.len() == root.len() || path[root.len()] == b'/')
+}
+
+/// One case-insensitive rule per category, on the roots of the category under which noise
+/// was seen and no served path lies (none when not every served path is known).
+fn rules(summary: &Summary) -> Vec<Rule> {
+    if summary.served.approximate() {
+        return Vec::new();
+    }
+    let served = summary.served.sorted();
+    let groups = groups(summary);
+    let mut rules: Vec<Rule> = Vec::new();
+    for (ci, cat) in CATEGORIES.iter().enumerate() {
+        let roots: Vec<&'static str> = cat
+            .roots
+            .iter()
+            .map(|r| r.path)
+            .filter(|r| {
+                let seen = groups
+                    .values()
+                    .flat_map(|g| g.members.iter())
+                    .any(|(p, m)| m.category == ci && under_root(p, r.as_bytes()));
+                let spared = served
+                    .iter()
+                    .any(|(p, _)| under_root(trim_trailing_slash(p), r.as_bytes()));
+                seen && !spared
+            })
+            .collect();
+        let requests: u64 = groups
+            .values()
+            .flat_map(|g| g.members.iter())
+            .filter(|(p, m)| m.category == ci && roots.iter().any(|r| under_root(p, r.as_bytes())))
+            .map(|(_, m)| m.requests)
+            .sum();
+        if !roots.is_empty() {
+            rules.push(Rule {
+                category: ci,
+                roots,
+                requests,
+            });
+        }
+    }
+    rules
 }
 
 /// A plan of `paths`, 3 requests each, for tests of the renderers.
