@@ -54,6 +54,9 @@ pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     let scan = args.input.scan(false, false)?;
     let plan = plan_block_limited(&scan, args.upstream, args.max_entries);
+    if let Some(note) = plan.over_limit_note().filter(|_| pantheon) {
+        eprintln!("noisegate: warning: {note}");
+    }
     match &args.merge {
         Some(file) => merge_into(file, &plan, args, out)?,
         None => out.write_all(args.target.render(&plan, args.plain).as_bytes())?,

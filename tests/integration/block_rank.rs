@@ -106,6 +106,10 @@ fn junk_casings_from_one_client_do_not_push_out_real_clients() {
         "{yml}"
     );
     assert_eq!(yml.matches("  - /").count(), 24, "{yml}");
+    assert!(
+        err.contains("1 entry left out over the limit: 301 requests (1 client, 1 day, 1 hour"),
+        "{err}"
+    );
 
     let v = json(&log);
     let b = &v["block"];
@@ -116,7 +120,10 @@ fn junk_casings_from_one_client_do_not_push_out_real_clients() {
     assert_eq!(d["evidence"]["clients"], 1);
     assert_eq!(d["evidence"]["mail_families"], serde_json::json!([]));
     let reason = d["reason"].as_str().unwrap();
-    assert!(reason.contains("ranked by distinct clients"), "{reason}");
+    assert!(
+        reason.contains("ranked by distinct clients times distinct hours"),
+        "{reason}"
+    );
     assert!(
         reason.contains("1 client, 1 day, 1 hour, no mail-client family"),
         "{reason}"

@@ -258,6 +258,28 @@ impl BlockPlan {
     pub fn paths(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.path.as_str()).collect()
     }
+
+    /// For people, when entries were left out over the limit: how many, their requests and
+    /// how widely they were asked for.
+    pub fn over_limit_note(&self) -> Option<String> {
+        let (n, requests, evidence) = &self.over_limit;
+        if *n == 0 {
+            return None;
+        }
+        let entries = if *n == 1 {
+            "1 entry".to_string()
+        } else {
+            format!("{n} entries")
+        };
+        let from = match self.evidence_complete {
+            true => format!(" ({})", evidence.describe()),
+            false => String::new(),
+        };
+        Some(format!(
+            "{entries} left out over the limit: {}{from}; the report (-o json: block.dropped) says which and why",
+            plural(*requests, "request")
+        ))
+    }
 }
 
 /// Plans the block for the noise a scan found: at most [`MAX_ENTRIES`] less the upstream's
@@ -327,11 +349,11 @@ struct Covered {
 
 /// How the block ranks candidate entries, most evidence first: see [`Evidence::rank`]; by
 /// requests alone when some noise has no evidence.
-fn rank_key(c: &Covered, complete: bool) -> (usize, usize, usize, usize, u64) {
+fn rank_key(c: &Covered, complete: bool) -> (usize, usize, usize, u64) {
     if complete {
         c.evidence.rank()
     } else {
-        (0, 0, 0, 0, c.requests)
+        (0, 0, 0, c.requests)
     }
 }
 
@@ -438,8 +460,8 @@ fn plan_within(summary: &Summary, max_entries: usize, limit: &str) -> BlockPlan 
             None => "no entry fits".to_string(),
         };
         let rule = if complete {
-            "entries are ranked by distinct clients, then days, hours, mail-client families, \
-             then requests"
+            "entries are ranked by distinct clients times distinct hours, then days, \
+             mail-client families, then requests"
         } else {
             "entries are ranked by requests, since part of the noise came from a saved summary \
              or state without per-path clients"

@@ -101,13 +101,13 @@ impl Evidence {
             .collect()
     }
 
-    /// What the block ranks by, largest first: clients, days, hours, mail-client families,
-    /// then requests.
-    pub(crate) fn rank(&self) -> (usize, usize, usize, usize, u64) {
+    /// What the block ranks by, largest first: distinct clients times distinct hours (an
+    /// attacker must have many addresses *and* keep sending for hours; a log without times
+    /// counts one hour), then days, mail-client families, and last requests.
+    pub(crate) fn rank(&self) -> (usize, usize, usize, u64) {
         (
-            self.clients(),
+            self.clients() * self.hours().max(1),
             self.days(),
-            self.hours(),
             self.mail_families().len(),
             self.requests,
         )
