@@ -19,33 +19,19 @@ pub(crate) const LIMIT: usize = 32;
 pub(crate) struct Evidence {
     /// Requests.
     pub(crate) requests: u64,
-    /// The smallest hashes of its clients, ascending.
-    clients: Vec<u32>,
-    /// The earliest UTC days (epoch days) it was asked on, ascending.
-    days: Vec<u32>,
-    /// The earliest UTC hours (epoch hours) it was asked in, ascending.
-    hours: Vec<u32>,
+    /// Three ascending sets one after another, in one allocation (a map holds thousands of
+    /// these): the smallest hashes of its clients, the earliest UTC days (epoch days) and the
+    /// earliest UTC hours (epoch hours) it was asked in.
+    sets: Vec<u32>,
+    /// The length of each set.
+    lens: [u8; 3],
     /// Bit `f` set when a request came from [`Family`] `f`.
     families: u16,
 }
 
-/// Inserts `v` into the sorted set `set`, keeping its [`LIMIT`] smallest members.
-#[inline]
-fn insert(set: &mut Vec<u32>, v: u32) {
-    if set.len() >= LIMIT && set.last().is_some_and(|&l| v >= l) {
-        return;
-    }
-    if let Err(at) = set.binary_search(&v) {
-        set.insert(at, v);
-        set.truncate(LIMIT);
-    }
-}
-
-fn union(a: &mut Vec<u32>, b: &[u32]) {
-    for &v in b {
-        insert(a, v);
-    }
-}
+const CLIENTS: usize = 0;
+const DAYS: usize = 1;
+const HOURS: usize = 2;
 
 /// A client's hash: fixed, so a set means the same in every thread and run.
 fn client_hash(client: &[u8]) -> u32 {
@@ -65,32 +51,59 @@ const MAIL: [Family; 7] = [
 ];
 
 impl Evidence {
+    /// Where set `i` lies in `sets`.
+    fn range(&self, i: usize) -> std::ops::Range<usize> {
+        let start: usize = self.lens[..i].iter().map(|&l| usize::from(l)).sum();
+        start..start + usize::from(self.lens[i])
+    }
+
+    /// Inserts `v` into set `i`, keeping its [`LIMIT`] smallest members.
+    #[inline]
+    fn insert(&mut self, i: usize, v: u32) {
+        let r = self.range(i);
+        let set = &self.sets[r.clone()];
+        if set.len() >= LIMIT && set.last().is_some_and(|&l| v >= l) {
+            return;
+        }
+        if let Err(at) = set.binary_search(&v) {
+            if set.len() >= LIMIT {
+                self.sets.remove(r.end - 1);
+                self.lens[i] -= 1;
+            }
+            if self.sets.capacity() == 0 {
+                self.sets.reserve_exact(3);
+            }
+            self.sets.insert(r.start + at, v);
+            self.lens[i] += 1;
+        }
+    }
+
     /// Counts one request from `client` of `family`, at `time` (UTC epoch seconds) if logged.
     #[inline]
     pub(crate) fn add(&mut self, client: &[u8], family: Family, time: Option<i64>) {
         self.requests += 1;
-        insert(&mut self.clients, client_hash(client));
+        self.insert(CLIENTS, client_hash(client));
         if let Some(t) = time {
             let hour = t.div_euclid(3600).clamp(0, i64::from(u32::MAX)) as u32;
-            insert(&mut self.hours, hour);
-            insert(&mut self.days, hour / 24);
+            self.insert(HOURS, hour);
+            self.insert(DAYS, hour / 24);
         }
         self.families |= 1 << (family as u16);
     }
 
     /// Distinct clients, up to [`LIMIT`].
     pub(crate) fn clients(&self) -> usize {
-        self.clients.len()
+        usize::from(self.lens[CLIENTS])
     }
 
     /// Distinct UTC days, up to [`LIMIT`].
     pub(crate) fn days(&self) -> usize {
-        self.days.len()
+        usize::from(self.lens[DAYS])
     }
 
     /// Distinct UTC hours, up to [`LIMIT`].
     pub(crate) fn hours(&self) -> usize {
-        self.hours.len()
+        usize::from(self.lens[HOURS])
     }
 
     /// The mail-client families that asked for it (scripts and unknown agents are not counted).
@@ -137,9 +150,11 @@ impl Evidence {
 impl Tally for Evidence {
     fn absorb(&mut self, o: &Self) {
         self.requests += o.requests;
-        union(&mut self.clients, &o.clients);
-        union(&mut self.days, &o.days);
-        union(&mut self.hours, &o.hours);
+        for i in [CLIENTS, DAYS, HOURS] {
+            for &v in &o.sets[o.range(i)] {
+                self.insert(i, v);
+            }
+        }
         self.families |= o.families;
     }
 
@@ -165,6 +180,29 @@ mod tests {
         let mut merged = parts[1].clone();
         merged.absorb(&parts[0]);
         assert_eq!(merged, whole);
+        // Any order, any split: the same sets.
+        let mut reversed = Evidence::default();
+        let mut thirds = [
+            Evidence::default(),
+            Evidence::default(),
+            Evidence::default(),
+        ];
+        for i in (0..100u32).rev() {
+            let client = format!("10.0.0.{i}");
+            let t = Some(i64::from(i) * 3600 * 7);
+            reversed.add(client.as_bytes(), Family::OutlookDesktop, t);
+            thirds[(i * 7 % 3) as usize].add(client.as_bytes(), Family::OutlookDesktop, t);
+        }
+        assert_eq!(reversed, whole);
+        let mut merged = Evidence::default();
+        for p in thirds.iter().rev() {
+            merged.absorb(p);
+        }
+        assert_eq!(merged, whole);
+        assert_eq!(
+            whole.sets.len(),
+            whole.clients() + whole.days() + whole.hours()
+        );
         assert_eq!(whole.clients(), LIMIT);
         assert_eq!(whole.requests, 100);
         assert!(whole
