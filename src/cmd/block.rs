@@ -52,6 +52,14 @@ pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
     if let Some(n) = args.max_entries.filter(|&n| pantheon && n > MAX_ENTRIES) {
         anyhow::bail!("--max-entries {n}: Pantheon allows at most {MAX_ENTRIES} entries");
     }
+    let defaults = if pantheon {
+        args.upstream.defaults().len()
+    } else {
+        0
+    };
+    if let Some(n) = args.max_entries.filter(|&n| n <= defaults) {
+        anyhow::bail!("--max-entries {n} leaves no room for an entry (the upstream's defaults take {defaults})");
+    }
     let scan = args.input.scan(false, false)?;
     let plan = plan_block_limited(&scan, args.upstream, args.max_entries);
     if let Some(note) = plan.over_limit_note().filter(|_| pantheon) {

@@ -215,6 +215,11 @@ fn max_entries_leaves_room_and_pantheon_allows_at_most_24() {
     let (code, _, err) = run(&["block", "--max-entries", "25"], &log);
     assert_eq!(code, 2);
     assert!(err.contains("at most 24"), "{err}");
+    for (n, upstream) in [("0", "none"), ("3", "wordpress")] {
+        let (code, _, err) = run(&["block", "--max-entries", n, "--upstream", upstream], &log);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("leaves no room"), "{err}");
+    }
     let (code, yml, err) = run(
         &["block", "--max-entries", "5", "--upstream", "wordpress"],
         &log,
@@ -413,4 +418,31 @@ proptest! {
         let (code, _, err) = run(&["block", "--max-entries", "3"], &log);
         prop_assert_eq!(code, 0, "{}", err);
     }
+}
+
+#[test]
+fn a_saved_summary_keeps_no_evidence_and_says_it_ranked_by_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let sum = dir.path().join("attack.sum");
+    let (code, _, err) = run(&["--save-summary", sum.to_str().unwrap()], &attack_log());
+    assert!(code == 0 || code == 1, "{err}");
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["merge", "-o", "json"])
+        .arg(&sum)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    check_accounting(&v);
+    let dropped = v["block"]["dropped"].as_array().unwrap();
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    let reason = dropped[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("ranked by requests, since part of the noise came from a saved summary"),
+        "{reason}"
+    );
+    assert!(dropped[0].get("evidence").is_none(), "{dropped:?}");
+    let over = &v["block"]["coverage"]["over_limit"];
+    assert_eq!(over["entries"], 1, "{over}");
+    assert!(over.get("evidence").is_none(), "{over}");
 }
