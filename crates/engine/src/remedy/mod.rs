@@ -443,22 +443,29 @@ fn plan_within(summary: &Summary, max_entries: usize, limit: &str) -> BlockPlan 
             escape_text(paths[i]),
             covered[i].evidence.describe(),
             covered[i].requests,
+            rank_key(&covered[i], complete),
         )
     });
     for &i in &order[cut..] {
+        let tie = last_kept
+            .as_ref()
+            .is_some_and(|l| l.3 == rank_key(&covered[i], complete));
         let (e, evidence) = entry(i, &mut covered);
         let this = if complete {
             format!("{}, {}", evidence.describe(), plural(e.requests, "request"))
         } else {
             plural(e.requests, "request")
         };
-        let below = match &last_kept {
-            Some((p, d, n)) if complete => {
+        let mut below = match &last_kept {
+            Some((p, d, n, _)) if complete => {
                 format!("the last kept, {p}, has {d}, {}", plural(*n, "request"))
             }
-            Some((p, _, n)) => format!("the last kept, {p}, has {}", plural(*n, "request")),
+            Some((p, _, n, _)) => format!("the last kept, {p}, has {}", plural(*n, "request")),
             None => "no entry fits".to_string(),
         };
+        if tie {
+            below.push_str(" (a tie, broken by path order)");
+        }
         let rule = if complete {
             "entries are ranked by distinct clients times distinct hours, then days, \
              mail-client families, then requests"
