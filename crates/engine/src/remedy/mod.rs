@@ -682,6 +682,36 @@ mod tests {
     }
 
     #[test]
+    fn cover_finds_the_shortest_entry_at_a_segment_boundary() {
+        let entries: HashMap<&[u8], usize> = [
+            (&b"/Autodiscover"[..], 0),
+            (b"/autodiscover/autodiscover.json", 1),
+            (b"/autodiscover/autodiscover.json/v1.0", 2),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(cover(&entries, b"/Autodiscover"), Some(0));
+        assert_eq!(cover(&entries, b"/Autodiscover/x.xml"), Some(0));
+        assert_eq!(cover(&entries, b"/Autodiscover-help"), None);
+        assert_eq!(cover(&entries, b"/autodiscover"), None);
+        assert_eq!(
+            cover(&entries, b"/autodiscover/autodiscover.json/v1.0/a@b.c"),
+            Some(1)
+        );
+        assert_eq!(cover(&entries, b"/"), None);
+        assert_eq!(cover(&entries, b""), None);
+    }
+
+    #[test]
+    fn under_root_ignores_case_and_stops_at_segments() {
+        assert!(under_root(b"/AUTODISCOVER/x", b"/autodiscover"));
+        assert!(under_root(b"/Owa", b"/owa"));
+        assert!(!under_root(b"/owa-news", b"/owa"));
+        assert!(!under_root(b"/owasp", b"/owa"));
+        assert!(!under_root(b"/ow", b"/owa"));
+    }
+
+    #[test]
     fn dir_prefix_keeps_casing() {
         assert_eq!(
             dir_prefix(b"/AutoDiscover/x.xml", 0),
