@@ -6,7 +6,7 @@ use crate::choice::choice;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use noisegate_engine::{
-    merge_pantheon_yml, plan_block, replace_keeping_backup, terminal_path, terminal_text,
+    merge_pantheon_yml, plan_block_limited, replace_keeping_backup, terminal_path, terminal_text,
     yaml_diff, BlockPlan, Target, Upstream, MAX_ENTRIES, MAX_PANTHEON_YML,
 };
 use std::io::{Read, Write};
@@ -31,6 +31,12 @@ pub struct BlockArgs {
     #[arg(long, value_parser = choice::<Upstream>(), default_value_t = Upstream::None)]
     upstream: Upstream,
 
+    /// At most N entries in the list (the upstream's defaults included), to leave room for
+    /// the site's own protected paths: at most 24 for pantheon (the default); for nginx and
+    /// apache it limits the exact entries beside the per-category rules (default: no limit).
+    #[arg(long, value_name = "N")]
+    max_entries: Option<usize>,
+
     /// Add the missing entries to this pantheon.yml in place (a .bak copy is kept).
     #[arg(long, value_name = "FILE", conflicts_with = "target")]
     merge: Option<PathBuf>,
@@ -42,8 +48,23 @@ pub struct BlockArgs {
 
 /// Runs the subcommand.
 pub fn run(args: &BlockArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let pantheon = args.merge.is_some() || args.target == Target::Pantheon;
+    if let Some(n) = args.max_entries.filter(|&n| pantheon && n > MAX_ENTRIES) {
+        anyhow::bail!("--max-entries {n}: Pantheon allows at most {MAX_ENTRIES} entries");
+    }
+    let defaults = if pantheon {
+        args.upstream.defaults().len()
+    } else {
+        0
+    };
+    if let Some(n) = args.max_entries.filter(|&n| n <= defaults) {
+        anyhow::bail!("--max-entries {n} leaves no room for an entry (the upstream's defaults take {defaults})");
+    }
     let scan = args.input.scan(false, false)?;
-    let plan = plan_block(&scan, args.upstream);
+    let plan = plan_block_limited(&scan, args.upstream, args.max_entries);
+    if let Some(note) = plan.over_limit_note().filter(|_| pantheon) {
+        eprintln!("noisegate: warning: {note}");
+    }
     match &args.merge {
         Some(file) => merge_into(file, &plan, args, out)?,
         None => out.write_all(args.target.render(&plan, args.plain).as_bytes())?,

@@ -11,6 +11,7 @@ mod support;
 
 mod block;
 mod block_files;
+mod block_rank;
 mod cli;
 mod cron;
 mod formats;

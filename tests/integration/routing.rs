@@ -303,12 +303,26 @@ fn noisegate_sees_every_request_as_nginx_routed_it() {
     block_answers_403_to_the_routed_noise(&cases, &logged, &log);
 }
 
-/// The `P` of each `location = P { return 403; }` of an nginx block.
-fn entries(conf: &str) -> Vec<String> {
-    conf.lines()
+/// The `P` of each `location = P { return 403; }` of an nginx block, and the roots of its
+/// case-insensitive rules (`location ~* "^/(?:a|b\.c)(?:/|$)"`).
+fn entries(conf: &str) -> (Vec<String>, Vec<String>) {
+    let exact = conf
+        .lines()
         .filter_map(|l| l.trim().strip_prefix("location = "))
         .map(|l| l.strip_suffix(" { return 403; }").unwrap().to_string())
-        .collect()
+        .collect();
+    let roots = conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("location ~* \"^/(?:"))
+        .flat_map(|l| {
+            l.strip_suffix(")(?:/|$)\" { return 403; }")
+                .unwrap()
+                .split('|')
+                .map(|a| format!("/{}", a.replace("\\.", ".")))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (exact, roots)
 }
 
 /// The block noisegate builds from `log`, in a second nginx: 403 exactly for the noise nginx
@@ -316,13 +330,19 @@ fn entries(conf: &str) -> Vec<String> {
 /// before routing, refused alike.
 fn block_answers_403_to_the_routed_noise(cases: &[Vec<u8>], first: &[Logged], log: &Path) {
     let conf = noisegate(&[&"block", &"--target", &"nginx", &log]);
-    let entries = entries(&conf);
-    assert!(!entries.is_empty(), "no entries:\n{conf}");
+    let (entries, roots) = entries(&conf);
+    assert!(
+        !entries.is_empty() || !roots.is_empty(),
+        "no entries:\n{conf}"
+    );
+    let under = |uri: &[u8], e: &[u8], case: bool| {
+        uri.len() >= e.len()
+            && (uri[..e.len()] == *e || case && uri[..e.len()].eq_ignore_ascii_case(e))
+            && (uri.len() == e.len() || uri[e.len()] == b'/')
+    };
     let covered = |uri: &[u8]| {
-        entries.iter().any(|e| {
-            let e = e.as_bytes();
-            uri.starts_with(e) && (uri.len() == e.len() || uri[e.len()] == b'/')
-        })
+        entries.iter().any(|e| under(uri, e.as_bytes(), false))
+            || roots.iter().any(|r| under(uri, r.as_bytes(), true))
     };
     let rules = format!("        include \"{}\";", "noise.conf");
     let nginx = Nginx::start(&[("noise.conf", &conf)], |dir, port| {

@@ -80,7 +80,7 @@ pub use follow::{Event, Follower, Status};
 
 // The block.
 pub use remedy::yaml::{diff as yaml_diff, merge as merge_pantheon_yml, Merged, MAX_PANTHEON_YML};
-pub use remedy::{plan_block, BlockPlan, Target, Upstream, MAX_ENTRIES};
+pub use remedy::{plan_block, plan_block_limited, BlockPlan, Target, Upstream, MAX_ENTRIES};
 
 // Reports and saved summaries.
 pub use report::{build as build_report, render, Output, Report, Style, SCHEMA};

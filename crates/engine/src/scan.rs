@@ -320,6 +320,10 @@ impl<'c> Scanner<'c> {
         let (ua, client) = who.resolve();
         let fam = in_category(self.families.family(ua), &CATEGORIES[i], ua);
         c.families.add(fam.id().as_bytes(), 1);
+        match c.evidence.slot(p.path) {
+            Some(e) => e.add(client, fam, rec.time),
+            None => c.evidence.dropped(1),
+        }
         c.scanner += u64::from(is_scanner(&CATEGORIES[i], p.path, p.query, fam));
         c.user_agents.add(ua, 1);
         c.clients.add(client, 1);

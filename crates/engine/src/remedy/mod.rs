@@ -18,8 +18,9 @@ use crate::numbers::plural;
 pub(crate) mod targets;
 pub(crate) mod yaml;
 
-use crate::summary::Summary;
-use std::collections::BTreeMap;
+use crate::summary::evidence::Evidence;
+use crate::summary::{Summary, Tally};
+use std::collections::{BTreeMap, HashMap};
 
 pub use targets::Target;
 pub(crate) use yaml::pantheon_yml;
@@ -58,6 +59,32 @@ pub(crate) struct Dropped {
     pub(crate) requests: u64,
     /// Why it was left out.
     pub(crate) reason: String,
+    /// How widely it was asked for, for an entry left out over the limit.
+    pub(crate) evidence: Option<Evidence>,
+    /// For a directory entry narrowed to its exact paths: what it would have covered.
+    pub(crate) trade: Option<TradeOff>,
+}
+
+/// What a narrowed directory entry would cover beyond the exact entries that replace it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TradeOff {
+    /// Noise requests the directory entry would cover.
+    pub(crate) whole: u64,
+    /// Noise requests its exact entries cover.
+    pub(crate) exact: u64,
+    /// How many exact entries it takes.
+    pub(crate) entries: usize,
+}
+
+/// A case-insensitive rule for a whole category (nginx and Apache only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    /// Index in [`CATEGORIES`].
+    pub(crate) category: usize,
+    /// The roots it blocks, in any casing, with what is under them.
+    pub(crate) roots: Vec<&'static str>,
+    /// Noise requests seen under them.
+    pub(crate) requests: u64,
 }
 
 /// The checked list of paths to protect.
@@ -77,13 +104,31 @@ pub struct BlockPlan {
     pub(crate) noise_requests: u64,
     /// Noise requests that the entries cover.
     pub(crate) covered_requests: u64,
+    /// Entries left out over the limit: how many, their requests, and how widely they were
+    /// asked for.
+    pub(crate) over_limit: (usize, u64, Evidence),
+    /// `false` when some noise has no per-path evidence (it came from a saved summary or
+    /// state): entries were then ranked by requests.
+    pub(crate) evidence_complete: bool,
+    /// Case-insensitive rules per category (nginx and Apache plans only).
+    pub(crate) rules: Vec<Rule>,
+    /// The same block for nginx and Apache: no entry limit, a rule per category where safe.
+    pub(crate) server: Option<Box<BlockPlan>>,
+}
+
+/// A normalized noise path and what is known of it.
+#[derive(Clone, Default)]
+struct Member {
+    requests: u64,
+    category: usize,
+    evidence: Evidence,
 }
 
 /// A candidate entry and the normalized noise paths it stands for.
 #[derive(Default)]
 struct Group {
     requests: u64,
-    members: BTreeMap<Vec<u8>, (u64, usize)>,
+    members: BTreeMap<Vec<u8>, Member>,
 }
 
 /// Only paths made of `A-Z a-z 0-9 / . _ ~ -`, starting with `/`, without `..` or `//`, at
@@ -117,6 +162,7 @@ fn groups(summary: &Summary) -> BTreeMap<Vec<u8>, Group> {
     let mut groups: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
     let mut normalized = Vec::new();
     for (ci, cat) in summary.categories.iter().enumerate() {
+        let evidence: HashMap<&[u8], &Evidence> = cat.evidence.entries().into_iter().collect();
         for (raw, n) in cat.paths.sorted() {
             // The path nginx routes, as the scan classified it; a path nginx refuses (only
             // a saved summary of an older noisegate could hold one) covers nothing.
@@ -130,7 +176,14 @@ fn groups(summary: &Summary) -> BTreeMap<Vec<u8>, Group> {
             let key = dir_prefix(&norm, ci).unwrap_or(&norm).to_vec();
             let g = groups.entry(key).or_default();
             g.requests += n;
-            g.members.entry(norm).or_insert((0, ci)).0 += n;
+            let m = g.members.entry(norm).or_insert_with(|| Member {
+                category: ci,
+                ..Member::default()
+            });
+            m.requests += n;
+            if let Some(e) = evidence.get(raw) {
+                m.evidence.absorb(e);
+            }
         }
     }
     groups
@@ -167,13 +220,6 @@ impl<'s> Served<'s> {
     }
 }
 
-fn categories_of(members: &[(u64, usize)]) -> Vec<&'static str> {
-    let mut ids: Vec<usize> = members.iter().map(|m| m.1).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids.into_iter().map(|i| CATEGORIES[i].id).collect()
-}
-
 /// The upstream whose default protected paths share the 24-entry budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Upstream {
@@ -208,9 +254,31 @@ impl Upstream {
 }
 
 impl BlockPlan {
-    /// The entries to protect, most requests first.
+    /// The entries to protect, in the order they are written.
     pub fn paths(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    /// For people, when entries were left out over the limit: how many, their requests and
+    /// how widely they were asked for.
+    pub fn over_limit_note(&self) -> Option<String> {
+        let (n, requests, evidence) = &self.over_limit;
+        if *n == 0 {
+            return None;
+        }
+        let entries = if *n == 1 {
+            "1 entry".to_string()
+        } else {
+            format!("{n} entries")
+        };
+        let from = match self.evidence_complete {
+            true => format!(" ({})", evidence.describe()),
+            false => String::new(),
+        };
+        Some(format!(
+            "{entries} left out over the limit: {}{from}; the report (-o json: block.dropped) says which and why",
+            plural(*requests, "request")
+        ))
     }
 }
 
@@ -220,16 +288,76 @@ pub fn plan_block(scan: &crate::pipeline::ScanResult, upstream: Upstream) -> Blo
     plan(&scan.summary, upstream)
 }
 
+/// Plans the block as [`plan_block`] does, with at most `max_entries` entries in the whole
+/// list (the upstream's defaults included; Pantheon's list is never longer than
+/// [`MAX_ENTRIES`]) and, for nginx and Apache, at most `max_entries` exact entries beside the
+/// per-category rules (no limit when `None`).
+pub fn plan_block_limited(
+    scan: &crate::pipeline::ScanResult,
+    upstream: Upstream,
+    max_entries: Option<usize>,
+) -> BlockPlan {
+    plan_limited(&scan.summary, upstream, max_entries)
+}
+
 /// Plans the entries for the noise in `summary`, with Pantheon's limit less the upstream's
 /// defaults (whether Pantheon counts both lists is not documented: assume it does).
 pub fn plan(summary: &Summary, upstream: Upstream) -> BlockPlan {
-    let max = MAX_ENTRIES - upstream.defaults().len();
-    let mut plan = plan_within(summary, max);
+    plan_limited(summary, upstream, None)
+}
+
+fn plan_limited(summary: &Summary, upstream: Upstream, max_entries: Option<usize>) -> BlockPlan {
+    let defaults = upstream.defaults().len();
+    let total = max_entries.unwrap_or(MAX_ENTRIES).min(MAX_ENTRIES);
+    let max = total.saturating_sub(defaults);
+    let why = match (max_entries, defaults) {
+        (None, 0) => format!("Pantheon's limit of {MAX_ENTRIES} entries"),
+        (None, d) => format!(
+            "Pantheon's limit of {MAX_ENTRIES} entries, {max} after the upstream's {d} defaults"
+        ),
+        (Some(_), 0) => format!("--max-entries {total}"),
+        (Some(_), d) => format!("--max-entries {total}, {max} after the upstream's {d} defaults"),
+    };
+    let mut plan = plan_within(summary, max, &why);
     plan.upstream = upstream;
+    // nginx and Apache: no limit of their own, and a case-insensitive rule per category
+    // where that blocks nothing served.
+    let server_max = max_entries.unwrap_or(usize::MAX);
+    let mut server = plan_within(summary, server_max, &format!("--max-entries {server_max}"));
+    server.rules = rules(summary);
+    plan.server = Some(Box::new(server));
     plan
 }
 
-fn plan_within(summary: &Summary, max_entries: usize) -> BlockPlan {
+/// The shortest of `entries` that covers `path`: equal to it, or a parent of it at a `/`.
+fn cover(entries: &HashMap<&[u8], usize>, path: &[u8]) -> Option<usize> {
+    path.iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'/' && i > 0)
+        .map(|(i, _)| &path[..i])
+        .chain(std::iter::once(path))
+        .find_map(|p| entries.get(p).copied())
+}
+
+/// What one candidate entry covers.
+#[derive(Default)]
+struct Covered {
+    requests: u64,
+    categories: Vec<&'static str>,
+    evidence: Evidence,
+}
+
+/// How the block ranks candidate entries, most evidence first: see [`Evidence::rank`]; by
+/// requests alone when some noise has no evidence.
+fn rank_key(c: &Covered, complete: bool) -> (usize, usize, usize, u64) {
+    if complete {
+        c.evidence.rank()
+    } else {
+        (0, 0, 0, c.requests)
+    }
+}
+
+fn plan_within(summary: &Summary, max_entries: usize, limit: &str) -> BlockPlan {
     let mut plan = BlockPlan {
         noise_requests: summary.noise_requests(),
         ..BlockPlan::default()
@@ -249,53 +377,159 @@ fn plan_within(summary: &Summary, max_entries: usize) -> BlockPlan {
                 .to_string(),
         );
     }
-    let mut entries: Vec<Entry> = Vec::new();
-    for (key, g) in groups(summary) {
-        plan_group(&mut plan, &mut entries, &served, key, g);
+    let groups = groups(summary);
+    let mut candidates: Vec<Vec<u8>> = Vec::new();
+    let mut pending: Vec<(Vec<u8>, Dropped)> = Vec::new();
+    let mut narrowed: Vec<Vec<u8>> = Vec::new();
+    for (key, g) in &groups {
+        plan_group(
+            &mut plan,
+            &mut candidates,
+            &mut pending,
+            &mut narrowed,
+            &served,
+            key,
+            g,
+        );
     }
-    // A nested entry is covered by its parent: fold it in.
-    let parents: Vec<String> = entries.iter().map(|e| e.path.clone()).collect();
-    let mut folded: Vec<Entry> = Vec::new();
-    for e in entries {
-        match parents
-            .iter()
-            .find(|p| e.path.starts_with(&format!("{p}/")))
-        {
-            Some(parent) => folded.push(Entry {
-                path: parent.clone(),
-                ..e
-            }),
-            None => folded.push(e),
+    // A nested entry is covered by its parent: keep the parents only.
+    candidates.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    candidates.dedup();
+    let mut kept: HashMap<&[u8], usize> = HashMap::new();
+    let mut paths: Vec<&[u8]> = Vec::new();
+    for c in &candidates {
+        if cover(&kept, c).is_none() {
+            kept.insert(c, paths.len());
+            paths.push(c);
         }
     }
-    let mut entries: Vec<Entry> = Vec::new();
-    for e in folded {
-        match entries.iter_mut().find(|x| x.path == e.path) {
-            Some(x) => {
-                x.requests += e.requests;
-                x.categories.extend(e.categories);
-                x.categories.sort_unstable();
-                x.categories.dedup();
+    // Each noise path counts in the one entry that covers it, if any.
+    let mut covered: Vec<Covered> = paths.iter().map(|_| Covered::default()).collect();
+    let members = || groups.values().flat_map(|g| g.members.iter());
+    plan.evidence_complete = members().all(|(_, m)| m.evidence.requests == m.requests);
+    for (path, m) in members() {
+        if let Some(i) = cover(&kept, path) {
+            let c = &mut covered[i];
+            c.requests += m.requests;
+            c.categories.push(CATEGORIES[m.category].id);
+            c.evidence.absorb(&m.evidence);
+        }
+    }
+    let complete = plan.evidence_complete;
+    let mut order: Vec<usize> = (0..paths.len()).collect();
+    order.sort_by(|&a, &b| {
+        rank_key(&covered[b], complete)
+            .cmp(&rank_key(&covered[a], complete))
+            .then_with(|| paths[a].cmp(paths[b]))
+    });
+    let cut = max_entries.min(order.len());
+    let entry = |i: usize, covered: &mut Vec<Covered>| {
+        let c = std::mem::take(&mut covered[i]);
+        let mut categories = c.categories;
+        categories.sort_unstable();
+        categories.dedup();
+        (
+            Entry {
+                path: String::from_utf8(paths[i].to_vec()).expect("safe paths are ASCII"),
+                requests: c.requests,
+                categories,
+            },
+            c.evidence,
+        )
+    };
+    let last_kept = (cut > 0).then(|| {
+        let i = order[cut - 1];
+        (
+            escape_text(paths[i]),
+            covered[i].evidence.describe(),
+            covered[i].requests,
+            rank_key(&covered[i], complete),
+        )
+    });
+    for &i in &order[cut..] {
+        let tie = last_kept
+            .as_ref()
+            .is_some_and(|l| l.3 == rank_key(&covered[i], complete));
+        let (e, evidence) = entry(i, &mut covered);
+        let this = if complete {
+            format!("{}, {}", evidence.describe(), plural(e.requests, "request"))
+        } else {
+            plural(e.requests, "request")
+        };
+        let mut below = match &last_kept {
+            Some((p, d, n, _)) if complete => {
+                format!("the last kept, {p}, has {d}, {}", plural(*n, "request"))
             }
-            None => entries.push(e),
+            Some((p, _, n, _)) => format!("the last kept, {p}, has {}", plural(*n, "request")),
+            None => "no entry fits".to_string(),
+        };
+        if tie {
+            below.push_str(" (a tie, broken by path order)");
         }
+        let rule = if complete {
+            "entries are ranked by distinct clients times distinct hours, then days, \
+             mail-client families, then requests"
+        } else {
+            "entries are ranked by requests, since part of the noise came from a saved summary \
+             or state without per-path clients"
+        };
+        plan.over_limit.0 += 1;
+        plan.over_limit.1 += e.requests;
+        plan.over_limit.2.absorb(&evidence);
+        plan.dropped.push(Dropped {
+            path: e.path,
+            requests: e.requests,
+            reason: format!("over {limit}: {rule}; this one has {this}; {below}"),
+            evidence: complete.then_some(evidence),
+            trade: None,
+        });
     }
+    let mut entries: Vec<Entry> = Vec::new();
+    for &i in &order[..cut] {
+        entries.push(entry(i, &mut covered).0);
+    }
+    // The evidence chose them; they are written most requests first.
     entries.sort_by(|a, b| {
         b.requests
             .cmp(&a.requests)
             .then_with(|| a.path.cmp(&b.path))
     });
-    for e in entries.drain(max_entries.min(entries.len())..) {
-        plan.dropped.push(Dropped {
-            path: e.path,
-            requests: e.requests,
-            reason: format!(
-                "over Pantheon's limit of {MAX_ENTRIES} entries ({} left after the upstream's defaults)",
-                max_entries
-            ),
+    // Only what no entry covers is left out.
+    let kept: HashMap<&[u8], usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.path.as_bytes(), i))
+        .collect();
+    for (raw, d) in pending {
+        if cover(&kept, &raw).is_none() {
+            plan.dropped.push(d);
+        }
+    }
+    plan.covered_requests = members()
+        .filter(|(p, _)| cover(&kept, p).is_some())
+        .map(|(_, m)| m.requests)
+        .sum();
+    // What each narrowed directory entry would have covered beyond its exact entries.
+    for (d, key) in plan.narrowed.iter_mut().zip(&narrowed) {
+        let g = &groups[key];
+        let exact: u64 = g
+            .members
+            .iter()
+            .filter(|(p, _)| cover(&kept, p).is_some())
+            .map(|(_, m)| m.requests)
+            .sum();
+        let mut under = HashMap::new();
+        under.insert(key.as_slice(), 0);
+        let n = entries
+            .iter()
+            .filter(|e| cover(&under, e.path.as_bytes()).is_some())
+            .count();
+        d.trade = Some(TradeOff {
+            whole: g.requests,
+            exact,
+            entries: n,
         });
     }
-    plan.covered_requests = covered(summary, &entries);
     plan.entries = entries;
     plan.dropped.sort_by(|a, b| {
         b.requests
@@ -305,39 +539,40 @@ fn plan_within(summary: &Summary, max_entries: usize) -> BlockPlan {
     plan
 }
 
-/// One group: its directory entry when that is safe, else each of its exact paths.
+/// One group: its directory entry when that is safe, else each of its exact paths; paths
+/// that cannot be entries go to `pending` (left out unless another entry covers them).
 fn plan_group(
     plan: &mut BlockPlan,
-    entries: &mut Vec<Entry>,
+    candidates: &mut Vec<Vec<u8>>,
+    pending: &mut Vec<(Vec<u8>, Dropped)>,
+    narrowed: &mut Vec<Vec<u8>>,
     served: &Served,
-    key: Vec<u8>,
-    g: Group,
+    key: &[u8],
+    g: &Group,
 ) {
-    let members: Vec<(u64, usize)> = g.members.values().copied().collect();
-    let whole = g.members.len() > 1 || !g.members.contains_key(&key);
-    if whole && is_safe(&key) {
+    let whole = g.members.len() > 1 || !g.members.contains_key(key);
+    if whole && is_safe(key) {
         let why = if served.complete {
-            served.endangers(&key)
+            served.endangers(key)
         } else {
             Some("not every served path is known (cap reached)".to_string())
         };
         let Some(reason) = why else {
-            entries.push(Entry {
-                path: String::from_utf8(key).expect("safe paths are ASCII"),
-                requests: g.requests,
-                categories: categories_of(&members),
-            });
+            candidates.push(key.to_vec());
             return;
         };
         plan.narrowed.push(Dropped {
-            path: escape_text(&key),
+            path: escape_text(key),
             requests: g.requests,
             reason,
+            evidence: None,
+            trade: None,
         });
+        narrowed.push(key.to_vec());
     }
-    for (path, (n, ci)) in g.members {
-        let reason = if is_safe(&path) {
-            served.endangers(&path)
+    for (path, m) in &g.members {
+        let reason = if is_safe(path) {
+            served.endangers(path)
         } else {
             Some(
                 "unsafe in a config file: only A-Z a-z 0-9 / . _ ~ - are emitted, without .."
@@ -345,33 +580,69 @@ fn plan_group(
             )
         };
         match reason {
-            Some(reason) => plan.dropped.push(Dropped {
-                path: escape_text(&path),
-                requests: n,
-                reason,
-            }),
-            None => entries.push(Entry {
-                path: String::from_utf8(path).expect("safe paths are ASCII"),
-                requests: n,
-                categories: vec![CATEGORIES[ci].id],
-            }),
+            Some(reason) => pending.push((
+                path.clone(),
+                Dropped {
+                    path: escape_text(path),
+                    requests: m.requests,
+                    reason,
+                    evidence: None,
+                    trade: None,
+                },
+            )),
+            None => candidates.push(path.clone()),
         }
     }
 }
 
-/// Noise requests whose normalized path equals an entry or lies under it.
-fn covered(summary: &Summary, entries: &[Entry]) -> u64 {
-    groups(summary)
-        .values()
-        .flat_map(|g| g.members.iter())
-        .filter(|(p, _)| {
-            entries.iter().any(|e| {
-                let e = e.path.as_bytes();
-                p.starts_with(e) && (p.len() == e.len() || p[e.len()] == b'/')
+/// `true` when normalized `path` lies under root `root`, in any casing: equal to it or
+/// continuing with `/`.
+pub(crate) fn under_root(path: &[u8], root: &[u8]) -> bool {
+    path.len() >= root.len()
+        && path[..root.len()].eq_ignore_ascii_case(root)
+        && (path.len() == root.len() || path[root.len()] == b'/')
+}
+
+/// One case-insensitive rule per category, on the roots of the category under which noise
+/// was seen and no served path lies (none when not every served path is known).
+fn rules(summary: &Summary) -> Vec<Rule> {
+    if summary.served.approximate() {
+        return Vec::new();
+    }
+    let served = summary.served.sorted();
+    let groups = groups(summary);
+    let mut rules: Vec<Rule> = Vec::new();
+    for (ci, cat) in CATEGORIES.iter().enumerate() {
+        let roots: Vec<&'static str> = cat
+            .roots
+            .iter()
+            .map(|r| r.path)
+            .filter(|r| {
+                let seen = groups
+                    .values()
+                    .flat_map(|g| g.members.iter())
+                    .any(|(p, m)| m.category == ci && under_root(p, r.as_bytes()));
+                let spared = served
+                    .iter()
+                    .any(|(p, _)| under_root(trim_trailing_slash(p), r.as_bytes()));
+                seen && !spared
             })
-        })
-        .map(|(_, (n, _))| n)
-        .sum()
+            .collect();
+        let requests: u64 = groups
+            .values()
+            .flat_map(|g| g.members.iter())
+            .filter(|(p, m)| m.category == ci && roots.iter().any(|r| under_root(p, r.as_bytes())))
+            .map(|(_, m)| m.requests)
+            .sum();
+        if !roots.is_empty() {
+            rules.push(Rule {
+                category: ci,
+                roots,
+                requests,
+            });
+        }
+    }
+    rules
 }
 
 /// A plan of `paths`, 3 requests each, for tests of the renderers.
@@ -408,6 +679,36 @@ mod tests {
         ] {
             assert!(!is_safe(bad));
         }
+    }
+
+    #[test]
+    fn cover_finds_the_shortest_entry_at_a_segment_boundary() {
+        let entries: HashMap<&[u8], usize> = [
+            (&b"/Autodiscover"[..], 0),
+            (b"/autodiscover/autodiscover.json", 1),
+            (b"/autodiscover/autodiscover.json/v1.0", 2),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(cover(&entries, b"/Autodiscover"), Some(0));
+        assert_eq!(cover(&entries, b"/Autodiscover/x.xml"), Some(0));
+        assert_eq!(cover(&entries, b"/Autodiscover-help"), None);
+        assert_eq!(cover(&entries, b"/autodiscover"), None);
+        assert_eq!(
+            cover(&entries, b"/autodiscover/autodiscover.json/v1.0/a@b.c"),
+            Some(1)
+        );
+        assert_eq!(cover(&entries, b"/"), None);
+        assert_eq!(cover(&entries, b""), None);
+    }
+
+    #[test]
+    fn under_root_ignores_case_and_stops_at_segments() {
+        assert!(under_root(b"/AUTODISCOVER/x", b"/autodiscover"));
+        assert!(under_root(b"/Owa", b"/owa"));
+        assert!(!under_root(b"/owa-news", b"/owa"));
+        assert!(!under_root(b"/owasp", b"/owa"));
+        assert!(!under_root(b"/ow", b"/owa"));
     }
 
     #[test]

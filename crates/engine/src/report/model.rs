@@ -16,10 +16,11 @@ use crate::analysis::Findings;
 use crate::classify::CATEGORIES;
 use crate::escape::ser_bytes;
 use crate::format::Reject;
-use crate::numbers::{pct, share, thousands};
+use crate::numbers::{pct, plural, share, thousands};
 use crate::pipeline::ScanResult;
 use crate::remedy::Target;
 use crate::remedy::{self, BlockPlan};
+use crate::summary::evidence::Evidence;
 use crate::summary::{Summary, Traffic};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -258,6 +259,50 @@ pub(crate) struct CoverageView {
     pub(crate) covered_requests: u64,
     /// `covered_requests / noise_requests`.
     pub(crate) share: f64,
+    /// Entries left out over the entry limit (absent when none was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) over_limit: Option<OverLimitView>,
+}
+
+/// The entries left out over the limit, together.
+#[derive(Debug, Serialize)]
+pub(crate) struct OverLimitView {
+    /// How many.
+    pub(crate) entries: usize,
+    /// Their noise requests.
+    pub(crate) requests: u64,
+    /// How widely they were asked for (absent when part of the noise came from a saved
+    /// summary or state, which keep no per-path clients).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) evidence: Option<EvidenceView>,
+}
+
+/// How widely a set of noise paths was asked for; counts stop at `limit` (then read "at
+/// least").
+#[derive(Debug, Serialize)]
+pub(crate) struct EvidenceView {
+    /// Distinct clients.
+    pub(crate) clients: usize,
+    /// Distinct UTC days.
+    pub(crate) days: usize,
+    /// Distinct UTC hours.
+    pub(crate) hours: usize,
+    /// Mail-client families (ids).
+    pub(crate) mail_families: Vec<&'static str>,
+    /// Where the counts stop.
+    pub(crate) limit: usize,
+}
+
+impl From<&Evidence> for EvidenceView {
+    fn from(e: &Evidence) -> Self {
+        EvidenceView {
+            clients: e.clients(),
+            days: e.days(),
+            hours: e.hours(),
+            mail_families: e.mail_families(),
+            limit: crate::summary::evidence::LIMIT,
+        }
+    }
 }
 
 impl CoverageView {
@@ -269,7 +314,25 @@ impl CoverageView {
                 thousands(self.covered_requests),
                 thousands(self.noise_requests),
                 pct(self.share)
-            )
+            ) + &match &self.over_limit {
+                Some(o) => {
+                    let from = match &o.evidence {
+                        Some(e) if e.clients >= e.limit => format!(" from {}+ clients", e.limit),
+                        Some(e) if e.clients == 1 => " from 1 client".to_string(),
+                        Some(e) => format!(" from {} clients", e.clients),
+                        None => String::new(),
+                    };
+                    let entries = match o.entries {
+                        1 => "1 entry".to_string(),
+                        n => format!("{n} entries"),
+                    };
+                    format!(
+                        "; left out over the limit: {entries} with {}{from}",
+                        plural(o.requests, "request")
+                    )
+                }
+                None => String::new(),
+            }
         })
     }
 }
@@ -283,6 +346,18 @@ pub(crate) struct DroppedView {
     pub(crate) requests: u64,
     /// Why, for people.
     pub(crate) reason: String,
+    /// For an entry left out over the limit: how widely it was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) evidence: Option<EvidenceView>,
+    /// For a narrowed directory entry: the noise requests it would cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) directory_requests: Option<u64>,
+    /// For a narrowed directory entry: the noise requests its exact entries cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) exact_requests: Option<u64>,
+    /// For a narrowed directory entry: how many exact entries replace it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) exact_entries: Option<usize>,
 }
 
 impl From<&remedy::Dropped> for DroppedView {
@@ -290,7 +365,32 @@ impl From<&remedy::Dropped> for DroppedView {
         DroppedView {
             path: d.path.clone(),
             requests: d.requests,
-            reason: d.reason.clone(),
+            reason: match d.trade.filter(|t| t.whole != t.exact || t.entries != 1) {
+                Some(t) => format!(
+                    "{}; protecting {} would cover {} in 1 entry, and any new path under it; \
+                     its exact paths cover {} in {}{}",
+                    d.reason,
+                    d.path,
+                    plural(t.whole, "request"),
+                    plural(t.exact, "request"),
+                    match t.entries {
+                        1 => "1 entry".to_string(),
+                        n => format!("{n} entries"),
+                    },
+                    match t.whole.saturating_sub(t.exact) {
+                        0 => String::new(),
+                        more => format!(
+                            ": {} more if the site can do without those 2xx/3xx answers",
+                            plural(more, "request")
+                        ),
+                    }
+                ),
+                None => d.reason.clone(),
+            },
+            evidence: d.evidence.as_ref().map(EvidenceView::from),
+            directory_requests: d.trade.map(|t| t.whole),
+            exact_requests: d.trade.map(|t| t.exact),
+            exact_entries: d.trade.map(|t| t.entries),
         }
     }
 }
@@ -397,6 +497,13 @@ fn block(plan: &BlockPlan) -> BlockView {
             noise_requests: plan.noise_requests,
             covered_requests: plan.covered_requests,
             share: share(plan.covered_requests, plan.noise_requests),
+            over_limit: (plan.over_limit.0 > 0).then(|| OverLimitView {
+                entries: plan.over_limit.0,
+                requests: plan.over_limit.1,
+                evidence: plan
+                    .evidence_complete
+                    .then(|| EvidenceView::from(&plan.over_limit.2)),
+            }),
         },
         narrowed: plan.narrowed.iter().map(DroppedView::from).collect(),
         dropped: plan.dropped.iter().map(DroppedView::from).collect(),

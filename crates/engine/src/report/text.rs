@@ -302,7 +302,8 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
         writeln!(o.w, "  {line}")?;
     }
     if let Some(covers) = b.coverage.sentence() {
-        writeln!(o.w, "\n  covers {covers}")?;
+        writeln!(o.w)?;
+        o.para(2, &format!("covers {covers}"))?;
     }
     for w in &b.warnings {
         o.para(2, &format!("warning: {w}"))?;

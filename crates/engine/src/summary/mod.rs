@@ -6,6 +6,7 @@
 //! a cap ([`Caps`]); past it new keys are counted in an overflow figure and the map says it
 //! became approximate, so memory is bounded by the caps, never by the input size.
 
+pub(crate) mod evidence;
 mod keys;
 pub(crate) mod noise;
 mod proxy;
@@ -198,6 +199,9 @@ pub(crate) struct CategoryStats {
     pub(crate) paths: KeyCounts,
     /// Requests by client family (ids of [`crate::classify::family::Family`]).
     pub(crate) families: KeyCounts,
+    /// How widely each raw path was asked for (same keys and cap as `paths`; not kept in
+    /// saved summaries).
+    pub(crate) evidence: CappedMap<evidence::Evidence>,
     /// Requests that look like exploit scans or scripts rather than mail clients.
     pub(crate) scanner: u64,
     /// Requests already answered 403 by nginx (a 403 within [`CHEAP_MS`] ms).
@@ -215,6 +219,7 @@ impl CategoryStats {
             user_agents: KeyCounts::new(caps.user_agents).with_key_budget(caps.user_agents_bytes),
             paths: KeyCounts::new(caps.paths).with_key_budget(caps.paths_bytes),
             families: KeyCounts::new(64),
+            evidence: CappedMap::new(caps.paths).with_key_budget(caps.paths_bytes),
             scanner: 0,
             blocked: 0,
             blocked_time_us: 0,
@@ -228,6 +233,7 @@ impl CategoryStats {
         self.user_agents.merge(&o.user_agents);
         self.paths.merge(&o.paths);
         self.families.merge(&o.families);
+        self.evidence.merge(&o.evidence);
         self.scanner += o.scanner;
         self.blocked += o.blocked;
         self.blocked_time_us = self.blocked_time_us.saturating_add(o.blocked_time_us);
@@ -342,6 +348,7 @@ impl Summary {
             ] {
                 m.settle();
             }
+            c.evidence.settle();
         }
         self.served.settle();
         self.activity.settle();
@@ -357,6 +364,9 @@ impl Summary {
         settle_group(&mut agents, caps.user_agents, caps.user_agents_bytes, exact);
         let mut paths: Vec<_> = cats.iter_mut().map(|c| &mut c.paths).collect();
         settle_group(&mut paths, caps.paths, caps.paths_bytes, exact);
+        // The block's evidence has the paths' keys and limits, so it keeps the same paths.
+        let mut evidence: Vec<_> = cats.iter_mut().map(|c| &mut c.evidence).collect();
+        settle_group(&mut evidence, caps.paths, caps.paths_bytes, exact);
     }
 
     /// Bytes of the keys its maps hold (each counts its length and a fixed share for its

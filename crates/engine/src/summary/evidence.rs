@@ -1,0 +1,221 @@
+//! `Evidence`: per noise path, how widely it was asked for — by how many clients, on how many
+//! days and in how many hours, by which client families — beside its request count, which one
+//! client can multiply at will. The block ranks its entries by it when they do not all fit.
+//!
+//! Each figure is a set kept to its [`LIMIT`] smallest members, so a count is exact below the
+//! limit and means "at least the limit" at it; the union of two such sets, cut again to the
+//! limit, is the set of the union cut to the limit, so merging is associative and commutative
+//! and the figures do not depend on how the input was split.
+
+use super::keys::Tally;
+use crate::classify::family::Family;
+use std::hash::BuildHasher;
+
+/// The most members a set keeps: counts saturate here.
+pub(crate) const LIMIT: usize = 32;
+
+/// How widely one noise path was asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Evidence {
+    /// Requests.
+    pub(crate) requests: u64,
+    /// Three ascending sets one after another, in one allocation (a map holds thousands of
+    /// these): the smallest hashes of its clients, the earliest UTC days (epoch days) and the
+    /// earliest UTC hours (epoch hours) it was asked in.
+    sets: Vec<u32>,
+    /// The length of each set.
+    lens: [u8; 3],
+    /// Bit `f` set when a request came from [`Family`] `f`.
+    families: u16,
+}
+
+const CLIENTS: usize = 0;
+const DAYS: usize = 1;
+const HOURS: usize = 2;
+
+/// A client's hash: fixed, so a set means the same in every thread and run.
+fn client_hash(client: &[u8]) -> u32 {
+    let h = foldhash::fast::FixedState::with_seed(0x636c_6965_6e74).hash_one(client);
+    (h >> 32) as u32
+}
+
+/// The mail-client families (not scripts, browsers or unknown agents), in their order.
+const MAIL: [Family; 7] = [
+    Family::OutlookDesktop,
+    Family::OutlookMac,
+    Family::OutlookMobile,
+    Family::AppleMail,
+    Family::Thunderbird,
+    Family::AndroidMail,
+    Family::MtaSts,
+];
+
+impl Evidence {
+    /// Where set `i` lies in `sets`.
+    fn range(&self, i: usize) -> std::ops::Range<usize> {
+        let start: usize = self.lens[..i].iter().map(|&l| usize::from(l)).sum();
+        start..start + usize::from(self.lens[i])
+    }
+
+    /// Inserts `v` into set `i`, keeping its [`LIMIT`] smallest members.
+    #[inline]
+    fn insert(&mut self, i: usize, v: u32) {
+        let r = self.range(i);
+        let set = &self.sets[r.clone()];
+        if set.len() >= LIMIT && set.last().is_some_and(|&l| v >= l) {
+            return;
+        }
+        if let Err(at) = set.binary_search(&v) {
+            if set.len() >= LIMIT {
+                self.sets.remove(r.end - 1);
+                self.lens[i] -= 1;
+            }
+            if self.sets.capacity() == 0 {
+                self.sets.reserve_exact(3);
+            }
+            self.sets.insert(r.start + at, v);
+            self.lens[i] += 1;
+        }
+    }
+
+    /// Counts one request from `client` of `family`, at `time` (UTC epoch seconds) if logged.
+    #[inline]
+    pub(crate) fn add(&mut self, client: &[u8], family: Family, time: Option<i64>) {
+        self.requests += 1;
+        self.insert(CLIENTS, client_hash(client));
+        if let Some(t) = time {
+            let hour = t.div_euclid(3600).clamp(0, i64::from(u32::MAX)) as u32;
+            self.insert(HOURS, hour);
+            self.insert(DAYS, hour / 24);
+        }
+        self.families |= 1 << (family as u16);
+    }
+
+    /// Distinct clients, up to [`LIMIT`].
+    pub(crate) fn clients(&self) -> usize {
+        usize::from(self.lens[CLIENTS])
+    }
+
+    /// Distinct UTC days, up to [`LIMIT`].
+    pub(crate) fn days(&self) -> usize {
+        usize::from(self.lens[DAYS])
+    }
+
+    /// Distinct UTC hours, up to [`LIMIT`].
+    pub(crate) fn hours(&self) -> usize {
+        usize::from(self.lens[HOURS])
+    }
+
+    /// The mail-client families that asked for it (scripts and unknown agents are not counted).
+    pub(crate) fn mail_families(&self) -> Vec<&'static str> {
+        MAIL.iter()
+            .filter(|&&f| self.families & (1 << (f as u16)) != 0)
+            .map(|f| f.id())
+            .collect()
+    }
+
+    /// What the block ranks by, largest first: distinct clients times distinct hours (an
+    /// attacker must have many addresses *and* keep sending for hours; a log without times
+    /// counts one hour), then days, mail-client families, and last requests.
+    pub(crate) fn rank(&self) -> (usize, usize, usize, u64) {
+        (
+            self.clients() * self.hours().max(1),
+            self.days(),
+            self.mail_families().len(),
+            self.requests,
+        )
+    }
+
+    /// `3 clients, 1 day, 2 hours, outlook-desktop` (a count at the limit reads `32+`).
+    pub(crate) fn describe(&self) -> String {
+        let n = |v: usize, one: &str, many: &str| {
+            let more = if v >= LIMIT { "+" } else { "" };
+            format!("{v}{more} {}", if v == 1 { one } else { many })
+        };
+        let fams = self.mail_families();
+        format!(
+            "{}, {}, {}, {}",
+            n(self.clients(), "client", "clients"),
+            n(self.days(), "day", "days"),
+            n(self.hours(), "hour", "hours"),
+            if fams.is_empty() {
+                "no mail-client family".to_string()
+            } else {
+                fams.join("+")
+            }
+        )
+    }
+}
+
+impl Tally for Evidence {
+    fn absorb(&mut self, o: &Self) {
+        self.requests += o.requests;
+        for i in [CLIENTS, DAYS, HOURS] {
+            for &v in &o.sets[o.range(i)] {
+                self.insert(i, v);
+            }
+        }
+        self.families |= o.families;
+    }
+
+    fn requests(&self) -> u64 {
+        self.requests
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_saturate_and_merge_in_any_order() {
+        let mut whole = Evidence::default();
+        let mut parts = [Evidence::default(), Evidence::default()];
+        for i in 0..100u32 {
+            let client = format!("10.0.0.{i}");
+            let t = Some(i64::from(i) * 3600 * 7);
+            whole.add(client.as_bytes(), Family::OutlookDesktop, t);
+            parts[(i % 2) as usize].add(client.as_bytes(), Family::OutlookDesktop, t);
+        }
+        let mut merged = parts[1].clone();
+        merged.absorb(&parts[0]);
+        assert_eq!(merged, whole);
+        // Any order, any split: the same sets.
+        let mut reversed = Evidence::default();
+        let mut thirds = [
+            Evidence::default(),
+            Evidence::default(),
+            Evidence::default(),
+        ];
+        for i in (0..100u32).rev() {
+            let client = format!("10.0.0.{i}");
+            let t = Some(i64::from(i) * 3600 * 7);
+            reversed.add(client.as_bytes(), Family::OutlookDesktop, t);
+            thirds[(i * 7 % 3) as usize].add(client.as_bytes(), Family::OutlookDesktop, t);
+        }
+        assert_eq!(reversed, whole);
+        let mut merged = Evidence::default();
+        for p in thirds.iter().rev() {
+            merged.absorb(p);
+        }
+        assert_eq!(merged, whole);
+        assert_eq!(
+            whole.sets.len(),
+            whole.clients() + whole.days() + whole.hours()
+        );
+        assert_eq!(whole.clients(), LIMIT);
+        assert_eq!(whole.requests, 100);
+        assert!(whole
+            .describe()
+            .starts_with("32+ clients, 29 days, 32+ hours"));
+        let mut one = Evidence::default();
+        for _ in 0..301 {
+            one.add(b"192.0.2.9", Family::Script, Some(0));
+        }
+        assert_eq!(
+            one.describe(),
+            "1 client, 1 day, 1 hour, no mail-client family"
+        );
+        assert!(whole.rank() > one.rank());
+    }
+}
