@@ -24,6 +24,7 @@ mod markdown_escape;
 mod nginx;
 mod nginx_block;
 mod paths;
+mod prometheus;
 mod realip;
 mod rotation;
 mod routing;
