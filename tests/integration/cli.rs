@@ -927,3 +927,72 @@ fn mta_sts_resolvers_are_not_counted_as_scans() {
     assert_eq!(families(&ad), [("script".to_string(), 1)]);
     assert_eq!(ad["scanner_requests"], 1);
 }
+
+/// User agents and paths too long for their column are cut in the middle, so the Outlook
+/// builds that differ only near the end stay apart; a cut never splits an escape, the count
+/// column stays where it is, and no line passes 80 columns. The impact line gives the worst
+/// minute's share of the PHP workers.
+#[test]
+fn long_agents_and_paths_are_cut_in_the_middle_of_the_text_report() {
+    let builds = ["17928", "17726", "16827"];
+    let long_path = format!("/autodiscover/{}/autodiscover.xml", "é".repeat(30));
+    let mut data = String::new();
+    for (i, build) in builds.iter().enumerate() {
+        let ua =
+            format!("Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.{build}; Pro)");
+        for j in 0..(3 - i) * 5 {
+            let t = format!("02:{:02}:{:02}", i, j);
+            let req = format!("GET {long_path} HTTP/1.1");
+            data += &pline(&t, &req, 404, &ua, "0.5", "203.0.113.9");
+        }
+    }
+    let out = noisegate()
+        .args(["--color", "never", "--php-workers", "4"])
+        .write_stdin(data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    let agents: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Microsoft Office/16.0"))
+        .collect();
+    assert_eq!(agents.len(), 3, "{text}");
+    for (row, build) in agents.iter().zip(builds) {
+        assert!(row.contains('…'), "{row}");
+        assert!(row.contains(&format!("16.0.{build}; Pro)")), "{row}");
+        // The count ends at the same column on every row: 4 + 62 + 1 + 11.
+        assert_eq!(row.chars().count(), 78, "{row}");
+    }
+    let path_row = text
+        .lines()
+        .find(|l| l.starts_with("    /autodiscover/\\x"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(path_row.chars().count(), 78, "{path_row}");
+    assert!(
+        path_row.contains("…") && path_row.contains("/autodiscover.xml "),
+        "{path_row}"
+    );
+    // Every escape is whole, `\x` and two hex digits, and so is every character: `é` is
+    // `\xc3\xa9` on both sides of the cut, never half of it.
+    for piece in path_row.split("\\x").skip(1) {
+        let hex = piece.get(..2).unwrap_or_else(|| panic!("{path_row}"));
+        assert!(hex == "c3" || hex == "a9", "{path_row}");
+    }
+    assert!(
+        !path_row.contains("\\xc3…") && !path_row.contains("…\\xa9"),
+        "{path_row}"
+    );
+    assert_eq!(
+        path_row.matches("\\xc3").count(),
+        path_row.matches("\\xa9").count()
+    );
+    let impact = text.replace("\n    ", " ");
+    assert!(
+        impact.contains("at the worst minute (02-19 02:00, ") && impact.contains("% of 4)."),
+        "{text}"
+    );
+}
