@@ -65,7 +65,7 @@ pub struct CheckArgs {
 /// Runs `check`; the exit code says whether it fired (1) or could not check (2). A check
 /// that fails says so on stdout too, so that `| mail -E` sends it.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let (report, scan, figures) = match evaluate(args) {
+    let (mut report, mut scan, figures) = match evaluate(args) {
         Ok((report, scan, figures)) => (report, Some(scan), figures),
         Err(e) => {
             let e = terminal_text(&format!("{e:#}"));
@@ -73,6 +73,15 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
             (CheckReport::failed(e), None, None)
         }
     };
+    // Metrics cannot take a line after them: the state is saved first, and a state that
+    // cannot be saved makes them say the check failed (as its exit code 2 does).
+    if args.output == CheckOutput::Prometheus && matches!(report.status(), "ok" | "alert") {
+        if let Some(Err(e)) = scan.take().map(|s| s.save_state()) {
+            let e = terminal_text(&format!("could not save the state: {e:#}"));
+            eprintln!("noisegate: {e}");
+            report = CheckReport::failed(e);
+        }
+    }
     match args.output {
         CheckOutput::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -91,11 +100,8 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
             // (a full disk) is said on stdout too: the next run would read the same lines.
             if let Some(Err(e)) = scan.as_ref().map(|s| s.save_state()) {
                 let e = terminal_text(&format!("{e:#}"));
-                // Metrics stay metrics: the textfile collector would refuse the whole file.
-                if args.output != CheckOutput::Prometheus {
-                    writeln!(out, "noisegate: could not save the state: {e}")?;
-                    out.flush()?;
-                }
+                writeln!(out, "noisegate: could not save the state: {e}")?;
+                out.flush()?;
                 eprintln!("noisegate: could not save the state: {e}");
                 return Ok(ExitCode::from(2));
             }

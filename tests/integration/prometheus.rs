@@ -219,3 +219,41 @@ fn the_report_writes_the_same_figures_without_the_check() {
         "{text}"
     );
 }
+
+#[test]
+fn an_incremental_check_saves_its_state_before_writing_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/pantheon.log"),
+        &log,
+    )
+    .unwrap();
+    let state = dir.path().join("state");
+    let args = [
+        "check",
+        "-o",
+        "prometheus",
+        "--state",
+        state.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ];
+    let (code, text) = run(&args);
+    assert_eq!(code, 1, "{text}");
+    valid(&text);
+    assert_eq!(
+        value(&text, "noisegate_lines_read").as_deref(),
+        Some("5000")
+    );
+    assert!(state.exists());
+    // The next run reads only what was added since: nothing, so nothing fires.
+    let (code, text) = run(&args);
+    assert_eq!(code, 0, "{text}");
+    valid(&text);
+    assert_eq!(value(&text, "noisegate_lines_read").as_deref(), Some("0"));
+    assert_eq!(
+        value(&text, "noisegate_check_success").as_deref(),
+        Some("1")
+    );
+    assert_eq!(value(&text, "noisegate_storms").as_deref(), Some("0"));
+}
