@@ -1,5 +1,5 @@
-//! The progress bar on stderr: bytes read (of the total when every input is a plain file),
-//! throughput and the noise found so far. It appears only after a delay (about a second), so
+//! The progress bar on stderr: bytes scanned (of the total when every input is a plain file),
+//! throughput and the noise found so far, within the terminal's width. It appears only after a delay (about a second), so
 //! quick runs never flash one, and only on a terminal unless asked.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -9,6 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// The bar when the total is known: the bar takes what the terminal leaves; the rest is at
+/// most 57 columns (`1023.99 MiB/1023.99 MiB 1023.99 MiB/s · 999999999 probes`), so on an
+/// 80-column terminal the bar keeps at least 22.
+const BAR: &str = "{wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} · {msg}";
+/// Without a total (stdin, gzip): a spinner, bytes scanned, throughput and noise.
+const SPINNER: &str = "{spinner} {bytes} {binary_bytes_per_sec} · {msg}";
 
 /// A running display; dropping it clears the bar.
 pub struct Display {
@@ -38,36 +45,39 @@ pub fn start(p: Arc<Progress>, total: Option<u64>, delay: Duration) -> Display {
     let done = Arc::new(AtomicBool::new(false));
     let stop = done.clone();
     let handle = std::thread::spawn(move || {
+        // The bar starts with the scan, hidden: its elapsed time and throughput count from
+        // the first byte, not from when it appears.
+        let hidden = ProgressDrawTarget::hidden();
+        let (bar, template) = match total {
+            Some(n) => (ProgressBar::with_draw_target(Some(n), hidden), BAR),
+            None => (ProgressBar::with_draw_target(None, hidden), SPINNER),
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        // The bytes first: the noise counted with them is at least theirs.
+        let update = |bar: &ProgressBar| {
+            let bytes = p.bytes.load(Ordering::Acquire);
+            bar.set_message(format!("{} probes", p.noise.load(Ordering::Relaxed)));
+            bar.set_position(bytes);
+        };
         let began = Instant::now();
         while began.elapsed() < delay {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
+            update(&bar);
             std::thread::sleep(Duration::from_millis(20));
         }
-        let (bar, template) = match total {
-            Some(n) => (
-                ProgressBar::new(n),
-                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
-            ),
-            None => (
-                ProgressBar::new_spinner(),
-                "{spinner} {bytes} {binary_bytes_per_sec} {msg}",
-            ),
-        };
         bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style);
-        }
         while !stop.load(Ordering::Relaxed) {
-            bar.set_position(p.bytes.load(Ordering::Relaxed));
-            bar.set_message(format!(
-                "· {} mail-client probes",
-                p.noise.load(Ordering::Relaxed)
-            ));
+            update(&bar);
             bar.tick();
             std::thread::sleep(Duration::from_millis(100));
         }
+        // The last state is drawn once (forced, whatever the refresh rate) before it is cleared.
+        update(&bar);
+        bar.finish();
         bar.finish_and_clear();
     });
     Display {

@@ -7,8 +7,8 @@ use crate::choice::choice;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use noisegate_engine::{
-    find, terminal_text, CheckReport, ScanResult, Thresholds, Upstream, DEFAULT_MAX_NOISE_SHARE,
-    DEFAULT_MAX_REJECTED_SHARE,
+    build_report, find, terminal_text, CheckReport, Report, ScanResult, Thresholds, Upstream,
+    DEFAULT_MAX_NOISE_SHARE, DEFAULT_MAX_REJECTED_SHARE,
 };
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,6 +20,9 @@ pub enum CheckOutput {
     Text,
     /// JSON for monitoring systems.
     Json,
+    /// Prometheus text format, for node_exporter's textfile collector (the alert's exit
+    /// code is kept).
+    Prometheus,
 }
 
 /// Arguments of `noisegate check`.
@@ -62,20 +65,30 @@ pub struct CheckArgs {
 /// Runs `check`; the exit code says whether it fired (1) or could not check (2). A check
 /// that fails says so on stdout too, so that `| mail -E` sends it.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let (report, scan) = match evaluate(args) {
-        Ok((report, scan)) => (report, Some(scan)),
+    let (mut report, mut scan, figures) = match evaluate(args) {
+        Ok((report, scan, figures)) => (report, Some(scan), figures),
         Err(e) => {
             let e = terminal_text(&format!("{e:#}"));
             eprintln!("noisegate: {e}");
-            (CheckReport::failed(e), None)
+            (CheckReport::failed(e), None, None)
         }
     };
+    // Metrics cannot take a line after them: the state is saved first, and a state that
+    // cannot be saved makes them say the check failed (as its exit code 2 does).
+    if args.output == CheckOutput::Prometheus && matches!(report.status(), "ok" | "alert") {
+        if let Some(Err(e)) = scan.take().map(|s| s.save_state()) {
+            let e = terminal_text(&format!("could not save the state: {e:#}"));
+            eprintln!("noisegate: {e}");
+            report = CheckReport::failed(e);
+        }
+    }
     match args.output {
         CheckOutput::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
             writeln!(out)?;
         }
         CheckOutput::Text => report.write_text(out)?,
+        CheckOutput::Prometheus => report.write_prometheus(figures.as_ref(), super::now(), out)?,
     }
     out.flush()?;
     for e in report.errors().iter().filter(|e| e.kind != "failed") {
@@ -98,8 +111,9 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> Result<ExitCode> {
     })
 }
 
-/// Scans and applies the rules.
-fn evaluate(args: &CheckArgs) -> Result<(CheckReport, ScanResult)> {
+/// Scans and applies the rules; with `-o prometheus`, also builds the report whose figures the
+/// metrics carry.
+fn evaluate(args: &CheckArgs) -> Result<(CheckReport, ScanResult, Option<Report>)> {
     let mut scan = args.input.scan(true, true)?;
     let found = find(&mut scan, &args.analysis.settings(args.upstream))?;
     let thresholds = Thresholds {
@@ -108,5 +122,10 @@ fn evaluate(args: &CheckArgs) -> Result<(CheckReport, ScanResult)> {
         max_rejected_share: args.max_rejected_share,
         include_cheap: args.include_blocked,
     };
-    Ok((noisegate_engine::check(&scan, &found, &thresholds), scan))
+    let figures = (args.output == CheckOutput::Prometheus).then(|| build_report(&scan, &found, 1));
+    Ok((
+        noisegate_engine::check(&scan, &found, &thresholds),
+        scan,
+        figures,
+    ))
 }

@@ -45,6 +45,13 @@ enum Command {
     Formats(formats::FormatsArgs),
 }
 
+/// This moment, seconds since the epoch (the time the Prometheus metrics carry).
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Parses the command line and runs it.
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();

@@ -78,6 +78,7 @@ pub fn show(
     let report = build_report(&scan, &found, v.top);
     let style = Style {
         color: args::use_color(v.color),
+        now: super::now(),
     };
     render(&report, v.output, style, out)?;
     Ok(scan)

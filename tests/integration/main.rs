@@ -25,6 +25,7 @@ mod markdown_escape;
 mod nginx;
 mod nginx_block;
 mod paths;
+mod prometheus;
 mod realip;
 mod rotation;
 mod routing;

@@ -1,6 +1,6 @@
 //! What the real-nginx tests share: finding nginx (and the skip rule when it is absent),
 //! whether we run as root, and a free port on 127.0.0.1; and finding logrotate, with the same
-//! skip rule, for the rotation tests.
+//! skip rule, for the rotation tests, and promtool for the metrics tests.
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
@@ -41,6 +41,24 @@ pub fn logrotate_binary() -> Option<PathBuf> {
     }
     eprintln!("skipped: logrotate not installed");
     None
+}
+
+/// Prometheus's `promtool` (Debian package `prometheus`), `/usr/bin/promtool` or on PATH, for
+/// the metrics tests. Without it: a failure when `CI` is set, else a skip notice.
+pub fn promtool_binary() -> Option<PathBuf> {
+    let bin = PathBuf::from("/usr/bin/promtool");
+    let found = bin.is_file().then_some(bin).or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join("promtool"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            panic!("promtool not installed, and CI is set: .ci/run must install prometheus");
+        }
+        eprintln!("skipped: promtool not installed (apt-get install prometheus)");
+    }
+    found
 }
 
 /// Whether this process runs as root (effective uid 0), from /proc/self/status.

@@ -15,7 +15,8 @@ use crate::format::time::rfc3339;
 use crate::numbers::{pct, share, thousands};
 use crate::pipeline::ScanResult;
 use crate::remedy;
-use crate::report::{bursts, StormView, SurgeView, SCHEMA};
+use crate::report::prometheus::{self, CheckState};
+use crate::report::{bursts, Report, StormView, SurgeView, SCHEMA};
 use crate::summary::CHEAP_MS;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -137,6 +138,24 @@ impl CheckReport {
     /// Whether any rule fired.
     pub fn fired(&self) -> bool {
         !self.alerts.is_empty()
+    }
+
+    /// The Prometheus text format (see README): when this run happened (`now`, seconds since
+    /// the epoch), whether it could check and what fired, and `report`'s figures (the report
+    /// of the same scan and findings). Logs that could not be checked give no figures: a
+    /// dashboard shows a gap, not zeros it cannot vouch for.
+    pub fn write_prometheus(
+        &self,
+        report: Option<&Report>,
+        now: i64,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let success = self.errors.is_empty();
+        let state = CheckState {
+            success,
+            alerts: self.alerts.iter().map(|a| a.kind).collect(),
+        };
+        prometheus::render(report.filter(|_| success), Some(&state), now, out)
     }
 
     /// The text for a person: nothing when healthy; the reasons it could not check; or the

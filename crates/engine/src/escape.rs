@@ -76,13 +76,104 @@ pub(crate) fn ser_bytes<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::O
     s.serialize_str(&json_text(bytes))
 }
 
-/// Shortens an escaped string to `width` characters, marking the cut with `...`.
+/// The byte an escape `\xHH` at `s[i..]` stands for.
+fn escaped_byte(s: &str, i: usize) -> Option<u8> {
+    let hex = s.get(i..i + 4)?.strip_prefix("\\x")?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u8::from_str_radix(hex, 16).ok()
+}
+
+/// The units of an escaped string that a cut must not split: a character, an escape `\xHH`,
+/// or the escapes of one UTF-8 character (`\xc3\xa9`, a lead byte and its continuation
+/// bytes), each as wide as its characters.
+fn units(s: &str) -> Vec<&str> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let len = match escaped_byte(s, i) {
+            Some(lead) => {
+                let follow = match lead {
+                    0xc2..=0xdf => 1,
+                    0xe0..=0xef => 2,
+                    0xf0..=0xf4 => 3,
+                    _ => 0,
+                };
+                let mut len = 4;
+                for _ in 0..follow {
+                    match escaped_byte(s, i + len) {
+                        Some(0x80..=0xbf) => len += 4,
+                        _ => break,
+                    }
+                }
+                len
+            }
+            None => s[i..].chars().next().map_or(1, char::len_utf8),
+        };
+        out.push(&s[i..i + len]);
+        i += len;
+    }
+    out
+}
+
+/// Columns of a unit: an escape or a character is as wide as its characters.
+fn columns(u: &str) -> usize {
+    u.chars().count()
+}
+
+/// Shortens an escaped string to at most `width` columns by cutting out its middle, marked
+/// with `…`: the head and the tail stay, so two user agents or paths that differ only near
+/// their end (`... Microsoft Outlook 16.0.17928; Pro)` and `... 16.0.17726; Pro)`) still look
+/// different. Never cuts inside an escape `\xHH`, a character, or the escapes of one UTF-8
+/// character; the result is `width` columns, or a few fewer when such a unit meets the cut.
 pub(crate) fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
+    let units = units(s);
+    if units.iter().map(|u| columns(u)).sum::<usize>() <= width {
+        return s.to_string();
+    }
+    let Some(budget) = width.checked_sub(1) else {
+        return String::new();
+    };
+    let (mut head, mut h) = (0, 0);
+    while h < units.len() && head + columns(units[h]) <= budget / 2 {
+        head += columns(units[h]);
+        h += 1;
+    }
+    let (mut tail, mut t) = (0, units.len());
+    while t > h && head + tail + columns(units[t - 1]) <= budget {
+        tail += columns(units[t - 1]);
+        t -= 1;
+    }
+    // An escape too wide for what the tail had left may leave room for the head.
+    while h < t && head + tail + columns(units[h]) <= budget {
+        head += columns(units[h]);
+        h += 1;
+    }
+    let mut out = units[..h].concat();
+    out.push('…');
+    out.push_str(&units[t..].concat());
+    out
+}
+
+/// Shortens an escaped string to at most `width` columns by cutting its end, marked with
+/// `...` (for a log line, whose start is where it went wrong). Never cuts inside an escape or
+/// a character.
+pub(crate) fn fit_head(s: &str, width: usize) -> String {
+    let units = units(s);
+    if units.iter().map(|u| columns(u)).sum::<usize>() <= width {
         return s.to_string();
     }
     let keep = width.saturating_sub(3);
-    let mut out: String = s.chars().take(keep).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for u in units {
+        if used + columns(u) > keep {
+            break;
+        }
+        used += columns(u);
+        out.push_str(u);
+    }
     out.push_str("...");
     out
 }
@@ -115,8 +206,46 @@ mod tests {
     }
 
     #[test]
-    fn fit_cuts_long_strings() {
+    fn fit_cuts_long_strings_in_the_middle() {
         assert_eq!(fit("abcdef", 6), "abcdef");
-        assert_eq!(fit("abcdefg", 6), "abc...");
+        assert_eq!(fit("abcdefg", 6), "ab…efg");
+        assert_eq!(fit("abcdefg", 1), "…");
+        assert_eq!(fit("abcdefg", 0), "");
+        let a = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)";
+        let b = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17726; Pro)";
+        assert_ne!(fit(a, 60), fit(b, 60));
+        assert!(fit(a, 60).ends_with("16.0.17928; Pro)"), "{}", fit(a, 60));
+        assert_eq!(fit(a, 60).chars().count(), 60);
+    }
+
+    #[test]
+    fn fit_never_cuts_an_escape_or_a_character() {
+        let s = escape_text("é".repeat(20).as_bytes()); // 20 times `\xc3\xa9`, 160 columns
+        for width in 0..=40 {
+            let cut = fit(&s, width);
+            assert!(cut.chars().count() <= width, "{width}: {cut}");
+            assert!(cut.chars().count() + 7 >= width, "{width}: {cut}");
+            for side in cut.split('…') {
+                assert_eq!(side.len() % 8, 0, "{width}: {cut}");
+                assert!(
+                    side.is_empty() || side.starts_with("\\xc3"),
+                    "{width}: {cut}"
+                );
+            }
+            let head = fit_head(&s, width);
+            assert!(head.chars().count() <= width.max(3), "{width}: {head}");
+            assert!(head.trim_end_matches("...").len() % 8 == 0, "{head}");
+        }
+        // A lone continuation byte or an invalid lead is an escape of its own.
+        assert_eq!(
+            units("\\xa9\\xc3x\\xf0\\x9f\\x98\\x80"),
+            ["\\xa9", "\\xc3", "x", "\\xf0\\x9f\\x98\\x80"]
+        );
+        assert_eq!(
+            units("\\x5cxzz\\xg1"),
+            ["\\x5c", "x", "z", "z", "\\", "x", "g", "1"]
+        );
+        assert_eq!(fit("日本語のパス/とても長い", 6), "日本…も長い");
+        assert_eq!(fit_head("abcdefg", 6), "abc...");
     }
 }

@@ -20,7 +20,7 @@
 //! let mut result = noisegate_engine::scan(&[Input::Stdin], &ScanOptions::new(2))?;
 //! let found = find(&mut result, &Settings::default())?;
 //! let report = build_report(&result, &found, 10);
-//! render(&report, Output::Json, Style { color: false }, &mut std::io::stdout())?;
+//! render(&report, Output::Json, Style { color: false, now: 0 }, &mut std::io::stdout())?;
 //! # Ok(())
 //! # }
 //! ```

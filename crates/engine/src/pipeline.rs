@@ -61,10 +61,12 @@ pub struct ScanOptions {
     pub mmap: input::MmapChoice,
 }
 
-/// How far a scan has come: bytes handed to workers and noise requests found.
+/// How far a scan has come: bytes scanned and noise requests found. A worker adds both once it
+/// has scanned a block (the noise first, then the bytes with `Release` ordering), so the bytes
+/// never run ahead of the scan, whatever the readers have already handed out.
 #[derive(Debug, Default)]
 pub struct Progress {
-    /// Bytes read (decompressed) and cut into blocks.
+    /// Bytes of input (decompressed) scanned.
     pub bytes: AtomicU64,
     /// Noise requests counted so far.
     pub noise: AtomicU64,
@@ -451,10 +453,6 @@ impl<'r, 'a> SourceReader<'r, 'a> {
     }
 
     fn send(&mut self, block: Block, format: &Arc<LogFormat>) -> bool {
-        if let Some(p) = &self.readers.opts.progress {
-            p.bytes
-                .fetch_add(block.data().len() as u64, Ordering::Relaxed);
-        }
         let work = Work {
             block,
             format: format.clone(),
@@ -629,6 +627,7 @@ fn run_workers(
                         let noise = scanner.summary.noise_requests();
                         p.noise.fetch_add(noise - seen, Ordering::Relaxed);
                         seen = noise;
+                        p.bytes.fetch_add(block.input_len(), Ordering::Release);
                     }
                     block.recycle(|buf| {
                         let _ = pool_tx.try_send(buf);
@@ -671,4 +670,64 @@ fn resolve_reject_lines(summary: &mut Summary, mut ledger: Ledger) {
         ex.block = 0;
     }
     summary.reject_examples.sort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// A log whose every line is one noise request of the same length.
+    fn noise_log(lines: usize) -> (tempfile::NamedTempFile, u64) {
+        use std::io::Write;
+        let line = "203.0.113.7 - - [10/Mar/2024:12:00:00 +0000] \
+                    \"GET /autodiscover/autodiscover.xml HTTP/1.1\" 404 0 \"-\" \"Microsoft Office/16.0\"\n";
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for _ in 0..lines {
+            f.write_all(line.as_bytes()).unwrap();
+        }
+        f.flush().unwrap();
+        (f, line.len() as u64)
+    }
+
+    /// The progress counters count bytes scanned, not bytes handed out: at every moment the
+    /// bytes counted are lines already counted as noise, and at the end they are the input.
+    #[test]
+    fn progress_counts_scanned_bytes_only() {
+        let (file, line_len) = noise_log(40_000);
+        let size = file.as_file().metadata().unwrap().len();
+        // SAFETY: the test owns the file, which nobody truncates while it is mapped.
+        for mmap in [input::MmapChoice::never(), unsafe {
+            input::MmapChoice::auto()
+        }] {
+            let progress = Arc::new(Progress::default());
+            let mut opts = ScanOptions::new(2);
+            opts.chunk = 4096;
+            opts.mmap = mmap;
+            opts.progress = Some(progress.clone());
+            let inputs = [Input::Path(file.path().to_path_buf())];
+            let done = AtomicBool::new(false);
+            let (result, ahead) = std::thread::scope(|s| {
+                let watcher = s.spawn(|| {
+                    let mut ahead = 0u64;
+                    while !done.load(Ordering::Relaxed) {
+                        let bytes = progress.bytes.load(Ordering::Acquire);
+                        let scanned = progress.noise.load(Ordering::Relaxed) * line_len;
+                        ahead = ahead.max(bytes.saturating_sub(scanned));
+                    }
+                    ahead
+                });
+                let result = scan(&inputs, &opts).unwrap();
+                done.store(true, Ordering::Relaxed);
+                (result, watcher.join().unwrap())
+            });
+            assert_eq!(result.summary.noise_requests(), 40_000);
+            assert_eq!(
+                ahead, 0,
+                "bytes counted before they were scanned ({mmap:?})"
+            );
+            assert_eq!(progress.bytes.load(Ordering::Acquire), size);
+            assert_eq!(progress.noise.load(Ordering::Relaxed), 40_000);
+        }
+    }
 }

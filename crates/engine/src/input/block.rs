@@ -72,6 +72,15 @@ impl Block {
         }
     }
 
+    /// The bytes of input the block stands for: its data, or for a mapped over-long line the
+    /// whole line (the reading chunker skips the rest of such a line without handing it out).
+    pub(crate) fn input_len(&self) -> u64 {
+        match (&self.bytes, &self.payload) {
+            (Bytes::Mapped(_, range), Payload::Overlong(_)) => range.len() as u64,
+            _ => self.data().len() as u64,
+        }
+    }
+
     /// Gives the block's memory back: a pool buffer to `pool`, mapped pages to the kernel.
     pub(crate) fn recycle(self, pool: impl FnOnce(Vec<u8>)) {
         match self.bytes {

@@ -5,8 +5,8 @@
 //!
 //! The modules depend one way only, leaves first: `units` (typed times), `counts` (key lists)
 //! and `output` (the caller's choices) ← `timeline`, `impact` ← `bursts` (storms and surges)
-//! ← `model` (the whole [`Report`]) ← the renderers `text`, `markdown`, `html` ← this file,
-//! which only picks the renderer.
+//! ← `model` (the whole [`Report`]) ← the renderers `text`, `markdown`, `html`, `prometheus`
+//! ← this file, which only picks the renderer.
 
 pub(crate) mod bursts;
 mod counts;
@@ -15,6 +15,7 @@ mod impact;
 mod markdown;
 pub(crate) mod model;
 mod output;
+pub(crate) mod prometheus;
 mod text;
 mod timeline;
 mod units;
@@ -32,6 +33,7 @@ pub fn render(report: &Report, output: Output, style: Style, w: &mut dyn Write) 
         Output::Text => text::render(report, style, w),
         Output::Markdown => markdown::render(report, w),
         Output::Html => html::render(report, w),
+        Output::Prometheus => prometheus::render(Some(report), None, style.now, w),
         Output::Json => {
             serde_json::to_writer_pretty(&mut *w, report)?;
             writeln!(w)

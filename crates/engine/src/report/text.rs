@@ -1,5 +1,7 @@
 //! The text report: aligned, readable at 80 columns, colored only when asked. Every string
-//! that came from a log goes through `escape_text` before it is written.
+//! that came from a log goes through `escape_text` before it is written; a user agent, client
+//! or path too long for its column is cut in the middle (`fit`: its end, a build number or a
+//! file name, stays visible), a message or a rejected line at its end (`fit_head`).
 //!
 //! This file owns the layout helpers and the overview, noise, category, rejects and block
 //! sections; the chart, the storm and surge tables and the impact are in `text/`. Like every
@@ -8,7 +10,7 @@
 
 use super::model::{CategoryView, Report, TrafficView};
 use super::output::Style;
-use crate::escape::{escape_text, fit, terminal_text};
+use crate::escape::{escape_text, fit, fit_head, terminal_text};
 use crate::numbers::{bytes, pct, plural, secs, span, thousands};
 use std::io::{self, Write};
 
@@ -65,7 +67,7 @@ fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
             terminal_text(&e.message)
         );
         let shown = o.paint("1;31", "NOT READ");
-        writeln!(o.w, "{shown}   {}", fit(&what, 80 - 11))?;
+        writeln!(o.w, "{shown}   {}", fit_head(&what, 80 - 11))?;
     }
     let names: Vec<String> = r
         .inputs
@@ -290,7 +292,7 @@ fn rejects(o: &mut Out, r: &Report) -> io::Result<()> {
             format!(" ({})", e.detail)
         };
         o.para(2, &format!("{file}:{}: {}{detail}", e.line, e.reason))?;
-        writeln!(o.w, "    {}", fit(&escape_text(&e.text), WIDTH - 4))?;
+        writeln!(o.w, "    {}", fit_head(&escape_text(&e.text), WIDTH - 4))?;
     }
     Ok(())
 }

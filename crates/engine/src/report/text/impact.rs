@@ -8,10 +8,17 @@ use crate::report::impact::LoadView;
 use crate::report::model::Report;
 use std::io;
 
-/// `, 3.2 at the worst minute (03-10 11:45)`, or nothing without `$request_time`.
-fn peak(l: &LoadView) -> String {
+/// `, 3.2 at the worst minute (03-10 11:45)`, or nothing without `$request_time`; with
+/// `capacity`, that minute's share of the PHP workers too: `(03-10 11:45, 40.00% of 8)`.
+fn peak(l: &LoadView, capacity: Option<u32>) -> String {
     match (l.peak_minute, l.peak_minute_workers) {
-        (Some(m), Some(w)) => format!(", {w:.1} at the worst minute ({})", short(m)),
+        (Some(m), Some(w)) => {
+            let share = match (capacity, l.peak_share_of_capacity) {
+                (Some(n), Some(s)) => format!(", {} of {n}", pct(s)),
+                _ => String::new(),
+            };
+            format!(", {w:.1} at the worst minute ({}{share})", short(m))
+        }
         _ => String::new(),
     }
 }
@@ -34,7 +41,8 @@ pub(super) fn impact(o: &mut Out, r: &Report) -> io::Result<()> {
         );
     };
     let share = pct(n.share_of_capacity.unwrap_or(0.0));
-    let (workers, np, ap) = (i.php_workers, peak(n), peak(a));
+    let workers = i.php_workers;
+    let (np, ap) = (peak(n, Some(workers)), peak(a, None));
     o.para(2, &format!("Mail-client probes kept {nw:.2} PHP workers busy on average ({share} of {workers}){np}."))?;
     o.para(2, &format!("All traffic kept {aw:.2} busy on average{ap}."))?;
     if i.already_blocked_requests > 0 {
