@@ -23,6 +23,7 @@ mod lines;
 mod markdown_escape;
 mod nginx;
 mod nginx_block;
+mod nginx_include;
 mod paths;
 mod realip;
 mod rotation;
