@@ -1,6 +1,6 @@
 //! What the real-nginx tests share: finding nginx (and the skip rule when it is absent),
 //! whether we run as root, and a free port on 127.0.0.1; and finding logrotate, with the same
-//! skip rule, for the rotation tests.
+//! skip rule, for the rotation tests, and `man`, for the man page tests.
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
@@ -41,6 +41,21 @@ pub fn logrotate_binary() -> Option<PathBuf> {
     }
     eprintln!("skipped: logrotate not installed");
     None
+}
+
+/// `man`, if it can be run (to render the generated pages). Without it: a failure under
+/// `CI=true`, else a skip notice.
+pub fn man_binary() -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("man"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("man not installed, and CI=true: .ci/run must install man-db");
+        }
+        eprintln!("skipped: man not installed");
+    }
+    found
 }
 
 /// Whether this process runs as root (effective uid 0), from /proc/self/status.
