@@ -274,4 +274,11 @@ fn an_nginx_dump_is_read_without_following_its_includes() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["format"], "main");
     assert_eq!(ews_requests(&v), 1);
+
+    // `nginx -T > all.conf 2>&1`: nginx's messages first.
+    let messages = "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\nnginx: configuration file /etc/nginx/nginx.conf test is successful\n";
+    write(d, "all.conf", &format!("{messages}{dump}"));
+    let (code, v, err) = run(d, &["--nginx-conf", conf.to_str().unwrap()], LINE);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["format"], "main");
 }

@@ -311,12 +311,11 @@ impl Loader {
     }
 }
 
-/// Whether `text` is the output of `nginx -T`: it starts with `# configuration file PATH:`.
+/// Whether `text` is the output of `nginx -T`: a line `# configuration file PATH:` starts
+/// each file (nginx's own messages may come first, if its stderr went to the file too).
 fn is_dump(text: &str) -> bool {
-    text.trim_start()
-        .lines()
-        .next()
-        .is_some_and(|l| l.starts_with("# configuration file ") && l.trim_end().ends_with(':'))
+    text.lines()
+        .any(|l| l.starts_with("# configuration file ") && l.trim_end().ends_with(':'))
 }
 
 /// The text of a regular file of at most [`MAX_FILE_BYTES`].
