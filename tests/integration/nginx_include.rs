@@ -221,6 +221,32 @@ fn an_include_loop_is_an_error() {
 }
 
 #[test]
+fn glob_matches_are_read_in_name_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "nginx.conf", &format!("{MAIN}\ninclude sites/*;\n"));
+    // Written out of order; the first access_log is the one in the first name (byte order,
+    // as glob(3) sorts: a10 before a2).
+    for name in ["m", "z", "b", "a2", "a10", "y"] {
+        write(
+            d,
+            &format!("sites/{name}"),
+            &format!(
+                "access_log /var/log/{name}.log f{name};\nlog_format f{name} '[$time_local] $status {name}';\n"
+            ),
+        );
+    }
+    let conf = d.join("nginx.conf");
+    let (code, v, err) = run(
+        d,
+        &["--nginx-conf", conf.to_str().unwrap()],
+        "[19/Feb/2016:02:00:00 +0000] 404 a10\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["format"], "fa10");
+}
+
+#[test]
 fn includes_nest_at_most_16_deep() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
