@@ -181,6 +181,20 @@ fn a_missing_include_is_an_error_and_an_empty_glob_is_not() {
     assert!(err.contains("included at"), "{err}");
     assert!(err.contains(":2)"), "{err}");
     assert!(err.contains("nginx -T > all.conf"), "{err}");
+
+    // A broken file a glob matched: its line, and where the glob was.
+    write(d, "nginx.conf", "http {\n    include conf.d/*.conf;\n}\n");
+    write(d, "conf.d/bad.conf", "log_format main '$status;\n");
+    let (code, _, err) = run(d, &["--nginx-conf", conf], LINE);
+    assert_eq!(code, 2, "{err}");
+    let bad = d.join("conf.d/bad.conf");
+    assert!(
+        err.contains(&format!(
+            "{}: line 1: unterminated '-quoted string (included at {conf}:2)",
+            bad.display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]

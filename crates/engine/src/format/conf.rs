@@ -244,15 +244,8 @@ struct Loader {
 }
 
 impl Loader {
-    /// Reads the file at `path` (shown as `shown`) into `conf`, following its includes unless
-    /// `follow` is false.
-    fn load(
-        &mut self,
-        conf: &mut NginxConf,
-        path: &Path,
-        shown: &str,
-        follow: bool,
-    ) -> Result<(), String> {
+    /// Reads the file at `path` (shown as `shown`) into `conf`, following its includes.
+    fn load(&mut self, conf: &mut NginxConf, path: &Path, shown: &str) -> Result<(), String> {
         if self.stack.len() > MAX_DEPTH {
             return Err(format!(
                 "{shown}: includes nested more than {MAX_DEPTH} deep"
@@ -270,7 +263,7 @@ impl Loader {
         let text = read_capped(path).map_err(|e| format!("{shown}: {e}"))?;
         self.stack.push((canonical, shown.to_string()));
         let outer = std::mem::replace(&mut conf.file, shown.to_string());
-        let result = if follow && !is_dump(&text) {
+        let result = if !is_dump(&text) {
             conf.read(&text, &mut |conf, arg, line| self.include(conf, arg, line))
         } else {
             conf.read(&text, &mut |_, _, _| Ok(()))
@@ -293,19 +286,21 @@ impl Loader {
             self.stack.last().map_or("", |(_, s)| s.as_str())
         );
         let path = self.prefix.join(arg);
-        if !arg.contains(['*', '?', '[']) {
-            let shown = path.display().to_string();
-            return self.load(conf, &path, &shown, true).map_err(|e| {
+        let files = if arg.contains(['*', '?', '[']) {
+            expand(&path).map_err(|e| format!("include {arg} ({at}): {e}"))?
+        } else {
+            vec![path]
+        };
+        for file in files {
+            let shown = file.display().to_string();
+            // The file's own error says where it was included; errors deeper in say theirs.
+            self.load(conf, &file, &shown).map_err(|e| {
                 if e.starts_with(&format!("{shown}: ")) {
                     format!("{e} ({at})")
                 } else {
                     e
                 }
-            });
-        }
-        for file in expand(&path).map_err(|e| format!("include {arg} ({at}): {e}"))? {
-            let shown = file.display().to_string();
-            self.load(conf, &file, &shown, true)?;
+            })?;
         }
         Ok(())
     }
@@ -391,7 +386,7 @@ impl LogFormat {
             stack: Vec::new(),
         };
         let mut conf = NginxConf::default();
-        loader.load(&mut conf, path, &shown, true).map_err(|e| {
+        loader.load(&mut conf, path, &shown).map_err(|e| {
             // The main file itself unreadable or broken: no hint.
             if conf.files <= 1 && e.starts_with(&format!("{shown}: ")) {
                 anyhow!("{e}")
