@@ -9,8 +9,10 @@ use std::process::ExitCode;
 
 mod block;
 mod check;
+mod completions;
 mod follow;
 mod formats;
+mod man;
 mod merge;
 mod report;
 
@@ -43,6 +45,10 @@ enum Command {
     Check(check::CheckArgs),
     /// List the built-in formats, or tell which one fits a log's first lines.
     Formats(formats::FormatsArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff): noisegate's, or a command's (noisegate man check).
+    Man(man::ManArgs),
 }
 
 /// This moment, seconds since the epoch (the time the Prometheus metrics carry).
@@ -64,6 +70,8 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Merge(args)) => merge::run(args, &mut out)?,
         Some(Command::Check(args)) => check::run(args, &mut out)?,
         Some(Command::Formats(args)) => formats::run(args, &mut out)?,
+        Some(Command::Completions(args)) => completions::run(args, &mut out)?,
+        Some(Command::Man(args)) => man::run(args, &mut out)?,
     };
     out.flush()?;
     Ok(code)

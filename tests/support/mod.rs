@@ -1,6 +1,7 @@
 //! What the real-nginx tests share: finding nginx (and the skip rule when it is absent),
 //! whether we run as root, and a free port on 127.0.0.1; and finding logrotate, with the same
-//! skip rule, for the rotation tests, and promtool for the metrics tests.
+//! skip rule, for the rotation tests, promtool for the metrics tests, and `man`, for the man
+//! page tests.
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
@@ -57,6 +58,21 @@ pub fn promtool_binary() -> Option<PathBuf> {
             panic!("promtool not installed, and CI is set: .ci/run must install prometheus");
         }
         eprintln!("skipped: promtool not installed (apt-get install prometheus)");
+    }
+    found
+}
+
+/// `man`, if it can be run (to render the generated pages). Without it: a failure under
+/// `CI=true`, else a skip notice.
+pub fn man_binary() -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("man"))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("man not installed, and CI=true: .ci/run must install man-db");
+        }
+        eprintln!("skipped: man not installed");
     }
     found
 }

@@ -2,9 +2,27 @@
 //! can point noisegate at the nginx.conf that wrote the log instead of copying its format.
 //!
 //! A small tokenizer of nginx's configuration syntax (words, quoted strings with backslash
-//! escapes, `#` comments, `;`, `{`, `}`); `include` is not followed.
+//! escapes, `#` comments, `;`, `{`, `}`). `include` is followed as nginx follows it: a
+//! relative path is relative to the directory of the main file (nginx's conf prefix, not the
+//! including file's directory), a path with `*`, `?` or `[` is a glob whose matches are read
+//! in name order (none is fine), a plain path must exist. Unlike nginx, a loop of includes
+//! is an error, and depth, file count and file size are capped. An `nginx -T` dump (every file
+//! inline, each after a `# configuration file PATH:` line) is read without following its
+//! includes.
 
 use super::{Escape, LogFormat};
+use crate::input::discover::Glob;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// Includes nested deeper than this are refused.
+const MAX_DEPTH: usize = 16;
+/// At most this many files are read for one configuration.
+const MAX_FILES: usize = 1024;
+/// A configuration file larger than this is refused.
+const MAX_FILE_BYTES: u64 = 32 << 20;
+/// What the error says when the format is not found, or a file cannot be read.
+const DUMP_HINT: &str = "if nginx reads this configuration elsewhere, `nginx -T > all.conf` there writes all of it as one file for --nginx-conf";
 
 /// A `log_format` directive.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +35,8 @@ pub(crate) struct LogFormatDef {
     pub(crate) format: String,
     /// Line of the directive in the file.
     pub(crate) line: usize,
+    /// The file, as shown in messages (empty for text parsed on its own).
+    pub(crate) file: String,
 }
 
 /// What an nginx configuration says about access logs.
@@ -26,7 +46,15 @@ pub(crate) struct NginxConf {
     pub(crate) formats: Vec<LogFormatDef>,
     /// `access_log` directives (path, format name), in file order, `off` left out.
     pub(crate) access_logs: Vec<(String, String)>,
+    /// The files read, the main one first.
+    pub(crate) files: usize,
+    /// The file being read, as shown in messages.
+    file: String,
 }
+
+/// What an `include` directive is handed to: its argument and line; the directives of the
+/// files it names go into the configuration in place.
+type Include<'a> = dyn FnMut(&mut NginxConf, &str, usize) -> Result<(), String> + 'a;
 
 #[derive(Debug, PartialEq)]
 enum Tok {
@@ -97,21 +125,36 @@ fn tokens(text: &str) -> Result<Vec<Tok>, String> {
 }
 
 impl NginxConf {
-    /// Reads the directives out of the text of a configuration file.
+    /// Reads the directives out of the text of a configuration file, `include` left out.
+    #[cfg(test)]
     pub(crate) fn parse(text: &str) -> Result<NginxConf, String> {
         let mut conf = NginxConf::default();
+        conf.read(text, &mut |_, _, _| Ok(()))?;
+        Ok(conf)
+    }
+
+    /// Reads the directives of `text` into `self`, handing `include`s to `include`. Errors of
+    /// this text say `line N: ...`; those of included files come back whole.
+    fn read(&mut self, text: &str, include: &mut Include<'_>) -> Result<(), String> {
         let mut words: Vec<(String, usize)> = Vec::new();
         for tok in tokens(text)? {
             match tok {
                 Tok::Word(w, line) => words.push((w, line)),
                 Tok::End(b';') => {
-                    conf.directive(&words)?;
+                    if let [(name, line), (arg, _)] = words.as_slice() {
+                        if name == "include" {
+                            include(self, arg, *line)?;
+                            words.clear();
+                            continue;
+                        }
+                    }
+                    self.directive(&words)?;
                     words.clear();
                 }
                 Tok::End(_) => words.clear(),
             }
         }
-        Ok(conf)
+        Ok(())
     }
 
     fn directive(&mut self, words: &[(String, usize)]) -> Result<(), String> {
@@ -119,6 +162,7 @@ impl NginxConf {
             return Ok(());
         };
         match name.as_str() {
+            "include" => return Err(format!("line {line}: include takes one file")),
             "log_format" => {
                 let Some(((fmt_name, _), mut rest)) = args.split_first() else {
                     return Err(format!("line {line}: log_format without a name"));
@@ -136,6 +180,7 @@ impl NginxConf {
                     escape,
                     format: rest.iter().map(|(s, _)| s.as_str()).collect(),
                     line: *line,
+                    file: self.file.clone(),
                 });
             }
             "access_log" => {
@@ -177,8 +222,12 @@ impl NginxConf {
     }
 
     fn defined(&self) -> String {
+        let files = match self.files {
+            0 | 1 => "the file defines".to_string(),
+            n => format!("the {n} files read define"),
+        };
         if self.formats.is_empty() {
-            "the file defines no log_format".to_string()
+            format!("{files} no log_format")
         } else {
             let names: Vec<&str> = self.formats.iter().map(|f| f.name.as_str()).collect();
             format!("defined: {}", names.join(", "))
@@ -186,19 +235,176 @@ impl NginxConf {
     }
 }
 
+/// Reads a configuration file and the files it includes.
+struct Loader {
+    /// Where relative includes are found: the main file's directory.
+    prefix: PathBuf,
+    /// The files being read, outermost first: canonical path and path as shown.
+    stack: Vec<(PathBuf, String)>,
+}
+
+impl Loader {
+    /// Reads the file at `path` (shown as `shown`) into `conf`, following its includes.
+    fn load(&mut self, conf: &mut NginxConf, path: &Path, shown: &str) -> Result<(), String> {
+        if self.stack.len() > MAX_DEPTH {
+            return Err(format!(
+                "{shown}: includes nested more than {MAX_DEPTH} deep"
+            ));
+        }
+        let canonical = std::fs::canonicalize(path).map_err(|e| format!("{shown}: {e}"))?;
+        if let Some(i) = self.stack.iter().position(|(c, _)| *c == canonical) {
+            let chain: Vec<&str> = self.stack[i..].iter().map(|(_, s)| s.as_str()).collect();
+            return Err(format!("include loop: {} -> {shown}", chain.join(" -> ")));
+        }
+        conf.files += 1;
+        if conf.files > MAX_FILES {
+            return Err(format!("{shown}: more than {MAX_FILES} files included"));
+        }
+        let text = read_capped(path).map_err(|e| format!("{shown}: {e}"))?;
+        self.stack.push((canonical, shown.to_string()));
+        let outer = std::mem::replace(&mut conf.file, shown.to_string());
+        let result = if !is_dump(&text) {
+            conf.read(&text, &mut |conf, arg, line| self.include(conf, arg, line))
+        } else {
+            conf.read(&text, &mut |_, _, _| Ok(()))
+        };
+        conf.file = outer;
+        self.stack.pop();
+        result.map_err(|e| {
+            if e.starts_with("line ") {
+                format!("{shown}: {e}")
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Follows `include ARG;` at `line` of the file being read.
+    fn include(&mut self, conf: &mut NginxConf, arg: &str, line: usize) -> Result<(), String> {
+        let at = format!(
+            "included at {}:{line}",
+            self.stack.last().map_or("", |(_, s)| s.as_str())
+        );
+        let path = self.prefix.join(arg);
+        let files = if arg.contains(['*', '?', '[']) {
+            expand(&path).map_err(|e| format!("include {arg} ({at}): {e}"))?
+        } else {
+            vec![path]
+        };
+        for file in files {
+            let shown = file.display().to_string();
+            // The file's own error says where it was included; errors deeper in say theirs.
+            self.load(conf, &file, &shown).map_err(|e| {
+                if e.starts_with(&format!("{shown}: ")) {
+                    format!("{e} ({at})")
+                } else {
+                    e
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `text` is the output of `nginx -T`: a line `# configuration file PATH:` starts
+/// each file (nginx's own messages may come first, if its stderr went to the file too).
+fn is_dump(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.starts_with("# configuration file ") && l.trim_end().ends_with(':'))
+}
+
+/// The text of a regular file of at most [`MAX_FILE_BYTES`].
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    Ok(text)
+}
+
+/// The files a glob path names, sorted (as glob(3) sorts, byte order): each component with
+/// `*`, `?` or `[` matches the names in its directory (a leading `.` only explicitly).
+fn expand(pattern: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut found = vec![PathBuf::new()];
+    for component in pattern.components() {
+        let Component::Normal(name) = component else {
+            found.iter_mut().for_each(|p| p.push(component));
+            continue;
+        };
+        let name = name.to_string_lossy();
+        if !name.contains(['*', '?', '[']) {
+            found.iter_mut().for_each(|p| p.push(&*name));
+            continue;
+        }
+        let glob = Glob::parse(&name)?;
+        let mut next = Vec::new();
+        for dir in &found {
+            let listed = if dir.as_os_str().is_empty() {
+                std::fs::read_dir(".")
+            } else {
+                std::fs::read_dir(dir)
+            };
+            let Ok(entries) = listed else { continue };
+            for entry in entries.flatten() {
+                let entry = entry.file_name();
+                let entry = entry.to_string_lossy();
+                if (!entry.starts_with('.') || name.starts_with('.')) && glob.matches(&entry) {
+                    next.push(dir.join(&*entry));
+                }
+            }
+        }
+        found = next;
+    }
+    found.retain(|p| p.exists());
+    found.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    Ok(found)
+}
+
 impl LogFormat {
-    /// The format an nginx configuration file defines: the `log_format` named `name`, or the
-    /// one the first `access_log` uses (nginx's `combined` when it names none). Errors name
-    /// the file and, for a bad `log_format`, its line.
+    /// The format an nginx configuration file defines, with the files it includes: the
+    /// `log_format` named `name`, or the one the first `access_log` uses (nginx's `combined`
+    /// when it names none). Errors name the file and, for a bad `log_format`, its line.
     pub fn from_nginx_conf(path: &std::path::Path, name: Option<&str>) -> anyhow::Result<Self> {
-        use anyhow::{anyhow, Context};
-        let shown = path.display();
-        let text = std::fs::read_to_string(path).with_context(|| format!("{shown}"))?;
-        let conf = NginxConf::parse(&text).map_err(|e| anyhow!("{shown}: {e}"))?;
-        match conf.select(name).map_err(|e| anyhow!("{shown}: {e}"))? {
+        use anyhow::anyhow;
+        let shown = path.display().to_string();
+        // Empty for a bare file name: includes are then relative to the working directory.
+        let prefix = path.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+        let mut loader = Loader {
+            prefix,
+            stack: Vec::new(),
+        };
+        let mut conf = NginxConf::default();
+        loader.load(&mut conf, path, &shown).map_err(|e| {
+            // The main file itself unreadable or broken: no hint.
+            if conf.files <= 1 && e.starts_with(&format!("{shown}: ")) {
+                anyhow!("{e}")
+            } else {
+                anyhow!("{e}; {DUMP_HINT}")
+            }
+        })?;
+        let def = conf.select(name).map_err(|e| {
+            if e.starts_with("no log_format") {
+                anyhow!("{shown}: {e}; {DUMP_HINT}")
+            } else {
+                anyhow!("{shown}: {e}")
+            }
+        })?;
+        match def {
             None => Ok(LogFormat::preset("combined").expect("preset")),
             Some(def) => LogFormat::custom(&def.name, &def.format, def.escape)
-                .map_err(|e| anyhow!("{shown}:{}: log_format {}: {e}", def.line, def.name)),
+                .map_err(|e| anyhow!("{}:{}: log_format {}: {e}", def.file, def.line, def.name)),
         }
     }
 }

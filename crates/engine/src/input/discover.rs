@@ -449,12 +449,12 @@ impl Token {
 
 /// A compiled file-name glob.
 #[derive(Debug)]
-struct Glob {
+pub(crate) struct Glob {
     tokens: Vec<Token>,
 }
 
 impl Glob {
-    fn parse(glob: &str) -> Result<Glob, String> {
+    pub(crate) fn parse(glob: &str) -> Result<Glob, String> {
         if glob.is_empty() {
             return Err("empty glob".to_string());
         }
@@ -491,7 +491,7 @@ impl Glob {
 
     /// Whole-name match, `*` backtracking to its latest position only (linear-ish, no
     /// exponential blowup).
-    fn matches(&self, name: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str) -> bool {
         let name: Vec<char> = name.chars().collect();
         let tokens = &self.tokens;
         let (mut t, mut n) = (0, 0);
