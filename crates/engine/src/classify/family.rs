@@ -144,38 +144,11 @@ const ANDROID: &[&[u8]] = &[
 ];
 const ANDROID_PREFIX: &[&[u8]] = &[b"android/"];
 const MTA_STS: &[&[u8]] = &[b"mta-sts", b"mtasts", b"mta_sts"];
-const SCRIPT: &[&[u8]] = &[
-    b"curl/",
-    b"libcurl",
-    b"wget",
-    b"python",
-    b"aiohttp",
-    b"go-http-client",
-    b"zgrab",
-    b"libwww-perl",
-    b"nuclei",
-    b"masscan",
-    b"nmap",
-    b"sqlmap",
-    b"nikto",
-    b"httpclient",
-    b"java/",
-    b"node-fetch",
-    b"axios/",
-    b"fasthttp",
-    b"reqwest",
-    b"guzzlehttp",
-    b"powershell",
-    b"censysinspect",
-    b"expanse",
-    b"l9explore",
-    b"scrapy",
-];
 
-/// HTTP libraries a program uses under its default user agent (a subset of [`SCRIPT`]): how
+/// HTTP libraries a program uses under its default user agent (scripts, with [`TOOL`]): how
 /// sending mail servers built on them fetch an MTA-STS policy (a Go resolver sends
 /// `Go-http-client/1.1`, a Python one its library's name), as opposed to the command-line tools
-/// and scanners of `SCRIPT`.
+/// and scanners of [`TOOL`].
 const LIBRARY: &[&[u8]] = &[
     b"go-http-client",
     b"python",
@@ -190,10 +163,11 @@ const LIBRARY: &[&[u8]] = &[
     b"okhttp",
 ];
 
-/// Command-line tools and scanners among [`SCRIPT`]: a user agent naming one of them is no
-/// mail server, whatever library it also names.
+/// Command-line tools and scanners (scripts, with [`LIBRARY`]): a user agent naming one of
+/// them is no mail server, whatever library it also names.
 const TOOL: &[&[u8]] = &[
     b"curl/",
+    b"libcurl",
     b"wget",
     b"zgrab",
     b"libwww-perl",
@@ -233,9 +207,8 @@ const GROUPS: &[(&[&[u8]], u16)] = &[
     (APPLE, G_APPLE),
     (ANDROID, G_ANDROID),
     (MTA_STS, G_MTA_STS),
-    (SCRIPT, G_SCRIPT),
-    (LIBRARY, G_LIBRARY),
-    (TOOL, G_TOOL),
+    (LIBRARY, G_SCRIPT | G_LIBRARY),
+    (TOOL, G_SCRIPT | G_TOOL),
 ];
 
 /// Every token once, in one automaton, with the groups each belongs to.
