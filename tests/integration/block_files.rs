@@ -161,7 +161,20 @@ fn strace() -> Option<PathBuf> {
 fn signalled(strace: &Path, dir: &Path, signal: (&str, i32), args: &[&std::ffi::OsStr]) {
     use std::os::unix::process::ExitStatusExt;
     let (name, number) = signal;
-    let out = std::process::Command::new(strace)
+    let mut command = std::process::Command::new(strace);
+    // The signals' default actions, whatever this test process inherited (under `nohup`,
+    // SIGHUP is ignored, and noisegate keeps an ignored signal ignored, as it should).
+    // SAFETY: between fork and exec only async-signal-safe calls: signal(2).
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            for s in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM] {
+                libc::signal(s, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    let out = command
         .args([
             "-f",
             "-o",
