@@ -256,6 +256,23 @@ fn evidence_a_scan_cannot_make_is_refused_with_the_rule() {
             "evidence days that are not those of its hours",
         ),
         (
+            "later",
+            Box::new(move |r| {
+                // Consistent, but a thousand days after the run.
+                let v = &mut r[wide]["evidence"][1];
+                for (f, by) in [("hours", 24_000), ("days", 1000)] {
+                    let later: Vec<u64> = v[f]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_u64().unwrap() + by)
+                        .collect();
+                    v[f] = later.into();
+                }
+            }),
+            "evidence hours or days outside the time span of the run",
+        ),
+        (
             "family",
             set(wide, "families", vec!["carrier-pigeon"].into()),
             "client family `carrier-pigeon` is unknown to this noisegate",

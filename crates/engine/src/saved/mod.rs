@@ -437,8 +437,10 @@ mod tests {
             let path = [b'/', (i % 256) as u8];
             s.categories[2].paths.add(&path, 1);
             let family = crate::classify::family::Family::ALL[i as usize % 9];
+            let t = i as i64 * 3000 - 90_000;
+            s.see_time(t);
             match s.categories[2].evidence.slot(&path) {
-                Some(e) => e.add(&client, family, Some(i as i64 * 3000 - 90_000)),
+                Some(e) => e.add(&client, family, Some(t)),
                 None => s.categories[2].evidence.dropped(1),
             }
             activity_key(2, &client, &mut key);

@@ -551,7 +551,7 @@ impl<'s> FileReader<'s> {
 
     /// An entry of an evidence map: checked as a scan makes it (see
     /// [`Evidence::from_parts`]), its key as a map keeps it and after the one before, its
-    /// hours within the times a log can write, its requests within those of its path in the
+    /// hours and days within the run's time span, its requests within those of its path in the
     /// category's paths map (when that map holds the path: both are samples, and a file
     /// merged from files with and without evidence has evidence for some requests only).
     fn evidence(&mut self, key: &[u8], e: &rec::EvidenceRec<'_>) -> Result<()> {
@@ -585,8 +585,19 @@ impl<'s> FileReader<'s> {
         }
         let sets = [&e.clients[..], &e.days, &e.hours];
         let ev = Evidence::from_parts(e.requests, sets, families).map_err(anyhow::Error::msg)?;
-        if let Some(&h) = e.hours.last() {
-            bounds::time(i64::from(h) * 3600).context("an evidence hour")?;
+        // Every time it has was seen in the run's span (hours clamped as the scan does).
+        if let (Some(&first), Some(&last)) = (e.hours.first(), e.hours.last()) {
+            let hour = |t: i64| t.div_euclid(3600).clamp(0, i64::from(u32::MAX)) as u32;
+            let Some((a, b)) = self.summary.span else {
+                bail!("evidence hours without a time span");
+            };
+            let (a, b) = (hour(a), hour(b));
+            let days = (e.days.first(), e.days.last());
+            let days_in =
+                days.0.is_some_and(|&d| d >= a / 24) && days.1.is_some_and(|&d| d <= b / 24);
+            if first < a || last > b || !days_in {
+                bail!("evidence hours or days outside the time span of the run");
+            }
         }
         let Some(i) = category else {
             return Ok(());
