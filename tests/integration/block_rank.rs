@@ -466,6 +466,18 @@ fn a_saved_summary_keeps_the_evidence_and_merge_gives_the_block_of_the_run() {
         "{reason}"
     );
     assert_eq!(merged["block"]["dropped"][0]["evidence"]["clients"], 1);
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("merge")
+        .arg(&sum)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("left out over the limit: 1 entry with 301 requests from 1 client"),
+        "{text}"
+    );
 
     // Any split of the log, saved apart and merged, gives the same block too.
     let (mut a, mut b) = (String::new(), String::new());
