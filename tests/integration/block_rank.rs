@@ -2,11 +2,16 @@
 //! attacker's many casings, each from one client, must not push out a path real clients ask
 //! for; a noise path covered by an entry counts in that entry and is never listed as left out
 //! (checked on fixed and random logs); a narrowed directory entry says what it would cover;
-//! `--max-entries` leaves room in the list.
+//! `--max-entries` leaves room in the list; a saved summary keeps the evidence, so `merge`
+//! ranks as the run did, while a version-2 file (without it) ranks by requests and says so.
 
 use assert_cmd::Command;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
 use proptest::prelude::*;
 use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 const OUTLOOK: &str = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.4266; Pro)";
 
@@ -420,19 +425,108 @@ proptest! {
     }
 }
 
-#[test]
-fn a_saved_summary_keeps_no_evidence_and_says_it_ranked_by_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let sum = dir.path().join("attack.sum");
-    let (code, _, err) = run(&["--save-summary", sum.to_str().unwrap()], &attack_log());
-    assert!(code == 0 || code == 1, "{err}");
+/// `noisegate args... files...`: its JSON report, the exit code checked.
+fn json_of(args: &[&str], files: &[&Path]) -> Value {
     let out = Command::cargo_bin("noisegate")
         .unwrap()
-        .args(["merge", "-o", "json"])
+        .args(args)
+        .args(["-o", "json"])
+        .args(files)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Saves the summary of `log` as `name` in `dir`.
+fn save(dir: &Path, name: &str, log: &str) -> PathBuf {
+    let sum = dir.join(name);
+    let (code, _, err) = run(&["--save-summary", sum.to_str().unwrap()], log);
+    assert!(code == 0 || code == 1, "{err}");
+    sum
+}
+
+#[test]
+fn a_saved_summary_keeps_the_evidence_and_merge_gives_the_block_of_the_run() {
+    let log = attack_log();
+    let direct = json(&log);
+    let dir = tempfile::tempdir().unwrap();
+    let sum = save(dir.path(), "attack.sum", &log);
+    let merged = json_of(&["merge"], &[&sum]);
+    check_accounting(&merged);
+    assert_eq!(merged["block"], direct["block"]);
+    let reason = merged["block"]["dropped"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("ranked by distinct clients times distinct hours"),
+        "{reason}"
+    );
+    assert_eq!(merged["block"]["dropped"][0]["evidence"]["clients"], 1);
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("merge")
         .arg(&sum)
         .output()
         .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("left out over the limit: 1 entry with 301 requests from 1 client"),
+        "{text}"
+    );
+
+    // Any split of the log, saved apart and merged, gives the same block too.
+    let (mut a, mut b) = (String::new(), String::new());
+    for (i, l) in log.lines().enumerate() {
+        let half = if i % 3 == 0 { &mut a } else { &mut b };
+        half.push_str(l);
+        half.push('\n');
+    }
+    let parts = [save(dir.path(), "a.sum", &a), save(dir.path(), "b.sum", &b)];
+    let merged = json_of(&["merge"], &[&parts[1], &parts[0]]);
+    assert_eq!(merged["block"], direct["block"]);
+}
+
+/// The uncompressed text of a summary file.
+fn text_of(path: &Path) -> String {
+    let mut s = String::new();
+    MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+/// A version-2 file with the figures of the version-3 file `v3`: its records without the
+/// evidence maps (what version 2 wrote), and the end record counting what is left.
+fn as_version_2(v3: &Path, v2: &Path) {
+    let text = text_of(v3);
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r.get("evidence").is_none() && r["map"]["of"] != "evidence")
+        .collect();
+    assert_eq!(lines[0]["version"], 3);
+    lines[0]["version"] = 2.into();
+    let end = lines.len() - 1;
+    lines[end]["end"]["records"] = (end as u64 - 1).into();
+    let mut gz = GzEncoder::new(std::fs::File::create(v2).unwrap(), Default::default());
+    for r in &lines {
+        writeln!(gz, "{r}").unwrap();
+    }
+    gz.finish().unwrap();
+}
+
+#[test]
+fn a_version_2_summary_has_no_evidence_and_says_it_ranked_by_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let v3 = save(dir.path(), "attack.sum", &attack_log());
+    let sum = dir.path().join("attack-v2.sum");
+    as_version_2(&v3, &sum);
+    let v = json_of(&["merge"], &[&sum]);
     check_accounting(&v);
     let dropped = v["block"]["dropped"].as_array().unwrap();
     assert_eq!(dropped.len(), 1, "{dropped:?}");
@@ -445,4 +539,13 @@ fn a_saved_summary_keeps_no_evidence_and_says_it_ranked_by_requests() {
     let over = &v["block"]["coverage"]["over_limit"];
     assert_eq!(over["entries"], 1, "{over}");
     assert!(over.get("evidence").is_none(), "{over}");
+    // Merged with a version-3 file, part of the noise still has no evidence: by requests.
+    let other = save(
+        dir.path(),
+        "other.sum",
+        &line("10.9.9.9", "GET /autodiscover HTTP/1.1", 404, OUTLOOK, 5),
+    );
+    let v = json_of(&["merge"], &[&other, &sum]);
+    let reason = v["block"]["dropped"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("ranked by requests"), "{reason}");
 }

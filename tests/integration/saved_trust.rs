@@ -1,8 +1,9 @@
 //! Saved summaries are input, not trusted: through the real binary, `merge` refuses (exit 2,
 //! the file named, the broken invariant said) a hand-edited file whose figures do not add up
 //! as a scan adds them, whose records are out of the writer's order or given twice, whose
-//! figures would pass what a count holds together with the files before it, and a file with
-//! the same bytes as one given before under another name.
+//! figures would pass what a count holds together with the files before it, a path's evidence
+//! that no scan could make, and a file with the same bytes as one given before under another
+//! name.
 
 use assert_cmd::Command;
 use flate2::read::MultiGzDecoder;
@@ -189,6 +190,138 @@ fn figures_that_do_not_add_up_are_refused_with_the_invariant() {
         let f = dir.path().join(format!("{name}.sum"));
         write(&f, &records);
         assert_refused(&f, want);
+    }
+}
+
+/// The indexes of the evidence records of the category whose maps follow `category`.
+fn evidence_of(records: &[Value], category: usize) -> Vec<usize> {
+    let next = (category + 1..records.len())
+        .find(|&i| records[i].get("category").is_some() || records[i]["map"]["of"] == "served")
+        .unwrap();
+    (category..next)
+        .filter(|&i| records[i].get("evidence").is_some())
+        .collect()
+}
+
+#[test]
+fn evidence_a_scan_cannot_make_is_refused_with_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, good) = saved(dir.path());
+    let autodiscover = find(&good, "category", Some("autodiscover"));
+    let ev = evidence_of(&good, autodiscover);
+    assert!(ev.len() >= 2, "{ev:?}");
+    let e = |r: &Value| r["evidence"][1].clone();
+    // An entry asked for by several clients, and one with more requests than clients,
+    // days or hours (so one request fewer still fits them).
+    let wide = *ev
+        .iter()
+        .find(|&&i| e(&good[i])["clients"].as_array().unwrap().len() >= 2)
+        .expect("a path asked for by two clients");
+    let spare = *ev
+        .iter()
+        .find(|&&i| {
+            let v = e(&good[i]);
+            let most = ["clients", "days", "hours"]
+                .iter()
+                .map(|s| v[s].as_array().unwrap().len() as u64)
+                .max()
+                .unwrap();
+            i != wide && v["requests"].as_u64().unwrap() > most
+        })
+        .expect("a path with more requests than clients");
+    let map = (0..autodiscover + 1000)
+        .find(|&i| good[i]["map"]["of"] == "evidence")
+        .unwrap();
+    type Edit = Box<dyn Fn(&mut Vec<Value>)>;
+    let set = |i: usize, field: &'static str, v: Value| -> Edit {
+        Box::new(move |r: &mut Vec<Value>| r[i]["evidence"][1][field] = v.clone())
+    };
+    let clients = e(&good[wide])["clients"].as_array().unwrap().clone();
+    let hours = e(&good[wide])["hours"].as_array().unwrap().clone();
+    let day = hours[0].as_u64().unwrap() / 24;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "unsorted",
+            set(wide, "clients", clients.iter().rev().cloned().collect()),
+            "evidence clients not ascending and distinct",
+        ),
+        (
+            "too-many",
+            set(wide, "clients", (0..33).collect()),
+            "more than 32 clients in evidence",
+        ),
+        (
+            "days",
+            set(wide, "days", vec![day + 1].into()),
+            "evidence days that are not those of its hours",
+        ),
+        (
+            "later",
+            Box::new(move |r| {
+                // Consistent, but a thousand days after the run.
+                let v = &mut r[wide]["evidence"][1];
+                for (f, by) in [("hours", 24_000), ("days", 1000)] {
+                    let later: Vec<u64> = v[f]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_u64().unwrap() + by)
+                        .collect();
+                    v[f] = later.into();
+                }
+            }),
+            "evidence hours or days outside the time span of the run",
+        ),
+        (
+            "family",
+            set(wide, "families", vec!["carrier-pigeon"].into()),
+            "client family `carrier-pigeon` is unknown to this noisegate",
+        ),
+        (
+            "more-than-the-path",
+            Box::new(move |r| {
+                // The map's sum stays: one request moves from `spare` to `wide`.
+                for (i, d) in [(wide, 1i64), (spare, -1)] {
+                    let n = r[i]["evidence"][1]["requests"].as_i64().unwrap();
+                    r[i]["evidence"][1]["requests"] = (n + d).into();
+                }
+            }),
+            "requests for a path with",
+        ),
+        (
+            "overflow",
+            Box::new(move |r| {
+                let n = r[autodiscover]["category"]["traffic"]["requests"]
+                    .as_u64()
+                    .unwrap();
+                r[map]["map"]["overflow"] = n.into();
+            }),
+            "the counts of a map add up to more than",
+        ),
+        (
+            "twice",
+            Box::new(move |r| {
+                let again = r[wide].clone();
+                r.insert(wide, again);
+            }),
+            "evidence keys not ascending",
+        ),
+        (
+            "version-2",
+            Box::new(|r| r[0]["version"] = 2.into()),
+            "an evidence map in a version-2 file",
+        ),
+    ];
+    for (name, edit, want) in cases {
+        let mut records = good.clone();
+        edit(&mut records);
+        let end = records.len() - 1;
+        records[end]["end"]["records"] = (records.len() as u64 - 2).into();
+        let f = dir.path().join(format!("evidence-{name}.sum"));
+        write(&f, &records);
+        assert_refused(&f, want);
+        let (_, _, err) = merge(&[&f]);
+        assert!(err.contains("line "), "{name}: the line is named: {err}");
     }
 }
 

@@ -49,7 +49,6 @@ pub(crate) enum Family {
 
 impl Family {
     /// Every family, in declaration order.
-    #[cfg(test)]
     pub(crate) const ALL: [Family; 9] = [
         Family::OutlookDesktop,
         Family::OutlookMac,

@@ -107,8 +107,8 @@ pub struct BlockPlan {
     /// Entries left out over the limit: how many, their requests, and how widely they were
     /// asked for.
     pub(crate) over_limit: (usize, u64, Evidence),
-    /// `false` when some noise has no per-path evidence (it came from a saved summary or
-    /// state): entries were then ranked by requests.
+    /// `false` when some noise has no per-path evidence (it came from a saved summary of
+    /// version 2 or older): entries were then ranked by requests.
     pub(crate) evidence_complete: bool,
     /// Case-insensitive rules per category (nginx and Apache plans only).
     pub(crate) rules: Vec<Rule>,
@@ -471,7 +471,7 @@ fn plan_within(summary: &Summary, max_entries: usize, limit: &str) -> BlockPlan 
              mail-client families, then requests"
         } else {
             "entries are ranked by requests, since part of the noise came from a saved summary \
-             or state without per-path clients"
+             of version 2 or older, which keeps no per-path clients"
         };
         plan.over_limit.0 += 1;
         plan.over_limit.1 += e.requests;

@@ -272,7 +272,7 @@ pub(crate) struct OverLimitView {
     /// Their noise requests.
     pub(crate) requests: u64,
     /// How widely they were asked for (absent when part of the noise came from a saved
-    /// summary or state, which keep no per-path clients).
+    /// summary of version 2 or older, which keeps no per-path clients).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) evidence: Option<EvidenceView>,
 }

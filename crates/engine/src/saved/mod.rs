@@ -3,9 +3,9 @@
 //! the same merge the worker threads use, so the result is the report one run over all the
 //! logs would give.
 //!
-//! # The file (version 2)
+//! # The file (version 3)
 //! A gzip stream of JSON Lines. The first line is the header,
-//! `{"format":"noisegate-summary","version":2,"noisegate":"<release>"}`; every other line is
+//! `{"format":"noisegate-summary","version":3,"noisegate":"<release>"}`; every other line is
 //! one record, an object with one key naming its kind (`record::Record`), in this order:
 //! `source` and `error` (the inputs, in source-index order), `run` (line counts, rejects by
 //! reason id, time span, cheap answers by millisecond), `reject_example`, `totals`, then per
@@ -13,7 +13,12 @@
 //! `served` and `activity` maps, `timeline` and its `minute`s, the `noise` records of the storm
 //! details, and last `end`, which counts the records before it: a file without it is
 //! truncated. A map is a `map` record (which map, whose category, cap, threshold, overflow,
-//! budget) followed by its entries, `key` records (`[key, count]`) or `activity` records.
+//! budget) followed by its entries, `key` records (`[key, count]`), `evidence` records or
+//! `activity` records. A category's maps are `methods`, `clients`, `user_agents`, `paths`,
+//! `families` and, last, `evidence`: per path (keys ascending), how widely it was asked for —
+//! `[path, {"requests", "clients", "days", "hours", "families"}]`, the 32 smallest client
+//! hashes, 32 earliest UTC days and hours since the epoch, and the client family ids — what
+//! the block ranks its entries by when they do not all fit.
 //! Status codes, milliseconds and category ids are keys, never positions; byte strings from
 //! the logs are JSON strings when they are UTF-8, else arrays of byte values.
 //!
@@ -24,8 +29,11 @@
 //! version-1 file holds its summary in one JSON value, read whole; its noise records stream.)
 //!
 //! # Versions
-//! The writer writes [`VERSION`] 2; any change an older reader would misread (a new record
-//! kind or field, a changed meaning) takes the next version. The reader also reads version 1 (one JSON object with
+//! The writer writes [`VERSION`] 3; any change an older reader would misread (a new record
+//! kind or field, a changed meaning) takes the next version. Version 3 added the `evidence`
+//! maps, so a noisegate that reads version 2 refuses its files as newer. The reader also
+//! reads version 2 (the same records without evidence: its noise has no per-path evidence,
+//! and the block ranks by requests and says so) and version 1 (one JSON object with
 //! positional tables, the layout of the first release; see `v1`). A file of a later version
 //! is refused with both versions named, a file of another kind as "not a noisegate summary",
 //! and a cut or corrupt file with the line where it fails; every message starts with the file
@@ -54,13 +62,13 @@ use anyhow::{anyhow, bail, Context, Result};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use read::FileReader;
-use record::{newer, Header, Record};
+use record::{newer, Header, Record, NO_EVIDENCE};
 pub(crate) use record::{FORMAT, VERSION};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// Longest line of a version-2 file: far above what a record of bounded summary holds.
+/// Longest line of a version-2 or 3 file: far above what a record of bounded summary holds.
 const MAX_RECORD: usize = 64 << 20;
 /// Longest header line.
 const MAX_HEADER: usize = 4096;
@@ -325,7 +333,7 @@ pub fn combine(paths: &[impl AsRef<Path>]) -> Result<Combined> {
     c.finish()
 }
 
-/// Reads one file: a version-2 header line and its records, else a whole-document file.
+/// Reads one file: a version-3 or 2 header line and its records, else a whole-document file.
 fn read_file(r: impl Read, fr: &mut FileReader<'_>) -> Result<()> {
     let mut r = BufReader::with_capacity(64 << 10, r);
     let mut first = Vec::new();
@@ -338,13 +346,19 @@ fn read_file(r: impl Read, fr: &mut FileReader<'_>) -> Result<()> {
         _ => None,
     };
     match header {
-        Some(h) if h.format == FORMAT && h.version == VERSION => read_records(r, fr),
+        Some(h) if h.format == FORMAT && (h.version == VERSION || h.version == NO_EVIDENCE) => {
+            fr.version = h.version;
+            read_records(r, fr)
+        }
         Some(h) if h.format == FORMAT && h.version > VERSION => Err(newer(h.version)),
-        _ => v1::read(Cursor::new(first).chain(r), fr),
+        _ => {
+            fr.version = 1;
+            v1::read(Cursor::new(first).chain(r), fr)
+        }
     }
 }
 
-/// Reads the records after a version-2 header, up to and including the end record.
+/// Reads the records after a version-3 or 2 header, up to and including the end record.
 fn read_records(mut r: impl BufRead, fr: &mut FileReader<'_>) -> Result<()> {
     let mut line = Vec::new();
     let mut at = 1u64;
@@ -391,6 +405,7 @@ fn not_a_record(e: &serde_json::Error, at: u64) -> anyhow::Error {
 mod tests {
     use super::*;
     use crate::summary::time::activity_key;
+    use crate::summary::KeyCounts;
 
     fn scan_of(summary: Summary) -> ScanResult {
         ScanResult {
@@ -419,7 +434,15 @@ mod tests {
                 s.categories[2].traffic.add(Some(404), Some(10), Some(1000));
             }
             s.categories[2].clients.add(&client, 1 + i % 3);
-            s.categories[2].paths.add(&[b'/', (i % 256) as u8], 1);
+            let path = [b'/', (i % 256) as u8];
+            s.categories[2].paths.add(&path, 1);
+            let family = crate::classify::family::Family::ALL[i as usize % 9];
+            let t = i as i64 * 3000 - 90_000;
+            s.see_time(t);
+            match s.categories[2].evidence.slot(&path) {
+                Some(e) => e.add(&client, family, Some(t)),
+                None => s.categories[2].evidence.dropped(1),
+            }
             activity_key(2, &client, &mut key);
             if let Some(a) = s.activity.slot(&key) {
                 for m in 0..(i % 4) as i64 {
@@ -454,6 +477,11 @@ mod tests {
             assert_eq!(g.sorted(), w.sorted());
             assert_eq!((g.overflow(), g.distinct()), (w.overflow(), w.distinct()));
         }
+        assert!(w.evidence.approximate());
+        assert_eq!(g.evidence.entries(), w.evidence.entries());
+        let kept = |m: &KeyCounts| m.sorted().iter().map(|e| e.0.to_vec()).collect::<Vec<_>>();
+        let evidence: Vec<_> = g.evidence.entries().iter().map(|e| e.0.to_vec()).collect();
+        assert_eq!(evidence, kept(&g.paths), "evidence of the paths kept");
         assert_eq!(got.activity.entries(), want.activity.entries());
         assert_eq!(got.activity.overflow(), want.activity.overflow());
     }

@@ -1,21 +1,25 @@
 //! Reading the records of one summary file into a summary of its own, and its noise records
-//! straight into the combined noise spool. Both layouts end here: version 2 records as they
-//! are read, version 1 files translated record by record ([`super::v1`]).
+//! straight into the combined noise spool. Every layout ends here: version 3 and 2 records
+//! as they are read (a version-2 file has no evidence maps), version 1 files translated
+//! record by record ([`super::v1`]).
 //!
 //! Ids are resolved against this noisegate's tables; a category it does not know is counted
 //! as ordinary traffic (see the module doc of [`super`]), any other unknown id or an
 //! inconsistent figure refuses the file.
 
 use super::bounds;
+use super::record::VERSION;
 use super::record::{self as rec, MapHead, Record, Run, Traffic as TrafficRec};
 use crate::classify::category_index;
+use crate::classify::family::Family;
 use crate::format::Reject;
 use crate::pipeline::{SourceError, SourceFormat};
+use crate::summary::evidence::Evidence;
 use crate::summary::noise::{self, NoiseRef};
 use crate::summary::time::{Activity, Cell, MinuteTotals};
 use crate::summary::{
-    Caps, KeyCounts, MapSettings, RejectExample, Summary, Traffic, CHEAP_MS, MAX_LATENCY_MS,
-    REJECT_EXAMPLES, REJECT_EXCERPT,
+    Caps, KeyCounts, MapSettings, RejectExample, Summary, Traffic, CHEAP_MS, MAX_KEY_BYTES,
+    MAX_LATENCY_MS, REJECT_EXAMPLES, REJECT_EXCERPT,
 };
 use anyhow::{bail, Context, Result};
 use std::borrow::Cow;
@@ -31,6 +35,9 @@ enum Open {
     Counts(Option<usize>, usize),
     /// The activity map.
     Activity,
+    /// The evidence map of a category (by index; `None`: one this noisegate does not know,
+    /// whose entries are checked and skipped).
+    Evidence(Option<usize>),
     /// A map of a category this noisegate does not know: its entries are skipped.
     Skip,
 }
@@ -52,7 +59,11 @@ pub(super) struct FileReader<'s> {
     pub(crate) unknown: BTreeMap<String, u64>,
     /// Records read (the header excluded).
     pub(crate) records: u64,
+    /// The layout version of the file ([`VERSION`] until the header says).
+    pub(crate) version: u32,
     open: Open,
+    /// The last key of the open evidence map: its keys ascend, as the writer writes them.
+    last_key: Option<Vec<u8>>,
     spool: &'s mut dyn Write,
     /// Running sums checked as records come ([`bounds`]): requests of all categories, the
     /// counts of the open map and its bound, minute requests and noise, noise records.
@@ -102,7 +113,9 @@ impl Stage {
                 ("activity", None) => Stage::Activity,
                 _ => Stage::Categories,
             },
-            Record::Key(..) | Record::Activity(_) | Record::End { .. } => now,
+            Record::Key(..) | Record::Evidence(..) | Record::Activity(_) | Record::End { .. } => {
+                now
+            }
             Record::Timeline { .. } => Stage::Timeline,
             Record::Minute(_) => Stage::Minutes,
             Record::Noise(_) => Stage::Noise,
@@ -144,7 +157,9 @@ impl<'s> FileReader<'s> {
             errors: Vec::new(),
             unknown: BTreeMap::new(),
             records: 0,
+            version: VERSION,
             open: Open::Nothing,
+            last_key: None,
             spool,
             noise: 0,
             map: (0, 0),
@@ -198,7 +213,11 @@ impl<'s> FileReader<'s> {
             }
             _ => {}
         }
-        if !matches!(r, Record::Key(..) | Record::Activity(_) | Record::Map(_)) {
+        let entry = matches!(
+            r,
+            Record::Key(..) | Record::Evidence(..) | Record::Activity(_)
+        );
+        if !entry && !matches!(r, Record::Map(_)) {
             // Entries belong to the map right before them, never to an earlier one.
             self.open = Open::Nothing;
         }
@@ -229,6 +248,7 @@ impl<'s> FileReader<'s> {
             Record::Category(c) => self.category(c)?,
             Record::Map(head) => self.open_map(&head)?,
             Record::Key(key, n) => self.key(&key.0, n)?,
+            Record::Evidence(key, e) => self.evidence(&key.0, &e)?,
             Record::Activity(a) => self.activity(&a)?,
             Record::Timeline { cutoff } => {
                 if let Some(c) = cutoff {
@@ -458,6 +478,19 @@ impl<'s> FileReader<'s> {
         self.open = match (&*h.of, h.category.as_deref()) {
             ("served", None) => Open::Counts(None, 0),
             ("activity", None) => Open::Activity,
+            ("evidence", Some(id)) => {
+                if self.version < VERSION {
+                    bail!(
+                        "an evidence map in a version-{} file (they came with version {VERSION})",
+                        self.version
+                    );
+                }
+                if !self.category_maps.iter().any(|m| m == "paths") {
+                    bail!("the evidence map of category `{id}` before its paths map");
+                }
+                self.last_key = None;
+                Open::Evidence(category_index(id))
+            }
             (of, Some(id)) => {
                 let Some(which) = CATEGORY_MAPS.iter().position(|m| *m == of) else {
                     bail!("unknown map `{of}` of category `{id}`");
@@ -470,17 +503,22 @@ impl<'s> FileReader<'s> {
             (of, None) => bail!("unknown map `{of}`"),
         };
         let bound = match self.open {
-            Open::Counts(Some(i), _) => self.summary.categories[i].traffic.requests,
+            Open::Counts(Some(i), _) | Open::Evidence(Some(i)) => {
+                self.summary.categories[i].traffic.requests
+            }
             Open::Counts(None, _) => self.summary.lines.parsed,
             Open::Activity => self.noise,
-            Open::Nothing | Open::Skip => u64::MAX,
+            Open::Nothing | Open::Skip | Open::Evidence(None) => u64::MAX,
         };
         self.map = (0, bound);
         bounds::add(&mut self.map.0, h.overflow, bound, "the counts of a map")?;
         match self.open {
             Open::Counts(c, which) => self.counts(c, which).restore_settings(settings),
             Open::Activity => self.summary.activity.restore_settings(settings),
-            Open::Nothing | Open::Skip => {}
+            Open::Evidence(Some(i)) => self.summary.categories[i]
+                .evidence
+                .restore_settings(settings),
+            Open::Nothing | Open::Skip | Open::Evidence(None) => {}
         }
         Ok(())
     }
@@ -504,8 +542,76 @@ impl<'s> FileReader<'s> {
         match self.open {
             Open::Counts(c, which) => self.counts(c, which).restore_entry(key, n),
             Open::Skip => {}
-            Open::Nothing | Open::Activity => bail!("a key outside a counting map"),
+            Open::Nothing | Open::Activity | Open::Evidence(_) => {
+                bail!("a key outside a counting map")
+            }
         }
+        Ok(())
+    }
+
+    /// An entry of an evidence map: checked as a scan makes it (see
+    /// [`Evidence::from_parts`]), its key as a map keeps it and after the one before, its
+    /// hours and days within the run's time span, its requests within those of its path in the
+    /// category's paths map (when that map holds the path: both are samples, and a file
+    /// merged from files with and without evidence has evidence for some requests only).
+    fn evidence(&mut self, key: &[u8], e: &rec::EvidenceRec<'_>) -> Result<()> {
+        let Open::Evidence(category) = self.open else {
+            bail!("evidence outside an evidence map");
+        };
+        if key.len() > MAX_KEY_BYTES {
+            bail!("an evidence key of more than {MAX_KEY_BYTES} bytes, longer than a map keeps");
+        }
+        if self.last_key.as_deref().is_some_and(|last| last >= key) {
+            bail!("evidence keys not ascending: given twice or out of the writer's order");
+        }
+        self.last_key = Some(key.to_vec());
+        bounds::add(
+            &mut self.map.0,
+            e.requests,
+            self.map.1,
+            "the counts of a map",
+        )?;
+        let mut families = 0u16;
+        let mut last = None;
+        for id in &e.families {
+            let Some(f) = Family::ALL.iter().find(|f| f.id() == id) else {
+                bail!("client family `{id}` is unknown to this noisegate");
+            };
+            if last.is_some_and(|l| l >= *f) {
+                bail!("evidence families not in order or given twice");
+            }
+            last = Some(*f);
+            families |= 1 << (*f as u16);
+        }
+        let sets = [&e.clients[..], &e.days, &e.hours];
+        let ev = Evidence::from_parts(e.requests, sets, families).map_err(anyhow::Error::msg)?;
+        // Every time it has was seen in the run's span (hours clamped as the scan does).
+        if let (Some(&first), Some(&last)) = (e.hours.first(), e.hours.last()) {
+            let hour = |t: i64| t.div_euclid(3600).clamp(0, i64::from(u32::MAX)) as u32;
+            let Some((a, b)) = self.summary.span else {
+                bail!("evidence hours without a time span");
+            };
+            let (a, b) = (hour(a), hour(b));
+            let days = (e.days.first(), e.days.last());
+            let days_in =
+                days.0.is_some_and(|&d| d >= a / 24) && days.1.is_some_and(|&d| d <= b / 24);
+            if first < a || last > b || !days_in {
+                bail!("evidence hours or days outside the time span of the run");
+            }
+        }
+        let Some(i) = category else {
+            return Ok(());
+        };
+        let c = &mut self.summary.categories[i];
+        if let Some(&n) = c.paths.get(key) {
+            if e.requests > n {
+                bail!(
+                    "evidence of {} requests for a path with {n} requests in the paths map",
+                    e.requests
+                );
+            }
+        }
+        c.evidence.restore_entry(key, ev);
         Ok(())
     }
 
@@ -561,7 +667,7 @@ impl<'s> FileReader<'s> {
 fn is_entry(r: &Record<'_>) -> bool {
     matches!(
         r,
-        Record::Key(..) | Record::Activity(_) | Record::End { .. }
+        Record::Key(..) | Record::Evidence(..) | Record::Activity(_) | Record::End { .. }
     )
 }
 

@@ -1,6 +1,7 @@
-//! The records of a version-2 summary file, one JSON object per line, and the byte-string
-//! form they use. These types are the file layout: they name categories, statuses and reject
-//! reasons by their ids, never by a position in an in-memory table, so they change only with
+//! The records of a version-3 summary file (a version-2 file has the same records but the
+//! evidence maps), one JSON object per line, and the byte-string form they use. These types
+//! are the file layout: they name categories, statuses, reject reasons and client families by
+//! their ids, never by a position in an in-memory table, so they change only with
 //! [`VERSION`].
 
 use crate::summary::time::Cell;
@@ -12,13 +13,17 @@ use std::fmt;
 
 /// What identifies a summary file.
 pub(crate) const FORMAT: &str = "noisegate-summary";
-/// The version of the file layout this noisegate writes; it reads this one and version 1.
-pub(crate) const VERSION: u32 = 2;
+/// The version of the file layout this noisegate writes; it reads this one, [`NO_EVIDENCE`]
+/// and version 1.
+pub(crate) const VERSION: u32 = 3;
+/// The version before [`VERSION`]: the same records but for the evidence maps (which the
+/// version-3 writer added to each category), so its files have none.
+pub(crate) const NO_EVIDENCE: u32 = 2;
 /// The refusal of a file written by a newer noisegate.
 pub(super) fn newer(version: u32) -> anyhow::Error {
     anyhow::anyhow!(
         "written by a newer noisegate (summary version {version}); this noisegate reads \
-         versions 1 and {VERSION}: upgrade noisegate"
+         versions 1 to {VERSION}: upgrade noisegate"
     )
 }
 
@@ -68,13 +73,16 @@ pub(super) enum Record<'a> {
     Totals(Traffic),
     /// One noise category's figures; the maps of its keys follow as [`Record::Map`] sections.
     Category(#[serde(borrow)] Category<'a>),
-    /// Opens a map: the [`Record::Key`] or [`Record::Activity`] records after it are its
-    /// entries, up to the next `map`.
+    /// Opens a map: the [`Record::Key`], [`Record::Evidence`] or [`Record::Activity`] records
+    /// after it are its entries, up to the next `map`.
     Map(MapHead<'a>),
     /// An entry of a counting map: key and count.
     Key(#[serde(borrow)] Bytes<'a>, u64),
     /// An entry of the activity map: a (category, client) pair's minutes.
     Activity(#[serde(borrow)] Activity<'a>),
+    /// An entry of a category's evidence map (version 3 on): path and how widely it was
+    /// asked for.
+    Evidence(#[serde(borrow)] Bytes<'a>, #[serde(borrow)] EvidenceRec<'a>),
     /// The timeline: minutes before `cutoff` were dropped by its cap.
     Timeline { cutoff: Option<i64> },
     /// One minute of the timeline.
@@ -110,6 +118,21 @@ pub(super) struct Category<'a> {
     pub(crate) scanner: u64,
     pub(crate) blocked: u64,
     pub(crate) blocked_time_us: u64,
+}
+
+/// How widely one path was asked for (`summary::evidence::Evidence`): its requests, the
+/// smallest 32-bit hashes of its clients (foldhash with a fixed seed: the same in every run
+/// of any noisegate that writes this version), its earliest UTC days and hours since the
+/// epoch, each set ascending with at most 32 members, and the ids of its client families.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EvidenceRec<'a> {
+    pub(crate) requests: u64,
+    pub(crate) clients: Vec<u32>,
+    pub(crate) days: Vec<u32>,
+    pub(crate) hours: Vec<u32>,
+    #[serde(borrow)]
+    pub(crate) families: Vec<Cow<'a, str>>,
 }
 
 /// A (category, client) pair's minutes.
@@ -217,8 +240,8 @@ pub(super) struct Traffic {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MapHead<'a> {
-    /// `methods`, `clients`, `user_agents`, `paths`, `families` (of a category), `served`
-    /// or `activity`.
+    /// `methods`, `clients`, `user_agents`, `paths`, `families`, `evidence` (of a
+    /// category), `served` or `activity`.
     #[serde(borrow)]
     pub(crate) of: Cow<'a, str>,
     /// The category id, for the maps of a category.

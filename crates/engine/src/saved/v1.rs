@@ -2,7 +2,7 @@
 //! `version`, `noisegate`, `sources`, `errors`, `summary`, `noise`) whose tables are
 //! positional. Their positions are frozen here as that release had them (categories, reject
 //! reasons, the fields of a reject example), so the in-memory tables may grow without breaking
-//! these files. Each part is translated into version-2 records; the noise records stream
+//! these files. Each part is translated into the records of later versions; the noise records stream
 //! through one at a time, only the summary part is held whole (bounded by its caps).
 
 use super::read::FileReader;
@@ -358,7 +358,7 @@ impl<'de> Visitor<'de> for NoiseList<'_, '_, '_> {
     }
 }
 
-/// Applies a version-1 summary as the records version 2 would hold.
+/// Applies a version-1 summary as the records a later version holds.
 fn summary(fr: &mut FileReader<'_>, s: Summary) -> Result<()> {
     fr.apply(Record::Run(run(&s)?))?;
     for ex in s.reject_examples {

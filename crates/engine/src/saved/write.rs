@@ -1,12 +1,14 @@
-//! Writing a version-2 summary: the header line, then one record per line straight from the
+//! Writing a version-3 summary: the header line, then one record per line straight from the
 //! in-memory summary and the scan's noise spools, with no copy of the summary and no list of
 //! the noise records.
 
 use super::record::{self as rec, Bytes, Header, MapHead, Record, Run, Traffic as TrafficRec};
 use super::record::{FORMAT, VERSION};
+use crate::classify::family::Family;
 use crate::classify::CATEGORIES;
 use crate::format::Reject;
 use crate::pipeline::ScanResult;
+use crate::summary::evidence::Evidence;
 use crate::summary::noise::{self, NoiseRecord};
 use crate::summary::{CappedMap, CategoryStats, Summary, Tally, Traffic};
 use anyhow::Result;
@@ -160,7 +162,26 @@ fn write_category<W: Write>(out: &mut Lines<W>, id: &str, c: &CategoryStats) -> 
             out.put(&Record::Key(Bytes::of(k), *n))?;
         }
     }
+    out.put(&Record::Map(head("evidence", Some(id), &c.evidence)))?;
+    for (k, e) in c.evidence.held() {
+        out.put(&Record::Evidence(Bytes::of(k), evidence(e)))?;
+    }
     Ok(())
+}
+
+fn evidence(e: &Evidence) -> rec::EvidenceRec<'static> {
+    let (requests, [clients, days, hours], families) = e.parts();
+    rec::EvidenceRec {
+        requests,
+        clients: clients.to_vec(),
+        days: days.to_vec(),
+        hours: hours.to_vec(),
+        families: Family::ALL
+            .iter()
+            .filter(|&&f| families & (1 << (f as u16)) != 0)
+            .map(|f| Cow::Borrowed(f.id()))
+            .collect(),
+    }
 }
 
 fn write_timeline<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {

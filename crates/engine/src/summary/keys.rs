@@ -349,6 +349,11 @@ impl<V: Tally> CappedMap<V> {
         }
     }
 
+    /// The value held for `key` (kept, or past the cap not yet pruned), if any.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
+        self.map.get(&*shorten(key))
+    }
+
     /// Every entry held (kept, or past the cap not yet pruned), in key order, for saving:
     /// with [`settings`](Self::settings) it is all [`merge`](Self::merge) reads of a map.
     pub(crate) fn held(&self) -> Vec<(&[u8], &V)> {

@@ -13,7 +13,7 @@ mod proxy;
 pub(crate) mod time;
 
 pub(crate) use keys::{settle_group, shorten, MapSettings};
-pub(crate) use keys::{CappedMap, KeyCounts, Tally};
+pub(crate) use keys::{CappedMap, KeyCounts, Tally, MAX_KEY_BYTES};
 pub(crate) use proxy::ProxyEvidence;
 pub(crate) use time::{Activity, Timeline};
 
@@ -199,8 +199,8 @@ pub(crate) struct CategoryStats {
     pub(crate) paths: KeyCounts,
     /// Requests by client family (ids of [`crate::classify::family::Family`]).
     pub(crate) families: KeyCounts,
-    /// How widely each raw path was asked for (same keys and cap as `paths`; not kept in
-    /// saved summaries).
+    /// How widely each raw path was asked for (same keys and cap as `paths`; kept in saved
+    /// summaries from version 3 on).
     pub(crate) evidence: CappedMap<evidence::Evidence>,
     /// Requests that look like exploit scans or scripts rather than mail clients.
     pub(crate) scanner: u64,
