@@ -69,7 +69,8 @@ fn main() -> std::io::Result<()> {
 mod tests {
     #[test]
     fn reads_the_status_after_the_request() {
-        let line = br#"10.0.0.1 - - [19/Feb/2016:02:00:00 +0000]  "GET / HTTP/1.1" 404 12 "-" "ua""#;
+        let line =
+            br#"10.0.0.1 - - [19/Feb/2016:02:00:00 +0000]  "GET / HTTP/1.1" 404 12 "-" "ua""#;
         assert_eq!(super::status(line), 404);
         assert_eq!(super::scan(b"a \"b\" 200 1\nc \"d\" 301 2\n"), (2, 501));
     }
