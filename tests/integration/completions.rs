@@ -13,13 +13,7 @@ fn script(shell: &str, cwd: &Path) -> String {
         .args(["completions", shell])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::support::stdout_of_success(out)
 }
 
 /// Runs `bash -c CODE` with the bash script sourced first.

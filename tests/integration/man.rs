@@ -14,13 +14,7 @@ fn page(args: &[&str], cwd: &Path) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::support::stdout_of_success(out)
 }
 
 /// The page as `man -l` shows it: plain ASCII, neither hyphenated nor justified (so option

@@ -229,13 +229,7 @@ fn noisegate(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::support::stdout_of_success(out)
 }
 
 /// The category id noisegate's classifier gives a path nginx routed.
@@ -405,13 +399,7 @@ fn run_on(args: &[&str], log: &str) -> String {
         .write_stdin(log.to_string())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::support::stdout_of_success(out)
 }
 
 fn requests_by_category(log: &str) -> BTreeMap<String, u64> {

@@ -269,3 +269,15 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
+
+/// The stdout of a finished command that must have exited 0 (else the test fails with its
+/// stderr).
+pub fn stdout_of_success(out: std::process::Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
