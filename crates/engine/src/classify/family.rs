@@ -61,6 +61,11 @@ impl Family {
         Family::Other,
     ];
 
+    /// A mail client or mail server, not a script, a browser or an unknown agent.
+    pub(crate) fn is_mail(self) -> bool {
+        !matches!(self, Family::Script | Family::Other)
+    }
+
     /// Stable id used in JSON (same as the serde name): "outlook-desktop", ...
     pub(crate) fn id(self) -> &'static str {
         match self {

@@ -39,17 +39,6 @@ fn client_hash(client: &[u8]) -> u32 {
     (h >> 32) as u32
 }
 
-/// The mail-client families (not scripts, browsers or unknown agents), in their order.
-const MAIL: [Family; 7] = [
-    Family::OutlookDesktop,
-    Family::OutlookMac,
-    Family::OutlookMobile,
-    Family::AppleMail,
-    Family::Thunderbird,
-    Family::AndroidMail,
-    Family::MtaSts,
-];
-
 impl Evidence {
     /// Where set `i` lies in `sets`.
     fn range(&self, i: usize) -> std::ops::Range<usize> {
@@ -108,8 +97,9 @@ impl Evidence {
 
     /// The mail-client families that asked for it (scripts and unknown agents are not counted).
     pub(crate) fn mail_families(&self) -> Vec<&'static str> {
-        MAIL.iter()
-            .filter(|&&f| self.families & (1 << (f as u16)) != 0)
+        Family::ALL
+            .iter()
+            .filter(|&&f| f.is_mail() && self.families & (1 << (f as u16)) != 0)
             .map(|f| f.id())
             .collect()
     }

@@ -402,20 +402,24 @@ impl<V: Tally> CappedMap<V> {
     }
 }
 
-/// Holds a group of maps (the same kind of key in every category) to one cap on their keys
+/// Holds a group of maps (`map` of each of `owners`: the same kind of key in every category)
+/// to one cap on their keys
 /// and one budget on their bytes, together. Past either, every map keeps only the keys below
 /// the rank where the group's keys, taken in rank order, pass the cap or the budget: a rule
 /// on the union of the maps' keys, so merged parts keep what the whole would (each map's own
 /// cap and budget must be at least the group's). With `exact` false it acts only once a
 /// quarter over either limit, so it is cheap to call often.
-pub(crate) fn settle_group<V: Tally>(
-    maps: &mut [&mut CappedMap<V>],
+pub(crate) fn settle_group<T, V: Tally>(
+    owners: &mut [T],
+    map: fn(&mut T) -> &mut CappedMap<V>,
     cap: usize,
     bytes: usize,
     exact: bool,
 ) {
-    let keys: usize = maps.iter().map(|m| m.map.len()).sum();
-    let held: usize = maps.iter().map(|m| m.held_bytes).sum();
+    let (keys, held) = owners
+        .iter_mut()
+        .map(map)
+        .fold((0, 0), |(k, b), m| (k + m.map.len(), b + m.held_bytes));
     let (cap_at, bytes_at) = if exact {
         (cap, bytes)
     } else {
@@ -424,8 +428,9 @@ pub(crate) fn settle_group<V: Tally>(
     if keys <= cap_at && held <= bytes_at {
         return;
     }
-    let mut ranked: Vec<(u64, usize)> = maps
-        .iter()
+    let mut ranked: Vec<(u64, usize)> = owners
+        .iter_mut()
+        .map(map)
         .flat_map(|m| m.map.keys().map(|k| (rank(k), entry_bytes(k))))
         .collect();
     ranked.sort_unstable();
@@ -434,7 +439,7 @@ pub(crate) fn settle_group<V: Tally>(
         n += 1;
         sum = sum.saturating_add(b);
         if n > cap || sum > bytes {
-            for m in maps.iter_mut() {
+            for m in owners.iter_mut().map(map) {
                 m.lower_threshold(r);
             }
             return;
@@ -630,8 +635,7 @@ mod tests {
         for (n, (m, k)) in events.iter().enumerate() {
             maps[*m].add(k, 1);
             if n % 64 == 0 {
-                let mut refs: Vec<&mut KeyCounts> = maps.iter_mut().collect();
-                settle_group(&mut refs, cap, bytes, false);
+                settle_group(&mut maps, itself, cap, bytes, false);
             }
         }
         maps
@@ -641,12 +645,15 @@ mod tests {
         for m in &mut maps {
             m.settle();
         }
-        let mut refs: Vec<&mut KeyCounts> = maps.iter_mut().collect();
-        settle_group(&mut refs, cap, bytes, true);
+        settle_group(&mut maps, itself, cap, bytes, true);
         maps
     }
 
     type Kept = Vec<(Vec<(Vec<u8>, u64)>, u64)>;
+
+    fn itself(m: &mut KeyCounts) -> &mut KeyCounts {
+        m
+    }
 
     fn kept_of(maps: &[KeyCounts]) -> Kept {
         maps.iter()
@@ -686,8 +693,7 @@ mod tests {
                     for (m, p) in merged.iter_mut().zip(&part) {
                         m.merge(p);
                     }
-                    let mut refs: Vec<&mut KeyCounts> = merged.iter_mut().collect();
-                    settle_group(&mut refs, cap, bytes, true);
+                    settle_group(&mut merged, itself, cap, bytes, true);
                 }
                 assert_eq!(
                     kept_of(&merged),

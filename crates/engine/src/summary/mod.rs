@@ -357,16 +357,25 @@ impl Summary {
 
     fn settle_groups(&mut self, exact: bool) {
         let caps = self.caps;
-        let cats = &mut self.categories;
-        let mut clients: Vec<_> = cats.iter_mut().map(|c| &mut c.clients).collect();
-        settle_group(&mut clients, caps.clients, caps.clients_bytes, exact);
-        let mut agents: Vec<_> = cats.iter_mut().map(|c| &mut c.user_agents).collect();
-        settle_group(&mut agents, caps.user_agents, caps.user_agents_bytes, exact);
-        let mut paths: Vec<_> = cats.iter_mut().map(|c| &mut c.paths).collect();
-        settle_group(&mut paths, caps.paths, caps.paths_bytes, exact);
+        let cats = &mut self.categories[..];
+        settle_group(
+            cats,
+            |c| &mut c.clients,
+            caps.clients,
+            caps.clients_bytes,
+            exact,
+        );
+        let agents = (caps.user_agents, caps.user_agents_bytes);
+        settle_group(cats, |c| &mut c.user_agents, agents.0, agents.1, exact);
+        settle_group(cats, |c| &mut c.paths, caps.paths, caps.paths_bytes, exact);
         // The block's evidence has the paths' keys and limits, so it keeps the same paths.
-        let mut evidence: Vec<_> = cats.iter_mut().map(|c| &mut c.evidence).collect();
-        settle_group(&mut evidence, caps.paths, caps.paths_bytes, exact);
+        settle_group(
+            cats,
+            |c| &mut c.evidence,
+            caps.paths,
+            caps.paths_bytes,
+            exact,
+        );
     }
 
     /// Bytes of the keys its maps hold (each counts its length and a fixed share for its
