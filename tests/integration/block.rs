@@ -32,12 +32,7 @@ fn block(args: &[&str], stdin: &str) -> (i32, String, String) {
         .write_stdin(stdin.to_string())
         .output()
         .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    crate::support::code_out_err(out)
 }
 
 #[test]

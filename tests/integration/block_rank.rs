@@ -86,12 +86,7 @@ fn run(args: &[&str], log: &str) -> (i32, String, String) {
         .arg(&file)
         .output()
         .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    crate::support::code_out_err(out)
 }
 
 fn json(log: &str) -> Value {

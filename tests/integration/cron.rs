@@ -24,12 +24,7 @@ fn check_log(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .arg(&log)
         .output()
         .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    crate::support::code_out_err(out)
 }
 
 /// Ordinary traffic: `n` page views spread over `minutes` from T0.

@@ -355,12 +355,7 @@ fn check(lines: &[String], args: &[&str]) -> (i32, String, String) {
         .write_stdin(lines.concat())
         .output()
         .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    crate::support::code_out_err(out)
 }
 
 #[test]

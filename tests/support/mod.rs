@@ -281,3 +281,13 @@ pub fn stdout_of_success(out: std::process::Output) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// A finished command's exit code, stdout and stderr.
+pub fn code_out_err(out: std::process::Output) -> (i32, String, String) {
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().unwrap(),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
