@@ -403,8 +403,7 @@ impl<V: Tally> CappedMap<V> {
 }
 
 /// Holds a group of maps (`map` of each of `owners`: the same kind of key in every category)
-/// to one cap on their keys
-/// and one budget on their bytes, together. Past either, every map keeps only the keys below
+/// to one cap on their keys and one budget on their bytes, together. Past either, every map keeps only the keys below
 /// the rank where the group's keys, taken in rank order, pass the cap or the budget: a rule
 /// on the union of the maps' keys, so merged parts keep what the whole would (each map's own
 /// cap and budget must be at least the group's). With `exact` false it acts only once a
