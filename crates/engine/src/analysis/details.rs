@@ -13,6 +13,7 @@ use crate::pipeline::ScanResult;
 use crate::summary::noise::{self, NoiseRecord};
 use crate::summary::KeyCounts;
 use anyhow::{Context, Result};
+use foldhash::fast::FixedState;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, Seek};
 
@@ -85,6 +86,31 @@ impl Details {
         }
     }
 
+    /// Adds the requests of `o`, counted from other records. Past the quota when either was,
+    /// or when the union of their seconds is: the same as counting all the records in one.
+    fn merge(&mut self, o: &Details) {
+        for (s, n) in &o.status {
+            *self.status.entry(*s).or_default() += n;
+        }
+        self.methods.merge(&o.methods);
+        self.paths.merge(&o.paths);
+        self.user_agents.merge(&o.user_agents);
+        self.families.merge(&o.families);
+        for (m, n) in &o.minutes {
+            *self.minutes.entry(*m).or_default() += n;
+        }
+        self.coarse |= o.coarse;
+        if !self.coarse {
+            for (t, n) in &o.seconds {
+                *self.seconds.entry(*t).or_default() += n;
+            }
+        }
+        if self.coarse || self.seconds.len() > self.quota {
+            self.coarse = true;
+            self.seconds = HashMap::new();
+        }
+    }
+
     /// Whether [`peak_60s`](Self::peak_60s) is exact: `false` when the storm had too many
     /// distinct seconds to keep, and the peak is that of its busiest clock minute (a lower
     /// bound of the sliding one).
@@ -115,12 +141,16 @@ impl Details {
 
 /// Where a noise request may belong: storms by (category, client), surges by category.
 struct Index<'a> {
-    storms: HashMap<(usize, &'a [u8]), Vec<usize>>,
-    surges: HashMap<usize, Vec<usize>>,
+    storms: HashMap<(usize, &'a [u8]), Vec<usize>, FixedState>,
+    surges: HashMap<usize, Vec<usize>, FixedState>,
 }
 
 /// Details of the first [`DETAILED`] storms and surges, from the scan's spooled noise lines.
 /// `None` for each when the scan kept no spool.
+///
+/// Each worker's spool is read on its own thread into its own details, which are then merged:
+/// every sum is order-free and the quota of seconds depends only on the union of the seconds,
+/// so the result is the same as one pass over all the spools.
 pub(crate) fn details(
     scan: &mut ScanResult,
     storms: &[Storm],
@@ -131,8 +161,8 @@ pub(crate) fn details(
         &surges[..surges.len().min(DETAILED)],
     );
     let mut index = Index {
-        storms: HashMap::new(),
-        surges: HashMap::new(),
+        storms: HashMap::default(),
+        surges: HashMap::default(),
     };
     for (i, s) in storms.iter().enumerate() {
         index
@@ -145,52 +175,42 @@ pub(crate) fn details(
         index.surges.entry(s.category).or_default().push(i);
     }
     let quota = SECONDS / (storms.len() + surges.len()).max(1);
-    let with_quota = || Details {
-        quota,
-        ..Details::default()
+    let empty = || {
+        let with_quota = || Details {
+            quota,
+            ..Details::default()
+        };
+        (
+            vec![with_quota(); storms.len()],
+            vec![with_quota(); surges.len()],
+        )
     };
-    let mut out = (
-        vec![with_quota(); storms.len()],
-        vec![with_quota(); surges.len()],
-    );
     if index.storms.is_empty() && index.surges.is_empty() {
-        return Ok(out);
+        return Ok(empty());
     }
-    let mut rec = NoiseRecord::default();
-    let mut families = FamilyCache::new();
-    for spool in &mut scan.spools {
-        spool.rewind().context("reading back noise records")?;
-        let mut r = BufReader::with_capacity(1 << 16, &*spool);
-        while noise::read(&mut r, &mut rec).context("reading back noise records")? {
-            let (category, t) = (usize::from(rec.category), rec.time);
-            let fam = CATEGORIES.get(category).map_or(Family::Other, |c| {
-                in_category(families.family(&rec.user_agent), c, &rec.user_agent)
-            });
-            let hit = |d: &mut Details| {
-                *d.status.entry(rec.status).or_default() += 1;
-                d.methods.add(&rec.method, 1);
-                d.paths.add(&rec.path, 1);
-                d.user_agents.add(&rec.user_agent, 1);
-                d.families.add(fam.id().as_bytes(), 1);
-                d.at(t);
-            };
-            // Storms name their client as the activity map keeps it (a long one shortened).
-            let client = crate::summary::shorten(&rec.client);
-            for &i in index
-                .storms
-                .get(&(category, &client[..]))
-                .into_iter()
-                .flatten()
-            {
-                if (storms[i].start..=storms[i].end).contains(&t) {
-                    hit(&mut out.0[i]);
-                }
-            }
-            for &i in index.surges.get(&category).into_iter().flatten() {
-                if (surges[i].start..=surges[i].end).contains(&t) {
-                    hit(&mut out.1[i]);
-                }
-            }
+    let index = &index;
+    let parts: Vec<Result<_>> = std::thread::scope(|s| {
+        let readers: Vec<_> = scan
+            .spools
+            .iter_mut()
+            .map(|spool| {
+                s.spawn(move || {
+                    let mut out = empty();
+                    read_spool(spool, index, storms, surges, &mut out)?;
+                    Ok(out)
+                })
+            })
+            .collect();
+        readers
+            .into_iter()
+            .map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut out = empty();
+    for part in parts {
+        let (a, b) = part?;
+        for (mine, theirs) in out.0.iter_mut().zip(&a).chain(out.1.iter_mut().zip(&b)) {
+            mine.merge(theirs);
         }
     }
     // Past a cap the lists keep what the rule on the set of keys keeps, whatever the order
@@ -206,6 +226,55 @@ pub(crate) fn details(
         }
     }
     Ok(out)
+}
+
+/// Adds the records of one spool to the storms and surges they belong to.
+fn read_spool(
+    spool: &mut std::fs::File,
+    index: &Index<'_>,
+    storms: &[Storm],
+    surges: &[Surge],
+    out: &mut (Vec<Details>, Vec<Details>),
+) -> Result<()> {
+    spool.rewind().context("reading back noise records")?;
+    let mut r = BufReader::with_capacity(1 << 20, &*spool);
+    let mut rec = NoiseRecord::default();
+    let mut families = FamilyCache::new();
+    let mut hits: Vec<(bool, usize)> = Vec::new();
+    while noise::read(&mut r, &mut rec).context("reading back noise records")? {
+        let (category, t) = (usize::from(rec.category), rec.time);
+        hits.clear();
+        // Storms name their client as the activity map keeps it (a long one shortened).
+        let client = crate::summary::shorten(&rec.client);
+        let storms_of = index.storms.get(&(category, &client[..]));
+        for &i in storms_of.into_iter().flatten() {
+            if (storms[i].start..=storms[i].end).contains(&t) {
+                hits.push((true, i));
+            }
+        }
+        for &i in index.surges.get(&category).into_iter().flatten() {
+            if (surges[i].start..=surges[i].end).contains(&t) {
+                hits.push((false, i));
+            }
+        }
+        if hits.is_empty() {
+            continue;
+        }
+        // The client family only for a request that belongs somewhere.
+        let fam = CATEGORIES.get(category).map_or(Family::Other, |c| {
+            in_category(families.family(&rec.user_agent), c, &rec.user_agent)
+        });
+        for &(storm, i) in &hits {
+            let d = if storm { &mut out.0[i] } else { &mut out.1[i] };
+            *d.status.entry(rec.status).or_default() += 1;
+            d.methods.add(&rec.method, 1);
+            d.paths.add(&rec.path, 1);
+            d.user_agents.add(&rec.user_agent, 1);
+            d.families.add(fam.id().as_bytes(), 1);
+            d.at(t);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -244,5 +313,35 @@ mod tests {
         let busiest = *minutes.values().max().unwrap();
         assert_eq!(peak(&mut times.iter()), (busiest, false));
         assert_eq!(peak(&mut times.iter().rev()), (busiest, false));
+    }
+
+    #[test]
+    fn merged_halves_equal_the_whole_quota_included() {
+        let times: Vec<i64> = (0..3000).map(|i| i * 13 % 2000 + i % 5 * 900).collect();
+        for quota in [100_000, 1500, 10] {
+            let count = |ts: &[i64]| {
+                let mut d = Details {
+                    quota,
+                    ..Details::default()
+                };
+                for &t in ts {
+                    d.at(t);
+                    d.paths.add(format!("/p{}", t % 7).as_bytes(), 1);
+                }
+                d
+            };
+            let whole = count(&times);
+            for cut in [0, 1, 1000, 2999] {
+                let mut merged = count(&times[..cut]);
+                merged.merge(&count(&times[cut..]));
+                assert_eq!(
+                    (merged.peak_60s(), merged.peak_60s_exact()),
+                    (whole.peak_60s(), whole.peak_60s_exact()),
+                    "quota {quota}, cut {cut}"
+                );
+                assert_eq!(merged.paths.sorted(), whole.paths.sorted());
+                assert_eq!(merged.minutes, whole.minutes);
+            }
+        }
     }
 }
