@@ -3,7 +3,14 @@
 # as whole processes: several rounds each, the median wall time and the peak RSS. Writes
 # BENCHMARKS.md (machine, commands, table, targets).
 #
-#   benches/compare.sh [SIZE] [ROUNDS]      # defaults: 1G, 3
+#   benches/compare.sh [SIZE] [ROUNDS] [BASELINE]    # defaults: 1G, 3, HEAD~1
+#
+# Three corpora of about SIZE each: the generator's default log (3% noise), one with 24% noise,
+# and one with 50% noise and long lines (referers of ~700 bytes, as tracking parameters make
+# them). On each: noisegate with 2 threads and 1, and the floor program (line split + status
+# sum, examples/floor.rs). BASELINE is a git revision built into a temporary worktree: its JSON
+# report on every corpus and on samples/ must be byte-identical to this build's, and the
+# script says so (or shows the first differences). BASELINE "none" skips that.
 #
 # Needs the Rust toolchain; uses rg, mawk, gawk and goaccess when installed (apt-get install
 # ripgrep gawk goaccess), and says so when one is missing. GoAccess runs on a 100 MB slice and
@@ -12,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1G}
 rounds=${2:-3}
+baseline=${3:-HEAD~1}
 work=${NOISEGATE_BENCH_DIR:-/tmp/noisegate-bench}
 mkdir -p "$work"
 log="$work/pantheon-$size.log"
@@ -25,6 +33,14 @@ fi
 # A second corpus with a heavy noise share (24% of the lines are mail-client probes).
 noisy="$work/pantheon-$size-noisy.log"
 [ -s "$noisy" ] || target/release/examples/genlog --bytes "$size" --noise 0.24 --seed 7 -o "$noisy"
+# A third: half noise, and long lines (a ~700-byte referer where the log has "-").
+long="$work/pantheon-$size-long.log"
+if [ ! -s "$long" ]; then
+  ref="https://www.example.org/landing/?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-sale"
+  while [ ${#ref} -lt 700 ]; do ref="$ref&fbclid=IwAR${#ref}x9Qk2ZLmNpT7vW3sYbR8cFhJd5uGe4XoKa1Mi6BtVqHn0SrPw"; done
+  target/release/examples/genlog --bytes "$size" --noise 0.5 --seed 11 \
+    | sed "s| \"-\" \"| \"${ref//&/\\&}\" \"|" > "$long"
+fi
 # The same lines as two gzip files, for the parallel-decompression target.
 if [ ! -s "$work/half-2.log.gz" ]; then
   half=$(( $(wc -l < "$log") / 2 ))
@@ -35,7 +51,7 @@ head -c 100000000 "$log" | sed '$d' > "$work/slice.log"
 bytes=$(stat -L -c %s "$log")
 lines=$(wc -l < "$log")
 slice_bytes=$(stat -L -c %s "$work/slice.log")
-cat "$log" "$log.gz" "$work"/half-*.log.gz "$noisy" > /dev/null   # warm the page cache
+cat "$log" "$log.gz" "$work"/half-*.log.gz "$noisy" "$long" > /dev/null   # warm the page cache
 
 rows=()
 # run NAME SCALE COMMAND...: ROUNDS runs; records the median seconds and the peak RSS.
@@ -72,9 +88,15 @@ run "wc -l FILE" 1 "wc -l $log"
 # The floor of any per-line analysis: mapped, lines split with memchr, the status summed,
 # 2 threads (examples/floor.rs).
 run "floor: line split + status sum (2 threads)" 1 "target/release/examples/floor $log 2"
-noisy_scale=$(awk -v a="$bytes" -v b="$(stat -L -c %s "$noisy")" 'BEGIN {print a / b}')
-run "noisegate, 24% noise corpus (scaled to FILE's size)" "$noisy_scale" "$ng $noisy"
-run "floor, 24% noise corpus (scaled)" "$noisy_scale" "target/release/examples/floor $noisy 2"
+# The other two corpora, scaled to FILE's size so that the MB/s column holds for them too.
+for corpus in noisy long; do
+  f=${!corpus}
+  label=$([ "$corpus" = noisy ] && echo "24% noise corpus" || echo "50% noise, long lines")
+  scale=$(awk -v a="$bytes" -v b="$(stat -L -c %s "$f")" 'BEGIN {print a / b}')
+  run "noisegate, $label (scaled to FILE's size)" "$scale" "$ng $f"
+  run "noisegate --threads 1, $label (scaled)" "$scale" "$ng --threads 1 $f"
+  run "floor, $label (scaled)" "$scale" "target/release/examples/floor $f 2"
+done
 run "cat FILE | wc -l" 1 "cat $log | wc -l"
 if have rg; then run "rg -c autodiscover FILE" 1 "rg -c autodiscover $log"; fi
 if have mawk; then run "mawk one-pass aggregation (LC_ALL=C)" 1 "LC_ALL=C mawk -F'\"' '$awk_prog' $log"; fi
@@ -84,6 +106,30 @@ if have goaccess; then
   run "goaccess (100 MB slice, scaled)" "$slice_scale" "goaccess --log-format='$fmt' --date-format=%d/%b/%Y --time-format=%T -o $work/goaccess.json $work/slice.log"
 fi
 
+# The output must not change: this build's JSON report against the baseline's, on every corpus
+# and sample.
+same="not checked"
+if [ "$baseline" != none ]; then
+  rev=$(git rev-parse --short "$baseline")
+  base_src="$work/baseline-src"
+  rm -rf "$base_src"; git worktree prune
+  git worktree add --quiet --detach "$base_src" "$rev"
+  cargo build --release --quiet --bin noisegate --manifest-path "$base_src/Cargo.toml" \
+    --target-dir "$work/baseline-target"
+  git worktree remove --force "$base_src"
+  base_ng="$work/baseline-target/release/noisegate"
+  same="identical ($rev)"
+  for f in "$log" "$noisy" "$long" samples/*.log; do
+    "$base_ng" -o json "$f" > "$work/base.json" 2> /dev/null || true
+    "$ng" -o json "$f" > "$work/this.json" 2> /dev/null || true
+    if ! cmp -s "$work/base.json" "$work/this.json"; then
+      same="DIFFERENT from $rev on $(basename "$f")"
+      diff <(tr ',' '\n' < "$work/base.json") <(tr ',' '\n' < "$work/this.json") | head -20
+    fi
+  done
+  echo "JSON report vs $rev: $same"
+fi
+
 secs() { printf '%s\n' "${rows[@]}" | awk -F'\t' -v n="$1" '$1 == n {print $2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
 ng2=$(secs "noisegate FILE (2 threads)"); ng1=$(secs "noisegate --threads 1 FILE")
@@ -91,7 +137,7 @@ ng2=$(secs "noisegate FILE (2 threads)"); ng1=$(secs "noisegate --threads 1 FILE
   echo "# Benchmarks"
   echo
   echo "Made by \`benches/compare.sh $size $rounds\` on $(date -u +%Y-%m-%d): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, page cache warm."
-  echo "Input: a generated Pantheon-format log (\`genlog --bytes $size\`), $bytes bytes, $lines lines."
+  echo "Input: a generated Pantheon-format log (\`genlog --bytes $size\`), $bytes bytes, $lines lines; the other two corpora are scaled to its size (see the script)."
   echo "Median of $rounds runs as whole processes; peak RSS is the largest of the runs."
   echo
   echo "| command | median s | MB/s | lines/s | peak RSS MB |"
@@ -109,15 +155,19 @@ ng2=$(secs "noisegate FILE (2 threads)"); ng1=$(secs "noisegate --threads 1 FILE
   echo "|---|---|"
   echo "| ≥ 2500 MB/s on the file | $(awk -v b="$bytes" -v t="$ng2" 'BEGIN {printf "%.0f MB/s", b / t / 1e6}') |"
   echo "| ≤ 3× the floor's time | $(ratio "$ng2" "$(secs 'floor: line split + status sum (2 threads)')")× |"
-  noisy2=$(secs "noisegate, 24% noise corpus (scaled to FILE's size)")
-  echo "| ≥ 2500 MB/s on the 24% noise corpus | $(awk -v b="$bytes" -v t="$noisy2" 'BEGIN {printf "%.0f MB/s", b / t / 1e6}') |"
-  echo "| ≤ 3× the floor's time there | $(ratio "$noisy2" "$(secs 'floor, 24% noise corpus (scaled)')")× |"
+  for label in "24% noise corpus" "50% noise, long lines"; do
+    c2=$(secs "noisegate, $label (scaled to FILE's size)")
+    echo "| ≥ 2500 MB/s on the $label | $(awk -v b="$bytes" -v t="$c2" 'BEGIN {printf "%.0f MB/s", b / t / 1e6}') |"
+    echo "| ≤ 3× the floor's time there | $(ratio "$c2" "$(secs "floor, $label (scaled)")")× |"
+    echo "| ≥ 1.8× from 1 to 2 threads there | $(ratio "$(secs "noisegate --threads 1, $label (scaled)")" "$c2")× |"
+  done
   [ -n "$(secs 'rg -c autodiscover FILE')" ] && echo "| ≤ 2× \`rg -c autodiscover\` | $(ratio "$ng2" "$(secs 'rg -c autodiscover FILE')")× |"
   echo "| stdin ≥ 0.9× \`cat \| wc -l\` throughput | $(ratio "$(secs 'cat FILE | wc -l')" "$(secs 'cat FILE | noisegate')")× |"
   [ -n "$(secs 'mawk one-pass aggregation (LC_ALL=C)')" ] && echo "| ≥ 5× faster than mawk | $(ratio "$(secs 'mawk one-pass aggregation (LC_ALL=C)')" "$ng2")× |"
   echo "| ≥ 1.8× from 1 to 2 threads | $(ratio "$ng1" "$ng2")× |"
   echo "| gzip ≥ 0.9× \`zcat\` speed | $(ratio "$(secs 'zcat FILE.gz > /dev/null')" "$(secs 'noisegate FILE.gz')")× |"
   echo "| two .gz files ≥ 1.7× the speed of one | $(ratio "$(secs 'noisegate FILE.gz')" "$(secs 'noisegate two .gz files (the same lines)')")× |"
+  echo "| JSON report identical to $baseline's on the three corpora and samples/ | $same |"
   echo
   echo "## Commands"
   echo
