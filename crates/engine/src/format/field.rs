@@ -200,6 +200,17 @@ pub(crate) fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
     if b == b"-" {
         return Some(None);
     }
+    // What nginx writes (`$request_time` and `$upstream_response_time` are `%T.%03M`):
+    // one to three integer digits, a dot, three digits.
+    if let [int @ .., b'.', m0, m1, m2] = b {
+        if (1..=3).contains(&int.len()) && int.iter().chain([m0, m1, m2]).all(u8::is_ascii_digit) {
+            let secs = int
+                .iter()
+                .fold(0u64, |acc, &c| acc * 10 + u64::from(c - b'0'));
+            let ms = u64::from(m0 - b'0') * 100 + u64::from(m1 - b'0') * 10 + u64::from(m2 - b'0');
+            return Some(Some(secs * 1_000_000 + ms * 1000));
+        }
+    }
     // One pass: 1 to 9 integer digits, then an optional `.` and any number of digits, of
     // which the first 6 count.
     let int = b.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -319,6 +330,12 @@ mod tests {
         assert_eq!(parse_seconds_us(b".5"), None);
         assert_eq!(parse_seconds_us(b"1.2x"), None);
         assert_eq!(parse_seconds_us(b"1.2345678x"), None);
+        // nginx's own `%T.%03M` shape, read without the general loop, and its neighbours.
+        assert_eq!(parse_seconds_us(b"123.456"), Some(Some(123_456_000)));
+        assert_eq!(parse_seconds_us(b"1234.567"), Some(Some(1_234_567_000)));
+        assert_eq!(parse_seconds_us(b".123"), None);
+        assert_eq!(parse_seconds_us(b"1.23x"), None);
+        assert_eq!(parse_seconds_us(b"x.123"), None);
         assert_eq!(parse_seconds_us(b"1234567890"), None);
         assert_eq!(
             parse_seconds_us(b"999999999.9"),
