@@ -198,6 +198,9 @@ fn resolver(opts: &DnsOptions) -> Result<TokioResolver> {
 
 /// One query, as an outcome.
 async fn ask(resolver: &TokioResolver, name: &str, t: RecordType) -> Outcome {
+    if name.len() > 253 {
+        return Outcome::Failed("the name is longer than 253 bytes".into());
+    }
     // The final dot: the name as it is, never under a search domain.
     match resolver.lookup(format!("{name}."), t).await {
         Ok(lookup) => {

@@ -76,10 +76,10 @@ fn phrase(n: &NameCheck, domain: &str) -> String {
             format!("resolves: the wildcard *.{domain} exists")
         }
         (_, Verdict::WebHost) => format!("points at the website{wildcard}"),
-        (_, Verdict::MailProvider) => format!(
-            "points at a mail provider ({}){wildcard}",
-            n.provider.as_deref().unwrap_or("unnamed")
-        ),
+        (_, Verdict::MailProvider) => match &n.provider {
+            Some(p) => format!("points at a mail provider ({p}){wildcard}"),
+            None => format!("points at a mail provider{wildcard}"),
+        },
         (_, Verdict::Elsewhere) => {
             format!("points elsewhere (neither the website nor a known mail provider){wildcard}")
         }

@@ -137,7 +137,7 @@ pub enum Verdict {
 pub struct NameCheck {
     pub lookup: Lookup,
     pub verdict: Verdict,
-    /// The mail provider the name's CNAME or SRV target belongs to.
+    /// The known mail provider the name's CNAME or SRV target belongs to.
     pub provider: Option<String>,
     /// The name gives the same answer as the wildcard probe.
     pub via_wildcard: bool,
@@ -285,11 +285,8 @@ fn judge_name(lookup: Lookup, web: &[IpAddr], wildcard: Option<&Records>) -> Nam
                     match target {
                         None => (Verdict::Nowhere, None, false),
                         Some(t) => {
-                            let provider = provider_of(&t.target).map_or_else(
-                                || format!("the SRV target {}", t.target),
-                                str::to_string,
-                            );
-                            (Verdict::MailProvider, Some(provider), false)
+                            let provider = provider_of(&t.target).map(str::to_string);
+                            (Verdict::MailProvider, provider, false)
                         }
                     }
                 }
