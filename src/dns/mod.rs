@@ -28,8 +28,9 @@ pub struct DnsOptions {
     pub resolvers: Vec<SocketAddr>,
     /// How long one query waits for an answer.
     pub timeout: Duration,
-    /// How many times a query is sent before it counts as unanswered.
-    pub attempts: usize,
+    /// How many times a query that got no answer (or an error answer) is sent again before
+    /// it counts as unanswered.
+    pub retries: usize,
 }
 
 impl Default for DnsOptions {
@@ -37,7 +38,7 @@ impl Default for DnsOptions {
         DnsOptions {
             resolvers: Vec::new(),
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECONDS),
-            attempts: 2,
+            retries: 1,
         }
     }
 }
@@ -188,7 +189,7 @@ fn resolver(opts: &DnsOptions) -> Result<TokioResolver> {
     };
     let o = builder.options_mut();
     o.timeout = opts.timeout;
-    o.attempts = opts.attempts;
+    o.attempts = opts.retries;
     // What DNS publishes is the question, not this machine's /etc/hosts.
     o.use_hosts_file = ResolveHosts::Never;
     builder
