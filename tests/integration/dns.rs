@@ -29,6 +29,8 @@ fn zone(forward: &[(&str, u16)]) -> Dnsmasq {
         "--cname=autodiscover.m365.test,autodiscover.outlook.com",
         "--srv-host=_autodiscover._tcp.srv.test,autodiscover.mail.example.net,443,0,0",
         "--txt-record=_mta-sts.sts.test,v=STSv1; id=20240101",
+        // Bytes a terminal would obey: an escape sequence and a right-to-left override.
+        "--txt-record=_mta-sts.evil.test,v=STSv1; id=1\u{1b}[2J\u{202e}",
     ]
     .map(String::from)
     .to_vec();
@@ -305,4 +307,27 @@ fn json_names_every_record_and_verdict() {
     assert_eq!(m365["status"], "ok");
     assert_eq!(m365["names"][3]["verdict"], "mail_provider");
     assert_eq!(m365["names"][3]["provider"], "Microsoft 365");
+}
+
+#[test]
+fn records_from_dns_reach_the_terminal_inert() {
+    let server = zone(&[]);
+    let (code, out, err) = dns(&server.address(), &["evil.test"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+        "{out:?}"
+    );
+    assert!(
+        line(&out, "_mta-sts.evil.test").ends_with(r#"TXT "v=STSv1; id=1\u{1b}[2J\u{202e}""#),
+        "{out}"
+    );
+    // JSON keeps the text, its control characters escaped by the encoder.
+    let (_, json, _) = dns(&server.address(), &["-o", "json", "evil.test"]);
+    assert!(!json.contains('\u{1b}'), "{json:?}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["domains"][0]["names"][6]["records"]["txt"][0],
+        "v=STSv1; id=1\u{1b}[2J\u{202e}"
+    );
 }
