@@ -171,10 +171,16 @@ const PROVIDERS: &[(&str, &[&str])] = &[
     // Microsoft: "External DNS records for Microsoft 365" (autodiscover CNAME
     // autodiscover.outlook.com; Exchange Online hosts under outlook.com and office365.com).
     ("Microsoft 365", &["outlook.com", "office365.com"]),
-    // Google Workspace's MX and service hosts.
+    // Google Workspace's mail hosts (aspmx.l.google.com, smtp.google.com); not all of
+    // google.com, whose ghs.google.com serves websites.
     (
         "Google Workspace",
-        &["google.com", "googlemail.com", "gmail.com"],
+        &[
+            "l.google.com",
+            "smtp.google.com",
+            "googlemail.com",
+            "gmail.com",
+        ],
     ),
     (
         "Zoho Mail",
@@ -221,11 +227,16 @@ fn records(lookup: &Lookup) -> Option<&Records> {
 /// unknown).
 pub fn judge(domain: &str, lookups: Vec<Lookup>) -> DomainCheck {
     let find = |role| lookups.iter().find(|l| l.role == role);
-    let web: Vec<IpAddr> = [Role::Web, Role::Www]
-        .into_iter()
-        .filter_map(|r| find(r).and_then(records))
-        .flat_map(|r| r.addresses.iter().copied())
-        .collect();
+    let mut web = Web::default();
+    for role in [Role::Web, Role::Www] {
+        if let Some(l) = find(role) {
+            web.names.push(l.name.clone());
+            if let Some(r) = records(l) {
+                web.addresses.extend(&r.addresses);
+                web.names.extend(r.cnames.last().cloned());
+            }
+        }
+    }
     let wildcard = find(Role::Wildcard).and_then(records);
     let names: Vec<NameCheck> = Role::ALL
         .into_iter()
@@ -266,8 +277,16 @@ pub fn judge(domain: &str, lookups: Vec<Lookup>) -> DomainCheck {
     }
 }
 
-/// One name's verdict, given the website's addresses and the wildcard probe's records.
-fn judge_name(lookup: Lookup, web: &[IpAddr], wildcard: Option<&Records>) -> NameCheck {
+/// What the website is: its addresses, and the names that lead there (`D`, `www.D`, and
+/// where their CNAME chains end).
+#[derive(Default)]
+struct Web {
+    addresses: Vec<IpAddr>,
+    names: Vec<String>,
+}
+
+/// One name's verdict, given the website and the wildcard probe's records.
+fn judge_name(lookup: Lookup, web: &Web, wildcard: Option<&Records>) -> NameCheck {
     let (verdict, provider, via_wildcard) = match &lookup.outcome {
         Outcome::Failed(_) => (Verdict::Unknown, None, false),
         Outcome::NoData | Outcome::NxDomain => (Verdict::Nowhere, None, false),
@@ -292,7 +311,8 @@ fn judge_name(lookup: Lookup, web: &[IpAddr], wildcard: Option<&Records>) -> Nam
                 }
                 Query::Addresses => {
                     let provider = r.cnames.iter().find_map(|c| provider_of(c));
-                    let at_web = r.addresses.iter().any(|a| web.contains(a));
+                    let at_web = r.addresses.iter().any(|a| web.addresses.contains(a))
+                        || r.cnames.iter().any(|c| web.names.contains(c));
                     if let Some(p) = provider {
                         (Verdict::MailProvider, Some(p.to_string()), via_wildcard)
                     } else if matches!(lookup.role, Role::Web | Role::Www) || at_web || via_wildcard

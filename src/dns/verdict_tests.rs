@@ -219,3 +219,31 @@ fn a_missing_lookup_is_unknown() {
     assert_eq!(c.names.len(), Role::ALL.len());
     assert_eq!(c.status, Status::Unknown);
 }
+
+#[test]
+fn a_cname_to_where_the_website_goes_is_the_website() {
+    // www is a CNAME to a CDN whose addresses rotate: the same target is the website.
+    let c = check(vec![
+        (
+            Role::Www,
+            Outcome::Found(cname(&["live-site.pantheonsite.io"], &["192.0.2.11"])),
+        ),
+        (
+            Role::Autodiscover,
+            Outcome::Found(cname(&["live-site.pantheonsite.io"], &["192.0.2.12"])),
+        ),
+        (
+            Role::Autoconfig,
+            Outcome::Found(cname(&["www.example.com"], &[])),
+        ),
+    ]);
+    assert_eq!(verdict(&c, Role::Autodiscover).verdict, Verdict::WebHost);
+    assert_eq!(verdict(&c, Role::Autoconfig).verdict, Verdict::WebHost);
+    assert_eq!(c.advice.len(), 2, "{:?}", c.advice);
+    // Google Sites' host serves websites: no mail provider.
+    assert_eq!(provider_of("ghs.google.com"), None);
+    assert_eq!(
+        provider_of("alt1.aspmx.l.google.com"),
+        Some("Google Workspace")
+    );
+}
