@@ -4,6 +4,7 @@
 mod args;
 mod choice;
 mod cmd;
+mod dns;
 mod progress;
 
 use std::io;

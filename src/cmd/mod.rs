@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod block;
 mod check;
 mod completions;
+mod dns;
 mod follow;
 mod formats;
 mod man;
@@ -43,6 +44,9 @@ enum Command {
     /// For cron: quiet (exit 0) when healthy; an alert (exit 1) on a storm, a surge or a
     /// threshold; exit 2 on errors.
     Check(check::CheckArgs),
+    /// Look up the DNS records that send mail clients to the website (autodiscover,
+    /// autoconfig, MTA-STS, a wildcard) and say what to change; exit 1 when something should.
+    Dns(dns::DnsArgs),
     /// List the built-in formats, or tell which one fits a log's first lines.
     Formats(formats::FormatsArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
@@ -69,6 +73,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Block(args)) => block::run(args, &mut out)?,
         Some(Command::Merge(args)) => merge::run(args, &mut out)?,
         Some(Command::Check(args)) => check::run(args, &mut out)?,
+        Some(Command::Dns(args)) => dns::run(args, &mut out)?,
         Some(Command::Formats(args)) => formats::run(args, &mut out)?,
         Some(Command::Completions(args)) => completions::run(args, &mut out)?,
         Some(Command::Man(args)) => man::run(args, &mut out)?,

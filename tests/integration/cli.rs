@@ -545,7 +545,14 @@ fn readme_is_in_step_with_the_cli_and_ci() {
         "{} not in .ci/run",
         cmds[1]
     );
-    for sub in [&[][..], &["block"], &["check"], &["formats"], &["merge"]] {
+    for sub in [
+        &[][..],
+        &["block"],
+        &["check"],
+        &["dns"],
+        &["formats"],
+        &["merge"],
+    ] {
         let help = noisegate().args(sub).arg("--help").output().unwrap().stdout;
         let help = String::from_utf8(help).unwrap();
         for word in help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {

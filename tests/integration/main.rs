@@ -15,6 +15,7 @@ mod block_rank;
 mod cli;
 mod completions;
 mod cron;
+mod dns;
 mod formats;
 mod fuzz_regressions;
 mod golden;

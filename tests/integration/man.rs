@@ -66,6 +66,7 @@ fn the_man_pages_render_with_options_and_commands() {
         "block",
         "merge",
         "check",
+        "dns",
         "formats",
         "completions",
         "man",
@@ -93,7 +94,7 @@ fn an_unknown_command_is_an_error_naming_the_commands() {
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no command 'chek' (commands: report, block, merge, check, formats"),
+        err.contains("no command 'chek' (commands: report, block, merge, check, dns, formats"),
         "{err}"
     );
 }

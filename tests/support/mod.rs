@@ -1,7 +1,9 @@
 //! What the real-nginx tests share: finding nginx (and the skip rule when it is absent),
 //! whether we run as root, and a free port on 127.0.0.1; and finding logrotate, with the same
 //! skip rule, for the rotation tests, promtool for the metrics tests, and `man`, for the man
-//! page tests.
+//! page tests; and (in `dnsmasq`) a real DNS server for the `noisegate dns` tests.
+
+pub mod dnsmasq;
 
 use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
