@@ -315,22 +315,27 @@ pub(crate) fn in_category(fam: Family, category: &Category, ua: &[u8]) -> Family
     }
 }
 
-/// Remembers the family of recently seen user agents. A storm repeats one user agent
-/// thousands of times, and a hash and a compare are cheaper than the automaton, so a worker
-/// asks this cache instead: a direct-mapped table of 64 user agents, each at most 256 bytes
-/// (longer ones are not kept), so it holds at most 16 KiB.
+/// The family of a user agent, remembered: a log repeats the same few user agents thousands
+/// of times, and a hash and a compare are cheaper than the automaton, so a worker asks this
+/// cache instead: a two-way set-associative table of 256 user agents (128 sets; a miss
+/// replaces the set's older entry), each at most 256 bytes (longer ones are not kept), so it
+/// holds at most 64 KiB. Two ways, because with one, two user agents that share a slot evict
+/// each other on every line of a storm that alternates them.
 pub(crate) struct FamilyCache {
     slots: Vec<Option<(Box<[u8]>, Family)>>,
+    /// Per set: which of its two ways was used last.
+    recent: Vec<u8>,
 }
 
 impl FamilyCache {
-    const SLOTS: usize = 64;
+    const SETS: usize = 128;
     const LONGEST: usize = 256;
 
     /// An empty cache.
     pub(crate) fn new() -> Self {
         FamilyCache {
-            slots: vec![None; Self::SLOTS],
+            slots: vec![None; 2 * Self::SETS],
+            recent: vec![0; Self::SETS],
         }
     }
 
@@ -340,15 +345,20 @@ impl FamilyCache {
             return family(ua);
         }
         let hash = foldhash::fast::FixedState::with_seed(0).hash_one(ua);
-        let slot = &mut self.slots[hash as usize % Self::SLOTS];
-        match slot {
-            Some((seen, fam)) if **seen == *ua => *fam,
-            _ => {
-                let fam = family(ua);
-                *slot = Some((ua.into(), fam));
-                fam
+        let set = hash as usize % Self::SETS;
+        for way in 0..2 {
+            if let Some((seen, fam)) = &self.slots[2 * set + way] {
+                if **seen == *ua {
+                    self.recent[set] = way as u8;
+                    return *fam;
+                }
             }
         }
+        let fam = family(ua);
+        let way = 1 - usize::from(self.recent[set]);
+        self.slots[2 * set + way] = Some((ua.into(), fam));
+        self.recent[set] = way as u8;
+        fam
     }
 }
 

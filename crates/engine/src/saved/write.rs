@@ -211,7 +211,7 @@ fn write_noise<W: Write>(out: &mut Lines<W>, scan: &mut ScanResult) -> Result<()
     let mut n = NoiseRecord::default();
     for spool in &mut scan.spools {
         spool.rewind()?;
-        let mut r = BufReader::new(&*spool);
+        let mut r = BufReader::with_capacity(1 << 20, &*spool);
         while noise::read(&mut r, &mut n)? {
             let Some(cat) = CATEGORIES.get(usize::from(n.category)) else {
                 continue;

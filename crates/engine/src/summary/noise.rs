@@ -6,7 +6,7 @@
 //! Layout of one record: category (u8), time (i64 LE), status (u16 LE, 0 = none), then
 //! method, client, path and user agent, each as a u32 LE length and its bytes.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 /// One noise request, owned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,8 +58,45 @@ fn read_field(r: &mut impl Read, out: &mut Vec<u8>) -> io::Result<()> {
     r.read_exact(out)
 }
 
-/// Reads the next record into `rec`; `false` at the end.
-pub(crate) fn read(r: &mut impl Read, rec: &mut NoiseRecord) -> io::Result<bool> {
+/// Reads the next record into `rec`; `false` at the end. A record wholly in the reader's
+/// buffer is decoded in place; one that straddles the buffer's end is read piece by piece.
+pub(crate) fn read(r: &mut impl BufRead, rec: &mut NoiseRecord) -> io::Result<bool> {
+    let buf = r.fill_buf()?;
+    if buf.is_empty() {
+        return Ok(false);
+    }
+    if let Some(n) = decode(buf, rec) {
+        r.consume(n);
+        return Ok(true);
+    }
+    read_slowly(r, rec)
+}
+
+/// Decodes one record from the start of `buf`; its length, or `None` if `buf` ends first.
+#[inline]
+fn decode(buf: &[u8], rec: &mut NoiseRecord) -> Option<usize> {
+    let head = buf.first_chunk::<11>()?;
+    let mut at = 11;
+    let mut field = |out: &mut Vec<u8>| {
+        let len = u32::from_le_bytes(*buf.get(at..)?.first_chunk::<4>()?) as usize;
+        let bytes = buf.get(at + 4..at + 4 + len)?;
+        out.clear();
+        out.extend_from_slice(bytes);
+        at += 4 + len;
+        Some(())
+    };
+    field(&mut rec.method)?;
+    field(&mut rec.client)?;
+    field(&mut rec.path)?;
+    field(&mut rec.user_agent)?;
+    rec.category = head[0];
+    rec.time = i64::from_le_bytes(head[1..9].try_into().expect("8 bytes"));
+    rec.status = u16::from_le_bytes(head[9..11].try_into().expect("2 bytes"));
+    Some(at)
+}
+
+/// [`read`] for a record that straddles the end of the reader's buffer.
+fn read_slowly(r: &mut impl Read, rec: &mut NoiseRecord) -> io::Result<bool> {
     let mut head = [0u8; 11];
     match r.read_exact(&mut head) {
         Ok(()) => {}
@@ -104,5 +141,41 @@ mod tests {
         );
         assert!(read(&mut rd, &mut rec).unwrap());
         assert!(!read(&mut rd, &mut rec).unwrap());
+    }
+
+    #[test]
+    fn records_that_straddle_the_buffer_read_the_same() {
+        let mut buf = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..50u8 {
+            let path = format!("/autodiscover/{}", "x".repeat(usize::from(i) * 3));
+            let ua = "u".repeat(usize::from(i % 7) * 11);
+            let r = NoiseRef {
+                category: i % 8,
+                time: i64::from(i) * 1000 - 7,
+                status: 400 + u16::from(i),
+                method: b"GET",
+                client: b"203.0.113.9",
+                path: path.as_bytes(),
+                user_agent: ua.as_bytes(),
+            };
+            write(&mut buf, &r).unwrap();
+            want.push((r.category, r.time, r.status, path, ua));
+        }
+        for capacity in [1, 7, 11, 16, 64, 1 << 16] {
+            let mut rd = std::io::BufReader::with_capacity(capacity, &buf[..]);
+            let mut rec = NoiseRecord::default();
+            let mut got = Vec::new();
+            while read(&mut rd, &mut rec).unwrap() {
+                got.push((
+                    rec.category,
+                    rec.time,
+                    rec.status,
+                    String::from_utf8(rec.path.clone()).unwrap(),
+                    String::from_utf8(rec.user_agent.clone()).unwrap(),
+                ));
+            }
+            assert_eq!(got, want, "capacity {capacity}");
+        }
     }
 }
