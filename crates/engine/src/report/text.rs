@@ -16,6 +16,7 @@ use std::io::{self, Write};
 
 mod bursts;
 mod chart;
+mod domains;
 mod impact;
 mod out;
 
@@ -54,7 +55,8 @@ pub(crate) fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<
         category(&mut o, c)?;
     }
     rejects(&mut o, r)?;
-    block(&mut o, r)
+    block(&mut o, r)?;
+    domains::domains(&mut o, r)
 }
 
 fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
@@ -319,10 +321,15 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
     }
     if !b.paths.is_empty() {
         writeln!(o.w)?;
+        let cure = if r.mail_domains.is_empty() {
+            "The lasting cure is DNS: tell the mail admin, and point autodiscover.<domain> at the mail provider."
+        } else {
+            "The lasting cure is DNS: the mail domains below and the records their mail admin should fix."
+        };
         for step in [
             "Deploy: commit pantheon.yml at the repository root and deploy it Dev -> Test -> Live as a normal release (not a hotfix); existing Multidevs pick it up only after a new commit there.",
             "Then nginx answers these probes with a cheap 403 before PHP starts. Outlook keeps retrying, but each retry now costs nginx, not a PHP worker.",
-            "The lasting cure is DNS: tell the mail admin, and point autodiscover.<domain> at the mail provider.",
+            cure,
         ] {
             o.para(2, step)?;
         }

@@ -51,6 +51,7 @@
 //! figures this noisegate cannot leave out.
 
 mod bounds;
+mod domains;
 mod read;
 mod record;
 mod v1;
@@ -62,7 +63,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use read::FileReader;
-use record::{newer, Header, Record, NO_EVIDENCE};
+use record::{newer, Header, Record, NO_DOMAINS, NO_EVIDENCE};
 pub(crate) use record::{FORMAT, VERSION};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
@@ -346,7 +347,9 @@ fn read_file(r: impl Read, fr: &mut FileReader<'_>) -> Result<()> {
         _ => None,
     };
     match header {
-        Some(h) if h.format == FORMAT && (h.version == VERSION || h.version == NO_EVIDENCE) => {
+        Some(h)
+            if h.format == FORMAT && [VERSION, NO_DOMAINS, NO_EVIDENCE].contains(&h.version) =>
+        {
             fr.version = h.version;
             read_records(r, fr)
         }
