@@ -1,7 +1,7 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, one inline script for the
 //! copy button, nothing from the network) with the summary and the impact, the caveats, a
 //! chart of all traffic and noise over time with storms shaded, the storms and surges, the
-//! categories and the block.
+//! categories, the block and the mail domains behind the noise.
 //!
 //! Every string from the log is made printable (`escape_text`) and then HTML-escaped. Like
 //! every renderer it only lays out the view model: it computes no statistic and reads times
@@ -15,6 +15,7 @@ use markup::{esc, log};
 use std::io::{self, Write};
 
 mod chart;
+mod domains;
 mod markup;
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:64em;padding:0 1em;color:#222}\
@@ -39,6 +40,7 @@ pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     storms(r, w)?;
     categories(r, w)?;
     block(r, w)?;
+    domains::domains(r, w)?;
     writeln!(w, "</body></html>")
 }
 
@@ -258,11 +260,16 @@ fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w, "</ul>")?;
     }
+    let cure = if r.mail_domains.is_empty() {
+        "tell the mail admin and point <code>autodiscover.&lt;domain&gt;</code> at the mail provider"
+    } else {
+        "the mail domains below and the records their mail admin should fix"
+    };
     writeln!(
         w,
         "<p>Commit <code>pantheon.yml</code> at the repository root and deploy Dev → Test → Live \
          (not as a hotfix); existing Multidevs need a new commit. nginx then answers these probes \
          with a 403 before PHP; Outlook keeps retrying, at nginx's cost. The lasting cure is DNS: \
-         tell the mail admin and point <code>autodiscover.&lt;domain&gt;</code> at the mail provider.</p>"
+         {cure}.</p>"
     )
 }
