@@ -38,8 +38,9 @@ pub struct ScanConfig {
     /// Keep the per-minute timeline and per-client activity (off for `block`, which needs
     /// neither).
     pub series: bool,
-    /// Keep the local parts of the mailboxes the probes name (`--show-mailboxes`); without
-    /// it only their hashes and first characters are kept, and paths hold them masked.
+    /// Keep the local parts of the mailboxes the probes name (`--show-mailboxes`, at most a
+    /// few per domain); without it only their hashes and first characters are kept. Kept
+    /// paths hold them masked either way.
     pub mailboxes: bool,
 }
 
@@ -203,7 +204,7 @@ impl<'c> Scanner<'c> {
             key_buf: Vec::with_capacity(256),
             times: TimeCache::default(),
             families: FamilyCache::new(),
-            mail: MailScratch::new(cfg.mailboxes),
+            mail: MailScratch::new(),
             spool: None,
             summary: Summary::new(&cfg.caps),
             noise_lines: 0,

@@ -82,37 +82,35 @@ pub(crate) fn find<'b>(
     })
 }
 
-/// A worker's buffers for [`find`] and [`masked_path`], and whether local parts may be kept.
+/// A worker's buffers for [`find`] and [`masked_path`].
 #[derive(Debug, Default)]
 pub(crate) struct MailScratch {
     buf: Vec<u8>,
     masked: Vec<u8>,
-    /// Keep local parts as they are (`--show-mailboxes`): the path is not masked.
-    pub(crate) show: bool,
 }
 
 impl MailScratch {
-    /// Buffers; `show` keeps the local parts.
-    pub(crate) fn new(show: bool) -> Self {
+    /// Buffers for a worker.
+    pub(crate) fn new() -> Self {
         MailScratch {
             buf: Vec::with_capacity(MAX_MAILBOX),
             masked: Vec::new(),
-            show,
         }
     }
 
     /// What a noise request names ([`find`]), and its path as it may be kept: with the local
-    /// part of a REST Autodiscover mailbox masked unless [`show`](Self::show).
+    /// part of a REST Autodiscover mailbox masked, always (paths are kept in lists, storm
+    /// details and saved summaries; a mailbox is shown, when asked, only among its domain's).
     pub(crate) fn look<'s>(
         &'s mut self,
         path: &'s [u8],
         query: &[u8],
         host: Option<&[u8]>,
     ) -> (Option<Found<'s>>, &'s [u8]) {
-        let MailScratch { buf, masked, show } = self;
+        let MailScratch { buf, masked } = self;
         let found = find(path, query, host, buf);
         let path = match &found {
-            Some(f) if f.in_path && !*show => masked_path(path, masked),
+            Some(f) if f.in_path => masked_path(path, masked),
             _ => path,
         };
         (found, path)
