@@ -196,6 +196,59 @@ mod tests {
         assert_eq!(d.families.iter().sum::<u64>(), 1000);
     }
 
+    /// 3,000 domains, long and short, into a map of 100 domains and 6 KB: the domains kept,
+    /// their figures and the overflow are the same for any split and merge order.
+    #[test]
+    fn past_the_domain_cap_the_kept_domains_do_not_depend_on_the_split() {
+        let events: Vec<(String, String)> = (0..9000u32)
+            .map(|i| {
+                let d = i * 7919 % 3000;
+                let label = if d % 7 == 0 {
+                    "x".repeat(60)
+                } else {
+                    "d".into()
+                };
+                (format!("{label}{d}.example"), format!("u{}", i % 41))
+            })
+            .collect();
+        let fill = |events: &[(String, String)]| {
+            let mut m = new_map(100, 6000);
+            for (d, l) in events {
+                let found = Found {
+                    domain: d.as_bytes(),
+                    local: Some(l.as_bytes()),
+                    in_path: false,
+                };
+                note(&mut m, &found, 1, Family::Thunderbird, false);
+            }
+            m
+        };
+        let kept = |m: &CappedMap<DomainStats>| -> Vec<(Vec<u8>, DomainStats)> {
+            m.entries()
+                .into_iter()
+                .map(|(k, v)| (k.to_vec(), v.clone()))
+                .collect()
+        };
+        let mut whole = fill(&events);
+        whole.settle();
+        assert!(whole.approximate());
+        let want = kept(&whole);
+        assert!(want.len() <= 100 && want.len() > 10, "{}", want.len());
+        let requests: u64 = want.iter().map(|e| e.1.requests).sum();
+        assert_eq!(
+            requests + whole.overflow(),
+            9000,
+            "every request is counted"
+        );
+        for parts in [2, 3, 7] {
+            let mut merged = new_map(100, 6000);
+            for chunk in events.chunks(events.len() / parts + 1).rev() {
+                merged.merge(&fill(chunk));
+            }
+            assert_eq!(kept(&merged), want, "{parts} parts");
+        }
+    }
+
     #[test]
     fn merged_parts_equal_the_whole_for_any_split() {
         for n in [40u32, 129, 700] {
