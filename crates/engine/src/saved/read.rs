@@ -1,5 +1,5 @@
 //! Reading the records of one summary file into a summary of its own, and its noise records
-//! straight into the combined noise spool. Every layout ends here: version 3 and 2 records
+//! straight into the combined noise spool. Every layout ends here: version 4, 3 and 2 records
 //! as they are read (a version-2 file has no evidence maps), version 1 files translated
 //! record by record ([`super::v1`]).
 //!

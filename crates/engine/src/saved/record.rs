@@ -1,6 +1,6 @@
-//! The records of a version-3 summary file (a version-2 file has the same records but the
-//! evidence maps), one JSON object per line, and the byte-string form they use. These types
-//! are the file layout: they name categories, statuses, reject reasons and client families by
+//! The records of a version-4 summary file (a version-3 file has the same records but the
+//! domains map, a version-2 file neither it nor the evidence maps), one JSON object per line,
+//! and the byte-string form they use. These types are the file layout: they name categories, statuses, reject reasons and client families by
 //! their ids, never by a position in an in-memory table, so they change only with
 //! [`VERSION`].
 
