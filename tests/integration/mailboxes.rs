@@ -202,3 +202,46 @@ fn a_host_names_the_domain_when_the_request_does_not() {
         (Some(2), Some(0))
     );
 }
+
+#[test]
+fn hostile_mailboxes_name_no_domain_and_reach_no_output_unescaped() {
+    let fmt = "$remote_addr [$time_local] \"$request\" $status $host";
+    let long = "a".repeat(200_000);
+    let targets = [
+        format!("/autodiscover/autodiscover.json/v1.0/{long}@example.org"),
+        format!("/autodiscover/autodiscover.json?Email={long}%40example.org"),
+        "/autodiscover/autodiscover.json/v1.0/<script>alert(1)</script>@example.org".into(),
+        "/autodiscover/autodiscover.json?Email=x%40<img%20src=x>.org".into(),
+        "/autodiscover/autodiscover.json?Email=x%40exa%00mple.org".into(),
+        "/autodiscover/autodiscover.json?Email=x%40ex%C3%A4mple.org".into(),
+        "/autodiscover/autodiscover.json?Email=%".into(),
+        format!(
+            "/autodiscover/autodiscover.json?{}Email=x%40example.org",
+            "a=1&".repeat(5000)
+        ),
+        "/autodiscover/autodiscover.json?Email=x%40b.c".into(),
+    ];
+    let mut input = String::new();
+    for t in &targets {
+        input.push_str(&format!(
+            "192.0.2.1 [10/Mar/2024:10:00:00 +0000] \"GET {t} HTTP/1.1\" 404 autodiscover.<svg>.org\n"
+        ));
+    }
+    for o in ["json", "html", "markdown", "text"] {
+        let (code, out, err) = run(&["--log-format", fmt, "-o", o], &input);
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        if o == "html" || o == "markdown" {
+            assert!(!out.contains("<script>") && !out.contains("<svg>") && !out.contains("<img"));
+        }
+        assert!(
+            !out.contains("MAIL DOMAINS") && !out.contains("Mail domains behind"),
+            "{o}"
+        );
+        if o == "json" {
+            let v: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["mail_domains"], serde_json::json!([]));
+            assert_eq!(v["noise"]["requests"], targets.len());
+        }
+    }
+}

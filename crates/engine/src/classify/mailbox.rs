@@ -7,8 +7,8 @@
 //! bounded (the mailbox is at most [`MAX_MAILBOX`] bytes, the query is read for at most
 //! [`MAX_PARAMS`] parameters), nothing panics, and anything that is not a plain hostname (LDH
 //! labels, at least one dot, at most 253 bytes, lower-cased; IDN stays punycode) or a plain
-//! local part is ignored. The local part is personal data: [`masked_path`] hides it in a path
-//! that is kept.
+//! local part is ignored. The local part is personal data: [`MailScratch::look`] hides it in a
+//! path that is kept.
 
 /// Longest local part kept (RFC 5321).
 pub(crate) const MAX_LOCAL: usize = 64;
@@ -110,7 +110,9 @@ impl MailScratch {
         let MailScratch { buf, masked } = self;
         let found = find(path, query, host, buf);
         let path = match &found {
-            Some(f) if f.in_path => masked_path(path, masked),
+            Some(f) if f.in_path => {
+                mask_segment(path, f.local.unwrap_or_default(), f.domain, masked)
+            }
             _ => path,
         };
         (found, path)
@@ -223,18 +225,28 @@ pub(crate) fn valid_local(l: &[u8]) -> bool {
 
 /// `path` with the mailbox of its REST Autodiscover segment replaced by the masked form
 /// (`s*****@example.com`), written into `out`; `path` itself when it names none.
-pub(crate) fn masked_path<'a>(path: &'a [u8], out: &'a mut Vec<u8>) -> &'a [u8] {
+#[cfg(test)]
+fn masked_path<'a>(path: &'a [u8], out: &'a mut Vec<u8>) -> &'a [u8] {
     let Some(seg) = rest_segment(path) else {
         return path;
     };
-    let start = seg.as_ptr() as usize - path.as_ptr() as usize;
     let mut scratch = Vec::new();
     let Some(at) = mailbox(seg, &mut scratch) else {
         return path;
     };
+    mask_segment(path, &scratch[..at], &scratch[at + 1..], out)
+}
+
+/// `path` with its REST Autodiscover segment, which [`find`] read as `local@domain`,
+/// replaced by the masked mailbox, written into `out`.
+fn mask_segment<'a>(path: &'a [u8], local: &[u8], domain: &[u8], out: &'a mut Vec<u8>) -> &'a [u8] {
+    let Some(seg) = rest_segment(path) else {
+        return path;
+    };
+    let start = seg.as_ptr() as usize - path.as_ptr() as usize;
     out.clear();
     out.extend_from_slice(&path[..start]);
-    push_masked(&scratch[..at], &scratch[at + 1..], out);
+    push_masked(local, domain, out);
     out.extend_from_slice(&path[start + seg.len()..]);
     out
 }
