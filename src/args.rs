@@ -152,6 +152,12 @@ pub(crate) struct InputArgs {
     #[arg(long, default_value = "1M", value_parser = parse_size)]
     pub(crate) max_line: usize,
 
+    /// Show the mailboxes the probes name in full (at most 10 per domain), and keep them in a
+    /// summary saved by this run; without it their local parts are never printed or saved
+    /// (`s*****@example.com`).
+    #[arg(long)]
+    pub(crate) show_mailboxes: bool,
+
     /// A progress bar on stderr (bytes read, throughput, noise found).
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub(crate) progress: ProgressArg,
@@ -450,6 +456,7 @@ impl InputArgs {
         opts.max_line = self.max_line;
         opts.format = self.format()?;
         opts.client = self.client();
+        opts.mailboxes = self.show_mailboxes;
         // SAFETY: this binary owns its process and relies on no handler or default action of
         // SIGIO or SIGBUS of its own.
         opts.mmap = unsafe { MmapChoice::auto() };

@@ -23,6 +23,11 @@ pub struct MergeArgs {
     /// Write the combined summary to FILE too.
     #[arg(long, value_name = "FILE")]
     save_summary: Option<PathBuf>,
+
+    /// Show the mailboxes in full when the summaries hold them (saved with
+    /// --show-mailboxes), and keep them in --save-summary; without it they are masked.
+    #[arg(long)]
+    show_mailboxes: bool,
 }
 
 /// Runs the subcommand.
@@ -41,9 +46,12 @@ pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<ExitCode> {
         }
         seen.push(id);
     }
-    let merged = combine_summaries(&args.files)?;
+    let mut merged = combine_summaries(&args.files)?;
     for w in &merged.warnings {
         eprintln!("noisegate: warning: {}", terminal_text(w));
+    }
+    if !args.show_mailboxes {
+        merged.scan.forget_mailboxes();
     }
     let scan = show(merged.scan, &args.view, args.save_summary.as_deref(), out)?;
     Ok(args::warn(&scan))

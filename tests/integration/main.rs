@@ -23,6 +23,7 @@ mod hostile;
 mod html;
 mod injection;
 mod lines;
+mod mailboxes;
 mod man;
 mod markdown_escape;
 mod nginx;

@@ -378,3 +378,81 @@ fn the_same_summary_under_another_name_is_refused() {
     gz.finish().unwrap();
     assert_eq!(merge(&[&sum, &copy]).0, 0);
 }
+
+/// The mail domains of a saved file are checked as a scan makes them: a domain that is no
+/// lower-case hostname, counts that do not add up or pass their category's or the noise's,
+/// mailbox hashes out of order or past the cap, an example no scan keeps, and a domains map in
+/// a file of a version that had none.
+#[test]
+fn mail_domains_a_scan_cannot_make_are_refused_with_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, records) = saved(dir.path());
+    let at = find(&records, "domain", None);
+    type Spoil = (&'static str, fn(&mut Value));
+    let spoil: [Spoil; 8] = [
+        ("is not a lower-case hostname", |d| {
+            d["domain"] = "Example.ORG".into()
+        }),
+        ("is not a lower-case hostname", |d| {
+            d["domain"] = "<b>x</b>.org".into()
+        }),
+        ("do not add up to its requests", |d| {
+            d["requests"] = (d["requests"].as_u64().unwrap() + 1).into()
+        }),
+        ("do not add up to its requests", |d| {
+            d["families"] = serde_json::json!({"thunderbird": 1})
+        }),
+        ("not what a scan keeps", |d| {
+            d["mailboxes"].as_array_mut().unwrap().reverse()
+        }),
+        ("not what a scan keeps", |d| d["saturated"] = true.into()),
+        ("not what a scan keeps", |d| d["masked"] = "<".into()),
+        ("not what a scan keeps", |d| {
+            d["full"] = serde_json::json!(["<script>", "a"])
+        }),
+    ];
+    for (i, (want, f)) in spoil.iter().enumerate() {
+        let mut r = records.clone();
+        f(&mut r[at]["domain"]);
+        let path = dir.path().join(format!("d{i}.sum"));
+        write(&path, &r);
+        assert_refused(&path, want);
+    }
+    // More requests than the whole noise, in one domain.
+    let mut r = records.clone();
+    let d = &mut r[at]["domain"];
+    let cat = d["categories"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    d["categories"] = serde_json::json!({ cat.clone(): 1_000_000 });
+    d["families"] = serde_json::json!({"thunderbird": 1_000_000});
+    d["requests"] = 1_000_000.into();
+    let path = dir.path().join("big.sum");
+    write(&path, &r);
+    assert_refused(&path, "add up to more than");
+    // A domains map in a version-3 file.
+    let mut r = records.clone();
+    r[0]["version"] = 3.into();
+    let path = dir.path().join("v3.sum");
+    write(&path, &r);
+    assert_refused(&path, "a domains map in a version-3 file");
+    // A version-3 file without it reads, with no domains.
+    let mut r: Vec<Value> = records
+        .iter()
+        .filter(|r| r.get("domain").is_none() && r["map"]["of"] != "domains")
+        .cloned()
+        .collect();
+    r[0]["version"] = 3.into();
+    let end = r.len() - 1;
+    r[end]["end"]["records"] = (end as u64 - 1).into();
+    let path = dir.path().join("v3-ok.sum");
+    write(&path, &r);
+    let (code, out, err) = merge(&[&path]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["mail_domains"], serde_json::json!([]));
+}

@@ -1,5 +1,6 @@
 //! Property tests of the merge: however the lines are split (into blocks, files, workers) and
-//! in whatever order the parts are merged, the report is the same as for the whole input.
+//! in whatever order the parts are merged, the report is the same as for the whole input
+//! (its mail domains included, with and without the mailboxes kept in full).
 
 use noisegate_engine::internals::{BlockInfo, ScanConfig, Scanner, Summary};
 use noisegate_engine::{
@@ -11,13 +12,31 @@ use std::sync::LazyLock;
 /// One scan configuration (its classifier compiles every category's pattern) for every case;
 /// scanning only reads it.
 static CONFIG: LazyLock<ScanConfig> = LazyLock::new(ScanConfig::default);
+/// The same, keeping the mailboxes' local parts (`--show-mailboxes`).
+static SHOWING: LazyLock<ScanConfig> = LazyLock::new(|| ScanConfig {
+    mailboxes: true,
+    ..ScanConfig::default()
+});
 
 /// Line templates: noise of several kinds, ordinary traffic, garbage requests, bad lines.
 fn line(kind: u8, n: u16) -> String {
     let t = format!("{:02}:{:02}:{:02}", n % 24, n % 60, (n / 7) % 60);
     let day = 10 + n % 3;
     let client = format!("198.51.100.{}", n % 17);
-    let (req, status, ua) = match kind % 9 {
+    // Mailboxes and domains for the mail-domain lines: a few domains, many local parts.
+    let rest = format!(
+        "GET /autodiscover/autodiscover.json/v1.0/u{}@d{}.example?Protocol=AutodiscoverV1 HTTP/1.1",
+        n % 37,
+        n % 5
+    );
+    let query = format!(
+        "GET /mail/config-v1.1.xml?emailaddress=m{}%40D{}.example HTTP/1.1",
+        n % 23,
+        n % 4
+    );
+    let (req, status, ua) = match kind % 11 {
+        9 => (rest.as_str(), 404, "Microsoft Office/16.0"),
+        10 => (query.as_str(), 404, "Thunderbird/128"),
         0 => (
             "POST /Autodiscover/Autodiscover.xml HTTP/1.1",
             404,
@@ -83,8 +102,9 @@ proptest! {
         lines in lines(),
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
         order in any::<u64>(),
+        show in any::<bool>(),
     ) {
-        let cfg = &*CONFIG;
+        let cfg = if show { &*SHOWING } else { &*CONFIG };
         let fmt = pantheon();
         let whole_text = lines.concat();
         let mut whole = Scanner::new(cfg);

@@ -12,9 +12,10 @@
 use crate::analysis::Findings;
 use crate::escape::{escape_text, terminal_text};
 use crate::format::time::rfc3339;
-use crate::numbers::{pct, share, thousands};
+use crate::numbers::{pct, plural, share, thousands};
 use crate::pipeline::ScanResult;
 use crate::remedy;
+use crate::report::domains::{dns_command, mail_domains, MailDomainView};
 use crate::report::prometheus::{self, CheckState};
 use crate::report::{bursts, Report, StormView, SurgeView, SCHEMA};
 use crate::summary::CHEAP_MS;
@@ -98,6 +99,8 @@ pub struct CheckReport {
     share_of_requests: f64,
     block_paths: Vec<String>,
     pantheon_yml: String,
+    /// The mail domains behind the noise, as the report lists them.
+    mail_domains: Vec<MailDomainView>,
 }
 
 impl CheckReport {
@@ -117,6 +120,7 @@ impl CheckReport {
             share_of_requests: 0.0,
             block_paths: Vec::new(),
             pantheon_yml: String::new(),
+            mail_domains: Vec::new(),
         }
     }
 
@@ -158,6 +162,37 @@ impl CheckReport {
         prometheus::render(report.filter(|_| success), Some(&state), now, out)
     }
 
+    /// The mail domains behind the noise, for the alert: the first few, and the command
+    /// that checks their DNS records.
+    fn write_domains(&self, out: &mut dyn Write) -> io::Result<()> {
+        const SHOWN: usize = 5;
+        let all = &self.mail_domains;
+        if all.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "Mail domains behind the noise (their DNS sends the clients here):"
+        )?;
+        for d in all.iter().take(SHOWN) {
+            writeln!(
+                out,
+                "- {}: {} · {}",
+                terminal_text(&d.domain),
+                plural(d.requests, "request"),
+                d.mailboxes_phrase()
+            )?;
+        }
+        if all.len() > SHOWN {
+            writeln!(out, "- and {} more", all.len() - SHOWN)?;
+        }
+        writeln!(
+            out,
+            "Check them with: {}",
+            terminal_text(&dns_command(&all[..all.len().min(SHOWN)]))
+        )
+    }
+
     /// The text for a person: nothing when healthy; the reasons it could not check; or the
     /// alert with the block that stops the noise.
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -181,6 +216,7 @@ impl CheckReport {
                 writeln!(out, "note: {}", terminal_text(n))?;
             }
             writeln!(out, "\nBlock it in pantheon.yml:\n\n{}", self.pantheon_yml)?;
+            self.write_domains(out)?;
         }
         Ok(())
     }
@@ -233,6 +269,7 @@ pub fn check(scan: &ScanResult, found: &Findings, t: &Thresholds) -> CheckReport
         share_of_requests: share(noise, s.totals.requests),
         block_paths: found.plan.entries.iter().map(|e| e.path.clone()).collect(),
         pantheon_yml: remedy::pantheon_yml(&found.plan, false),
+        mail_domains: mail_domains(s).0,
     }
 }
 

@@ -83,7 +83,7 @@ pub use remedy::yaml::{diff as yaml_diff, merge as merge_pantheon_yml, Merged, M
 pub use remedy::{plan_block, plan_block_limited, BlockPlan, Target, Upstream, MAX_ENTRIES};
 
 // Reports and saved summaries.
-pub use report::{build as build_report, render, Output, Report, Style, SCHEMA};
+pub use report::{build as build_report, render, MailDomainView, Output, Report, Style, SCHEMA};
 pub use saved::{combine as combine_summaries, save as save_summary, Combined};
 
 /// The stages one by one, for benchmarks, fuzzing and property tests. Not needed to run a

@@ -49,6 +49,9 @@ pub struct ScanOptions {
     pub spool: bool,
     /// Keep the time series (timeline, per-client activity) storms are found in.
     pub series: bool,
+    /// Keep the local parts of the mailboxes the probes name, to show them
+    /// (`--show-mailboxes`); off, only counts and masked examples are kept.
+    pub mailboxes: bool,
     /// Counters for a progress display, updated once per block.
     pub progress: Option<Arc<Progress>>,
     /// Where to start in each input (bytes; missing = 0), for incremental runs.
@@ -90,6 +93,7 @@ impl ScanOptions {
             client: None,
             spool: false,
             series: true,
+            mailboxes: false,
             progress: None,
             starts: Vec::new(),
             hold_tail: false,
@@ -164,6 +168,13 @@ impl ScanResult {
     /// Lines read, and how each was counted.
     pub fn lines(&self) -> crate::summary::Lines {
         self.summary.lines
+    }
+
+    /// Drops the full local parts of the mailboxes the summary holds (a saved summary written
+    /// with `--show-mailboxes` holds them): what a run that does not show them reports and
+    /// saves.
+    pub fn forget_mailboxes(&mut self) {
+        self.summary.forget_mailboxes();
     }
 
     /// Noise requests (every category).
@@ -255,6 +266,7 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         client: opts.client.clone(),
         spool: opts.spool,
         series: opts.series,
+        mailboxes: opts.mailboxes,
         ..ScanConfig::default()
     };
     let n_readers = threads.min(inputs.len()).max(1);

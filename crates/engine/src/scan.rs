@@ -8,6 +8,7 @@
 //! summaries are merged.
 
 use crate::classify::family::{in_category, is_scanner, FamilyCache};
+use crate::classify::mailbox::MailScratch;
 use crate::classify::{needs_normalizing, normalize, Class, Classifier, Scratch, CATEGORIES};
 use crate::format::field::{first_hop, strip_port};
 use crate::format::request::Version;
@@ -37,6 +38,10 @@ pub struct ScanConfig {
     /// Keep the per-minute timeline and per-client activity (off for `block`, which needs
     /// neither).
     pub series: bool,
+    /// Keep the local parts of the mailboxes the probes name (`--show-mailboxes`, at most a
+    /// few per domain); without it only their hashes and first characters are kept. Kept
+    /// paths hold them masked either way.
+    pub mailboxes: bool,
 }
 
 impl Default for ScanConfig {
@@ -50,6 +55,7 @@ impl Default for ScanConfig {
             client: None,
             spool: false,
             series: true,
+            mailboxes: false,
         }
     }
 }
@@ -172,6 +178,7 @@ pub struct Scanner<'c> {
     key_buf: Vec<u8>,
     times: TimeCache,
     families: FamilyCache,
+    mail: MailScratch,
     spool: Option<BufWriter<File>>,
     /// Noise lines counted, to hold the shared maps to their caps every few of them.
     noise_lines: u64,
@@ -197,6 +204,7 @@ impl<'c> Scanner<'c> {
             key_buf: Vec::with_capacity(256),
             times: TimeCache::default(),
             families: FamilyCache::new(),
+            mail: MailScratch::new(),
             spool: None,
             summary: Summary::new(&cfg.caps),
             noise_lines: 0,
@@ -300,6 +308,7 @@ impl<'c> Scanner<'c> {
         let Some(i) = p.category else {
             return;
         };
+        let (mail, path) = self.mail.look(p.path, p.query, rec.host);
         if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
             m.noise += 1;
             m.categories[i] += 1;
@@ -308,7 +317,7 @@ impl<'c> Scanner<'c> {
         let c = &mut s.categories[i];
         c.traffic.add(status, rec.bytes, rt);
         c.methods.add(p.method.unwrap_or(b"-"), 1);
-        c.paths.add(p.path, 1);
+        c.paths.add(path, 1);
         if status == Some(403) && rt.is_some_and(|us| us <= CHEAP_MS * 1000) {
             c.blocked += 1;
             c.blocked_time_us = c.blocked_time_us.saturating_add(rt.unwrap_or(0));
@@ -320,13 +329,16 @@ impl<'c> Scanner<'c> {
         let (ua, client) = who.resolve();
         let fam = in_category(self.families.family(ua), &CATEGORIES[i], ua);
         c.families.add(fam.id().as_bytes(), 1);
-        match c.evidence.slot(p.path) {
+        match c.evidence.slot(path) {
             Some(e) => e.add(client, fam, rec.time),
             None => c.evidence.dropped(1),
         }
         c.scanner += u64::from(is_scanner(&CATEGORIES[i], p.path, p.query, fam));
         c.user_agents.add(ua, 1);
         c.clients.add(client, 1);
+        if let Some(m) = mail {
+            crate::summary::domains::note(&mut s.domains, &m, i, fam, self.cfg.mailboxes);
+        }
         // The maps shared by the categories are held to their caps every few noise lines.
         self.noise_lines += 1;
         if self.noise_lines % 64 == 0 {
@@ -345,7 +357,7 @@ impl<'c> Scanner<'c> {
                     status: status.unwrap_or(0),
                     method: p.method.unwrap_or(b"-"),
                     client,
-                    path: p.path,
+                    path,
                     user_agent: ua,
                 };
                 keep(&mut self.spool, &mut s.spool_failed, &r);

@@ -444,6 +444,14 @@ const AUTODISCOVER_XML: &[&str] = &[
     "/Autodiscover/Autodiscover.xml",
     "/AutoDiscover/AutoDiscover.xml",
 ];
+/// Outlook's REST Autodiscover: the mailbox is in the path (the mail domains behind the noise).
+const REST_AUTODISCOVER: &[&str] = &[
+    "/autodiscover/autodiscover.json/v1.0/info@example.org?Protocol=AutodiscoverV1&RedirectCount=1",
+    "/autodiscover/autodiscover.json/v1.0/jsmith@example.org?Protocol=AutodiscoverV1&RedirectCount=1",
+    "/autodiscover/autodiscover.json/v1.0/m.keller@example.org?Protocol=ActiveSync&RedirectCount=1",
+    "/autodiscover/autodiscover.json/v1.0/office@example.net?Protocol=AutodiscoverV1&RedirectCount=1",
+    "/autodiscover/autodiscover.json/v1.0/tom@example.net?Protocol=AutodiscoverV1&RedirectCount=1",
+];
 /// Paths blocked (403) in the last part of the span, as if a pantheon.yml was deployed then;
 /// protected paths are case-sensitive, so the third casing above keeps reaching PHP.
 const PROTECTED: &[&str] = &[
@@ -491,7 +499,7 @@ const ANDROID: Who = Who::Fleet(FLEET_ANDROID);
 /// Mail-client probes (weight, probe).
 const PROBES: &[(u32, Probe)] = &[
     (40, probe("POST", AUTODISCOVER_XML, OUTLOOK_UAS, OUTLOOK)),
-    (3, probe("GET", AUTODISCOVER_XML, OUTLOOK_UAS, OUTLOOK)),
+    (3, probe("GET", REST_AUTODISCOVER, OUTLOOK_UAS, OUTLOOK)),
     (3, probe("POST", &["/autodiscover/autodiscover.svc"], OUTLOOK_UAS, OUTLOOK)),
     (3, probe("POST", &["/autodiscover.xml"], OUTLOOK_UAS, OUTLOOK)),
     (2, probe("GET", &["/autodiscover.xml"], SCANNER_UAS, Who::Scanner)),
@@ -504,6 +512,8 @@ const PROBES: &[(u32, Probe)] = &[
     (7, probe("GET", &[
         "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=user%40example.org",
         "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=info%40example.org",
+        "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=anna.berg%40example.net",
+        "/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=office%40example.net",
     ], THUNDERBIRD_UAS, THUNDERBIRD)),
     (5, probe("GET", &[
         "/mail/config-v1.1.xml?emailaddress=user%40example.org",
@@ -1579,8 +1589,8 @@ mod tests {
         assert_eq!(out.len(), KNOWN_LEN, "hash {hash:#x}");
         assert_eq!(hash, KNOWN_HASH);
     }
-    const KNOWN_LEN: usize = 500_608;
-    const KNOWN_HASH: u64 = 0x03cb_f113_0b8f_9d9b;
+    const KNOWN_LEN: usize = 500_873;
+    const KNOWN_HASH: u64 = 0xdaf2_70b1_70b8_077c;
 
     #[test]
     fn writes_exactly_the_requested_lines() {

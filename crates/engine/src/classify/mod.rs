@@ -9,6 +9,7 @@
 //! removed, `%XX` decoded once, `//` merged, `.`/`..` resolved; a trailing `/` is ignored.
 
 pub(crate) mod family;
+pub(crate) mod mailbox;
 mod normalize;
 
 pub(crate) use normalize::needs_normalizing;

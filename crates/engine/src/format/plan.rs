@@ -462,6 +462,8 @@ pub(super) fn store<'a>(
         Field::UserAgent => rec.user_agent = Some(value),
         Field::ForwardedFor => rec.forwarded_for = Some(value),
         Field::Host => rec.host = Some(value),
+        // The server block's name stands for the host when the format has no `$host`.
+        Field::ServerName if rec.host.is_none() => rec.host = Some(value),
         f if f.is_time() => rec.time = Some(field::parse_time(f, value, times)?),
         _ => {}
     }

@@ -82,7 +82,7 @@ pub struct Record<'a> {
     pub request_time_us: Option<u64>,
     /// Sum of `$upstream_response_time`, microseconds.
     pub upstream_time_us: Option<u64>,
-    /// `$host`.
+    /// `$host` (or `$server_name` in a format without `$host`).
     pub host: Option<&'a [u8]>,
 }
 

@@ -57,7 +57,8 @@ pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     categories(r, w)?;
     storms(r, w)?;
     impact(r, w)?;
-    block(r, w)
+    block(r, w)?;
+    domains(r, w)
 }
 
 fn summary(r: &Report, w: &mut dyn Write) -> io::Result<()> {
@@ -221,10 +222,73 @@ fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, "- {what} {}: {}", md_text(&d.path), md_text(&d.reason))?;
         }
     }
+    let cure = if r.mail_domains.is_empty() {
+        "point the `autodiscover` DNS record at the mail provider"
+    } else {
+        "then have the mail admin fix the DNS records of the mail domains below"
+    };
     writeln!(
         w,
-        "\nDeploy: commit `pantheon.yml` at the repository root, deploy Dev → Test → Live, re-commit on existing Multidevs; point the `autodiscover` DNS record at the mail provider."
+        "\nDeploy: commit `pantheon.yml` at the repository root, deploy Dev → Test → Live, re-commit on existing Multidevs; {cure}."
     )
+}
+
+/// The mail domains behind the noise: a table, the records to check per domain, and what
+/// they do.
+fn domains(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    let all = &r.mail_domains;
+    if all.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\n## Mail domains behind the noise\n")?;
+    if r.mail_domains_approximate {
+        writeln!(
+            w,
+            "> Note: more domains were asked for than noisegate keeps; these are a sample.\n"
+        )?;
+    }
+    writeln!(
+        w,
+        "| Domain | Requests | Mailboxes | Examples | Categories | Clients |\n|---|---:|---:|---|---|---|"
+    )?;
+    for d in all {
+        let list = |v: Vec<String>| v.join(", ");
+        let cats = list(
+            d.categories
+                .iter()
+                .map(|c| format!("{} {}", c.id, thousands(c.requests)))
+                .collect(),
+        );
+        let fams = list(
+            d.families
+                .iter()
+                .map(|f| format!("{} {}", md(&f.family), thousands(f.requests)))
+                .collect(),
+        );
+        let mailboxes = match d.mailboxes_at_least {
+            true => format!("≥ {}", thousands(d.mailboxes)),
+            false => thousands(d.mailboxes),
+        };
+        writeln!(
+            w,
+            "| {} | {} | {mailboxes} | {} | {} | {} |",
+            md_text(&d.domain),
+            thousands(d.requests),
+            list(d.examples.iter().map(|e| md(e.as_bytes())).collect()),
+            md_text(&cats),
+            fams
+        )?;
+    }
+    writeln!(w, "\nRecords to check:\n")?;
+    for d in all {
+        let recs: Vec<String> = d
+            .records
+            .iter()
+            .map(|x| format!("{} ({})", md_text(&x.name), x.kind))
+            .collect();
+        writeln!(w, "- {}: {}", md_text(&d.domain), recs.join(", "))?;
+    }
+    writeln!(w, "\n{}", md_text(super::domains::RECORDS_SENTENCE))
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 //! and passed in.
 //!
 //! The modules depend one way only, leaves first: `units` (typed times), `counts` (key lists)
-//! and `output` (the caller's choices) ← `timeline`, `impact` ← `bursts` (storms and surges)
+//! and `output` (the caller's choices) ← `timeline`, `impact`, `domains` (the mail domains)
+//! ← `bursts` (storms and surges)
 //! ← `model` (the whole [`Report`]) ← the renderers `text`, `markdown`, `html`, `prometheus`
 //! ← this file, which only picks the renderer.
 
 pub(crate) mod bursts;
 mod counts;
+pub(crate) mod domains;
 mod html;
 mod impact;
 mod markdown;
@@ -22,6 +24,7 @@ mod units;
 
 pub(crate) use bursts::{StormView, SurgeView};
 
+pub use domains::MailDomainView;
 pub use model::{build, Report, SCHEMA};
 pub use output::{Output, Style};
 

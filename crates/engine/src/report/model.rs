@@ -9,6 +9,7 @@
 
 use super::bursts::{self, StormView, SurgeView};
 use super::counts::{top, AgentCount, ClientCount, FamilyCount, MethodCount, PathCount};
+use super::domains::{mail_domains, MailDomainView};
 use super::impact::{self, ImpactView};
 use super::timeline::{self, TimelineView};
 use super::units::{Seconds, Timestamp};
@@ -55,6 +56,11 @@ pub struct Report {
     pub(crate) categories: Vec<CategoryView>,
     /// The paths to protect.
     pub(crate) block: BlockView,
+    /// The mail domains the noise asked about, most requests first (ties by domain): what
+    /// their mail admin fixes in DNS.
+    pub(crate) mail_domains: Vec<MailDomainView>,
+    /// `true` when more domains were seen than kept (a deterministic sample is listed).
+    pub(crate) mail_domains_approximate: bool,
     /// What the noise costs.
     pub(crate) impact: ImpactView,
     /// Client storms, most requests first.
@@ -69,6 +75,14 @@ pub struct Report {
     pub(crate) timeline: TimelineView,
     /// Inputs that could not be read.
     pub(crate) errors: Vec<ErrorView>,
+}
+
+impl Report {
+    /// The mail domains the noise asked about, most requests first: what `noisegate dns`
+    /// checks.
+    pub fn mail_domains(&self) -> &[MailDomainView] {
+        &self.mail_domains
+    }
 }
 
 /// One input.
@@ -586,6 +600,7 @@ fn errors(scan: &ScanResult) -> Vec<ErrorView> {
 pub fn build(scan: &ScanResult, found: &Findings, top: usize) -> Report {
     let (plan, analysis) = (&found.plan, &found.analysis);
     let s = &scan.summary;
+    let (mail_domains, mail_domains_approximate) = mail_domains(s);
     Report {
         schema: SCHEMA,
         version: env!("CARGO_PKG_VERSION"),
@@ -604,6 +619,8 @@ pub fn build(scan: &ScanResult, found: &Findings, top: usize) -> Report {
         noise: noise(s),
         categories: categories(s, top),
         block: block(plan),
+        mail_domains,
+        mail_domains_approximate,
         impact: impact::impact(&analysis.impact),
         storms: bursts::storms(analysis),
         surges: bursts::surges(analysis),

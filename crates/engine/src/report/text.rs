@@ -3,11 +3,12 @@
 //! or path too long for its column is cut in the middle (`fit`: its end, a build number or a
 //! file name, stays visible), a message or a rejected line at its end (`fit_head`).
 //!
-//! This file owns the layout helpers and the overview, noise, category, rejects and block
-//! sections; the chart, the storm and surge tables and the impact are in `text/`. Like every
+//! This file owns the layout helpers and the overview, noise, category, rejects, block and
+//! mail-domain sections; the chart, the storm and surge tables and the impact are in `text/`. Like every
 //! renderer it only lays out the view model: it computes no statistic and never probes the
 //! terminal (color comes in [`Style`]).
 
+use super::domains::{dns_command, MailDomainView, RECORDS_SENTENCE};
 use super::model::{CategoryView, Report, TrafficView};
 use super::output::Style;
 use crate::escape::{escape_text, fit, fit_head, terminal_text};
@@ -54,7 +55,8 @@ pub(crate) fn render(r: &Report, style: Style, w: &mut dyn Write) -> io::Result<
         category(&mut o, c)?;
     }
     rejects(&mut o, r)?;
-    block(&mut o, r)
+    block(&mut o, r)?;
+    domains(&mut o, r)
 }
 
 fn overview(o: &mut Out, r: &Report) -> io::Result<()> {
@@ -319,13 +321,98 @@ fn block(o: &mut Out, r: &Report) -> io::Result<()> {
     }
     if !b.paths.is_empty() {
         writeln!(o.w)?;
+        let cure = if r.mail_domains.is_empty() {
+            "The lasting cure is DNS: tell the mail admin, and point autodiscover.<domain> at the mail provider."
+        } else {
+            "The lasting cure is DNS: the mail domains below and the records their mail admin should fix."
+        };
         for step in [
             "Deploy: commit pantheon.yml at the repository root and deploy it Dev -> Test -> Live as a normal release (not a hotfix); existing Multidevs pick it up only after a new commit there.",
             "Then nginx answers these probes with a cheap 403 before PHP starts. Outlook keeps retrying, but each retry now costs nginx, not a PHP worker.",
-            "The lasting cure is DNS: tell the mail admin, and point autodiscover.<domain> at the mail provider.",
+            cure,
         ] {
             o.para(2, step)?;
         }
     }
     Ok(())
+}
+
+/// Domains listed in full; the rest are counted (the JSON report lists them all).
+const SHOWN: usize = 20;
+
+/// The section; nothing when no noise request named a domain.
+fn domains(o: &mut Out, r: &Report) -> io::Result<()> {
+    let all = &r.mail_domains;
+    if all.is_empty() {
+        return Ok(());
+    }
+    o.heading("MAIL DOMAINS BEHIND THE NOISE")?;
+    if r.mail_domains_approximate {
+        o.para(
+            2,
+            "More domains were asked for than noisegate keeps: these are a sample, each with its exact requests.",
+        )?;
+    }
+    for d in all.iter().take(SHOWN) {
+        domain(o, d)?;
+    }
+    if all.len() > SHOWN {
+        let more = all.len() - SHOWN;
+        o.para(
+            2,
+            &format!(
+                "... and {} (see -o json).",
+                plural(more as u64, "more domain")
+            ),
+        )?;
+    }
+    writeln!(o.w)?;
+    o.para(2, RECORDS_SENTENCE)?;
+    o.para(
+        2,
+        &format!(
+            "Check them with: {}",
+            dns_command(&all[..all.len().min(SHOWN)])
+        ),
+    )
+}
+
+fn domain(o: &mut Out, d: &MailDomainView) -> io::Result<()> {
+    writeln!(o.w)?;
+    let name = escape_text(d.domain.as_bytes());
+    o.para(
+        2,
+        &format!(
+            "{name}: {} · {}",
+            plural(d.requests, "request"),
+            d.mailboxes_phrase()
+        ),
+    )?;
+    if !d.examples.is_empty() {
+        let examples: Vec<String> = d
+            .examples
+            .iter()
+            .map(|e| escape_text(e.as_bytes()))
+            .collect();
+        let what = if d.masked { "masked" } else { "shown" };
+        o.para(4, &format!("mailboxes ({what}): {}", examples.join(", ")))?;
+    }
+    let cats: Vec<String> = d
+        .categories
+        .iter()
+        .map(|c| format!("{} {}", c.id, thousands(c.requests)))
+        .collect();
+    o.para(4, &format!("categories: {}", cats.join(", ")))?;
+    let fams: Vec<String> = d
+        .families
+        .iter()
+        .map(|f| format!("{} {}", escape_text(&f.family), thousands(f.requests)))
+        .collect();
+    o.para(4, &format!("clients: {}", fams.join(", ")))?;
+    let recs: Vec<String> = d
+        .records
+        .iter()
+        .map(|x| format!("{} {}", escape_text(x.name.as_bytes()), x.kind))
+        .collect();
+    o.para(4, &format!("check: {}", recs.join(", ")))
 }

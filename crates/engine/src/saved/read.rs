@@ -1,5 +1,5 @@
 //! Reading the records of one summary file into a summary of its own, and its noise records
-//! straight into the combined noise spool. Every layout ends here: version 3 and 2 records
+//! straight into the combined noise spool. Every layout ends here: version 4, 3 and 2 records
 //! as they are read (a version-2 file has no evidence maps), version 1 files translated
 //! record by record ([`super::v1`]).
 //!
@@ -8,8 +8,8 @@
 //! inconsistent figure refuses the file.
 
 use super::bounds;
-use super::record::VERSION;
 use super::record::{self as rec, MapHead, Record, Run, Traffic as TrafficRec};
+use super::record::{NO_DOMAINS, NO_EVIDENCE, VERSION};
 use crate::classify::category_index;
 use crate::classify::family::Family;
 use crate::format::Reject;
@@ -38,6 +38,8 @@ enum Open {
     /// The evidence map of a category (by index; `None`: one this noisegate does not know,
     /// whose entries are checked and skipped).
     Evidence(Option<usize>),
+    /// The mail domains.
+    Domains,
     /// A map of a category this noisegate does not know: its entries are skipped.
     Skip,
 }
@@ -94,6 +96,7 @@ enum Stage {
     Categories,
     Served,
     Activity,
+    Domains,
     Timeline,
     Minutes,
     Noise,
@@ -111,11 +114,14 @@ impl Stage {
             Record::Map(h) => match (&*h.of, &h.category) {
                 ("served", None) => Stage::Served,
                 ("activity", None) => Stage::Activity,
+                ("domains", None) => Stage::Domains,
                 _ => Stage::Categories,
             },
-            Record::Key(..) | Record::Evidence(..) | Record::Activity(_) | Record::End { .. } => {
-                now
-            }
+            Record::Key(..)
+            | Record::Evidence(..)
+            | Record::Activity(_)
+            | Record::Domain(_)
+            | Record::End { .. } => now,
             Record::Timeline { .. } => Stage::Timeline,
             Record::Minute(_) => Stage::Minutes,
             Record::Noise(_) => Stage::Noise,
@@ -126,7 +132,12 @@ impl Stage {
     fn once(self) -> bool {
         matches!(
             self,
-            Stage::Run | Stage::Totals | Stage::Served | Stage::Activity | Stage::Timeline
+            Stage::Run
+                | Stage::Totals
+                | Stage::Served
+                | Stage::Activity
+                | Stage::Domains
+                | Stage::Timeline
         )
     }
 
@@ -140,6 +151,7 @@ impl Stage {
             Stage::Categories => "category",
             Stage::Served => "served map",
             Stage::Activity => "activity map",
+            Stage::Domains => "domains map",
             Stage::Timeline => "timeline",
             Stage::Minutes => "minute",
             Stage::Noise => "noise",
@@ -215,7 +227,7 @@ impl<'s> FileReader<'s> {
         }
         let entry = matches!(
             r,
-            Record::Key(..) | Record::Evidence(..) | Record::Activity(_)
+            Record::Key(..) | Record::Evidence(..) | Record::Activity(_) | Record::Domain(_)
         );
         if !entry && !matches!(r, Record::Map(_)) {
             // Entries belong to the map right before them, never to an earlier one.
@@ -250,6 +262,7 @@ impl<'s> FileReader<'s> {
             Record::Key(key, n) => self.key(&key.0, n)?,
             Record::Evidence(key, e) => self.evidence(&key.0, &e)?,
             Record::Activity(a) => self.activity(&a)?,
+            Record::Domain(d) => self.domain(&d)?,
             Record::Timeline { cutoff } => {
                 if let Some(c) = cutoff {
                     self.summary.timeline.restore_cutoff(bounds::minute(c)?);
@@ -478,11 +491,22 @@ impl<'s> FileReader<'s> {
         self.open = match (&*h.of, h.category.as_deref()) {
             ("served", None) => Open::Counts(None, 0),
             ("activity", None) => Open::Activity,
-            ("evidence", Some(id)) => {
-                if self.version < VERSION {
+            ("domains", None) => {
+                if self.version <= NO_DOMAINS {
                     bail!(
-                        "an evidence map in a version-{} file (they came with version {VERSION})",
-                        self.version
+                        "a domains map in a version-{} file (it came with version {})",
+                        self.version,
+                        NO_DOMAINS + 1
+                    );
+                }
+                Open::Domains
+            }
+            ("evidence", Some(id)) => {
+                if self.version <= NO_EVIDENCE {
+                    bail!(
+                        "an evidence map in a version-{} file (they came with version {})",
+                        self.version,
+                        NO_EVIDENCE + 1
                     );
                 }
                 if !self.category_maps.iter().any(|m| m == "paths") {
@@ -507,7 +531,7 @@ impl<'s> FileReader<'s> {
                 self.summary.categories[i].traffic.requests
             }
             Open::Counts(None, _) => self.summary.lines.parsed,
-            Open::Activity => self.noise,
+            Open::Activity | Open::Domains => self.noise,
             Open::Nothing | Open::Skip | Open::Evidence(None) => u64::MAX,
         };
         self.map = (0, bound);
@@ -515,6 +539,7 @@ impl<'s> FileReader<'s> {
         match self.open {
             Open::Counts(c, which) => self.counts(c, which).restore_settings(settings),
             Open::Activity => self.summary.activity.restore_settings(settings),
+            Open::Domains => self.summary.domains.restore_settings(settings),
             Open::Evidence(Some(i)) => self.summary.categories[i]
                 .evidence
                 .restore_settings(settings),
@@ -542,7 +567,7 @@ impl<'s> FileReader<'s> {
         match self.open {
             Open::Counts(c, which) => self.counts(c, which).restore_entry(key, n),
             Open::Skip => {}
-            Open::Nothing | Open::Activity | Open::Evidence(_) => {
+            Open::Nothing | Open::Activity | Open::Evidence(_) | Open::Domains => {
                 bail!("a key outside a counting map")
             }
         }
@@ -615,6 +640,32 @@ impl<'s> FileReader<'s> {
         Ok(())
     }
 
+    /// An entry of the domains map: checked as a scan makes it (see
+    /// [`super::domains::stats`]), its requests within the noise and each category's within
+    /// that category's.
+    fn domain(&mut self, d: &rec::DomainRec<'_>) -> Result<()> {
+        if !matches!(self.open, Open::Domains) {
+            bail!("a domain outside the domains map");
+        }
+        bounds::add(
+            &mut self.map.0,
+            d.requests,
+            self.map.1,
+            "the requests of the domains",
+        )?;
+        let per_category: Vec<u64> = self
+            .summary
+            .categories
+            .iter()
+            .map(|c| c.traffic.requests)
+            .collect();
+        let stats = super::domains::stats(d, &per_category)?;
+        self.summary
+            .domains
+            .restore_entry(d.domain.as_bytes(), stats);
+        Ok(())
+    }
+
     fn activity(&mut self, a: &rec::Activity<'_>) -> Result<()> {
         if !matches!(self.open, Open::Activity) {
             bail!("activity outside the activity map");
@@ -667,7 +718,11 @@ impl<'s> FileReader<'s> {
 fn is_entry(r: &Record<'_>) -> bool {
     matches!(
         r,
-        Record::Key(..) | Record::Evidence(..) | Record::Activity(_) | Record::End { .. }
+        Record::Key(..)
+            | Record::Evidence(..)
+            | Record::Activity(_)
+            | Record::Domain(_)
+            | Record::End { .. }
     )
 }
 

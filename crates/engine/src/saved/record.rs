@@ -1,6 +1,6 @@
-//! The records of a version-3 summary file (a version-2 file has the same records but the
-//! evidence maps), one JSON object per line, and the byte-string form they use. These types
-//! are the file layout: they name categories, statuses, reject reasons and client families by
+//! The records of a version-4 summary file (a version-3 file has the same records but the
+//! domains map, a version-2 file neither it nor the evidence maps), one JSON object per line,
+//! and the byte-string form they use. These types are the file layout: they name categories, statuses, reject reasons and client families by
 //! their ids, never by a position in an in-memory table, so they change only with
 //! [`VERSION`].
 
@@ -13,10 +13,13 @@ use std::fmt;
 
 /// What identifies a summary file.
 pub(crate) const FORMAT: &str = "noisegate-summary";
-/// The version of the file layout this noisegate writes; it reads this one, [`NO_EVIDENCE`]
-/// and version 1.
-pub(crate) const VERSION: u32 = 3;
-/// The version before [`VERSION`]: the same records but for the evidence maps (which the
+/// The version of the file layout this noisegate writes; it reads this one, [`NO_DOMAINS`],
+/// [`NO_EVIDENCE`] and version 1.
+pub(crate) const VERSION: u32 = 4;
+/// The version before [`VERSION`]: the same records but for the `domains` map (which the
+/// version-4 writer added), so its files have no mail domains.
+pub(crate) const NO_DOMAINS: u32 = 3;
+/// The version before [`NO_DOMAINS`]: the same records but for the evidence maps (which the
 /// version-3 writer added to each category), so its files have none.
 pub(crate) const NO_EVIDENCE: u32 = 2;
 /// The refusal of a file written by a newer noisegate.
@@ -83,6 +86,8 @@ pub(super) enum Record<'a> {
     /// An entry of a category's evidence map (version 3 on): path and how widely it was
     /// asked for.
     Evidence(#[serde(borrow)] Bytes<'a>, #[serde(borrow)] EvidenceRec<'a>),
+    /// An entry of the `domains` map (version 4 on): a mail domain the noise asked about.
+    Domain(#[serde(borrow)] DomainRec<'a>),
     /// The timeline: minutes before `cutoff` were dropped by its cap.
     Timeline { cutoff: Option<i64> },
     /// One minute of the timeline.
@@ -133,6 +138,30 @@ pub(super) struct EvidenceRec<'a> {
     pub(crate) hours: Vec<u32>,
     #[serde(borrow)]
     pub(crate) families: Vec<Cow<'a, str>>,
+}
+
+/// A mail domain (`summary::domains::DomainStats`): its requests, by category id and by
+/// client family id (non-zero only), the smallest 64-bit hashes of its distinct mailboxes
+/// (foldhash with a fixed seed of `local@domain`, ascending, at most 128) and whether more
+/// were seen, the first characters of its local parts (at most 3, ascending: the masked
+/// examples) and, only in a file saved with `--show-mailboxes`, its smallest local parts
+/// (at most 10, ascending).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DomainRec<'a> {
+    #[serde(borrow)]
+    pub(crate) domain: Cow<'a, str>,
+    pub(crate) requests: u64,
+    #[serde(borrow)]
+    pub(crate) categories: BTreeMap<Cow<'a, str>, u64>,
+    #[serde(borrow)]
+    pub(crate) families: BTreeMap<Cow<'a, str>, u64>,
+    pub(crate) mailboxes: Vec<u64>,
+    pub(crate) saturated: bool,
+    #[serde(borrow)]
+    pub(crate) masked: Cow<'a, str>,
+    #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) full: Vec<Cow<'a, str>>,
 }
 
 /// A (category, client) pair's minutes.

@@ -90,6 +90,10 @@ fn write_summary<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {
             cat.id, client, &a.cells,
         )))?;
     }
+    out.put(&Record::Map(head("domains", None, &s.domains)))?;
+    for (k, d) in s.domains.held() {
+        out.put(&Record::Domain(super::domains::record(k, d)))?;
+    }
     write_timeline(out, s)
 }
 

@@ -354,6 +354,11 @@ impl<V: Tally> CappedMap<V> {
         self.map.get(&*shorten(key))
     }
 
+    /// The value held for `key` to change in place (never inserts).
+    pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        self.map.get_mut(&*shorten(key))
+    }
+
     /// Every entry held (kept, or past the cap not yet pruned), in key order, for saving:
     /// with [`settings`](Self::settings) it is all [`merge`](Self::merge) reads of a map.
     pub(crate) fn held(&self) -> Vec<(&[u8], &V)> {

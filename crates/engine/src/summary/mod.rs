@@ -6,6 +6,7 @@
 //! a cap ([`Caps`]); past it new keys are counted in an overflow figure and the map says it
 //! became approximate, so memory is bounded by the caps, never by the input size.
 
+pub(crate) mod domains;
 pub(crate) mod evidence;
 mod keys;
 pub(crate) mod noise;
@@ -63,6 +64,10 @@ pub struct Caps {
     /// Per-minute activity cells (one per pair and minute with a probe, 24 bytes each) kept
     /// for storms.
     pub(crate) activity_cells: usize,
+    /// Distinct mail domains.
+    pub(crate) domains: usize,
+    /// Bytes of their keys.
+    pub(crate) domains_bytes: usize,
 }
 
 impl Default for Caps {
@@ -80,6 +85,8 @@ impl Default for Caps {
             activity: 50_000,
             activity_bytes: 4 << 20,
             activity_cells: 250_000,
+            domains: domains::DOMAINS_CAP,
+            domains_bytes: domains::DOMAINS_BYTES,
         }
     }
 }
@@ -295,6 +302,8 @@ pub struct Summary {
     pub(crate) spool_failed: bool,
     /// Whether the clients seem to sit behind one proxy (not kept in saved summaries).
     pub(crate) proxy: ProxyEvidence,
+    /// The mail domains the noise asked about.
+    pub(crate) domains: CappedMap<domains::DomainStats>,
     /// The caps its maps were made with.
     caps: Caps,
 }
@@ -325,6 +334,7 @@ impl Summary {
             cheap_answers: [0; CHEAP_MS as usize + 1],
             spool_failed: false,
             proxy: ProxyEvidence::default(),
+            domains: domains::new_map(caps.domains, caps.domains_bytes),
             caps: *caps,
         }
     }
@@ -352,6 +362,7 @@ impl Summary {
         }
         self.served.settle();
         self.activity.settle();
+        self.domains.settle();
         self.settle_groups(true);
     }
 
@@ -465,11 +476,23 @@ impl Summary {
         self.served.merge(&o.served);
         self.timeline.merge(&o.timeline);
         self.activity.merge(&o.activity);
+        self.domains.merge(&o.domains);
         for (a, b) in self.cheap_answers.iter_mut().zip(&o.cheap_answers) {
             *a += b;
         }
         self.spool_failed |= o.spool_failed;
         self.settle_groups(true);
+    }
+
+    /// Drops the full local parts of the mailboxes (kept only when a run was asked to show
+    /// them): what a run without `--show-mailboxes` may print or save.
+    pub(crate) fn forget_mailboxes(&mut self) {
+        let held: Vec<Vec<u8>> = self.domains.held().iter().map(|e| e.0.to_vec()).collect();
+        for k in held {
+            if let Some(d) = self.domains.get_mut(&k) {
+                d.forget_full();
+            }
+        }
     }
 
     /// Noise requests over all categories.

@@ -1,13 +1,14 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, one inline script for the
 //! copy button, nothing from the network) with the summary and the impact, the caveats, a
 //! chart of all traffic and noise over time with storms shaded, the storms and surges, the
-//! categories and the block.
+//! categories, the block and the mail domains behind the noise.
 //!
 //! Every string from the log is made printable (`escape_text`) and then HTML-escaped. Like
 //! every renderer it only lays out the view model: it computes no statistic and reads times
 //! from their typed values, never from text.
 
 use super::bursts::BurstView;
+use super::domains::RECORDS_SENTENCE;
 use super::impact::LoadView;
 use super::model::{CategoryView, Report};
 use crate::numbers::{bytes, pct, secs, thousands};
@@ -39,6 +40,7 @@ pub(crate) fn render(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     storms(r, w)?;
     categories(r, w)?;
     block(r, w)?;
+    domains(r, w)?;
     writeln!(w, "</body></html>")
 }
 
@@ -258,11 +260,69 @@ fn block(r: &Report, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w, "</ul>")?;
     }
+    let cure = if r.mail_domains.is_empty() {
+        "tell the mail admin and point <code>autodiscover.&lt;domain&gt;</code> at the mail provider"
+    } else {
+        "the mail domains below and the records their mail admin should fix"
+    };
     writeln!(
         w,
         "<p>Commit <code>pantheon.yml</code> at the repository root and deploy Dev → Test → Live \
          (not as a hotfix); existing Multidevs need a new commit. nginx then answers these probes \
          with a 403 before PHP; Outlook keeps retrying, at nginx's cost. The lasting cure is DNS: \
-         tell the mail admin and point <code>autodiscover.&lt;domain&gt;</code> at the mail provider.</p>"
+         {cure}.</p>"
     )
+}
+
+/// The section; nothing when no noise request named a domain.
+fn domains(r: &Report, w: &mut dyn Write) -> io::Result<()> {
+    let all = &r.mail_domains;
+    if all.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "<h2>Mail domains behind the noise</h2>")?;
+    if r.mail_domains_approximate {
+        writeln!(
+            w,
+            "<p>More domains were asked for than noisegate keeps: these are a sample.</p>"
+        )?;
+    }
+    writeln!(
+        w,
+        "<table><tr><th>domain</th><th class=n>requests</th><th class=n>mailboxes</th>\
+         <th>examples</th><th>categories</th><th>clients</th><th>records to check</th></tr>"
+    )?;
+    for d in all {
+        let examples: Vec<String> = d.examples.iter().map(|e| log(e.as_bytes())).collect();
+        let cats: Vec<String> = d
+            .categories
+            .iter()
+            .map(|c| format!("{} {}", esc(c.id), thousands(c.requests)))
+            .collect();
+        let fams: Vec<String> = d
+            .families
+            .iter()
+            .map(|f| format!("{} {}", log(&f.family), thousands(f.requests)))
+            .collect();
+        let recs: Vec<String> = d
+            .records
+            .iter()
+            .map(|x| format!("<code>{}</code> {}", log(x.name.as_bytes()), x.kind))
+            .collect();
+        let at_least = if d.mailboxes_at_least { "≥ " } else { "" };
+        writeln!(
+            w,
+            "<tr><td><code>{}</code></td><td class=n>{}</td><td class=n>{at_least}{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            log(d.domain.as_bytes()),
+            thousands(d.requests),
+            thousands(d.mailboxes),
+            examples.join("<br>"),
+            cats.join("<br>"),
+            fams.join("<br>"),
+            recs.join("<br>")
+        )?;
+    }
+    writeln!(w, "</table>")?;
+    writeln!(w, "<p>{}</p>", esc(RECORDS_SENTENCE))
 }
