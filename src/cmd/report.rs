@@ -3,9 +3,9 @@
 
 use super::follow;
 use crate::args::{self, InputArgs, ViewArgs};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use noisegate_engine::{build_report, find, render, save_summary, ScanResult, Style};
+use noisegate_engine::{build_report, find, render, save_summary, Output, ScanResult, Style};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +36,21 @@ pub struct ReportArgs {
         requires = "follow"
     )]
     interval: u64,
+
+    /// Look up the DNS records of the mail domains the report found (as `noisegate dns`
+    /// does) and add what to change to the report (text, markdown and json output). Sends
+    /// DNS queries to the system's resolver or --resolver.
+    #[arg(long, conflicts_with = "follow")]
+    check_dns: bool,
+
+    /// With --check-dns: the DNS servers to ask (IP:PORT, comma-separated) instead of the
+    /// system's resolver configuration.
+    #[arg(long, value_name = "IP:PORT", value_delimiter = ',', value_parser = crate::dns::parse_resolver, requires = "check_dns")]
+    resolver: Vec<std::net::SocketAddr>,
+
+    /// With --check-dns: seconds one DNS query waits for an answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::dns::DEFAULT_TIMEOUT_SECONDS, requires = "check_dns")]
+    dns_timeout: u64,
 }
 
 /// Runs the report (or `--follow`).
@@ -57,8 +72,24 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
     if let Some(path) = &args.save_summary {
         args::check_writable(path, "--save-summary")?;
     }
+    let dns = args.check_dns.then(|| crate::dns::DnsOptions {
+        resolvers: args.resolver.clone(),
+        timeout: std::time::Duration::from_secs(args.dns_timeout.max(1)),
+        ..crate::dns::DnsOptions::default()
+    });
+    if dns.is_some()
+        && !matches!(
+            args.view.output,
+            Output::Text | Output::Json | Output::Markdown
+        )
+    {
+        bail!("--check-dns adds to a text, markdown or json report, not to -o html or prometheus");
+    }
     let scan = args.input.scan(true, false)?;
-    let scan = show(scan, &args.view, args.save_summary.as_deref(), out)?;
+    let scan = match &dns {
+        None => show(scan, &args.view, args.save_summary.as_deref(), out)?,
+        Some(opts) => show_with_dns(scan, &args.view, args.save_summary.as_deref(), opts, out)?,
+    };
     out.flush()?;
     scan.save_state()?;
     Ok(args::warn(&scan))
@@ -81,5 +112,76 @@ pub fn show(
         now: super::now(),
     };
     render(&report, v.output, style, out)?;
+    Ok(scan)
+}
+
+/// [`show`], then the DNS checks of the mail domains the report found: after the text or
+/// Markdown report, or as the `dns` object of the JSON one.
+fn show_with_dns(
+    mut scan: ScanResult,
+    v: &ViewArgs,
+    save: Option<&Path>,
+    opts: &crate::dns::DnsOptions,
+    out: &mut dyn Write,
+) -> Result<ScanResult> {
+    if let Some(path) = save {
+        save_summary(path, &mut scan)?;
+    }
+    let found = find(&mut scan, &v.analysis.settings(v.upstream))?;
+    let report = build_report(&scan, &found, v.top);
+    let style = Style {
+        color: args::use_color(v.color),
+        now: super::now(),
+    };
+    let domains: Vec<String> = report
+        .mail_domains()
+        .iter()
+        .filter_map(|d| crate::dns::parse_domain(d.domain()).ok())
+        .collect();
+    let checks = if domains.is_empty() {
+        Vec::new()
+    } else {
+        crate::dns::check_domains(&domains, opts)?
+    };
+    if v.output == Output::Json {
+        // The report's document with one more key at its end, its keys left in their order.
+        let mut doc = Vec::new();
+        render(&report, v.output, style, &mut doc)?;
+        let end = doc
+            .iter()
+            .rposition(|&b| b == b'}')
+            .context("the JSON report")?;
+        let dns = crate::dns::render::json_object(&checks)?;
+        out.write_all(doc[..end].trim_ascii_end())?;
+        writeln!(out, ",\n  \"dns\": {}\n}}", dns.replace('\n', "\n  "))?;
+        return Ok(scan);
+    }
+    render(&report, v.output, style, out)?;
+    let markdown = v.output == Output::Markdown;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        if markdown {
+            "## DNS check"
+        } else {
+            "DNS CHECK"
+        }
+    )?;
+    writeln!(out)?;
+    if checks.is_empty() {
+        writeln!(
+            out,
+            "No mail domain was named in the noise: nothing to look up."
+        )?;
+        return Ok(scan);
+    }
+    if markdown {
+        writeln!(out, "```text")?;
+    }
+    crate::dns::render::write_text(&checks, out)?;
+    if markdown {
+        writeln!(out, "```")?;
+    }
     Ok(scan)
 }

@@ -149,9 +149,22 @@ struct NameJson<'a> {
     via_wildcard: bool,
 }
 
-/// The `noisegate/1` JSON document of the checks.
-pub fn write_json(checks: &[DomainCheck], out: &mut dyn Write) -> io::Result<()> {
-    let domains = checks
+/// The checks as the `dns` object a report's JSON carries with `--check-dns` (pretty, at
+/// the top level's indentation): the status and the domains, as in `noisegate dns -o json`.
+pub fn json_object(checks: &[DomainCheck]) -> serde_json::Result<String> {
+    #[derive(Serialize)]
+    struct Dns<'a> {
+        status: &'static str,
+        domains: Vec<DomainJson<'a>>,
+    }
+    serde_json::to_string_pretty(&Dns {
+        status: overall(checks).0,
+        domains: domains_json(checks),
+    })
+}
+
+fn domains_json(checks: &[DomainCheck]) -> Vec<DomainJson<'_>> {
+    checks
         .iter()
         .map(|c| DomainJson {
             domain: &c.domain,
@@ -159,7 +172,12 @@ pub fn write_json(checks: &[DomainCheck], out: &mut dyn Write) -> io::Result<()>
             advice: &c.advice,
             names: c.names.iter().map(name_json).collect(),
         })
-        .collect();
+        .collect()
+}
+
+/// The `noisegate/1` JSON document of the checks.
+pub fn write_json(checks: &[DomainCheck], out: &mut dyn Write) -> io::Result<()> {
+    let domains = domains_json(checks);
     let doc = Document {
         schema: SCHEMA,
         version: env!("CARGO_PKG_VERSION"),

@@ -331,3 +331,83 @@ fn records_from_dns_reach_the_terminal_inert() {
         "v=STSv1; id=1\u{1b}[2J\u{202e}"
     );
 }
+
+/// `--check-dns` on the report looks up the mail domains the bundled sample names
+/// (example.org and example.net): text after the report, a `dns` object at the end of the
+/// JSON, which is otherwise the plain report's.
+#[test]
+fn the_report_checks_the_dns_of_the_domains_it_found() {
+    let server = Dnsmasq::start(
+        "192.0.2.10 example.org www.example.org\n192.0.2.20 example.net\n192.0.2.50 autodiscover.outlook.com\n",
+        &[
+            "--local=/example.org/".into(),
+            "--local=/example.net/".into(),
+            "--local=/outlook.com/".into(),
+            "--cname=autodiscover.example.org,example.org".into(),
+            "--cname=autodiscover.example.net,autodiscover.outlook.com".into(),
+        ],
+    );
+    let report = |extra: &[&str]| {
+        let out = Command::cargo_bin("noisegate")
+            .unwrap()
+            .args(["--check-dns", "--dns-timeout", "2", "--resolver"])
+            .arg(server.address())
+            .args(extra)
+            .arg("samples/pantheon.log")
+            .output()
+            .unwrap();
+        code_out_err(out)
+    };
+    let (code, text, err) = report(&[]);
+    assert_eq!(code, 0, "{err}");
+    let dns = text.split("\nDNS CHECK\n").nth(1).expect("a DNS section");
+    assert!(
+        line(dns, "autodiscover.example.org").contains("website"),
+        "{dns}"
+    );
+    assert!(
+        line(dns, "autodiscover.example.net").contains("mail provider"),
+        "{dns}"
+    );
+    assert!(dns.contains("example.org: "), "{dns}");
+
+    let (code, json, err) = report(&["-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let mut doc: Value = serde_json::from_str(&json).expect("one JSON document");
+    // The report's keys keep their order; `dns` is added last.
+    let at = |key: &str| json.find(&format!("\n  \"{key}\": ")).unwrap_or(usize::MAX);
+    assert!(
+        at("schema") < at("errors") && at("errors") < at("dns"),
+        "{json}"
+    );
+    assert!(at("dns") < usize::MAX);
+    let checks = doc["dns"]["domains"].as_array().unwrap();
+    let status = |d: &str| {
+        checks
+            .iter()
+            .find(|c| c["domain"] == d)
+            .map(|c| c["status"].clone())
+    };
+    assert_eq!(status("example.org"), Some(Value::from("action")), "{json}");
+    assert_eq!(doc["dns"]["status"], "action");
+    doc.as_object_mut().unwrap().remove("dns");
+    let plain = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["-o", "json", "samples/pantheon.log"])
+        .output()
+        .unwrap();
+    let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(doc, plain, "the rest of the document is the plain report");
+
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["--check-dns", "-o", "html", "samples/pantheon.log"])
+        .output()
+        .unwrap();
+    let (code, _, err) = code_out_err(out);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--check-dns adds to a text, markdown or json report"),
+        "{err}"
+    );
+}
