@@ -14,10 +14,16 @@ use std::path::Path;
 /// Local parts no other string of the outputs holds.
 const LOCALS: [&str; 4] = ["qzsecretann", "qzsecretbob", "qzsecretcy", "qzsecretdee"];
 
+/// The local part of a mailbox in a line that does not parse (its status is not a number):
+/// the samples of rejected lines show it masked, with the flag or without.
+const REJECTED: &str = "qzsecreteve";
+
 /// A combined-format log: ordinary pages and probes that name mailboxes by the REST
 /// Autodiscover path, `Email=` and `emailaddress=`, enough of them for `check` to fire.
 fn log() -> String {
-    let mut s = String::new();
+    let mut s = format!(
+        "203.0.113.9 - - [10/Mar/2024:09:59:59 +0000] \"GET /autodiscover/autodiscover.json/v1.0/{REJECTED}@example.org?Protocol=x HTTP/1.1\" 4x4 100 \"-\" \"ua\"\n"
+    );
     let probes = [
         format!(
             "GET /autodiscover/autodiscover.json/v1.0/{}@Example.org?Protocol=AutodiscoverV1",
@@ -114,10 +120,16 @@ fn outputs(dir: &Path, extra: &[&str], merge_extra: &[&str]) -> Vec<(String, Str
 fn no_local_part_appears_in_any_output_without_show_mailboxes() {
     let dir = tempfile::tempdir().unwrap();
     for (what, out) in outputs(dir.path(), &[], &["--show-mailboxes"]) {
-        for l in LOCALS {
+        for l in LOCALS.iter().chain([&REJECTED]) {
             assert!(!out.contains(l), "{what} shows {l}:\n{out}");
         }
     }
+    // The rejected line is among the samples, its mailbox masked.
+    let (_, json, _) = run(&["-o", "json"], &log());
+    assert!(
+        json.contains("v1.0/q*****@example.org?Protocol=x"),
+        "{json}"
+    );
     // The domains and masked examples are there.
     let (_, json, _) = run(&["-o", "json"], &log());
     let v: Value = serde_json::from_str(&json).unwrap();
@@ -143,6 +155,10 @@ fn show_mailboxes_shows_them_and_merge_only_when_asked_too() {
     let dir = tempfile::tempdir().unwrap();
     let all = outputs(dir.path(), &["--show-mailboxes"], &[]);
     let get = |what: &str| &all.iter().find(|(w, _)| w == what).unwrap().1;
+    // A line that did not parse is a sample of bad input, not a probe: masked even now.
+    for (what, out) in &all {
+        assert!(!out.contains(REJECTED), "{what} shows {REJECTED}:\n{out}");
+    }
     for what in [
         "report -o text",
         "report -o json",

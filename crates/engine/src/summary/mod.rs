@@ -432,7 +432,11 @@ impl Summary {
             line,
             reason,
             detail: detail(),
-            text: text[..text.len().min(REJECT_EXCERPT)].to_vec(),
+            // A mailbox's local part is never kept, even from a line that did not parse.
+            text: {
+                let masked = crate::classify::mailbox::mask_text(text);
+                masked[..masked.len().min(REJECT_EXCERPT)].to_vec()
+            },
         };
         if full {
             self.reject_examples[REJECT_EXAMPLES - 1] = ex;
