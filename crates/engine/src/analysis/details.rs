@@ -40,9 +40,9 @@ pub(crate) struct Details {
     pub(crate) families: KeyCounts,
     /// Requests per second, for the sliding peak, until there are more distinct seconds than
     /// `quota`; then dropped, and the peak is that of the busiest clock minute.
-    seconds: HashMap<i64, u64>,
+    seconds: HashMap<i64, u64, FixedState>,
     /// Requests per clock minute.
-    minutes: HashMap<i64, u64>,
+    minutes: HashMap<i64, u64, FixedState>,
     /// Most distinct seconds kept (its share of [`SECONDS`]).
     quota: usize,
     /// More distinct seconds than `quota` were seen.
@@ -62,8 +62,8 @@ impl Default for Details {
             paths: KeyCounts::new(1000).with_key_budget(DETAIL_BYTES),
             user_agents: KeyCounts::new(1000).with_key_budget(DETAIL_BYTES),
             families: KeyCounts::new(64),
-            seconds: HashMap::new(),
-            minutes: HashMap::new(),
+            seconds: HashMap::default(),
+            minutes: HashMap::default(),
             quota: SECONDS,
             coarse: false,
         }
@@ -82,7 +82,7 @@ impl Details {
         // the records came in.
         if self.seconds.len() > self.quota {
             self.coarse = true;
-            self.seconds = HashMap::new();
+            self.seconds = HashMap::default();
         }
     }
 
@@ -107,7 +107,7 @@ impl Details {
         }
         if self.coarse || self.seconds.len() > self.quota {
             self.coarse = true;
-            self.seconds = HashMap::new();
+            self.seconds = HashMap::default();
         }
     }
 

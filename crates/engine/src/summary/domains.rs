@@ -47,11 +47,20 @@ pub(crate) struct DomainStats {
 
 /// The hash a mailbox is counted by: fixed seed, the same in every run.
 pub(crate) fn mailbox_hash(local: &[u8], domain: &[u8]) -> u64 {
-    let mut key = Vec::with_capacity(local.len() + 1 + domain.len());
-    key.extend_from_slice(local);
-    key.push(b'@');
-    key.extend_from_slice(domain);
-    foldhash::fast::FixedState::with_seed(0x6d61_696c_626f_7865).hash_one(&key[..])
+    let hash =
+        |key: &[u8]| foldhash::fast::FixedState::with_seed(0x6d61_696c_626f_7865).hash_one(key);
+    // `local@domain` on the stack: a mailbox found in a log is at most 64 + 1 + 253 bytes.
+    let mut buf = [0u8; 320];
+    let n = local.len() + 1 + domain.len();
+    match buf.get_mut(..n) {
+        Some(key) => {
+            key[..local.len()].copy_from_slice(local);
+            key[local.len()] = b'@';
+            key[local.len() + 1..].copy_from_slice(domain);
+            hash(key)
+        }
+        None => hash(&[local, b"@", domain].concat()),
+    }
 }
 
 /// Inserts `v` into the ascending, distinct `set` kept to its `cap` smallest members; `true`
