@@ -35,6 +35,75 @@ struct VarStep {
     after: Box<[u8]>,
     /// For a free value not followed by a quote: the quote (or line end) it is anchored on.
     anchor: Option<Anchor>,
+    /// How the forward walk finds the value's end: `extent` and `after` folded into one
+    /// dispatch (set by [`Plan::compile`] once the fields are settled).
+    find: Find,
+    /// `after` compiled for [`VarStep::after_at`].
+    lit: Lit,
+}
+
+/// How the forward walk finds where a value ends: one `match` per field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Find {
+    /// At the end of the format, a value that takes the rest of the line.
+    Rest,
+    /// At the end of the format, a number or address: it ends at a space (what follows is
+    /// trailing data) or the line's end.
+    EndToken,
+    /// [`Extent::Fixed`]: `after` right after so many bytes, else as `Search`.
+    Fixed(usize),
+    /// [`Extent::TimeList`]: the list, then the first `after`.
+    TimeList,
+    /// [`Extent::Token`]: the first byte of `after` by a short loop; `after` there, else as
+    /// `Search` from that byte.
+    Token,
+    /// The first `after` that is a real delimiter.
+    Search,
+}
+
+/// A literal of up to 8 bytes compared as one masked 64-bit word when 8 bytes of the line
+/// are there to load; longer literals, and the last bytes of a line, byte by byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Lit {
+    /// The literal's bytes, little-endian, zero-padded.
+    word: u64,
+    /// Ones over the literal's bytes.
+    mask: u64,
+    /// The literal fits the word (1 to 8 bytes).
+    short: bool,
+    /// Its first byte (0 for an empty literal).
+    first: u8,
+}
+
+impl Lit {
+    fn new(lit: &[u8]) -> Lit {
+        let short = !lit.is_empty() && lit.len() <= 8;
+        let mut bytes = [0u8; 8];
+        let mut mask = [0u8; 8];
+        if short {
+            bytes[..lit.len()].copy_from_slice(lit);
+            mask[..lit.len()].fill(0xff);
+        }
+        Lit {
+            word: u64::from_le_bytes(bytes),
+            mask: u64::from_le_bytes(mask),
+            short,
+            first: lit.first().copied().unwrap_or(0),
+        }
+    }
+}
+
+impl VarStep {
+    /// `hay.starts_with(&self.after)`.
+    #[inline(always)]
+    fn after_at(&self, hay: &[u8]) -> bool {
+        if self.lit.short {
+            if let Some(w) = hay.first_chunk::<8>() {
+                return (u64::from_le_bytes(*w) ^ self.lit.word) & self.lit.mask == 0;
+            }
+        }
+        has_prefix(hay, &self.after)
+    }
 }
 
 /// The next quote of the format after a free value, which no value can forge.
@@ -142,6 +211,7 @@ impl Plan {
         }
         plan.settle();
         plan.anchor();
+        plan.fold();
         Ok(plan)
     }
 
@@ -153,11 +223,14 @@ impl Plan {
             _ => Extent::Search,
         };
         self.has[field as usize] = true;
+        let lit = Lit::new(&after);
         self.vars.push(VarStep {
             field,
             extent,
             after,
             anchor: None,
+            find: Find::Search,
+            lit,
         });
     }
 
@@ -183,6 +256,28 @@ impl Plan {
             });
         }
         self.reanchor = self.vars.iter().any(|v| v.anchor.is_some());
+    }
+
+    /// Folds each step's extent and literal into the one dispatch of the forward walk (after
+    /// [`Plan::settle`]: at the end of the format, whether a value is a token is told by its
+    /// settled field, as the walk always did).
+    fn fold(&mut self) {
+        for v in &mut self.vars {
+            v.find = if v.after.is_empty() {
+                if v.field.is_token() {
+                    Find::EndToken
+                } else {
+                    Find::Rest
+                }
+            } else {
+                match v.extent {
+                    Extent::Fixed(n) => Find::Fixed(n),
+                    Extent::TimeList => Find::TimeList,
+                    Extent::Token => Find::Token,
+                    Extent::Search => Find::Search,
+                }
+            };
+        }
     }
 
     /// Fields that duplicate a better one are read but not used: `$bytes_sent` when
@@ -217,17 +312,58 @@ impl Plan {
         line: &'a [u8],
         times: &mut TimeCache,
     ) -> Result<Record<'a>, Miss<'p>> {
+        let mut rec = Record::new(self.escape);
+        self.parse_into(line, times, &mut rec).map(|()| rec)
+    }
+
+    /// [`Plan::parse`] into `rec`, which it overwrites: no record is moved through a
+    /// `Result`. After an `Err`, `rec` holds nothing meaningful. Not inlined: one call per
+    /// line, and the parser stays one unit in profiles.
+    #[inline(never)]
+    pub(crate) fn parse_into<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() || !has_prefix(line, &self.lead) {
+            return Err(self.lead_miss(line));
+        }
+        *rec = Record::new(self.escape);
+        match self.forward(line, times, rec) {
+            Ok(()) => Ok(()),
+            Err(miss) => self.retry(line, times, rec, miss),
+        }
+    }
+
+    /// Why a line is empty or lacks the leading literal.
+    #[cold]
+    #[inline(never)]
+    fn lead_miss<'p>(&'p self, line: &[u8]) -> Miss<'p> {
         if line.is_empty() {
-            return Err(Miss::new(Reject::Empty, 0));
+            Miss::new(Reject::Empty, 0)
+        } else {
+            Miss::expected(0, &self.lead, None)
         }
-        if !has_prefix(line, &self.lead) {
-            return Err(Miss::expected(0, &self.lead, None));
+    }
+
+    /// A line the forward walk rejected: read again with anchored values, if there are any;
+    /// else (or if that fails too) the forward walk's miss.
+    #[cold]
+    #[inline(never)]
+    fn retry<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+        miss: Miss<'p>,
+    ) -> Result<(), Miss<'p>> {
+        if !self.reanchor {
+            return Err(miss);
         }
-        match self.forward(line, times) {
-            Err(miss) if self.reanchor => self.anchored(line, times).map_err(|_| miss),
-            done => done,
-        }
+        *rec = Record::new(self.escape);
+        self.anchored(line, times, rec).map_err(|_| miss)
     }
 
     /// Every value ends at the first occurrence of the literal after it.
@@ -236,13 +372,14 @@ impl Plan {
         &'p self,
         line: &'a [u8],
         times: &mut TimeCache,
-    ) -> Result<Record<'a>, Miss<'p>> {
-        let mut rec = Record::new(self.escape);
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
+        let json = self.escape == Escape::Json;
         let mut pos = self.lead.len();
         for v in &self.vars {
-            pos = self.step(v, line, pos, &mut rec, times)?;
+            pos = step(v, line, pos, rec, times, json)?;
         }
-        self.end(line, pos, rec)
+        self.end(line, pos)
     }
 
     /// Anchored values take what the fields up to their quote leave; the rest as `forward`.
@@ -250,44 +387,24 @@ impl Plan {
         &'p self,
         line: &'a [u8],
         times: &mut TimeCache,
-    ) -> Result<Record<'a>, Miss<'p>> {
-        let mut rec = Record::new(self.escape);
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
+        let json = self.escape == Escape::Json;
         let mut pos = self.lead.len();
         let mut i = 0;
         while let Some(v) = self.vars.get(i) {
             match v.anchor {
                 Some(a) => {
-                    pos = self.segment(line, pos, i, a, &mut rec, times)?;
+                    pos = self.segment(line, pos, i, a, rec, times)?;
                     i = a.last + 1;
                 }
                 None => {
-                    pos = self.step(v, line, pos, &mut rec, times)?;
+                    pos = step(v, line, pos, rec, times, json)?;
                     i += 1;
                 }
             }
         }
-        self.end(line, pos, rec)
-    }
-
-    /// Reads the value of `v` at `pos` and the literal after it; returns where the next
-    /// value starts.
-    #[inline(always)]
-    fn step<'a, 'p>(
-        &self,
-        v: &'p VarStep,
-        line: &'a [u8],
-        pos: usize,
-        rec: &mut Record<'a>,
-        times: &mut TimeCache,
-    ) -> Result<usize, Miss<'p>> {
-        let rest = &line[pos..];
-        let Some(end) = value_end(v, rest) else {
-            let at = pos + typical_len(v, rest);
-            return Err(Miss::expected(at, &v.after, Some(v.field)));
-        };
-        self.store(rec, v.field, &rest[..end], times)
-            .ok_or(Miss::new(Reject::Value(v.field), pos))?;
-        Ok(pos + end + v.after.len())
+        self.end(line, pos)
     }
 
     /// Reads the anchored value at `pos` (step `first`) and the steps up to `a.last`: finds
@@ -328,18 +445,13 @@ impl Plan {
         Ok(after + last.after.len())
     }
 
-    /// The record, unless bytes are left after the last literal.
+    /// `Ok` unless bytes are left after the last literal.
     #[inline(always)]
-    fn end<'a, 'p>(
-        &self,
-        line: &[u8],
-        pos: usize,
-        rec: Record<'a>,
-    ) -> Result<Record<'a>, Miss<'p>> {
+    fn end<'p>(&self, line: &[u8], pos: usize) -> Result<(), Miss<'p>> {
         if pos < line.len() && !(self.allow_trailing && line[pos] == b' ') {
-            return Err(Miss::new(Reject::TrailingData, pos));
+            return Err(trailing_miss(pos));
         }
-        Ok(rec)
+        Ok(())
     }
 
     /// [`store`], where `escape=json` writes a variable that is not set as `""`.
@@ -355,35 +467,95 @@ impl Plan {
     }
 }
 
+/// Reads the value of `v` at `pos` and the literal after it; returns where the next value
+/// starts.
+#[inline(always)]
+fn step<'a, 'p>(
+    v: &'p VarStep,
+    line: &'a [u8],
+    pos: usize,
+    rec: &mut Record<'a>,
+    times: &mut TimeCache,
+    json: bool,
+) -> Result<usize, Miss<'p>> {
+    let rest = &line[pos..];
+    let Some(end) = value_end(v, rest) else {
+        return Err(layout_miss(v, rest, pos));
+    };
+    if store(rec, v.field, &rest[..end], times, json).is_none() {
+        return Err(value_miss(v.field, pos));
+    }
+    Ok(pos + end + v.after.len())
+}
+
+/// The literal after `v` is missing.
+#[cold]
+#[inline(never)]
+fn layout_miss<'p>(v: &'p VarStep, rest: &[u8], pos: usize) -> Miss<'p> {
+    Miss::expected(pos + typical_len(v, rest), &v.after, Some(v.field))
+}
+
+/// The value of `f` at `pos` does not decode.
+#[cold]
+#[inline(never)]
+fn value_miss<'p>(f: Field, pos: usize) -> Miss<'p> {
+    Miss::new(Reject::Value(f), pos)
+}
+
+/// Bytes after the last literal.
+#[cold]
+#[inline(never)]
+fn trailing_miss<'p>(pos: usize) -> Miss<'p> {
+    Miss::new(Reject::TrailingData, pos)
+}
+
 /// Where the value of `v` ends in `rest`, which must then continue with `v.after`. Always
 /// inlined: once the anchored reading grew the parser, the compiler stopped inlining it, and a
 /// call per field cost 6% of a scan (hyperfine, 1 thread, 1 GB: 1.165 -> 1.103 s).
 #[inline(always)]
 fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
-    if v.after.is_empty() {
-        // At the end of the format: a number or address ends at a space (what follows is
-        // trailing data), anything else takes the rest of the line.
-        let token = v.field.is_token();
-        return Some(if token {
-            memchr(b' ', rest).unwrap_or(rest.len())
-        } else {
-            rest.len()
-        });
-    }
-    let at = match v.extent {
-        Extent::Fixed(n) if rest.len() >= n && has_prefix(&rest[n..], &v.after) => return Some(n),
-        Extent::TimeList => time_list_len(rest),
-        Extent::Token => {
-            let first = v.after[0];
-            let i = rest.iter().position(|&b| b == first)?;
-            if has_prefix(&rest[i..], &v.after) {
-                return Some(i);
+    match v.find {
+        Find::Rest => Some(rest.len()),
+        Find::EndToken => Some(find_byte(rest, b' ').unwrap_or(rest.len())),
+        Find::Fixed(n) => {
+            if rest.len() >= n && v.after_at(&rest[n..]) {
+                Some(n)
+            } else {
+                find_literal(rest, 0, v)
             }
-            i
         }
-        _ => 0,
-    };
-    find_literal(rest, at, &v.after)
+        Find::TimeList => find_literal(rest, time_list_len(rest), v),
+        Find::Token => {
+            let i = find_byte(rest, v.lit.first)?;
+            if v.after_at(&rest[i..]) {
+                Some(i)
+            } else {
+                find_literal(rest, i, v)
+            }
+        }
+        Find::Search => find_literal(rest, 0, v),
+    }
+}
+
+/// The first `b` in a short `hay` (a number, an address): eight bytes at a time in a
+/// register, without setting up a vectorized search.
+#[inline(always)]
+fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(b);
+    let mut i = 0;
+    while let Some(w) = hay.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*w) ^ pattern;
+        // The lowest byte of `x` that is zero sets the lowest bit here (higher ones may be
+        // wrong, after a borrow, but not the lowest).
+        let zero = x.wrapping_sub(LO) & !x & HI;
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    hay[i..].iter().position(|&c| c == b).map(|k| i + k)
 }
 
 /// Where the literal after `v` should have been, for messages: after a fixed-width or list
@@ -396,15 +568,15 @@ fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
     }
 }
 
-/// The first occurrence of `lit` in `hay` at or after `from` that is a real delimiter (a
+/// The first occurrence of `v.after` in `hay` at or after `from` that is a real delimiter (a
 /// quote preceded by an odd number of backslashes is part of the value).
 #[inline]
-fn find_literal(hay: &[u8], from: usize, lit: &[u8]) -> Option<usize> {
-    let first = lit[0];
+fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
+    let first = v.lit.first;
     let mut i = from;
     loop {
         i += memchr(first, hay.get(i..)?)?;
-        if has_prefix(&hay[i..], lit) && !(first == b'"' && escaped(hay, i)) {
+        if v.after_at(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
             return Some(i);
         }
         i += 1;
