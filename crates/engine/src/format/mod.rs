@@ -187,8 +187,9 @@ impl LogFormat {
         }
     }
 
-    /// [`LogFormat::parse`] into `rec`, which it overwrites (after an `Err`, with nothing
-    /// meaningful): the scanner's path, where no record moves through a `Result`.
+    /// [`LogFormat::parse`] into `rec`, which must hold no field yet (as [`Record::new`]
+    /// makes it): the scanner's path, where no record moves through a `Result`. After an
+    /// `Err`, `rec` holds nothing meaningful.
     #[inline(always)]
     pub(crate) fn parse_into<'a, 'p>(
         &'p self,
