@@ -602,24 +602,35 @@ fn eq_mask(w: &[u8; 16], b: u8) -> u32 {
     m
 }
 
-/// [`find_byte`] for fewer than 16 bytes: 8 at a time in a register.
+/// [`find_byte`] for fewer than 16 bytes: 8 at a time in a register, the last 8 read as
+/// one word too.
 #[inline(always)]
 fn find_byte_swar(hay: &[u8], b: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let pattern = LO * u64::from(b);
+    // The lowest byte of `x` that is zero sets the lowest bit (higher ones may be wrong, after
+    // a borrow from a zero byte below them, but not the lowest).
+    let zeros = |w: &[u8; 8]| {
+        let x = u64::from_le_bytes(*w) ^ pattern;
+        x.wrapping_sub(LO) & !x & HI
+    };
     let mut i = 0;
     while let Some(w) = hay.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let x = u64::from_le_bytes(*w) ^ pattern;
-        // The lowest byte of `x` that is zero sets the lowest bit here (higher ones may be
-        // wrong, after a borrow, but not the lowest).
-        let zero = x.wrapping_sub(LO) & !x & HI;
+        let zero = zeros(w);
         if zero != 0 {
             return Some(i + (zero.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
-    hay[i..].iter().position(|&c| c == b).map(|k| i + k)
+    let Some(w) = hay.last_chunk::<8>() else {
+        return hay.iter().position(|&c| c == b);
+    };
+    // The last 8 bytes, of which the first `seen` (none of them `b`, so no borrow comes from
+    // them) were read above.
+    let seen = i - (hay.len() - 8);
+    let zero = zeros(w).checked_shr(8 * seen as u32).unwrap_or(0);
+    (zero != 0).then(|| i + (zero.trailing_zeros() / 8) as usize)
 }
 
 /// Where the literal after `v` should have been, for messages: after a fixed-width or list
