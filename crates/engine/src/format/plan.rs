@@ -57,6 +57,8 @@ enum Find {
     /// [`Extent::Token`]: the first byte of `after` by a short loop; `after` there, else as
     /// `Search` from that byte.
     Token,
+    /// `Token` before a one-byte literal: that byte is the literal.
+    TokenByte,
     /// The first `after` that is a real delimiter.
     Search,
 }
@@ -273,6 +275,7 @@ impl Plan {
                 match v.extent {
                     Extent::Fixed(n) => Find::Fixed(n),
                     Extent::TimeList => Find::TimeList,
+                    Extent::Token if v.after.len() == 1 => Find::TokenByte,
                     Extent::Token => Find::Token,
                     Extent::Search => Find::Search,
                 }
@@ -368,7 +371,8 @@ impl Plan {
         self.anchored(line, times, rec).map_err(|_| miss)
     }
 
-    /// Every value ends at the first occurrence of the literal after it.
+    /// Every value ends at the first occurrence of the literal after it. One walk for each
+    /// escaping, so that the walk of a default log does not test for JSON at every field.
     #[inline(always)]
     fn forward<'a, 'p>(
         &'p self,
@@ -376,10 +380,24 @@ impl Plan {
         times: &mut TimeCache,
         rec: &mut Record<'a>,
     ) -> Result<(), Miss<'p>> {
-        let json = self.escape == Escape::Json;
+        if self.escape == Escape::Json {
+            self.walk::<true>(line, times, rec)
+        } else {
+            self.walk::<false>(line, times, rec)
+        }
+    }
+
+    /// [`Plan::forward`] for `escape=json` (`JSON`) or not.
+    #[inline(always)]
+    fn walk<'a, 'p, const JSON: bool>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
         let mut pos = self.lead.len();
         for v in &self.vars {
-            pos = step(v, line, pos, rec, times, json)?;
+            pos = step(v, line, pos, rec, times, JSON)?;
         }
         self.end(line, pos)
     }
@@ -533,6 +551,7 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
             }
             i
         }
+        Find::TokenByte => return find_byte(rest, v.lit.first),
         Find::Search => 0,
     };
     find_literal(rest, from, v)
