@@ -614,6 +614,13 @@ fn eq_mask(w: &[u8; 16], b: u8) -> u32 {
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
 fn eq_mask(w: &[u8; 16], b: u8) -> u32 {
+    eq_mask_portable(w, b)
+}
+
+/// [`eq_mask`] without vector instructions (tested against it on x86_64).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn eq_mask_portable(w: &[u8; 16], b: u8) -> u32 {
     let mut m = 0u32;
     for (k, &c) in w.iter().enumerate() {
         m |= u32::from(c == b) << k;
@@ -889,6 +896,12 @@ mod tests {
                 prop_assert_eq!(find_byte(&hay, b), want);
                 prop_assert_eq!(find_near(&hay, b), want);
                 prop_assert_eq!(find_byte_swar(&hay, b), want);
+            }
+
+            /// The vector compare and the portable loop agree.
+            #[test]
+            fn eq_mask_is_portable(w in prop::array::uniform16(prop::sample::select(b" \"-x".to_vec())), b in prop::sample::select(b" \"-x".to_vec())) {
+                prop_assert_eq!(eq_mask(&w, b), eq_mask_portable(&w, b));
             }
 
             /// The masked word compares as `starts_with`, at any distance from the line's end.
