@@ -260,8 +260,9 @@ impl<'c> Scanner<'c> {
                 .reject(at.source, at.seq, n, Reject::TooLong, line, detail);
             return;
         }
-        match at.format.parse(line, &mut self.times) {
-            Ok(rec) => self.record(at.format, &rec),
+        let mut rec = Record::new(Escape::Default);
+        match at.format.parse_into(line, &mut self.times, &mut rec) {
+            Ok(()) => self.record(at.format, &rec),
             Err(miss) => self
                 .summary
                 .reject(at.source, at.seq, n, miss.reject, line, || miss.describe()),

@@ -32,10 +32,18 @@ pub(super) fn has_prefix(hay: &[u8], lit: &[u8]) -> bool {
     hay.len() >= lit.len() && hay.iter().zip(lit).all(|(a, b)| a == b)
 }
 
-/// Whether the byte at `i` is escaped: preceded by an odd number of backslashes.
-#[inline]
+/// Whether the byte at `i` is escaped: preceded by an odd number of backslashes. Almost
+/// always one look at the byte before.
+#[inline(always)]
 pub(super) fn escaped(hay: &[u8], i: usize) -> bool {
-    hay[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+    i > 0 && hay[i - 1] == b'\\' && backslashes_odd(&hay[..i])
+}
+
+/// Whether `hay` ends with an odd number of backslashes.
+#[cold]
+#[inline(never)]
+fn backslashes_odd(hay: &[u8]) -> bool {
+    hay.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
 }
 
 /// The first quote in `hay` that no value can hold (one not escaped by a backslash).

@@ -196,6 +196,8 @@ pub(crate) fn parse_bytes(b: &[u8]) -> Option<u64> {
 }
 
 /// Seconds (`0.399`, `12`) in microseconds; `Some(None)` for `-`, `None` when invalid.
+/// Inlined for what nginx writes; any other shape is read out of line.
+#[inline(always)]
 pub(crate) fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
     if b == b"-" {
         return Some(None);
@@ -203,16 +205,29 @@ pub(crate) fn parse_seconds_us(b: &[u8]) -> Option<Option<u64>> {
     // What nginx writes (`$request_time` and `$upstream_response_time` are `%T.%03M`):
     // one to three integer digits, a dot, three digits.
     if let [int @ .., b'.', m0, m1, m2] = b {
-        if (1..=3).contains(&int.len()) && int.iter().chain([m0, m1, m2]).all(u8::is_ascii_digit) {
-            let secs = int
-                .iter()
-                .fold(0u64, |acc, &c| acc * 10 + u64::from(c - b'0'));
-            let ms = u64::from(m0 - b'0') * 100 + u64::from(m1 - b'0') * 10 + u64::from(m2 - b'0');
+        let (m0, m1, m2) = (*m0, *m1, *m2);
+        // Digits as values 0..=9; any other byte wraps to 10 or more.
+        let d = |c: u8| u64::from(c.wrapping_sub(b'0'));
+        let secs = match *int {
+            [a] => Some(d(a)).filter(|&a| a < 10),
+            [a, c] => (d(a) < 10 && d(c) < 10).then(|| d(a) * 10 + d(c)),
+            [a, c, e] => {
+                (d(a) < 10 && d(c) < 10 && d(e) < 10).then(|| d(a) * 100 + d(c) * 10 + d(e))
+            }
+            _ => None,
+        };
+        if let Some(secs) = secs.filter(|_| d(m0) < 10 && d(m1) < 10 && d(m2) < 10) {
+            let ms = d(m0) * 100 + d(m1) * 10 + d(m2);
             return Some(Some(secs * 1_000_000 + ms * 1000));
         }
     }
-    // One pass: 1 to 9 integer digits, then an optional `.` and any number of digits, of
-    // which the first 6 count.
+    parse_seconds_general_us(b)
+}
+
+/// [`parse_seconds_us`] for any shape: 1 to 9 integer digits, then an optional `.` and any
+/// number of digits, of which the first 6 count. One pass.
+#[inline(never)]
+fn parse_seconds_general_us(b: &[u8]) -> Option<Option<u64>> {
     let int = b.iter().take_while(|c| c.is_ascii_digit()).count();
     if int == 0 || int > 9 {
         return None;
@@ -254,7 +269,8 @@ pub(crate) fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
     Some(sum)
 }
 
-/// A time field to UTC epoch seconds.
+/// A time field to UTC epoch seconds. Inlined: the plan calls it with a constant field.
+#[inline(always)]
 pub(crate) fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> {
     /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can write back.
     const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;

@@ -187,6 +187,25 @@ impl LogFormat {
         }
     }
 
+    /// [`LogFormat::parse`] into `rec`, which must hold no field yet (as [`Record::new`]
+    /// makes it): the scanner's path, where no record moves through a `Result`. After an
+    /// `Err`, `rec` holds nothing meaningful.
+    #[inline(always)]
+    pub(crate) fn parse_into<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
+        match &self.parser {
+            Parser::Plan(p) => p.parse_into(line, times, rec),
+            Parser::Json(j) => {
+                *rec = j.parse(line, times)?;
+                Ok(())
+            }
+        }
+    }
+
     /// What the analysis lacks with this format, one sentence each. For JSON lines, judged
     /// from `sample` (records parsed from the first lines).
     pub(crate) fn notes(&self, sample: &[Record<'_>]) -> Vec<String> {

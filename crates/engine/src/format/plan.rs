@@ -35,6 +35,77 @@ struct VarStep {
     after: Box<[u8]>,
     /// For a free value not followed by a quote: the quote (or line end) it is anchored on.
     anchor: Option<Anchor>,
+    /// How the forward walk finds the value's end: `extent` and `after` folded into one
+    /// dispatch (set by [`Plan::compile`] once the fields are settled).
+    find: Find,
+    /// `after` compiled for [`VarStep::after_at`].
+    lit: Lit,
+}
+
+/// How the forward walk finds where a value ends: one `match` per field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Find {
+    /// At the end of the format, a value that takes the rest of the line.
+    Rest,
+    /// At the end of the format, a number or address: it ends at a space (what follows is
+    /// trailing data) or the line's end.
+    EndToken,
+    /// [`Extent::Fixed`]: `after` right after so many bytes, else as `Search`.
+    Fixed(usize),
+    /// [`Extent::TimeList`]: the list, then the first `after`.
+    TimeList,
+    /// [`Extent::Token`]: the first byte of `after` by a short loop; `after` there, else as
+    /// `Search` from that byte.
+    Token,
+    /// `Token` before a one-byte literal: that byte is the literal.
+    TokenByte,
+    /// The first `after` that is a real delimiter.
+    Search,
+}
+
+/// A literal of up to 8 bytes compared as one masked 64-bit word when 8 bytes of the line
+/// are there to load; longer literals, and the last bytes of a line, byte by byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Lit {
+    /// The literal's bytes, little-endian, zero-padded.
+    word: u64,
+    /// Ones over the literal's bytes.
+    mask: u64,
+    /// The literal fits the word (1 to 8 bytes).
+    short: bool,
+    /// Its first byte (0 for an empty literal).
+    first: u8,
+}
+
+impl Lit {
+    fn new(lit: &[u8]) -> Lit {
+        let short = !lit.is_empty() && lit.len() <= 8;
+        let mut bytes = [0u8; 8];
+        let mut mask = [0u8; 8];
+        if short {
+            bytes[..lit.len()].copy_from_slice(lit);
+            mask[..lit.len()].fill(0xff);
+        }
+        Lit {
+            word: u64::from_le_bytes(bytes),
+            mask: u64::from_le_bytes(mask),
+            short,
+            first: lit.first().copied().unwrap_or(0),
+        }
+    }
+}
+
+impl VarStep {
+    /// `hay.starts_with(&self.after)`.
+    #[inline(always)]
+    fn after_at(&self, hay: &[u8]) -> bool {
+        if self.lit.short {
+            if let Some(w) = hay.first_chunk::<8>() {
+                return (u64::from_le_bytes(*w) ^ self.lit.word) & self.lit.mask == 0;
+            }
+        }
+        has_prefix(hay, &self.after)
+    }
 }
 
 /// The next quote of the format after a free value, which no value can forge.
@@ -142,6 +213,7 @@ impl Plan {
         }
         plan.settle();
         plan.anchor();
+        plan.fold();
         Ok(plan)
     }
 
@@ -153,11 +225,14 @@ impl Plan {
             _ => Extent::Search,
         };
         self.has[field as usize] = true;
+        let lit = Lit::new(&after);
         self.vars.push(VarStep {
             field,
             extent,
             after,
             anchor: None,
+            find: Find::Search,
+            lit,
         });
     }
 
@@ -183,6 +258,29 @@ impl Plan {
             });
         }
         self.reanchor = self.vars.iter().any(|v| v.anchor.is_some());
+    }
+
+    /// Folds each step's extent and literal into the one dispatch of the forward walk (after
+    /// [`Plan::settle`]: at the end of the format, whether a value is a token is told by its
+    /// settled field, as the walk always did).
+    fn fold(&mut self) {
+        for v in &mut self.vars {
+            v.find = if v.after.is_empty() {
+                if v.field.is_token() {
+                    Find::EndToken
+                } else {
+                    Find::Rest
+                }
+            } else {
+                match v.extent {
+                    Extent::Fixed(n) => Find::Fixed(n),
+                    Extent::TimeList => Find::TimeList,
+                    Extent::Token if v.after.len() == 1 => Find::TokenByte,
+                    Extent::Token => Find::Token,
+                    Extent::Search => Find::Search,
+                }
+            };
+        }
     }
 
     /// Fields that duplicate a better one are read but not used: `$bytes_sent` when
@@ -217,32 +315,91 @@ impl Plan {
         line: &'a [u8],
         times: &mut TimeCache,
     ) -> Result<Record<'a>, Miss<'p>> {
+        let mut rec = Record::new(self.escape);
+        self.parse_into(line, times, &mut rec).map(|()| rec)
+    }
+
+    /// [`Plan::parse`] into `rec`, which must hold no field yet (as [`Record::new`] makes
+    /// it; the caller's, so that it is not written twice): no record is moved through a
+    /// `Result`. After an `Err`, `rec` holds nothing meaningful. Not inlined: one call per
+    /// line, and the parser stays one unit in profiles.
+    #[inline(never)]
+    pub(crate) fn parse_into<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            return Err(Miss::new(Reject::Empty, 0));
+        if line.is_empty() || !has_prefix(line, &self.lead) {
+            return Err(self.lead_miss(line));
         }
-        if !has_prefix(line, &self.lead) {
-            return Err(Miss::expected(0, &self.lead, None));
-        }
-        match self.forward(line, times) {
-            Err(miss) if self.reanchor => self.anchored(line, times).map_err(|_| miss),
-            done => done,
+        debug_assert_eq!(*rec, Record::new(rec.escape), "a record with no field");
+        rec.escape = self.escape;
+        match self.forward(line, times, rec) {
+            Ok(()) => Ok(()),
+            Err(miss) => self.retry(line, times, rec, miss),
         }
     }
 
-    /// Every value ends at the first occurrence of the literal after it.
+    /// Why a line is empty or lacks the leading literal.
+    #[cold]
+    #[inline(never)]
+    fn lead_miss<'p>(&'p self, line: &[u8]) -> Miss<'p> {
+        if line.is_empty() {
+            Miss::new(Reject::Empty, 0)
+        } else {
+            Miss::expected(0, &self.lead, None)
+        }
+    }
+
+    /// A line the forward walk rejected: read again with anchored values, if there are any;
+    /// else (or if that fails too) the forward walk's miss.
+    #[cold]
+    #[inline(never)]
+    fn retry<'a, 'p>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+        miss: Miss<'p>,
+    ) -> Result<(), Miss<'p>> {
+        if !self.reanchor {
+            return Err(miss);
+        }
+        *rec = Record::new(self.escape);
+        self.anchored(line, times, rec).map_err(|_| miss)
+    }
+
+    /// Every value ends at the first occurrence of the literal after it. One walk for each
+    /// escaping, so that the walk of a default log does not test for JSON at every field.
     #[inline(always)]
     fn forward<'a, 'p>(
         &'p self,
         line: &'a [u8],
         times: &mut TimeCache,
-    ) -> Result<Record<'a>, Miss<'p>> {
-        let mut rec = Record::new(self.escape);
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
+        if self.escape == Escape::Json {
+            self.walk::<true>(line, times, rec)
+        } else {
+            self.walk::<false>(line, times, rec)
+        }
+    }
+
+    /// [`Plan::forward`] for `escape=json` (`JSON`) or not.
+    #[inline(always)]
+    fn walk<'a, 'p, const JSON: bool>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
         let mut pos = self.lead.len();
         for v in &self.vars {
-            pos = self.step(v, line, pos, &mut rec, times)?;
+            pos = step(v, line, pos, rec, times, JSON)?;
         }
-        self.end(line, pos, rec)
+        self.end(line, pos)
     }
 
     /// Anchored values take what the fields up to their quote leave; the rest as `forward`.
@@ -250,44 +407,24 @@ impl Plan {
         &'p self,
         line: &'a [u8],
         times: &mut TimeCache,
-    ) -> Result<Record<'a>, Miss<'p>> {
-        let mut rec = Record::new(self.escape);
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
+        let json = self.escape == Escape::Json;
         let mut pos = self.lead.len();
         let mut i = 0;
         while let Some(v) = self.vars.get(i) {
             match v.anchor {
                 Some(a) => {
-                    pos = self.segment(line, pos, i, a, &mut rec, times)?;
+                    pos = self.segment(line, pos, i, a, rec, times)?;
                     i = a.last + 1;
                 }
                 None => {
-                    pos = self.step(v, line, pos, &mut rec, times)?;
+                    pos = step(v, line, pos, rec, times, json)?;
                     i += 1;
                 }
             }
         }
-        self.end(line, pos, rec)
-    }
-
-    /// Reads the value of `v` at `pos` and the literal after it; returns where the next
-    /// value starts.
-    #[inline(always)]
-    fn step<'a, 'p>(
-        &self,
-        v: &'p VarStep,
-        line: &'a [u8],
-        pos: usize,
-        rec: &mut Record<'a>,
-        times: &mut TimeCache,
-    ) -> Result<usize, Miss<'p>> {
-        let rest = &line[pos..];
-        let Some(end) = value_end(v, rest) else {
-            let at = pos + typical_len(v, rest);
-            return Err(Miss::expected(at, &v.after, Some(v.field)));
-        };
-        self.store(rec, v.field, &rest[..end], times)
-            .ok_or(Miss::new(Reject::Value(v.field), pos))?;
-        Ok(pos + end + v.after.len())
+        self.end(line, pos)
     }
 
     /// Reads the anchored value at `pos` (step `first`) and the steps up to `a.last`: finds
@@ -328,18 +465,13 @@ impl Plan {
         Ok(after + last.after.len())
     }
 
-    /// The record, unless bytes are left after the last literal.
+    /// `Ok` unless bytes are left after the last literal.
     #[inline(always)]
-    fn end<'a, 'p>(
-        &self,
-        line: &[u8],
-        pos: usize,
-        rec: Record<'a>,
-    ) -> Result<Record<'a>, Miss<'p>> {
+    fn end<'p>(&self, line: &[u8], pos: usize) -> Result<(), Miss<'p>> {
         if pos < line.len() && !(self.allow_trailing && line[pos] == b' ') {
-            return Err(Miss::new(Reject::TrailingData, pos));
+            return Err(trailing_miss(pos));
         }
-        Ok(rec)
+        Ok(())
     }
 
     /// [`store`], where `escape=json` writes a variable that is not set as `""`.
@@ -355,35 +487,176 @@ impl Plan {
     }
 }
 
+/// Reads the value of `v` at `pos` and the literal after it; returns where the next value
+/// starts.
+#[inline(always)]
+fn step<'a, 'p>(
+    v: &'p VarStep,
+    line: &'a [u8],
+    pos: usize,
+    rec: &mut Record<'a>,
+    times: &mut TimeCache,
+    json: bool,
+) -> Result<usize, Miss<'p>> {
+    let rest = &line[pos..];
+    let Some(end) = value_end(v, rest) else {
+        return Err(layout_miss(v, rest, pos));
+    };
+    if store(rec, v.field, &rest[..end], times, json).is_none() {
+        return Err(value_miss(v.field, pos));
+    }
+    Ok(pos + end + v.after.len())
+}
+
+/// The literal after `v` is missing.
+#[cold]
+#[inline(never)]
+fn layout_miss<'p>(v: &'p VarStep, rest: &[u8], pos: usize) -> Miss<'p> {
+    Miss::expected(pos + typical_len(v, rest), &v.after, Some(v.field))
+}
+
+/// The value of `f` at `pos` does not decode.
+#[cold]
+#[inline(never)]
+fn value_miss<'p>(f: Field, pos: usize) -> Miss<'p> {
+    Miss::new(Reject::Value(f), pos)
+}
+
+/// Bytes after the last literal.
+#[cold]
+#[inline(never)]
+fn trailing_miss<'p>(pos: usize) -> Miss<'p> {
+    Miss::new(Reject::TrailingData, pos)
+}
+
 /// Where the value of `v` ends in `rest`, which must then continue with `v.after`. Always
 /// inlined: once the anchored reading grew the parser, the compiler stopped inlining it, and a
 /// call per field cost 6% of a scan (hyperfine, 1 thread, 1 GB: 1.165 -> 1.103 s).
 #[inline(always)]
 fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
-    if v.after.is_empty() {
-        // At the end of the format: a number or address ends at a space (what follows is
-        // trailing data), anything else takes the rest of the line.
-        let token = v.field.is_token();
-        return Some(if token {
-            memchr(b' ', rest).unwrap_or(rest.len())
-        } else {
-            rest.len()
-        });
-    }
-    let at = match v.extent {
-        Extent::Fixed(n) if rest.len() >= n && has_prefix(&rest[n..], &v.after) => return Some(n),
-        Extent::TimeList => time_list_len(rest),
-        Extent::Token => {
-            let first = v.after[0];
-            let i = rest.iter().position(|&b| b == first)?;
-            if has_prefix(&rest[i..], &v.after) {
+    let from = match v.find {
+        Find::Rest => return Some(rest.len()),
+        Find::EndToken => return Some(find_byte(rest, b' ').unwrap_or(rest.len())),
+        Find::Fixed(n) => {
+            if rest.len() >= n && v.after_at(&rest[n..]) {
+                return Some(n);
+            }
+            0
+        }
+        Find::TimeList => time_list_len(rest),
+        Find::Token => {
+            let i = find_byte(rest, v.lit.first)?;
+            if v.after_at(&rest[i..]) {
                 return Some(i);
             }
             i
         }
-        _ => 0,
+        Find::TokenByte => return find_byte(rest, v.lit.first),
+        Find::Search => 0,
     };
-    find_literal(rest, at, &v.after)
+    find_literal(rest, from, v)
+}
+
+/// The first `b` in a short `hay` (a number, an address, a referer): 16, then 32 bytes at a
+/// time as a bit mask ([`eq_mask`]), without setting up a
+/// vectorized search.
+#[inline(always)]
+fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
+    let Some(w) = hay.first_chunk::<16>() else {
+        return find_byte_swar(hay, b);
+    };
+    // Most values end within their first 16 bytes.
+    let m = eq_mask(w, b);
+    if m != 0 {
+        return Some(m.trailing_zeros() as usize);
+    }
+    let mut i = 16;
+    while let Some(w) = hay.get(i..).and_then(<[u8]>::first_chunk::<32>) {
+        let (lo, hi) = w.split_at(16);
+        let lo: &[u8; 16] = lo.try_into().expect("16 bytes");
+        let hi: &[u8; 16] = hi.try_into().expect("16 bytes");
+        let m = eq_mask(lo, b) | eq_mask(hi, b) << 16;
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize);
+        }
+        i += 32;
+    }
+    if let Some(w) = hay.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        let m = eq_mask(w, b);
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    // The last 16 bytes, of which the first `seen` were read above.
+    let w = hay.last_chunk::<16>().expect("16 bytes or more");
+    let seen = i - (hay.len() - 16);
+    let m = eq_mask(w, b) >> seen;
+    (m != 0).then(|| i + m.trailing_zeros() as usize)
+}
+
+/// Bit `k` set where `w[k] == b`: one vector compare (SSE2 is part of x86_64).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn eq_mask(w: &[u8; 16], b: u8) -> u32 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: `w` is 16 readable bytes and `_mm_loadu_si128` needs no alignment; the other
+    // intrinsics only compute on registers, with SSE2, which every x86_64 processor has.
+    unsafe {
+        let v = _mm_loadu_si128(w.as_ptr().cast::<__m128i>());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32
+    }
+}
+
+/// Bit `k` set where `w[k] == b`.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn eq_mask(w: &[u8; 16], b: u8) -> u32 {
+    eq_mask_portable(w, b)
+}
+
+/// [`eq_mask`] without vector instructions (tested against it on x86_64).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn eq_mask_portable(w: &[u8; 16], b: u8) -> u32 {
+    let mut m = 0u32;
+    for (k, &c) in w.iter().enumerate() {
+        m |= u32::from(c == b) << k;
+    }
+    m
+}
+
+/// [`find_byte`] for fewer than 16 bytes: 8 at a time in a register, the last 8 read as
+/// one word too.
+#[inline(always)]
+fn find_byte_swar(hay: &[u8], b: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(b);
+    // The lowest byte of `x` that is zero sets the lowest bit (higher ones may be wrong, after
+    // a borrow from a zero byte below them, but not the lowest).
+    let zeros = |w: &[u8; 8]| {
+        let x = u64::from_le_bytes(*w) ^ pattern;
+        x.wrapping_sub(LO) & !x & HI
+    };
+    let mut i = 0;
+    while let Some(w) = hay.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let zero = zeros(w);
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let Some(w) = hay.last_chunk::<8>() else {
+        return hay.iter().position(|&c| c == b);
+    };
+    // The last 8 bytes, of which the first `seen` (none of them `b`, so no borrow comes from
+    // them) were read above.
+    let seen = i - (hay.len() - 8);
+    let zero = zeros(w).checked_shr(8 * seen as u32).unwrap_or(0);
+    (zero != 0).then(|| i + (zero.trailing_zeros() / 8) as usize)
 }
 
 /// Where the literal after `v` should have been, for messages: after a fixed-width or list
@@ -396,18 +669,33 @@ fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
     }
 }
 
-/// The first occurrence of `lit` in `hay` at or after `from` that is a real delimiter (a
+/// The first occurrence of `v.after` in `hay` at or after `from` that is a real delimiter (a
 /// quote preceded by an odd number of backslashes is part of the value).
-#[inline]
-fn find_literal(hay: &[u8], from: usize, lit: &[u8]) -> Option<usize> {
-    let first = lit[0];
-    let mut i = from;
+#[inline(always)]
+fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
+    let first = v.lit.first;
+    let mut i = from + find_near(hay.get(from..)?, first)?;
     loop {
-        i += memchr(first, hay.get(i..)?)?;
-        if has_prefix(&hay[i..], lit) && !(first == b'"' && escaped(hay, i)) {
+        if v.after_at(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
             return Some(i);
         }
         i += 1;
+        i += memchr(first, hay.get(i..)?)?;
+    }
+}
+
+/// The first `b` in `hay`: the first 128 bytes as [`find_byte`] does, the rest by `memchr`.
+/// Most values end within them (an address, `-`, a short referer), and setting up the
+/// vectorized search costs more than reading them.
+#[inline(always)]
+fn find_near(hay: &[u8], b: u8) -> Option<usize> {
+    const NEAR: usize = 128;
+    if hay.len() <= NEAR {
+        return find_byte(hay, b);
+    }
+    match find_byte(&hay[..NEAR], b) {
+        Some(i) => Some(i),
+        None => memchr(b, &hay[NEAR..]).map(|i| NEAR + i),
     }
 }
 
@@ -453,8 +741,11 @@ pub(super) fn store<'a>(
         Field::RequestMethod => rec.method = Some(value),
         // `$uri` is what nginx routed; `$request_uri`, as sent, is routed here only without it.
         Field::Uri => (rec.uri, rec.uri_routed) = (Some(value), true),
-        Field::RequestUri if !rec.uri_routed => rec.uri = Some(value),
-        Field::RequestUri => {}
+        Field::RequestUri => {
+            if !rec.uri_routed {
+                rec.uri = Some(value);
+            }
+        }
         Field::Status => rec.status = Some(field::parse_status(value)?),
         Field::BodyBytesSent | Field::BytesSent => rec.bytes = Some(field::parse_bytes(value)?),
         Field::RequestTime => rec.request_time_us = field::parse_seconds_us(value)?,
@@ -463,9 +754,22 @@ pub(super) fn store<'a>(
         Field::ForwardedFor => rec.forwarded_for = Some(value),
         Field::Host => rec.host = Some(value),
         // The server block's name stands for the host when the format has no `$host`.
-        Field::ServerName if rec.host.is_none() => rec.host = Some(value),
-        f if f.is_time() => rec.time = Some(field::parse_time(f, value, times)?),
-        _ => {}
+        Field::ServerName => {
+            if rec.host.is_none() {
+                rec.host = Some(value);
+            }
+        }
+        // `$time_local` by its own arm: the time cache, without dispatching on the field again.
+        Field::TimeLocal => rec.time = Some(field::parse_time(Field::TimeLocal, value, times)?),
+        Field::TimeIso8601 | Field::Msec | Field::AnyTime => {
+            rec.time = Some(field::parse_time(f, value, times)?);
+        }
+        Field::RemoteUser
+        | Field::Args
+        | Field::ServerProtocol
+        | Field::RequestLength
+        | Field::Referer
+        | Field::Opaque => {}
     }
     Some(())
 }
@@ -565,6 +869,66 @@ mod tests {
             r.is_err(),
             "escape=default writes `-`, never an empty number"
         );
+    }
+
+    mod fast_paths {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Bytes from a small alphabet, so that the searched bytes and literals occur often.
+        fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+            prop::collection::vec(prop::sample::select(b" \"\\-[]a0".to_vec()), 0..max)
+        }
+
+        fn step(after: &[u8]) -> VarStep {
+            VarStep {
+                field: Field::Opaque,
+                extent: Extent::Search,
+                after: after.into(),
+                anchor: None,
+                find: Find::Search,
+                lit: Lit::new(after),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// The searches by word and by vector find what a byte loop finds.
+            #[test]
+            fn find_byte_is_position(hay in bytes(80), b in prop::sample::select(b" \"-x".to_vec())) {
+                let want = hay.iter().position(|&c| c == b);
+                prop_assert_eq!(find_byte(&hay, b), want);
+                prop_assert_eq!(find_near(&hay, b), want);
+                prop_assert_eq!(find_byte_swar(&hay, b), want);
+            }
+
+            /// The vector compare and the portable loop agree.
+            #[test]
+            fn eq_mask_is_portable(w in prop::array::uniform16(prop::sample::select(b" \"-x".to_vec())), b in prop::sample::select(b" \"-x".to_vec())) {
+                prop_assert_eq!(eq_mask(&w, b), eq_mask_portable(&w, b));
+            }
+
+            /// The masked word compares as `starts_with`, at any distance from the line's end.
+            #[test]
+            fn after_at_is_starts_with(hay in bytes(20), lit in bytes(12)) {
+                let v = step(&lit);
+                prop_assert_eq!(v.after_at(&hay), hay.starts_with(&lit));
+            }
+
+            /// `find_literal` finds the first occurrence not escaped by an odd number of
+            /// backslashes (for a literal that starts with a quote), from any start.
+            #[test]
+            fn find_literal_is_first_real_delimiter(hay in bytes(100), lit in bytes(4), from in 0usize..100) {
+                prop_assume!(!lit.is_empty());
+                let naive = (from..hay.len()).find(|&i| {
+                    let odd = hay[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1;
+                    hay[i..].starts_with(&lit) && !(lit[0] == b'"' && odd)
+                });
+                let want = if from > hay.len() { None } else { naive };
+                prop_assert_eq!(find_literal(&hay, from, &step(&lit)), want);
+            }
+        }
     }
 
     #[test]
