@@ -261,3 +261,80 @@ fn hostile_mailboxes_name_no_domain_and_reach_no_output_unescaped() {
         }
     }
 }
+
+/// Bug: only the one REST Autodiscover mailbox that names a kept domain was masked in the
+/// kept paths, so a path with a second mailbox, a domain without a dot, a local part too long
+/// or not plain, a `%40` encoded twice or trailing bytes after the domain, and any mailbox in
+/// a served look-alike (listed among the block's dropped entries) was shown in full.
+#[test]
+fn every_mailbox_in_a_kept_path_is_masked_even_when_it_names_no_domain() {
+    let locals: Vec<String> = (0..10).map(|i| format!("qzleak{i}x")).collect();
+    let long = format!("{}{}", locals[4], "k".repeat(70));
+    let paths = [
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}@intranet",
+            locals[0]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}%2540example.com",
+            locals[1]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/x/autodiscover.json/v1.0/{}@example.com",
+            locals[2]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}(x)@example.com",
+            locals[3]
+        ),
+        format!("/autodiscover/autodiscover.json/v1.0/{long}@example.com"),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/a@example.com/{}@example.com",
+            locals[5]
+        ),
+        format!("/autodiscover/{}@example.com/autodiscover.xml", locals[6]),
+        format!(
+            "/Autodiscover/Autodiscover.json/v1.0/{}%40example.com;x",
+            locals[7]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}%252540example.com",
+            locals[8]
+        ),
+    ];
+    let mut input = String::new();
+    for i in 0..60 {
+        for (j, p) in paths.iter().enumerate() {
+            input.push_str(&format!(
+                "203.0.113.{j} - - [10/Mar/2024:10:{:02}:00 +0000] \"GET {p} HTTP/1.1\" 404 100 \"-\" \"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)\"\n",
+                i % 60
+            ));
+        }
+        // Served: the site answers it, so the block leaves its directory out and says why.
+        input.push_str(&format!(
+            "203.0.113.99 - - [10/Mar/2024:10:{:02}:00 +0000] \"GET /autodiscover/autodiscover.json/v1.0/{}@example.com HTTP/1.1\" 200 100 \"-\" \"Mozilla/5.0\"\n",
+            i % 60,
+            locals[9]
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sum = dir.path().join("s.sum");
+    let mut all = Vec::new();
+    for o in ["text", "json", "markdown", "html"] {
+        let (code, out, err) = run(&["-o", o, "--save-summary", sum.to_str().unwrap()], &input);
+        assert_eq!(code, 0, "{err}");
+        all.push((format!("report -o {o}"), out + &err));
+    }
+    let (code, out, err) = run(&["block"], &input);
+    assert_eq!(code, 0, "{err}");
+    all.push(("block".into(), out + &err));
+    all.push(("saved summary".into(), unzip(&sum)));
+    let (_, json, _) = run(&["-o", "json"], &input);
+    assert!(json.contains("v1.0/q*****@intranet"), "{json}");
+    assert!(json.contains("q*****@example.com"), "{json}");
+    for (what, out) in &all {
+        for l in &locals {
+            assert!(!out.contains(l.as_str()), "{what} shows {l}:\n{out}");
+        }
+    }
+}
