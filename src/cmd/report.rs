@@ -48,8 +48,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "IP:PORT", value_delimiter = ',', value_parser = crate::dns::parse_resolver, requires = "check_dns")]
     resolver: Vec<std::net::SocketAddr>,
 
-    /// With --check-dns: seconds one DNS query waits for an answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::dns::DEFAULT_TIMEOUT_SECONDS, requires = "check_dns")]
+    /// With --check-dns: seconds one DNS query waits for an answer (1 to 60, as for
+    /// `noisegate dns --timeout`).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::dns::DEFAULT_TIMEOUT_SECONDS, requires = "check_dns",
+          value_parser = clap::value_parser!(u64).range(1..=60))]
     dns_timeout: u64,
 }
 
@@ -74,7 +76,7 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
     }
     let dns = args.check_dns.then(|| crate::dns::DnsOptions {
         resolvers: args.resolver.clone(),
-        timeout: std::time::Duration::from_secs(args.dns_timeout.max(1)),
+        timeout: std::time::Duration::from_secs(args.dns_timeout),
         ..crate::dns::DnsOptions::default()
     });
     if dns.is_some()

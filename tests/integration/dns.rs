@@ -525,3 +525,23 @@ fn domains_that_time_out_first_do_not_stop_the_others() {
     );
     assert!(!out.contains("not sent"), "{out}");
 }
+
+/// Bug: `--dns-timeout` took any number: 0 was made 1 without a word, 100000 waited for
+/// days, and 18446744073709551615 panicked (a deadline past what a clock holds). It is 1 to
+/// 60, as `noisegate dns --timeout`, and anything else is a usage error before any lookup.
+#[test]
+fn dns_timeout_out_of_range_is_a_usage_error_not_a_panic() {
+    for bad in ["0", "61", "100000", "18446744073709551615", "-1", "x"] {
+        let out = Command::cargo_bin("noisegate")
+            .unwrap()
+            .args(["--check-dns", "--resolver", "127.0.0.1:9"])
+            .arg(format!("--dns-timeout={bad}"))
+            .arg("samples/pantheon.log")
+            .output()
+            .unwrap();
+        let (code, out, err) = code_out_err(out);
+        assert_eq!(code, 2, "{bad}: {out}{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains("--dns-timeout"), "{bad}: {err}");
+    }
+}
