@@ -338,3 +338,21 @@ fn every_mailbox_in_a_kept_path_is_masked_even_when_it_names_no_domain() {
         }
     }
 }
+
+/// Bug: when no log format fitted, the error quoted the first line as it was, mailbox and
+/// all (`the line: ... v1.0/qzsecret...@example.org ...`); it is masked like the samples of
+/// rejected lines, also when the line is cut after 200 bytes.
+#[test]
+fn the_line_an_undetectable_log_is_quoted_with_masks_its_mailboxes() {
+    let pad = "p".repeat(130);
+    for input in [
+        "203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET /autodiscover/autodiscover.json/v1.0/qzhiddenuser@example.org?Protocol=x HTTP/1.1\" 4x4 100 \"-\" \"ua\"\n".to_string(),
+        format!("203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET /{pad}/qzhiddenuserwithalongname%40example.org HTTP/1.1\" 4x4 100 \"-\" \"ua\"\n"),
+    ] {
+        let (code, out, err) = run(&[], &input);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains("the line: "), "{err}");
+        assert!(err.contains("v1.0/q*****@example.org") || err.contains("/q*****"), "{err}");
+        assert!(!err.contains("qzhidden"), "{err}");
+    }
+}
