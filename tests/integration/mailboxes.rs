@@ -356,3 +356,35 @@ fn the_line_an_undetectable_log_is_quoted_with_masks_its_mailboxes() {
         assert!(!err.contains("qzhidden"), "{err}");
     }
 }
+
+/// Bug: the samples of rejected lines masked only the `atext` run before an `@`, so a local
+/// part with parentheses, quotes or UTF-8 (`qzrejone(x)@`, `\"qzrejtwo\"@`, `qzrejthr\u{f6}@`)
+/// showed all but its last bytes.
+#[test]
+fn rejected_lines_hide_local_parts_no_mailbox_may_hold() {
+    let mut input = String::new();
+    for target in [
+        "/autodiscover/autodiscover.json/v1.0/qzrejone(x)@example.org",
+        "/autodiscover/autodiscover.json/v1.0/\\\"qzrejtwo\\\"@example.org",
+        "/autodiscover/autodiscover.json?Email=qzrejthr\u{f6}%40example.org",
+    ] {
+        input.push_str(&format!(
+            "203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET {target} HTTP/1.1\" 4x4 100 \"-\" \"ua\"\n"
+        ));
+    }
+    for _ in 0..4 {
+        input.push_str(
+        "203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 100 \"-\" \"ua\"\n",
+    );
+    }
+    let (code, out, err) = run(&["--format", "combined", "-o", "json"], &input);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let examples = v["rejects"]["examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 3, "{out}");
+    for e in examples {
+        let text = e["text"].as_str().unwrap();
+        assert!(!text.contains("qzrej"), "{text}");
+        assert!(text.contains("*****"), "{text}");
+    }
+}

@@ -321,12 +321,15 @@ pub(crate) fn mask_path<'a>(path: &'a [u8], out: &'a mut Vec<u8>) -> &'a [u8] {
 
 /// `text` (a log line, for the samples of rejected lines) with the local part of every
 /// `local@domain` or `local%40domain` in it masked as [`push_masked`] does: its first byte,
-/// then five stars. The local part is the run of mailbox bytes before the `@`, stopping at
-/// the delimiters of a URL (`/`, `?`, `=`, `&`) and at anything else a mailbox cannot hold,
-/// so the path and parameter names around it stay readable. One pass; `text` itself when
+/// then five stars. The local part is the run of bytes before the `@` back to a space, a
+/// control byte or a delimiter (`/?=&:,;<>[]`): so the path and parameter names around it
+/// stay readable, and a local part no mailbox may hold (quoted, with parentheses, UTF-8) is
+/// hidden all the same. One pass; `text` itself when
 /// there is nothing to mask.
 pub(crate) fn mask_text(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let run_byte = |b: u8| local_byte(b) && !b"/?=&".contains(&b);
+    // Not only `atext`: a quoted or malformed local part (`"j d"@`, `x(y)@`, UTF-8) is
+    // hidden too, back to the space or delimiter before it.
+    let run_byte = |b: u8| b > b' ' && b != 0x7f && !b"/?=&:,;<>[]".contains(&b);
     let mut out: Option<Vec<u8>> = None;
     let (mut run, mut copied, mut i) = (0, 0, 0);
     while i < text.len() {
@@ -388,6 +391,14 @@ mod tests {
         assert!(matches!(mask_text(b"plain"), std::borrow::Cow::Borrowed(_)));
         assert_eq!(mask("x@@y"), "x*****@@y");
         assert_eq!(mask("%4"), "%4");
+        assert_eq!(mask("v1.0/qzab(x)@e.org"), "v1.0/q*****@e.org");
+        assert_eq!(mask(r#"v1.0/\"qzab\"@e.org"#), r#"v1.0/\*****@e.org"#);
+        assert_eq!(mask("u=j\u{f6}hn@e.org x"), "u=j*****@e.org x");
+        assert_eq!(
+            mask(r#"mailto:qz@e.org, "qz@e.org""#),
+            r#"mailto:q*****@e.org, "*****@e.org""#
+        );
+        assert_eq!(mask("x=qz%2540e.org"), "x=q*****%2540e.org");
     }
 
     fn found(path: &str, query: &str, host: Option<&str>) -> Option<(String, Option<String>)> {
