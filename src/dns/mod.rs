@@ -171,7 +171,7 @@ async fn ask_all(
     let window = IN_FLIGHT.min(order.len());
     let mut answers = vec![
         Outcome::Failed(format!(
-            "not sent: no server responded to the first {window} queries"
+            "not sent: none of the first {window} queries got a DNS response"
         ));
         queries.len()
     ];
