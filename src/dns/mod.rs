@@ -92,16 +92,26 @@ pub fn parse_domain(s: &str) -> Result<String, String> {
 /// A server to ask: `IP:PORT`, `[IPv6]:PORT`, or an address alone (port 53).
 pub fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
     let s = s.trim();
-    if let Ok(addr) = s.parse::<SocketAddr>() {
-        return Ok(addr);
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(s);
+    let addr = match (s.parse::<SocketAddr>(), bare.parse::<IpAddr>()) {
+        (Ok(addr), _) => Some(addr),
+        (_, Ok(ip)) => Some(SocketAddr::new(ip, 53)),
+        _ => None,
+    };
+    match addr {
+        Some(addr) if addr.port() != 0 => Ok(addr),
+        Some(_) => Err(format!(
+            "'{}' names port 0, where no server listens",
+            noisegate_engine::terminal_text(s)
+        )),
+        None => Err(format!(
+            "'{}' is not a server address: IP:PORT, [IPv6]:PORT or an IP",
+            noisegate_engine::terminal_text(s)
+        )),
     }
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
-    }
-    Err(format!(
-        "'{}' is not a server address: IP:PORT, [IPv6]:PORT or an IP",
-        noisegate_engine::terminal_text(s)
-    ))
 }
 
 /// Looks up, for each domain (as [`parse_domain`] returns it), the names that govern mail
@@ -379,6 +389,9 @@ mod tests {
             Ok("127.0.0.1:5353".parse().unwrap())
         );
         assert_eq!(parse_resolver("::1"), Ok("[::1]:53".parse().unwrap()));
+        // Bug: an IPv6 address in brackets without a port was refused, and port 0 taken.
+        assert_eq!(parse_resolver("[::1]"), Ok("[::1]:53".parse().unwrap()));
+        assert!(parse_resolver("127.0.0.1:0").is_err());
         assert!(parse_resolver("dns.example").is_err());
     }
 
