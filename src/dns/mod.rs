@@ -92,16 +92,26 @@ pub fn parse_domain(s: &str) -> Result<String, String> {
 /// A server to ask: `IP:PORT`, `[IPv6]:PORT`, or an address alone (port 53).
 pub fn parse_resolver(s: &str) -> Result<SocketAddr, String> {
     let s = s.trim();
-    if let Ok(addr) = s.parse::<SocketAddr>() {
-        return Ok(addr);
+    let bare = s
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(s);
+    let addr = match (s.parse::<SocketAddr>(), bare.parse::<IpAddr>()) {
+        (Ok(addr), _) => Some(addr),
+        (_, Ok(ip)) => Some(SocketAddr::new(ip, 53)),
+        _ => None,
+    };
+    match addr {
+        Some(addr) if addr.port() != 0 => Ok(addr),
+        Some(_) => Err(format!(
+            "'{}' names port 0, where no server listens",
+            noisegate_engine::terminal_text(s)
+        )),
+        None => Err(format!(
+            "'{}' is not a server address: IP:PORT, [IPv6]:PORT or an IP",
+            noisegate_engine::terminal_text(s)
+        )),
     }
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
-    }
-    Err(format!(
-        "'{}' is not a server address: IP:PORT, [IPv6]:PORT or an IP",
-        noisegate_engine::terminal_text(s)
-    ))
 }
 
 /// Looks up, for each domain (as [`parse_domain`] returns it), the names that govern mail
@@ -129,22 +139,14 @@ pub fn check_domains(domains: &[String], opts: &DnsOptions) -> Result<Vec<Domain
                 }
             }
         }
-        let mut answers = Vec::with_capacity(wanted.len());
-        for batch in wanted.chunks(IN_FLIGHT) {
-            let tasks: Vec<_> = batch
-                .iter()
-                .map(|(_, _, name, t)| {
-                    let (resolver, name, t) = (resolver.clone(), name.clone(), *t);
-                    tokio::spawn(async move { ask(&resolver, &name, t).await })
-                })
-                .collect();
-            for task in tasks {
-                answers.push(
-                    task.await
-                        .unwrap_or_else(|e| Outcome::Failed(format!("lookup failed: {e}"))),
-                );
-            }
-        }
+        let queries: Vec<(String, RecordType)> =
+            wanted.iter().map(|(_, _, n, t)| (n.clone(), *t)).collect();
+        // Sent across the domains (every domain's first query, then every second one...), so
+        // the first window is not one domain whose servers are down.
+        let mut order: Vec<usize> = (0..queries.len()).collect();
+        let per_domain = queries.len() / domains.len().max(1);
+        order.sort_by_key(|&k| k % per_domain.max(1));
+        let answers = ask_all(&resolver, &queries, &order).await;
         let mut lookups: Vec<Vec<Lookup>> = vec![Vec::new(); domains.len()];
         for ((i, role, name, _), outcome) in wanted.into_iter().zip(answers) {
             match lookups[i].iter_mut().find(|l| l.role == role) {
@@ -164,6 +166,55 @@ pub fn check_domains(domains: &[String], opts: &DnsOptions) -> Result<Vec<Domain
             .map(|(d, l)| verdict::judge(d, l))
             .collect())
     })
+}
+
+/// Every query's outcome, sent in the `order` given (indices into `queries`): [`IN_FLIGHT`]
+/// at a time, a new one sent as soon as one ends, once one of the first [`IN_FLIGHT`] got a
+/// response from a server (any, SERVFAIL too). When none of them did (all timed out or met a
+/// network error: no server is there), the rest are not sent and fail as "not sent", so a
+/// dead resolver costs one query's time, not one per [`IN_FLIGHT`] names.
+async fn ask_all(
+    resolver: &TokioResolver,
+    queries: &[(String, RecordType)],
+    order: &[usize],
+) -> Vec<Outcome> {
+    let window = IN_FLIGHT.min(order.len());
+    let mut answers = vec![
+        Outcome::Failed(format!(
+            "not sent: none of the first {window} queries got a DNS response"
+        ));
+        queries.len()
+    ];
+    let mut set = tokio::task::JoinSet::new();
+    let mut ids = std::collections::HashMap::new();
+    let (mut next, mut responded) = (0, false);
+    loop {
+        // Past the first window only once a server responded.
+        while next < order.len() && set.len() < IN_FLIGHT && (responded || next < window) {
+            let k = order[next];
+            let (resolver, (name, t)) = (resolver.clone(), queries[k].clone());
+            let task = set.spawn(async move { ask(&resolver, &name, t).await });
+            ids.insert(task.id(), k);
+            next += 1;
+        }
+        let Some(done) = set.join_next_with_id().await else {
+            break;
+        };
+        match done {
+            Ok((id, (outcome, heard))) => {
+                responded |= heard;
+                if let Some(&k) = ids.get(&id) {
+                    answers[k] = outcome;
+                }
+            }
+            Err(e) => {
+                if let Some(&k) = ids.get(&e.id()) {
+                    answers[k] = Outcome::Failed(format!("lookup failed: {e}"));
+                }
+            }
+        }
+    }
+    answers
 }
 
 /// The resolver: the given servers (UDP, TCP for truncated answers), else the system's.
@@ -197,10 +248,13 @@ fn resolver(opts: &DnsOptions) -> Result<TokioResolver> {
         .map_err(|e| anyhow!("cannot set up the DNS resolver: {e}"))
 }
 
-/// One query, as an outcome.
-async fn ask(resolver: &TokioResolver, name: &str, t: RecordType) -> Outcome {
+/// One query, as an outcome, and whether a server responded (with records or an error code).
+async fn ask(resolver: &TokioResolver, name: &str, t: RecordType) -> (Outcome, bool) {
     if name.len() > 253 {
-        return Outcome::Failed("the name is longer than 253 bytes".into());
+        return (
+            Outcome::Failed("the name is longer than 253 bytes".into()),
+            false,
+        );
     }
     // The final dot: the name as it is, never under a search domain.
     match resolver.lookup(format!("{name}."), t).await {
@@ -225,12 +279,12 @@ async fn ask(resolver: &TokioResolver, name: &str, t: RecordType) -> Outcome {
                 }
             }
             if r == Records::default() {
-                Outcome::NoData
+                (Outcome::NoData, true)
             } else {
-                Outcome::Found(r)
+                (Outcome::Found(r), true)
             }
         }
-        Err(e) => failure(&e),
+        Err(e) => (failure(&e), matches!(e, NetError::Dns(_))),
     }
 }
 
@@ -335,6 +389,9 @@ mod tests {
             Ok("127.0.0.1:5353".parse().unwrap())
         );
         assert_eq!(parse_resolver("::1"), Ok("[::1]:53".parse().unwrap()));
+        // Bug: an IPv6 address in brackets without a port was refused, and port 0 taken.
+        assert_eq!(parse_resolver("[::1]"), Ok("[::1]:53".parse().unwrap()));
+        assert!(parse_resolver("127.0.0.1:0").is_err());
         assert!(parse_resolver("dns.example").is_err());
     }
 

@@ -151,15 +151,18 @@ struct NameJson<'a> {
 
 /// The checks as the `dns` object a report's JSON carries with `--check-dns` (pretty, at
 /// the top level's indentation): the status and the domains, as in `noisegate dns -o json`.
-pub fn json_object(checks: &[DomainCheck]) -> serde_json::Result<String> {
+/// `not_checked` is how many more domains the report found and left out.
+pub fn json_object(checks: &[DomainCheck], not_checked: usize) -> serde_json::Result<String> {
     #[derive(Serialize)]
     struct Dns<'a> {
         status: &'static str,
         domains: Vec<DomainJson<'a>>,
+        domains_not_checked: usize,
     }
     serde_json::to_string_pretty(&Dns {
         status: overall(checks).0,
         domains: domains_json(checks),
+        domains_not_checked: not_checked,
     })
 }
 

@@ -411,3 +411,137 @@ fn the_report_checks_the_dns_of_the_domains_it_found() {
         "{err}"
     );
 }
+
+/// A log whose probes name `n` mail domains, `d00.example` the busiest, each next one with one
+/// request fewer than the one before.
+fn log_of_domains(n: usize) -> String {
+    let mut s = String::new();
+    for d in 0..n {
+        for i in 0..(n + 1 - d) {
+            s.push_str(&format!(
+                "203.0.113.{} - - [10/Mar/2024:10:00:{:02} +0000] \"GET /autodiscover/autodiscover.json/v1.0/u{i}@d{d:02}.example HTTP/1.1\" 404 100 \"-\" \"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)\"\n",
+                i % 200,
+                i % 60
+            ));
+        }
+    }
+    s
+}
+
+/// Bug: `--check-dns` sent 14 queries for every domain the report found, 24 at a time and
+/// each batch waiting for its slowest, so with a resolver that never answers a report of 30
+/// domains took 36 s at `--dns-timeout 1` (1,000 domains: about an hour at the default 3 s).
+/// Now a resolver that answers none of the first 24 queries gets no more.
+#[test]
+fn check_dns_with_a_dead_resolver_waits_one_timeout_not_one_per_batch() {
+    let silent = Silent::start();
+    let started = Instant::now();
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["--check-dns", "--dns-timeout", "1", "--resolver"])
+        .arg(format!("127.0.0.1:{}", silent.port()))
+        .write_stdin(log_of_domains(30))
+        .output()
+        .unwrap();
+    let (code, out, err) = code_out_err(out);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let section = out.split("\nDNS CHECK\n").nth(1).expect("a DNS section");
+    assert!(
+        line(section, "d00.example").contains("unknown: timed out"),
+        "{section}"
+    );
+    assert!(
+        line(section, "autodiscover.d05.example")
+            .contains("unknown: not sent: none of the first 24 queries got a DNS response"),
+        "{section}"
+    );
+    // `noisegate dns` stops as soon, and says nothing answered.
+    let names: Vec<String> = (0..10).map(|d| format!("d{d:02}.example")).collect();
+    let started = Instant::now();
+    let args = names;
+    let (code, _, err) = dns(
+        &format!("127.0.0.1:{}", silent.port()),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// Bug: `--check-dns` looked up every mail domain of the report (up to 1,000, 14 queries
+/// each). It checks the 20 with the most requests and says how many it left out.
+#[test]
+fn check_dns_checks_the_20_busiest_domains_and_counts_the_rest() {
+    let server = Dnsmasq::start("", &["--local=/example/".into()]);
+    let run = |extra: &[&str]| {
+        let out = Command::cargo_bin("noisegate")
+            .unwrap()
+            .args(["--check-dns", "--dns-timeout", "2", "--resolver"])
+            .arg(server.address())
+            .args(extra)
+            .write_stdin(log_of_domains(30))
+            .output()
+            .unwrap();
+        code_out_err(out)
+    };
+    let (code, json, err) = run(&["-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["mail_domains"].as_array().unwrap().len(), 30);
+    let checked: Vec<&str> = v["dns"]["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["domain"].as_str().unwrap())
+        .collect();
+    let want: Vec<String> = (0..20).map(|d| format!("d{d:02}.example")).collect();
+    assert_eq!(checked, want);
+    assert_eq!(v["dns"]["domains_not_checked"], 10);
+    assert_eq!(v["dns"]["status"], "ok", "{json}");
+    let (code, text, err) = run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("Only the 20 mail domains with the most requests were checked; 10 more are in the report"),
+        "{text}"
+    );
+    assert!(!text.contains("d20.example:"), "{text}");
+}
+
+/// The first queries go to every domain in turn: two domains whose servers never answer,
+/// named first, do not leave the next one unasked.
+#[test]
+fn domains_that_time_out_first_do_not_stop_the_others() {
+    let silent = Silent::start();
+    let server = zone(&[("slow.test", silent.port()), ("slower.test", silent.port())]);
+    let (code, out, err) = dns(
+        &server.address(),
+        &["slow.test", "slower.test", "site.test"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        line(&out, "autodiscover.site.test").contains("website"),
+        "{out}"
+    );
+    assert!(!out.contains("not sent"), "{out}");
+}
+
+/// Bug: `--dns-timeout` took any number: 0 was made 1 without a word, 100000 waited for
+/// days, and 18446744073709551615 panicked (a deadline past what a clock holds). It is 1 to
+/// 60, as `noisegate dns --timeout`, and anything else is a usage error before any lookup.
+#[test]
+fn dns_timeout_out_of_range_is_a_usage_error_not_a_panic() {
+    for bad in ["0", "61", "100000", "18446744073709551615", "-1", "x"] {
+        let out = Command::cargo_bin("noisegate")
+            .unwrap()
+            .args(["--check-dns", "--resolver", "127.0.0.1:9"])
+            .arg(format!("--dns-timeout={bad}"))
+            .arg("samples/pantheon.log")
+            .output()
+            .unwrap();
+        let (code, out, err) = code_out_err(out);
+        assert_eq!(code, 2, "{bad}: {out}{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains("--dns-timeout"), "{bad}: {err}");
+    }
+}

@@ -261,3 +261,159 @@ fn hostile_mailboxes_name_no_domain_and_reach_no_output_unescaped() {
         }
     }
 }
+
+/// Bug: only the one REST Autodiscover mailbox that names a kept domain was masked in the
+/// kept paths, so a path with a second mailbox, a domain without a dot, a local part too long
+/// or not plain, a `%40` encoded twice or trailing bytes after the domain, and any mailbox in
+/// a served look-alike (listed among the block's dropped entries) was shown in full.
+#[test]
+fn every_mailbox_in_a_kept_path_is_masked_even_when_it_names_no_domain() {
+    let locals: Vec<String> = (0..10).map(|i| format!("qzleak{i}x")).collect();
+    let long = format!("{}{}", locals[4], "k".repeat(70));
+    let paths = [
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}@intranet",
+            locals[0]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}%2540example.com",
+            locals[1]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/x/autodiscover.json/v1.0/{}@example.com",
+            locals[2]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}(x)@example.com",
+            locals[3]
+        ),
+        format!("/autodiscover/autodiscover.json/v1.0/{long}@example.com"),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/a@example.com/{}@example.com",
+            locals[5]
+        ),
+        format!("/autodiscover/{}@example.com/autodiscover.xml", locals[6]),
+        format!(
+            "/Autodiscover/Autodiscover.json/v1.0/{}%40example.com;x",
+            locals[7]
+        ),
+        format!(
+            "/autodiscover/autodiscover.json/v1.0/{}%252540example.com",
+            locals[8]
+        ),
+    ];
+    let mut input = String::new();
+    for i in 0..60 {
+        for (j, p) in paths.iter().enumerate() {
+            input.push_str(&format!(
+                "203.0.113.{j} - - [10/Mar/2024:10:{:02}:00 +0000] \"GET {p} HTTP/1.1\" 404 100 \"-\" \"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)\"\n",
+                i % 60
+            ));
+        }
+        // Served: the site answers it, so the block leaves its directory out and says why.
+        input.push_str(&format!(
+            "203.0.113.99 - - [10/Mar/2024:10:{:02}:00 +0000] \"GET /autodiscover/autodiscover.json/v1.0/{}@example.com HTTP/1.1\" 200 100 \"-\" \"Mozilla/5.0\"\n",
+            i % 60,
+            locals[9]
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sum = dir.path().join("s.sum");
+    let mut all = Vec::new();
+    for o in ["text", "json", "markdown", "html"] {
+        let (code, out, err) = run(&["-o", o, "--save-summary", sum.to_str().unwrap()], &input);
+        assert_eq!(code, 0, "{err}");
+        all.push((format!("report -o {o}"), out + &err));
+    }
+    let (code, out, err) = run(&["block"], &input);
+    assert_eq!(code, 0, "{err}");
+    all.push(("block".into(), out + &err));
+    all.push(("saved summary".into(), unzip(&sum)));
+    let (_, json, _) = run(&["-o", "json"], &input);
+    assert!(json.contains("v1.0/q*****@intranet"), "{json}");
+    assert!(json.contains("q*****@example.com"), "{json}");
+    for (what, out) in &all {
+        for l in &locals {
+            assert!(!out.contains(l.as_str()), "{what} shows {l}:\n{out}");
+        }
+    }
+}
+
+/// Bug: when no log format fitted, the error quoted the first line as it was, mailbox and
+/// all (`the line: ... v1.0/qzsecret...@example.org ...`); it is masked like the samples of
+/// rejected lines, also when the line is cut after 200 bytes.
+#[test]
+fn the_line_an_undetectable_log_is_quoted_with_masks_its_mailboxes() {
+    let pad = "p".repeat(130);
+    for input in [
+        "203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET /autodiscover/autodiscover.json/v1.0/qzhiddenuser@example.org?Protocol=x HTTP/1.1\" 4x4 100 \"-\" \"ua\"\n".to_string(),
+        format!("203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET /{pad}/qzhiddenuserwithalongname%40example.org HTTP/1.1\" 4x4 100 \"-\" \"ua\"\n"),
+    ] {
+        let (code, out, err) = run(&[], &input);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains("the line: "), "{err}");
+        assert!(err.contains("v1.0/q*****@example.org") || err.contains("/q*****"), "{err}");
+        assert!(!err.contains("qzhidden"), "{err}");
+    }
+}
+
+/// Bug: the samples of rejected lines masked only the `atext` run before an `@`, so a local
+/// part with parentheses, quotes or UTF-8 (`qzrejone(x)@`, `\"qzrejtwo\"@`, `qzrejthr\u{f6}@`)
+/// showed all but its last bytes.
+#[test]
+fn rejected_lines_hide_local_parts_no_mailbox_may_hold() {
+    let mut input = String::new();
+    for target in [
+        "/autodiscover/autodiscover.json/v1.0/qzrejone(x)@example.org",
+        "/autodiscover/autodiscover.json/v1.0/\\\"qzrejtwo\\\"@example.org",
+        "/autodiscover/autodiscover.json?Email=qzrejthr\u{f6}%40example.org",
+    ] {
+        input.push_str(&format!(
+            "203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET {target} HTTP/1.1\" 4x4 100 \"-\" \"ua\"\n"
+        ));
+    }
+    for _ in 0..4 {
+        input.push_str(
+        "203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 100 \"-\" \"ua\"\n",
+    );
+    }
+    let (code, out, err) = run(&["--format", "combined", "-o", "json"], &input);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let examples = v["rejects"]["examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 3, "{out}");
+    for e in examples {
+        let text = e["text"].as_str().unwrap();
+        assert!(!text.contains("qzrej"), "{text}");
+        assert!(text.contains("*****"), "{text}");
+    }
+}
+
+/// Bug: past 1,000 domains the list is a sample by the hash of the name, so a flood of domains
+/// asked for once each hid the one asked for most, while the report only said "a sample".
+/// It says the busiest can be missing, in every format.
+#[test]
+fn a_sample_of_domains_says_a_busy_domain_can_be_missing() {
+    let mut input = String::new();
+    let line = |target: &str| {
+        format!("203.0.113.9 - - [10/Mar/2024:10:00:00 +0000] \"GET {target} HTTP/1.1\" 404 100 \"-\" \"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)\"\n")
+    };
+    for d in 0..1_500 {
+        input.push_str(&line(&format!(
+            "/autodiscover/autodiscover.json/v1.0/u@d{d}.example"
+        )));
+    }
+    for _ in 0..20 {
+        input.push_str(&line("/autodiscover/autodiscover.json/v1.0/u@busy.example"));
+    }
+    let (code, json, err) = run(&["-o", "json"], &input);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["mail_domains_approximate"], true);
+    assert!(v["mail_domains"].as_array().unwrap().len() <= 1_000);
+    for o in ["text", "markdown", "html"] {
+        let (code, out, err) = run(&["-o", o], &input);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("a busy domain can be missing"), "{o}");
+    }
+}

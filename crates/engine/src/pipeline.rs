@@ -572,7 +572,10 @@ impl<'r, 'a> SourceReader<'r, 'a> {
         let (line, b, range) = &self.sample[0];
         let text = &self.held[*b].data()[range.clone()];
         let name = self.readers.inputs[self.index].name();
-        let shown = escape_text(&text[..text.len().min(200)]);
+        // A mailbox's local part is not shown, as in the samples of rejected lines: masked
+        // before the line is cut, so a cut cannot leave one unmasked.
+        let masked = crate::classify::mailbox::mask_text(text);
+        let shown = escape_text(&masked[..masked.len().min(200)]);
         self.readers.fail(
             self.index,
             format!("{name}:{line}: {msg}; use --format or --log-format\n  the line: {shown}"),

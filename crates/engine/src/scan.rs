@@ -304,7 +304,7 @@ impl<'c> Scanner<'c> {
         // Whatever a block entry could cover and the site answered 2xx/3xx: a real page, a
         // redirect the site wants, or a mail endpoint it really hosts.
         if p.class != Class::Other && status.is_some_and(|s| (200..400).contains(&s)) {
-            s.served.add(p.normalized, 1);
+            s.served.add(self.mail.mask(p.normalized), 1);
         }
         let Some(i) = p.category else {
             return;

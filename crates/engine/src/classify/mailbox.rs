@@ -87,6 +87,8 @@ pub(crate) fn find<'b>(
 pub(crate) struct MailScratch {
     buf: Vec<u8>,
     masked: Vec<u8>,
+    /// The kept path once [`mask_path`] has masked what [`mask_segment`] left.
+    kept: Vec<u8>,
 }
 
 impl MailScratch {
@@ -95,19 +97,28 @@ impl MailScratch {
         MailScratch {
             buf: Vec::with_capacity(MAX_MAILBOX),
             masked: Vec::new(),
+            kept: Vec::new(),
         }
+    }
+
+    /// `path` as it may be kept: every mailbox's local part in it masked ([`mask_path`]).
+    /// For paths kept without [`MailScratch::look`] (the served look-alikes).
+    pub(crate) fn mask<'s>(&'s mut self, path: &'s [u8]) -> &'s [u8] {
+        mask_path(path, &mut self.kept)
     }
 
     /// What a noise request names ([`find`]), and its path as it may be kept: with the local
     /// part of a REST Autodiscover mailbox masked, always (paths are kept in lists, storm
-    /// details and saved summaries; a mailbox is shown, when asked, only among its domain's).
+    /// details and saved summaries; a mailbox is shown, when asked, only among its domain's),
+    /// and so is the local part of any other mailbox the path holds, valid or not
+    /// ([`mask_path`]: a second mailbox, a domain without a dot, a local part of 70 bytes).
     pub(crate) fn look<'s>(
         &'s mut self,
         path: &'s [u8],
         query: &[u8],
         host: Option<&[u8]>,
     ) -> (Option<Found<'s>>, &'s [u8]) {
-        let MailScratch { buf, masked } = self;
+        let MailScratch { buf, masked, kept } = self;
         let found = find(path, query, host, buf);
         let path = match &found {
             Some(f) if f.in_path => {
@@ -115,7 +126,7 @@ impl MailScratch {
             }
             _ => path,
         };
-        (found, path)
+        (found, mask_path(path, kept))
     }
 }
 
@@ -251,22 +262,78 @@ fn mask_segment<'a>(path: &'a [u8], local: &[u8], domain: &[u8], out: &'a mut Ve
     out
 }
 
+/// The length of the `@` that starts `s`: `@` itself, `%40`, or `%40` percent-encoded again
+/// (`%2540`, `%252540`, ...); 0 when `s` does not start with one.
+fn at_sign(s: &[u8]) -> usize {
+    match s.first() {
+        Some(b'@') => 1,
+        Some(b'%') => {
+            let mut i = 1;
+            while s.get(i..i + 2) == Some(b"25") {
+                i += 2;
+            }
+            if s.get(i..i + 2) == Some(b"40") {
+                i + 2
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// `path` (as kept: in lists, storm details, the served look-alikes, saved summaries) with
+/// the local part of every mailbox in it masked, whether or not the mailbox names a domain
+/// [`find`] keeps: before each `@` ([`at_sign`]: `%40` and `%2540` too), the bytes back to the
+/// previous `/` become their first byte and five stars, as [`push_masked`] writes them. One
+/// pass, written into `out`; `path` itself when it holds no `@`.
+pub(crate) fn mask_path<'a>(path: &'a [u8], out: &'a mut Vec<u8>) -> &'a [u8] {
+    if memchr::memchr2(b'@', b'%', path).is_none() {
+        return path;
+    }
+    let (mut start, mut copied, mut i) = (0, 0, 0);
+    let mut changed = false;
+    out.clear();
+    while i < path.len() {
+        let at = at_sign(&path[i..]);
+        if at > 0 {
+            if i > start {
+                out.extend_from_slice(&path[copied..=start]);
+                out.extend_from_slice(b"*****");
+                copied = i;
+                changed = true;
+            }
+            i += at;
+            start = i;
+            continue;
+        }
+        if path[i] == b'/' {
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if !changed {
+        return path;
+    }
+    out.extend_from_slice(&path[copied..]);
+    out
+}
+
 /// `text` (a log line, for the samples of rejected lines) with the local part of every
 /// `local@domain` or `local%40domain` in it masked as [`push_masked`] does: its first byte,
-/// then five stars. The local part is the run of mailbox bytes before the `@`, stopping at
-/// the delimiters of a URL (`/`, `?`, `=`, `&`) and at anything else a mailbox cannot hold,
-/// so the path and parameter names around it stay readable. One pass; `text` itself when
+/// then five stars. The local part is the run of bytes before the `@` back to a space, a
+/// control byte or a delimiter (`/?=&:,;<>[]`): so the path and parameter names around it
+/// stay readable, and a local part no mailbox may hold (quoted, with parentheses, UTF-8) is
+/// hidden all the same. One pass; `text` itself when
 /// there is nothing to mask.
 pub(crate) fn mask_text(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let run_byte = |b: u8| local_byte(b) && !b"/?=&".contains(&b);
+    // Not only `atext`: a quoted or malformed local part (`"j d"@`, `x(y)@`, UTF-8) is
+    // hidden too, back to the space or delimiter before it.
+    let run_byte = |b: u8| b > b' ' && b != 0x7f && !b"/?=&:,;<>[]".contains(&b);
     let mut out: Option<Vec<u8>> = None;
     let (mut run, mut copied, mut i) = (0, 0, 0);
     while i < text.len() {
-        let at = match text[i] {
-            b'@' => 1,
-            b'%' if text.get(i + 1..i + 3) == Some(b"40") => 3,
-            _ => 0,
-        };
+        let at = at_sign(&text[i..]);
         if at > 0 && i > run {
             let o = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
             o.extend_from_slice(&text[copied..=run]);
@@ -324,6 +391,14 @@ mod tests {
         assert!(matches!(mask_text(b"plain"), std::borrow::Cow::Borrowed(_)));
         assert_eq!(mask("x@@y"), "x*****@@y");
         assert_eq!(mask("%4"), "%4");
+        assert_eq!(mask("v1.0/qzab(x)@e.org"), "v1.0/q*****@e.org");
+        assert_eq!(mask(r#"v1.0/\"qzab\"@e.org"#), r#"v1.0/\*****@e.org"#);
+        assert_eq!(mask("u=j\u{f6}hn@e.org x"), "u=j*****@e.org x");
+        assert_eq!(
+            mask(r#"mailto:qz@e.org, "qz@e.org""#),
+            r#"mailto:q*****@e.org, "*****@e.org""#
+        );
+        assert_eq!(mask("x=qz%2540e.org"), "x=q*****%2540e.org");
     }
 
     fn found(path: &str, query: &str, host: Option<&str>) -> Option<(String, Option<String>)> {
@@ -440,6 +515,22 @@ mod tests {
                 Some("xn--bcher-kva.example".into())
             ))
         );
+    }
+
+    #[test]
+    fn mask_path_masks_every_local_part_back_to_the_segment_start() {
+        let m = |p: &str| {
+            let mut out = Vec::new();
+            String::from_utf8(mask_path(p.as_bytes(), &mut out).to_vec()).unwrap()
+        };
+        assert_eq!(m("/a/bob@intranet/c"), "/a/b*****@intranet/c");
+        assert_eq!(m("/a/bob(x)@x.org"), "/a/b*****@x.org");
+        assert_eq!(m("/a/bob%2540x.org"), "/a/b*****%2540x.org");
+        assert_eq!(m("/a/bob%252540x.org"), "/a/b*****%252540x.org");
+        assert_eq!(m("/a@x.org/bob%40y.org"), "/a*****@x.org/b*****%40y.org");
+        assert_eq!(m("/s*****@x.org"), "/s*****@x.org");
+        assert_eq!(m("/@x/%40/%25/%2540"), "/@x/%40/%25/%2540");
+        assert_eq!(m("/plain/%41"), "/plain/%41");
     }
 
     #[test]

@@ -244,7 +244,7 @@ fn domains(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if r.mail_domains_approximate {
         writeln!(
             w,
-            "> Note: more domains were asked for than noisegate keeps; these are a sample.\n"
+            "> Note: more domains were asked for than noisegate keeps; these are a sample by name, not the busiest; a busy domain can be missing from it.\n"
         )?;
     }
     writeln!(

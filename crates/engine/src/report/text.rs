@@ -350,7 +350,7 @@ fn domains(o: &mut Out, r: &Report) -> io::Result<()> {
     if r.mail_domains_approximate {
         o.para(
             2,
-            "More domains were asked for than noisegate keeps: these are a sample, each with its exact requests.",
+            "More domains were asked for than noisegate keeps: these are a sample by name, each with its exact requests, not the busiest; a busy domain can be missing from it.",
         )?;
     }
     for d in all.iter().take(SHOWN) {

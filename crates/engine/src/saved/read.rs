@@ -499,6 +499,7 @@ impl<'s> FileReader<'s> {
                         NO_DOMAINS + 1
                     );
                 }
+                self.last_key = None;
                 Open::Domains
             }
             ("evidence", Some(id)) => {
@@ -640,13 +641,23 @@ impl<'s> FileReader<'s> {
         Ok(())
     }
 
-    /// An entry of the domains map: checked as a scan makes it (see
+    /// An entry of the domains map, after the one before in byte order: checked as a scan makes it (see
     /// [`super::domains::stats`]), its requests within the noise and each category's within
     /// that category's.
     fn domain(&mut self, d: &rec::DomainRec<'_>) -> Result<()> {
         if !matches!(self.open, Open::Domains) {
             bail!("a domain outside the domains map");
         }
+        // As the writer gives them: each domain once, in byte order (a domain given twice
+        // would add up past what each record's checks allow).
+        let key = d.domain.as_bytes();
+        if self.last_key.as_deref().is_some_and(|last| last >= key) {
+            bail!(
+                "mail domain {} not after the one before: given twice or out of the writer's order",
+                crate::escape::terminal_text(&d.domain)
+            );
+        }
+        self.last_key = Some(key.to_vec());
         bounds::add(
             &mut self.map.0,
             d.requests,

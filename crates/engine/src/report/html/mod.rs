@@ -284,7 +284,7 @@ fn domains(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     if r.mail_domains_approximate {
         writeln!(
             w,
-            "<p>More domains were asked for than noisegate keeps: these are a sample.</p>"
+            "<p>More domains were asked for than noisegate keeps: these are a sample by name, not the busiest; a busy domain can be missing from it.</p>"
         )?;
     }
     writeln!(
