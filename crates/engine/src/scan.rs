@@ -432,7 +432,14 @@ pub fn route(
 #[inline]
 fn target<'a>(rec: &Record<'a>, line: &'a mut Vec<u8>) -> Option<Target<'a>> {
     if let Some(req) = rec.request {
-        let r = request::split(decode(req, rec.escape, line))?;
+        // A request without a backslash is split as logged: undoing escapes leaves it as is.
+        let r = match rec.escape {
+            Escape::None => request::split(req),
+            _ => match request::split_logged(req) {
+                Ok(r) => r,
+                Err(_) => request::split(decode(req, rec.escape, line)),
+            },
+        }?;
         // A line without a version that nginx answered 400, 408 or 414 is one it never
         // finished reading (cut at a bare CR, a timeout, its buffer's end); an HTTP/1 line
         // naming HTTP/2.0 is answered 505. Neither was routed.
