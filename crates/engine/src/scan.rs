@@ -213,6 +213,7 @@ impl<'c> Scanner<'c> {
 
     /// The summary and the spool of noise lines (rewound), if spooling was on and worked.
     pub(crate) fn finish(mut self) -> (Summary, Option<File>) {
+        self.summary.flush_latency();
         let spool = self.spool.take().and_then(|w| {
             let mut f = w.into_inner().ok()?;
             f.rewind().ok()?;
