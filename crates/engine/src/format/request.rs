@@ -73,16 +73,9 @@ pub(crate) fn split_logged(line: &[u8]) -> Result<Option<Request<'_>>, Escaped> 
 /// target is searched for one with its other bytes; a rejected line is searched whole.
 #[inline(always)]
 fn split_checked<const WATCH: bool>(line: &[u8]) -> Result<Option<Request<'_>>, Escaped> {
-    let Some(m) = line.iter().position(|&b| !is_method_byte(b)) else {
+    let Some((m, start)) = method_end(line) else {
         return rejected::<WATCH>(line);
     };
-    if m == 0 || line[m] != b' ' {
-        return rejected::<WATCH>(line);
-    }
-    let Some(gap) = line[m + 1..].iter().position(|&b| b != b' ') else {
-        return rejected::<WATCH>(line);
-    };
-    let start = m + 1 + gap;
     let at = match line[start] {
         b'/' => start,
         b if b.is_ascii_alphabetic() => match after_authority(line, start) {
@@ -108,6 +101,38 @@ fn split_checked<const WATCH: bool>(line: &[u8]) -> Result<Option<Request<'_>>, 
         complex: t.complex,
         version,
     }))
+}
+
+/// The length of the method of a request line and where its target starts (after one
+/// space or more); `None` when the line has no such start. The first 16 bytes tested at once.
+#[inline(always)]
+fn method_end(line: &[u8]) -> Option<(usize, usize)> {
+    if let Some(w) = line.first_chunk::<16>() {
+        let v = Lanes::load(w);
+        let method = (v.within(b'A', b'Z') | v.eq(b'-') | v.eq(b'_')).mask();
+        let m = (!method).trailing_zeros();
+        let spaces = v.eq(b' ').mask();
+        if m == 0 || (m < 16 && spaces >> m & 1 == 0) {
+            return None;
+        }
+        // The first byte after the spaces, if within the 16.
+        let start = m + 1 + (!(spaces >> (m + 1))).trailing_zeros();
+        if start < 16 {
+            return Some((m as usize, start as usize));
+        }
+    }
+    method_end_bytewise(line)
+}
+
+/// [`method_end`] a byte at a time.
+#[cold]
+fn method_end_bytewise(line: &[u8]) -> Option<(usize, usize)> {
+    let m = line.iter().position(|&b| !is_method_byte(b))?;
+    if m == 0 || line[m] != b' ' {
+        return None;
+    }
+    let gap = line[m + 1..].iter().position(|&b| b != b' ')?;
+    Some((m, m + 1 + gap))
 }
 
 /// A line [`split_checked`] rejects: `Err` when watching for backslashes and it holds one.
@@ -137,7 +162,7 @@ struct Target<'a> {
 mod lanes {
     use std::arch::x86_64::{
         __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
     };
 
     /// 16 bytes, or the result of a test on each.
@@ -156,6 +181,17 @@ mod lanes {
         pub(super) fn eq(self, b: u8) -> Lanes {
             // SAFETY: register-only SSE2 intrinsics (SSE2 is part of x86_64).
             Lanes(unsafe { _mm_cmpeq_epi8(self.0, _mm_set1_epi8(b as i8)) })
+        }
+
+        /// The bytes from `lo` to `hi`.
+        #[inline(always)]
+        pub(super) fn within(self, lo: u8, hi: u8) -> Lanes {
+            // SAFETY: register-only SSE2 intrinsics. `b - lo` (wrapping) is at most `hi - lo`
+            // (unsigned) when it is its own minimum with that.
+            Lanes(unsafe {
+                let x = _mm_sub_epi8(self.0, _mm_set1_epi8(lo as i8));
+                _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8((hi - lo) as i8)), x)
+            })
         }
 
         /// The bytes below 0x20 and DEL: the control bytes.
@@ -226,6 +262,10 @@ mod portable_lanes {
 
         pub(super) fn eq(self, b: u8) -> Lanes {
             self.test(|c| c == b)
+        }
+
+        pub(super) fn within(self, lo: u8, hi: u8) -> Lanes {
+            self.test(|c| (lo..=hi).contains(&c))
         }
 
         pub(super) fn control(self) -> Lanes {
@@ -742,7 +782,15 @@ mod tests {
 
         /// Request lines built from parts nginx treats specially, so that every rule is met.
         fn lines() -> impl Strategy<Value = Vec<u8>> {
-            let methods: Vec<&[u8]> = vec![b"GET", b"POST", b"get", b"G\\x45T", b"", b"A_B-C"];
+            let methods: Vec<&[u8]> = vec![
+                b"GET",
+                b"POST",
+                b"get",
+                b"G\\x45T",
+                b"",
+                b"A_B-C",
+                b"PROPFIND_AND_SOME_MORE",
+            ];
             let gaps: Vec<&[u8]> = vec![b" ", b"  ", b"", b"\t"];
             let starts: Vec<&[u8]> = vec![
                 b"",
@@ -820,11 +868,18 @@ mod tests {
             }
 
             #[test]
+            fn method_end_is_bytewise(line in lines()) {
+                prop_assert_eq!(method_end(&line), method_end_bytewise(&line));
+            }
+
+            #[test]
             fn lanes_are_portable(w in prop::array::uniform16(any::<u8>()), b in any::<u8>()) {
                 use super::super::portable_lanes::Lanes as P;
                 let (v, p) = (Lanes::load(&w), P::load(&w));
                 prop_assert_eq!(v.eq(b).mask(), p.eq(b).mask());
                 prop_assert_eq!(v.control().mask(), p.control().mask());
+                let hi = b.saturating_add(w[0] % 32);
+                prop_assert_eq!(v.within(b, hi).mask(), p.within(b, hi).mask());
                 prop_assert_eq!((v.eq(b) | v.control()).mask(), (p.eq(b) | p.control()).mask());
                 prop_assert_eq!((v.eq(b) & v.control()).mask(), (p.eq(b) & p.control()).mask());
             }
