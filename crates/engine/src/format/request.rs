@@ -315,28 +315,25 @@ fn stop_lanes<const WATCH: bool>(v: Lanes) -> Lanes {
     }
 }
 
-/// The 16 bytes of `line` from `p` and the 16 from `p - 1` (`p` at least 1, at most the
-/// length), and how many of them are in the line: bytes past its end read as spaces (in the
-/// last 16 bytes, read whole and shifted, the bits of the bytes before `p` are to be dropped:
-/// the third value says how many).
+/// The bytes of `line` from `p` (fewer than 16 of them, `p` at least 1) and the byte before
+/// each, as 16 of each: how many are in the line, and how many bits to drop first (the last
+/// 17 bytes of the line are read whole); bytes past the end read as spaces.
 #[inline(always)]
-fn pair_window(line: &[u8], p: usize, buf: &mut [u8; 17]) -> (Lanes, Lanes, u32, u32) {
-    if let Some(w) = line.get(p - 1..).and_then(<[u8]>::first_chunk::<17>) {
-        let (prev, cur) = (w[..16].try_into(), w[1..].try_into());
-        let (prev, cur): (&[u8; 16], &[u8; 16]) = (prev.expect("16"), cur.expect("16"));
-        return (Lanes::load(cur), Lanes::load(prev), 16, 0);
-    }
+fn tail_window(line: &[u8], p: usize) -> (Lanes, Lanes, u32, u32) {
     let left = (line.len() - p) as u32;
-    if let Some(w) = line.last_chunk::<17>() {
-        let (prev, cur) = (w[..16].try_into(), w[1..].try_into());
-        let (prev, cur): (&[u8; 16], &[u8; 16]) = (prev.expect("16"), cur.expect("16"));
-        return (Lanes::load(cur), Lanes::load(prev), left, 16 - left);
-    }
-    let rest = &line[p - 1..];
-    buf[..rest.len()].copy_from_slice(rest);
-    let (prev, cur) = (buf[..16].try_into(), buf[1..].try_into());
+    let mut buf = [b' '; 17];
+    let w = match line.last_chunk::<17>() {
+        Some(w) => w,
+        None => {
+            let rest = &line[p - 1..];
+            buf[..rest.len()].copy_from_slice(rest);
+            &buf
+        }
+    };
+    let (prev, cur) = (w[..16].try_into(), w[1..].try_into());
     let (prev, cur): (&[u8; 16], &[u8; 16]) = (prev.expect("16"), cur.expect("16"));
-    (Lanes::load(cur), Lanes::load(prev), 16, 0)
+    let seen = if line.len() >= 17 { 16 - left } else { 0 };
+    (Lanes::load(cur), Lanes::load(prev), left, seen)
 }
 
 /// The position of the first byte of `line` from `p` on at which `stops` holds, or the end.
@@ -370,23 +367,33 @@ fn first_stop(line: &[u8], mut p: usize, stops: impl Fn(Lanes) -> Lanes) -> usiz
 #[inline(always)]
 fn scan_target<const WATCH: bool>(line: &[u8], at: usize) -> Option<Target<'_>> {
     let mut p = at;
-    let mut complex = false;
-    let mut buf = [b' '; 17];
     // The path. The byte before `at` is never a `/` (it is a space, or ends an authority).
+    // Bits of `%`, `//` or `/.` seen in the path.
+    let mut odd_seen = 0;
+    let ends = |v: Lanes| stop_lanes::<WATCH>(v) | v.eq(b'?') | v.eq(b'#');
+    let odd = |v: Lanes, prev: Lanes| v.eq(b'%') | prev.eq(b'/') & (v.eq(b'/') | v.eq(b'.'));
     let cut = loop {
-        let (v, prev, left, seen) = pair_window(line, p, &mut buf);
-        let stop = stop_lanes::<WATCH>(v).mask() >> seen | !low_bits(left);
-        let stops = (v.eq(b'?') | v.eq(b'#')).mask() >> seen;
-        let odd = v.eq(b'%') | prev.eq(b'/') & (v.eq(b'/') | v.eq(b'.'));
-        let odd = odd.mask() >> seen;
-        let first = (stop | stops).trailing_zeros();
-        if first < 16 {
-            complex |= odd & low_bits(first) != 0;
-            break p + first as usize;
+        if let Some(w) = line.get(p - 1..).and_then(<[u8]>::first_chunk::<17>) {
+            let (prev, cur) = (w[..16].try_into(), w[1..].try_into());
+            let (prev, cur): (&[u8; 16], &[u8; 16]) = (prev.expect("16"), cur.expect("16"));
+            let (v, prev) = (Lanes::load(cur), Lanes::load(prev));
+            let (end, odd) = (ends(v).mask(), odd(v, prev).mask());
+            if end != 0 {
+                let first = end.trailing_zeros();
+                odd_seen |= odd & low_bits(first);
+                break p + first as usize;
+            }
+            odd_seen |= odd;
+            p += 16;
+            continue;
         }
-        complex |= odd != 0;
-        p += 16;
+        let (v, prev, left, seen) = tail_window(line, p);
+        let end = ends(v).mask() >> seen | !low_bits(left);
+        let first = end.trailing_zeros();
+        odd_seen |= odd(v, prev).mask() >> seen & low_bits(first);
+        break p + first as usize;
     };
+    let complex = odd_seen != 0;
     let path: &[u8] = if cut == at { b"/" } else { &line[at..cut] };
     let (query, end) = match line.get(cut) {
         Some(b'?') => {
