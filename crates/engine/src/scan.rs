@@ -430,7 +430,7 @@ pub fn route(
 /// The target of a record: from `$request` (read by nginx's grammar: `None` when nginx routed
 /// nothing), or from `$request_method` and `$request_uri`/`$uri`. The log's escapes are undone
 /// into `line` when there are any.
-#[inline]
+#[inline(always)]
 fn target<'a>(rec: &Record<'a>, line: &'a mut Vec<u8>) -> Option<Target<'a>> {
     if let Some(req) = rec.request {
         // A request without a backslash is split as logged: undoing escapes leaves it as is.

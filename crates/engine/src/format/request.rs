@@ -194,12 +194,12 @@ mod lanes {
             })
         }
 
-        /// The bytes below 0x20 and DEL: the control bytes.
+        /// Spaces and the control bytes (below 0x20 and DEL).
         #[inline(always)]
-        pub(super) fn control(self) -> Lanes {
-            // SAFETY: register-only SSE2 intrinsics. A byte is below 0x20 (unsigned) when it
-            // is its own minimum with 0x1f.
-            let low = unsafe { _mm_cmpeq_epi8(_mm_min_epu8(self.0, _mm_set1_epi8(0x1f)), self.0) };
+        pub(super) fn space_or_control(self) -> Lanes {
+            // SAFETY: register-only SSE2 intrinsics. A byte is 0x20 or below (unsigned) when
+            // it is its own minimum with 0x20.
+            let low = unsafe { _mm_cmpeq_epi8(_mm_min_epu8(self.0, _mm_set1_epi8(0x20)), self.0) };
             Lanes(low) | self.eq(0x7f)
         }
 
@@ -268,8 +268,8 @@ mod portable_lanes {
             self.test(|c| (lo..=hi).contains(&c))
         }
 
-        pub(super) fn control(self) -> Lanes {
-            self.test(|c| c < 0x20 || c == 0x7f)
+        pub(super) fn space_or_control(self) -> Lanes {
+            self.test(|c| c <= 0x20 || c == 0x7f)
         }
 
         pub(super) fn mask(self) -> u32 {
@@ -307,7 +307,7 @@ fn low_bits(n: u32) -> u32 {
 /// a backslash.
 #[inline(always)]
 fn stop_lanes<const WATCH: bool>(v: Lanes) -> Lanes {
-    let stop = v.eq(b' ') | v.control();
+    let stop = v.space_or_control();
     if WATCH {
         stop | v.eq(b'\\')
     } else {
@@ -884,11 +884,11 @@ mod tests {
                 use super::super::portable_lanes::Lanes as P;
                 let (v, p) = (Lanes::load(&w), P::load(&w));
                 prop_assert_eq!(v.eq(b).mask(), p.eq(b).mask());
-                prop_assert_eq!(v.control().mask(), p.control().mask());
+                prop_assert_eq!(v.space_or_control().mask(), p.space_or_control().mask());
                 let hi = b.saturating_add(w[0] % 32);
                 prop_assert_eq!(v.within(b, hi).mask(), p.within(b, hi).mask());
-                prop_assert_eq!((v.eq(b) | v.control()).mask(), (p.eq(b) | p.control()).mask());
-                prop_assert_eq!((v.eq(b) & v.control()).mask(), (p.eq(b) & p.control()).mask());
+                prop_assert_eq!((v.eq(b) | v.space_or_control()).mask(), (p.eq(b) | p.space_or_control()).mask());
+                prop_assert_eq!((v.eq(b) & v.space_or_control()).mask(), (p.eq(b) & p.space_or_control()).mask());
             }
         }
     }
