@@ -539,6 +539,7 @@ fn valid_host(host: &[u8]) -> bool {
 
 /// After the target: spaces, then nothing (HTTP/0.9), `HTTP/1.minor` or `HTTP/2.0` /
 /// `HTTP/3.0`, then spaces. `None` for anything else (nginx's 400 or 505).
+#[inline(always)]
 fn version(rest: &[u8]) -> Option<Version> {
     // The usual ending, ` HTTP/1.1`, read as one word and a digit.
     if let (9, Some(w)) = (rest.len(), rest.first_chunk::<8>()) {
@@ -546,6 +547,13 @@ fn version(rest: &[u8]) -> Option<Version> {
             return Some(Version::Http1);
         }
     }
+    version_any(rest)
+}
+
+/// [`version`] of any ending.
+#[cold]
+#[inline(never)]
+fn version_any(rest: &[u8]) -> Option<Version> {
     let rest = &rest[rest.iter().take_while(|&&b| b == b' ').count()..];
     if rest.is_empty() {
         return Some(Version::Http09);
