@@ -280,7 +280,7 @@ impl<'c> Scanner<'c> {
     }
 
     /// Counts a parsed line.
-    #[inline]
+    #[inline(always)]
     fn record(&mut self, format: &LogFormat, rec: &Record<'_>) {
         let s = &mut self.summary;
         s.lines.total += 1;
