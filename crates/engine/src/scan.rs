@@ -213,6 +213,7 @@ impl<'c> Scanner<'c> {
 
     /// The summary and the spool of noise lines (rewound), if spooling was on and worked.
     pub(crate) fn finish(mut self) -> (Summary, Option<File>) {
+        self.summary.flush_latency();
         let spool = self.spool.take().and_then(|w| {
             let mut f = w.into_inner().ok()?;
             f.rewind().ok()?;
@@ -229,7 +230,16 @@ impl<'c> Scanner<'c> {
     pub fn scan_block(&mut self, at: BlockInfo<'_>, data: &[u8]) -> u64 {
         let mut start = 0;
         let mut n = 0;
-        for end in memchr_iter(b'\n', data) {
+        #[cfg(target_arch = "x86_64")]
+        let finder = memchr::arch::x86_64::avx2::memchr::One::new(b'\n');
+        #[cfg(target_arch = "x86_64")]
+        let ends = match &finder {
+            Some(f) => LineEnds::Avx2(f.iter(data)),
+            None => LineEnds::Any(memchr_iter(b'\n', data)),
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let ends = memchr_iter(b'\n', data);
+        for end in ends {
             n += 1;
             self.line(at, n, &data[start..end]);
             start = end + 1;
@@ -270,7 +280,7 @@ impl<'c> Scanner<'c> {
     }
 
     /// Counts a parsed line.
-    #[inline]
+    #[inline(always)]
     fn record(&mut self, format: &LogFormat, rec: &Record<'_>) {
         let s = &mut self.summary;
         s.lines.total += 1;
@@ -367,6 +377,27 @@ impl<'c> Scanner<'c> {
     }
 }
 
+/// The `\n`s of a block: found by the AVX2 searcher directly when the processor has AVX2
+/// (without [`memchr_iter`]'s choice of searcher at each line), else by [`memchr_iter`].
+#[cfg(target_arch = "x86_64")]
+enum LineEnds<'a, 'h> {
+    Avx2(memchr::arch::x86_64::avx2::memchr::OneIter<'a, 'h>),
+    Any(memchr::Memchr<'h>),
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Iterator for LineEnds<'_, '_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            LineEnds::Avx2(i) => i.next(),
+            LineEnds::Any(i) => i.next(),
+        }
+    }
+}
+
 /// Writes a noise record to the worker's spool, created on first use. A spool that cannot be
 /// written is given up, and the summary says so (the storm details are then missing).
 fn keep(spool: &mut Option<BufWriter<File>>, failed: &mut bool, r: &NoiseRef<'_>) {
@@ -429,10 +460,17 @@ pub fn route(
 /// The target of a record: from `$request` (read by nginx's grammar: `None` when nginx routed
 /// nothing), or from `$request_method` and `$request_uri`/`$uri`. The log's escapes are undone
 /// into `line` when there are any.
-#[inline]
+#[inline(always)]
 fn target<'a>(rec: &Record<'a>, line: &'a mut Vec<u8>) -> Option<Target<'a>> {
     if let Some(req) = rec.request {
-        let r = request::split(decode(req, rec.escape, line))?;
+        // A request without a backslash is split as logged: undoing escapes leaves it as is.
+        let r = match rec.escape {
+            Escape::None => request::split(req),
+            _ => match request::split_logged(req) {
+                Ok(r) => r,
+                Err(_) => request::split(decode(req, rec.escape, line)),
+            },
+        }?;
         // A line without a version that nginx answered 400, 408 or 414 is one it never
         // finished reading (cut at a bare CR, a timeout, its buffer's end); an HTTP/1 line
         // naming HTTP/2.0 is answered 505. Neither was routed.
@@ -469,4 +507,26 @@ fn target<'a>(rec: &Record<'a>, line: &'a mut Vec<u8>) -> Option<Target<'a>> {
         query,
         complex: needs_normalizing(path),
     })
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The line ends found by the AVX2 searcher, when there is one, are memchr's.
+        #[test]
+        fn line_ends_are_memchr_iter(
+            data in prop::collection::vec(prop::sample::select(b"\nab".to_vec()), 0..300),
+        ) {
+            let want: Vec<usize> = memchr_iter(b'\n', &data).collect();
+            if let Some(f) = memchr::arch::x86_64::avx2::memchr::One::new(b'\n') {
+                let got: Vec<usize> = LineEnds::Avx2(f.iter(&data)).collect();
+                prop_assert_eq!(&got, &want);
+            }
+            let got: Vec<usize> = LineEnds::Any(memchr_iter(b'\n', &data)).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 }

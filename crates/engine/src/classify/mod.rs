@@ -181,7 +181,16 @@ impl Classifier {
                     .utf8(false)
                     .dot_matches_new_line(true),
             )
-            .configure(meta::Config::new().match_kind(regex_automata::MatchKind::LeftmostFirst))
+            // Searches are anchored and ask for no groups: no prefilter, nor the engines that
+            // only serve captures, are built.
+            .configure(
+                meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
+                    .auto_prefilter(false)
+                    .onepass(false)
+                    .backtrack(false),
+            )
             .build_many(&patterns)
             .expect("built-in category patterns compile");
         Classifier { regex, first }

@@ -792,9 +792,10 @@ fn set_traffic(t: &mut Traffic, r: &TrafficRec) -> Result<()> {
             .get_mut(usize::from(code))
             .with_context(|| format!("status {code} out of range"))? = n;
     }
-    t.latency.reset();
+    let h = t.latency.histogram_mut();
+    h.reset();
     for &(ms, n) in &r.latency {
-        t.latency.saturating_record_n(ms.min(MAX_LATENCY_MS), n);
+        h.saturating_record_n(ms.min(MAX_LATENCY_MS), n);
     }
     Ok(())
 }

@@ -127,6 +127,7 @@ fn traffic(t: &Traffic) -> TrafficRec {
         status: t.statuses().collect(),
         latency: t
             .latency
+            .histogram()
             .iter_recorded()
             .map(|v| (v.value_iterated_to(), v.count_at_value()))
             .collect(),

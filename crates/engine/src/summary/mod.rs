@@ -21,6 +21,7 @@ pub(crate) use time::{Activity, Timeline};
 use crate::classify::CATEGORIES;
 use crate::format::Reject;
 use hdrhistogram::Histogram;
+use std::borrow::Cow;
 
 /// Highest latency the histograms resolve (one hour, in milliseconds); longer times are
 /// recorded as this value. nginx logs times with millisecond resolution, so the histograms
@@ -121,7 +122,87 @@ pub(crate) struct Traffic {
     /// Requests by status code (index = code, 0..=999).
     pub(crate) status: Vec<u64>,
     /// `$request_time` distribution, milliseconds.
-    pub(crate) latency: Histogram<u64>,
+    pub(crate) latency: Latency,
+}
+
+/// Values below this many milliseconds have a bucket of their own in the latency histogram
+/// (three significant digits): counted in a plain array first, they add up the same.
+const EXACT_MS: usize = 2048;
+
+/// A `$request_time` distribution in milliseconds: a histogram, and counts of the values
+/// below [`EXACT_MS`] not yet moved into it. Every read goes through [`Latency::histogram`]
+/// or [`Latency::histogram_mut`], which see the counts.
+#[derive(Clone, Debug)]
+pub(crate) struct Latency {
+    histogram: Histogram<u64>,
+    /// Counts by millisecond, empty until the first value below [`EXACT_MS`].
+    exact: Vec<u64>,
+    /// Values counted in `exact` and not yet in `histogram`.
+    pending: u64,
+}
+
+impl Latency {
+    fn new() -> Self {
+        Latency {
+            histogram: Histogram::new_with_bounds(1, MAX_LATENCY_MS, 3).expect("valid bounds"),
+            exact: Vec::new(),
+            pending: 0,
+        }
+    }
+
+    /// Counts one time, in milliseconds (at most [`MAX_LATENCY_MS`]).
+    #[inline]
+    pub(crate) fn record(&mut self, ms: u64) {
+        match self.exact.get_mut(ms as usize) {
+            Some(n) => {
+                *n += 1;
+                self.pending += 1;
+            }
+            None => self.record_slow(ms),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_slow(&mut self, ms: u64) {
+        if self.exact.is_empty() && (ms as usize) < EXACT_MS {
+            self.exact = vec![0; EXACT_MS];
+            self.record(ms);
+        } else {
+            self.histogram.saturating_record(ms);
+        }
+    }
+
+    /// Moves the pending counts into the histogram.
+    pub(crate) fn flush(&mut self) {
+        if self.pending == 0 {
+            return;
+        }
+        for (ms, n) in self.exact.iter_mut().enumerate() {
+            if *n > 0 {
+                self.histogram.saturating_record_n(ms as u64, *n);
+                *n = 0;
+            }
+        }
+        self.pending = 0;
+    }
+
+    /// The distribution, with the pending counts.
+    pub(crate) fn histogram(&self) -> Cow<'_, Histogram<u64>> {
+        if self.pending == 0 {
+            Cow::Borrowed(&self.histogram)
+        } else {
+            let mut l = self.clone();
+            l.flush();
+            Cow::Owned(l.histogram)
+        }
+    }
+
+    /// The distribution, with the pending counts, to change.
+    pub(crate) fn histogram_mut(&mut self) -> &mut Histogram<u64> {
+        self.flush();
+        &mut self.histogram
+    }
 }
 
 impl Traffic {
@@ -133,7 +214,7 @@ impl Traffic {
             timed: 0,
             max_request_time_us: 0,
             status: vec![0; 1000],
-            latency: Histogram::new_with_bounds(1, MAX_LATENCY_MS, 3).expect("valid bounds"),
+            latency: Latency::new(),
         }
     }
 
@@ -155,7 +236,7 @@ impl Traffic {
             self.request_time_us = self.request_time_us.saturating_add(us);
             self.max_request_time_us = self.max_request_time_us.max(us);
             self.latency
-                .saturating_record((us.saturating_add(500) / 1000).min(MAX_LATENCY_MS));
+                .record((us.saturating_add(500) / 1000).min(MAX_LATENCY_MS));
         }
     }
 
@@ -169,16 +250,16 @@ impl Traffic {
             *a += b;
         }
         self.latency
-            .add(&o.latency)
+            .histogram_mut()
+            .add(&*o.latency.histogram())
             .expect("histograms share their bounds");
     }
 
     /// The `q` quantile of `$request_time` in microseconds: the lowest value of its histogram
     /// bucket, rounded to the millisecond (exact below 2.048 s, within 0.1% above).
     pub(crate) fn latency_quantile(&self, q: f64) -> u64 {
-        self.latency
-            .lowest_equivalent(self.latency.value_at_quantile(q))
-            * 1000
+        let h = self.latency.histogram();
+        h.lowest_equivalent(h.value_at_quantile(q)) * 1000
     }
 
     /// Status codes seen, ascending, with their counts.
@@ -345,6 +426,15 @@ impl Summary {
         self.settle_groups(false);
     }
 
+    /// Moves the latency counts kept aside while scanning into the histograms (reads see
+    /// them either way; flushed, they need no copy).
+    pub(crate) fn flush_latency(&mut self) {
+        self.totals.latency.flush();
+        for c in &mut self.categories {
+            c.traffic.latency.flush();
+        }
+    }
+
     /// Holds every map exactly to its caps: what is kept is then a rule on the set of keys
     /// seen, the same for any split of the input. A scan's result is settled before use.
     pub(crate) fn settle(&mut self) {
@@ -508,6 +598,44 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod latency {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Counts kept aside and moved later give the histogram that recording each value
+            /// gives, read before or after a flush, merged or reset.
+            #[test]
+            fn exact_counts_are_the_histogram(
+                a in prop::collection::vec(prop_oneof![0u64..2100, 0..=MAX_LATENCY_MS], 0..300),
+                b in prop::collection::vec(0u64..3000, 0..50),
+                flush_at in 0usize..300,
+            ) {
+                let mut want = Histogram::<u64>::new_with_bounds(1, MAX_LATENCY_MS, 3).unwrap();
+                let mut got = Latency::new();
+                for (i, &ms) in a.iter().enumerate() {
+                    want.saturating_record(ms);
+                    got.record(ms);
+                    if i == flush_at {
+                        got.flush();
+                    }
+                }
+                prop_assert!(*got.histogram() == want);
+                let mut other = Latency::new();
+                for &ms in &b {
+                    want.saturating_record(ms);
+                    other.record(ms);
+                }
+                got.histogram_mut().add(&*other.histogram()).unwrap();
+                prop_assert!(*got.histogram() == want);
+                prop_assert_eq!(got.histogram().value_at_quantile(0.5), want.value_at_quantile(0.5));
+                got.record(5);
+                got.histogram_mut().reset();
+                prop_assert_eq!(got.histogram().len(), 0);
+            }
+        }
+    }
 
     #[test]
     fn long_keys_in_every_category_stay_within_the_byte_budgets() {
