@@ -5,10 +5,11 @@
 #
 #   benches/compare.sh [SIZE] [ROUNDS] [BASELINE]    # defaults: 1G, 3, HEAD~1
 #
-# Three corpora of about SIZE each: the generator's default log (3% noise), one with 24% noise,
-# and one with 50% noise and long lines (referers of ~700 bytes, as tracking parameters make
-# them). On each: noisegate with 2 threads and 1, and the floor program (line split + status
-# sum, examples/floor.rs). BASELINE is a git revision built into a temporary worktree: its JSON
+# Three corpora: the generator's default log of SIZE (3% noise), one of SIZE with 24% noise,
+# and one with 50% noise and long lines (SIZE of generated lines whose "-" referers become
+# ~700-byte ones, as tracking parameters make them: about 3 x SIZE); rows on the last two are
+# scaled to the first's size. On each: noisegate with 2 threads and 1, and the floor program
+# (line split + status sum, examples/floor.rs). BASELINE is a git revision built into a temporary worktree: its JSON
 # report on every corpus and on samples/ must be byte-identical to this build's, and the
 # script says so (or shows the first differences). BASELINE "none" skips that.
 #
