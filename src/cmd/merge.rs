@@ -53,6 +53,12 @@ pub fn run(args: &MergeArgs, out: &mut dyn Write) -> Result<ExitCode> {
     if !args.show_mailboxes {
         merged.scan.forget_mailboxes();
     }
-    let scan = show(merged.scan, &args.view, args.save_summary.as_deref(), out)?;
+    let scan = show(
+        merged.scan,
+        &args.view,
+        args.save_summary.as_deref(),
+        None,
+        out,
+    )?;
     Ok(args::warn(&scan))
 }

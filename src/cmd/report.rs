@@ -5,7 +5,9 @@ use super::follow;
 use crate::args::{self, InputArgs, ViewArgs};
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use noisegate_engine::{build_report, find, render, save_summary, Output, ScanResult, Style};
+use noisegate_engine::{
+    build_report, find, render, save_summary, Output, Report, ScanResult, Style,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,20 +90,20 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
         bail!("--check-dns adds to a text, markdown or json report, not to -o html or prometheus");
     }
     let scan = args.input.scan(true, false)?;
-    let scan = match &dns {
-        None => show(scan, &args.view, args.save_summary.as_deref(), out)?,
-        Some(opts) => show_with_dns(scan, &args.view, args.save_summary.as_deref(), opts, out)?,
-    };
+    let save = args.save_summary.as_deref();
+    let scan = show(scan, &args.view, save, dns.as_ref(), out)?;
     out.flush()?;
     scan.save_state()?;
     Ok(args::warn(&scan))
 }
 
-/// Analyzes a scan, writes its summary if asked, and renders the report.
+/// Analyzes a scan, writes its summary if asked, and renders the report; with `dns`, the
+/// DNS checks of the mail domains it found too.
 pub fn show(
     mut scan: ScanResult,
     v: &ViewArgs,
     save: Option<&Path>,
+    dns: Option<&crate::dns::DnsOptions>,
     out: &mut dyn Write,
 ) -> Result<ScanResult> {
     if let Some(path) = save {
@@ -113,28 +115,22 @@ pub fn show(
         color: args::use_color(v.color),
         now: super::now(),
     };
-    render(&report, v.output, style, out)?;
+    match dns {
+        None => render(&report, v.output, style, out)?,
+        Some(opts) => render_with_dns(&report, v.output, style, opts, out)?,
+    }
     Ok(scan)
 }
 
-/// [`show`], then the DNS checks of the mail domains the report found: after the text or
-/// Markdown report, or as the `dns` object of the JSON one.
-fn show_with_dns(
-    mut scan: ScanResult,
-    v: &ViewArgs,
-    save: Option<&Path>,
+/// The report, then the DNS checks of the mail domains it found: after the text or Markdown
+/// report, or as the `dns` object of the JSON one.
+fn render_with_dns(
+    report: &Report,
+    output: Output,
+    style: Style,
     opts: &crate::dns::DnsOptions,
     out: &mut dyn Write,
-) -> Result<ScanResult> {
-    if let Some(path) = save {
-        save_summary(path, &mut scan)?;
-    }
-    let found = find(&mut scan, &v.analysis.settings(v.upstream))?;
-    let report = build_report(&scan, &found, v.top);
-    let style = Style {
-        color: args::use_color(v.color),
-        now: super::now(),
-    };
+) -> Result<()> {
     let mut domains: Vec<String> = report
         .mail_domains()
         .iter()
@@ -148,10 +144,10 @@ fn show_with_dns(
     } else {
         crate::dns::check_domains(&domains, opts)?
     };
-    if v.output == Output::Json {
+    if output == Output::Json {
         // The report's document with one more key at its end, its keys left in their order.
         let mut doc = Vec::new();
-        render(&report, v.output, style, &mut doc)?;
+        render(report, output, style, &mut doc)?;
         let end = doc
             .iter()
             .rposition(|&b| b == b'}')
@@ -159,10 +155,10 @@ fn show_with_dns(
         let dns = crate::dns::render::json_object(&checks, not_checked)?;
         out.write_all(doc[..end].trim_ascii_end())?;
         writeln!(out, ",\n  \"dns\": {}\n}}", dns.replace('\n', "\n  "))?;
-        return Ok(scan);
+        return Ok(());
     }
-    render(&report, v.output, style, out)?;
-    let markdown = v.output == Output::Markdown;
+    render(report, output, style, out)?;
+    let markdown = output == Output::Markdown;
     writeln!(out)?;
     writeln!(
         out,
@@ -179,7 +175,7 @@ fn show_with_dns(
             out,
             "No mail domain was named in the noise: nothing to look up."
         )?;
-        return Ok(scan);
+        return Ok(());
     }
     if markdown {
         writeln!(out, "```text")?;
@@ -196,7 +192,7 @@ fn show_with_dns(
              {not_checked} more are in the report: check them with noisegate dns DOMAIN..."
         )?;
     }
-    Ok(scan)
+    Ok(())
 }
 
 /// How many of the report's mail domains `--check-dns` looks up, most requests first: 14
