@@ -282,23 +282,19 @@ fn at_sign(s: &[u8]) -> usize {
     }
 }
 
-/// `path` (as kept: in lists, storm details, the served look-alikes, saved summaries) with
-/// the local part of every mailbox in it masked, whether or not the mailbox names a domain
-/// [`find`] keeps: before each `@` ([`at_sign`]: `%40` and `%2540` too), the bytes back to the
-/// previous `/` become their first byte and five stars, as [`push_masked`] writes them. One
-/// pass, written into `out`; `path` itself when it holds no `@`.
-pub(crate) fn mask_path<'a>(path: &'a [u8], out: &'a mut Vec<u8>) -> &'a [u8] {
-    if memchr::memchr2(b'@', b'%', path).is_none() {
-        return path;
-    }
+/// Writes `s` into `out` with the local part of every mailbox in it masked: before each `@`
+/// ([`at_sign`]: `%40` and `%2540` too), the bytes back to the last `boundary` byte become
+/// their first byte and five stars, as [`push_masked`] writes them. One pass; `false` (and
+/// `out` not meaningful) when there was nothing to mask.
+fn mask_locals(s: &[u8], boundary: impl Fn(u8) -> bool, out: &mut Vec<u8>) -> bool {
     let (mut start, mut copied, mut i) = (0, 0, 0);
     let mut changed = false;
     out.clear();
-    while i < path.len() {
-        let at = at_sign(&path[i..]);
+    while i < s.len() {
+        let at = at_sign(&s[i..]);
         if at > 0 {
             if i > start {
-                out.extend_from_slice(&path[copied..=start]);
+                out.extend_from_slice(&s[copied..=start]);
                 out.extend_from_slice(b"*****");
                 copied = i;
                 changed = true;
@@ -307,52 +303,40 @@ pub(crate) fn mask_path<'a>(path: &'a [u8], out: &'a mut Vec<u8>) -> &'a [u8] {
             start = i;
             continue;
         }
-        if path[i] == b'/' {
+        if boundary(s[i]) {
             start = i + 1;
         }
         i += 1;
     }
-    if !changed {
+    if changed {
+        out.extend_from_slice(&s[copied..]);
+    }
+    changed
+}
+
+/// `path` (as kept: in lists, storm details, the served look-alikes, saved summaries) with
+/// the local part of every mailbox in it masked, whether or not the mailbox names a domain
+/// [`find`] keeps: the bytes back to the previous `/` ([`mask_locals`]). Written into `out`;
+/// `path` itself when it holds no `@`.
+pub(crate) fn mask_path<'a>(path: &'a [u8], out: &'a mut Vec<u8>) -> &'a [u8] {
+    if memchr::memchr2(b'@', b'%', path).is_none() || !mask_locals(path, |b| b == b'/', out) {
         return path;
     }
-    out.extend_from_slice(&path[copied..]);
     out
 }
 
 /// `text` (a log line, for the samples of rejected lines) with the local part of every
-/// `local@domain` or `local%40domain` in it masked as [`push_masked`] does: its first byte,
-/// then five stars. The local part is the run of bytes before the `@` back to a space, a
+/// `local@domain` or `local%40domain` in it masked ([`mask_locals`]), back to a space, a
 /// control byte or a delimiter (`/?=&:,;<>[]`): so the path and parameter names around it
 /// stay readable, and a local part no mailbox may hold (quoted, with parentheses, UTF-8) is
-/// hidden all the same. One pass; `text` itself when
-/// there is nothing to mask.
+/// hidden all the same. `text` itself when there is nothing to mask.
 pub(crate) fn mask_text(text: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    // Not only `atext`: a quoted or malformed local part (`"j d"@`, `x(y)@`, UTF-8) is
-    // hidden too, back to the space or delimiter before it.
-    let run_byte = |b: u8| b > b' ' && b != 0x7f && !b"/?=&:,;<>[]".contains(&b);
-    let mut out: Option<Vec<u8>> = None;
-    let (mut run, mut copied, mut i) = (0, 0, 0);
-    while i < text.len() {
-        let at = at_sign(&text[i..]);
-        if at > 0 && i > run {
-            let o = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
-            o.extend_from_slice(&text[copied..=run]);
-            o.extend_from_slice(b"*****");
-            copied = i;
-        }
-        if at > 0 || !run_byte(text[i]) {
-            i += at.max(1);
-            run = i;
-            continue;
-        }
-        i += 1;
-    }
-    match out {
-        None => std::borrow::Cow::Borrowed(text),
-        Some(mut o) => {
-            o.extend_from_slice(&text[copied..]);
-            std::borrow::Cow::Owned(o)
-        }
+    let boundary = |b: u8| b <= b' ' || b == 0x7f || b"/?=&:,;<>[]".contains(&b);
+    let mut out = Vec::new();
+    if mask_locals(text, boundary, &mut out) {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
