@@ -68,7 +68,7 @@ fn stages(c: &mut Criterion) {
             || Scanner::new(&cfg),
             |mut s| {
                 s.scan_block(at(&fmt), &data);
-                s.summary
+                s.into_summary()
             },
             BatchSize::LargeInput,
         )
@@ -77,13 +77,14 @@ fn stages(c: &mut Criterion) {
 
     let mut a = Scanner::new(&cfg);
     a.scan_block(at(&fmt), &data);
+    let a = a.into_summary();
     let mut m = c.benchmark_group("merge");
     m.sample_size(20);
     m.bench_function("merge two worker summaries", |b| {
         b.iter_batched(
-            || a.summary.clone(),
+            || a.clone(),
             |mut s| {
-                s.merge(&a.summary);
+                s.merge(&a);
                 s
             },
             BatchSize::LargeInput,
@@ -135,7 +136,7 @@ fn family(c: &mut Criterion) {
                 || Scanner::new(&cfg),
                 |mut s| {
                     s.scan_block(at(&fmt), &data);
-                    s.summary
+                    s.into_summary()
                 },
                 BatchSize::LargeInput,
             )

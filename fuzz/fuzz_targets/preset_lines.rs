@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut scanners = scanners().lock().unwrap();
     for (format, scanner) in formats.iter().zip(scanners.iter_mut()) {
-        let before = scanner.summary.lines();
+        let before = scanner.summary().lines();
         let at = BlockInfo {
             source: 0,
             seq: 0,
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let n = scanner.scan_block(at, data);
         assert_eq!(n, lines);
-        let l = scanner.summary.lines();
+        let l = scanner.summary().lines();
         assert_eq!(l.total - before.total, n);
         assert_eq!(
             (l.parsed - before.parsed) + (l.filtered - before.filtered) + (l.rejected - before.rejected),

@@ -16,7 +16,7 @@ fn plan() -> &'static BlockPlan {
 1.2.3.4 - - [19/Feb/2016:02:00:01 +0000] \"GET /.well-known/autoconfig/mail/config-v1.1.xml HTTP/1.1\" 404 5 \"-\" \"Thunderbird\"\n";
         let at = BlockInfo { source: 0, seq: 0, format: &format };
         scanner.scan_block(at, log);
-        plan_summary(&scanner.summary, Default::default())
+        plan_summary(scanner.summary(), Default::default())
     })
 }
 

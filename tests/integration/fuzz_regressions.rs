@@ -40,7 +40,7 @@ fn preset_lines() {
                 format: &format,
             };
             assert_eq!(scanner.scan_block(at, &data), lines);
-            let l = scanner.summary.lines();
+            let l = scanner.summary().lines();
             assert_eq!(l.total, lines);
             assert_eq!(l.parsed + l.filtered + l.rejected, lines);
         }
@@ -77,7 +77,7 @@ fn yaml_merge() {
         format: &format,
     };
     scanner.scan_block(at, log);
-    let plan = plan_summary(&scanner.summary, Default::default());
+    let plan = plan_summary(scanner.summary(), Default::default());
     let cases = inputs("yaml_merge");
     assert!(!cases.is_empty());
     for data in cases {

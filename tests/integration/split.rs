@@ -119,7 +119,7 @@ proptest! {
             .map(|(seq, w)| {
                 let mut s = Scanner::new(cfg);
                 s.scan_block(at(&fmt, seq as u64), lines[w[0]..w[1]].concat().as_bytes());
-                s.summary
+                s.into_summary()
             })
             .collect();
         // A deterministic shuffle, then a merge tree of uneven shape.
@@ -134,7 +134,7 @@ proptest! {
         }
         let mut merged = Summary::new(&cfg.caps);
         merged.merge(&parts[0]);
-        prop_assert_eq!(json(merged), json(whole.summary));
+        prop_assert_eq!(json(merged), json(whole.into_summary()));
     }
 }
 

@@ -147,7 +147,7 @@ pub struct ScanResult {
 
 impl ScanResult {
     /// A result holding `summary`, as if one input named `x` in `format` had been scanned.
-    #[cfg(feature = "internals")]
+    #[cfg(any(test, feature = "internals"))]
     pub fn from_summary(summary: Summary, format: &str) -> Self {
         ScanResult {
             summary,

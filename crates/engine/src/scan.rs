@@ -13,8 +13,8 @@ use crate::classify::{needs_normalizing, normalize, Class, Classifier, Scratch, 
 use crate::format::field::{first_hop, strip_port};
 use crate::format::request::Version;
 use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
+use crate::summary::memo::{Derived, Found, KeyFields, Limits, Memo};
 use crate::summary::noise::{self, NoiseRef};
-use crate::summary::time::activity_key;
 use crate::summary::{Caps, Summary, CHEAP_MS};
 use memchr::memchr_iter;
 use std::fs::File;
@@ -175,15 +175,17 @@ impl<'b> Who<'b> {
 pub struct Scanner<'c> {
     cfg: &'c ScanConfig,
     decoder: Decoder,
-    key_buf: Vec<u8>,
     times: TimeCache,
     families: FamilyCache,
     mail: MailScratch,
+    memo: Memo,
     spool: Option<BufWriter<File>>,
     /// Noise lines counted, to hold the shared maps to their caps every few of them.
     noise_lines: u64,
-    /// What this worker has seen.
-    pub summary: Summary,
+    /// What this worker has seen, but for the counts its memo still holds: read it through
+    /// [`Scanner::summary`] or [`Scanner::into_summary`], which add them first. Only the
+    /// per-line counters (lines, rejects, noise requests) are exact here at any time.
+    pub(crate) summary: Summary,
 }
 
 /// Decodes a logged string as its format escaped it, into `scratch` when it must change.
@@ -198,21 +200,41 @@ fn decode<'a>(s: &'a [u8], escape: Escape, scratch: &'a mut Vec<u8>) -> &'a [u8]
 impl<'c> Scanner<'c> {
     /// A worker with an empty summary.
     pub fn new(cfg: &'c ScanConfig) -> Self {
+        Self::with_memo(cfg, Limits::default())
+    }
+
+    /// A worker whose memo has these limits.
+    fn with_memo(cfg: &'c ScanConfig, limits: Limits) -> Self {
         Scanner {
             cfg,
             decoder: Decoder::new(&cfg.classifier),
-            key_buf: Vec::with_capacity(256),
             times: TimeCache::default(),
             families: FamilyCache::new(),
             mail: MailScratch::new(),
+            memo: Memo::new(cfg.mailboxes, limits),
             spool: None,
             summary: Summary::new(&cfg.caps),
             noise_lines: 0,
         }
     }
 
+    /// What this worker has seen so far, every count its memo held added.
+    #[cfg(feature = "internals")]
+    pub fn summary(&mut self) -> &Summary {
+        self.memo.flush(&mut self.summary);
+        &self.summary
+    }
+
+    /// What this worker has seen, every count its memo held added.
+    #[cfg(any(test, feature = "internals"))]
+    pub fn into_summary(mut self) -> Summary {
+        self.memo.flush(&mut self.summary);
+        self.summary
+    }
+
     /// The summary and the spool of noise lines (rewound), if spooling was on and worked.
     pub(crate) fn finish(mut self) -> (Summary, Option<File>) {
+        self.memo.flush(&mut self.summary);
         self.summary.flush_latency();
         let spool = self.spool.take().and_then(|w| {
             let mut f = w.into_inner().ok()?;
@@ -319,7 +341,6 @@ impl<'c> Scanner<'c> {
         let Some(i) = p.category else {
             return;
         };
-        let (mail, path) = self.mail.look(p.path, p.query, rec.host);
         if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
             m.noise += 1;
             m.categories[i] += 1;
@@ -327,8 +348,6 @@ impl<'c> Scanner<'c> {
         }
         let c = &mut s.categories[i];
         c.traffic.add(status, rec.bytes, rt);
-        c.methods.add(p.method.unwrap_or(b"-"), 1);
-        c.paths.add(path, 1);
         if status == Some(403) && rt.is_some_and(|us| us <= CHEAP_MS * 1000) {
             c.blocked += 1;
             c.blocked_time_us = c.blocked_time_us.saturating_add(rt.unwrap_or(0));
@@ -337,42 +356,57 @@ impl<'c> Scanner<'c> {
             let hop = rec.forwarded_for.and_then(first_hop);
             s.proxy.note(strip_port(remote), hop);
         }
-        let (ua, client) = who.resolve();
-        let fam = in_category(self.families.family(ua), &CATEGORIES[i], ua);
-        c.families.add(fam.id().as_bytes(), 1);
-        match c.evidence.slot(path) {
-            Some(e) => e.add(client, fam, rec.time),
-            None => c.evidence.dropped(1),
+        // What the request, host, agent and client make of the line is worked out once per
+        // distinct combination of them; the memo keeps it and adds up the counts.
+        let fields = KeyFields {
+            category: i,
+            escape: rec.escape,
+            method: p.method,
+            path: p.path,
+            query: p.query,
+            host: rec.host,
+            user_agent: rec.user_agent,
+            client: rec.client(policy),
+        };
+        let entry = match self.memo.find(&fields) {
+            Found::Hit(e) => e,
+            miss => {
+                let (mail, path) = self.mail.look(p.path, p.query, rec.host);
+                let (ua, client) = who.resolve();
+                let family = in_category(self.families.family(ua), &CATEGORIES[i], ua);
+                let derived = Derived {
+                    family,
+                    scanner: is_scanner(&CATEGORIES[i], p.path, p.query, family),
+                    method: p.method.unwrap_or(b"-"),
+                    path,
+                    user_agent: ua,
+                    client,
+                    mail: mail.map(|m| (m.domain, m.local)),
+                };
+                self.memo.insert(miss, i, &derived, s)
+            }
+        };
+        let series = rec.time.filter(|_| self.cfg.series);
+        let activity = series.map(|t| (t, rt.unwrap_or(0)));
+        let (scanner, strings) = self.memo.count(entry, rec.time, activity, s);
+        s.categories[i].scanner += u64::from(scanner);
+        if let (Some(t), true) = (series, self.cfg.spool) {
+            let r = NoiseRef {
+                category: i as u8,
+                time: t,
+                status: status.unwrap_or(0),
+                method: strings.method,
+                client: strings.client,
+                path: strings.path,
+                user_agent: strings.user_agent,
+            };
+            keep(&mut self.spool, &mut s.spool_failed, &r);
         }
-        c.scanner += u64::from(is_scanner(&CATEGORIES[i], p.path, p.query, fam));
-        c.user_agents.add(ua, 1);
-        c.clients.add(client, 1);
-        if let Some(m) = mail {
-            crate::summary::domains::note(&mut s.domains, &m, i, fam, self.cfg.mailboxes);
-        }
+        self.memo.settle_unkept(entry, s);
         // The maps shared by the categories are held to their caps every few noise lines.
         self.noise_lines += 1;
         if self.noise_lines % 64 == 0 {
             s.bound();
-        }
-        if let Some(t) = rec.time.filter(|_| self.cfg.series) {
-            activity_key(i, client, &mut self.key_buf);
-            match s.activity.slot(&self.key_buf) {
-                Some(a) => a.add(t, rt.unwrap_or(0)),
-                None => s.activity.dropped(1),
-            }
-            if self.cfg.spool {
-                let r = NoiseRef {
-                    category: i as u8,
-                    time: t,
-                    status: status.unwrap_or(0),
-                    method: p.method.unwrap_or(b"-"),
-                    client,
-                    path,
-                    user_agent: ua,
-                };
-                keep(&mut self.spool, &mut s.spool_failed, &r);
-            }
         }
     }
 }
@@ -527,6 +561,107 @@ mod tests {
             }
             let got: Vec<usize> = LineEnds::Any(memchr_iter(b'\n', &data)).collect();
             prop_assert_eq!(got, want);
+        }
+    }
+}
+
+/// The memo changes how often the summary's maps are written, never what they hold.
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A Pantheon line: a noise request of some kind (mailboxes, queries, case variants), or
+    /// other traffic; user agents of every family and one longer than a memo key may be;
+    /// clients with and without a forwarded address; times over days, hours and minutes.
+    fn line(kind: u8, n: u32) -> String {
+        let long_agent = format!("Microsoft Office/16.0 ({})", "x".repeat(600));
+        let agents = [
+            "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)",
+            "Thunderbird/128.0",
+            "-",
+            "curl/8.5",
+            "iOS/17.2 (21C62) dataaccessd/1.0",
+            long_agent.as_str(),
+        ];
+        let request = match kind % 8 {
+            0 => "POST /Autodiscover/Autodiscover.xml HTTP/1.1".to_string(),
+            1 => "POST /autodiscover/autodiscover.xml HTTP/1.1".to_string(),
+            2 => format!(
+                "GET /autodiscover/autodiscover.json/v1.0/u{}@d{}.example?Protocol=X HTTP/1.1",
+                n % 13,
+                n % 3
+            ),
+            3 => format!(
+                "GET /mail/config-v1.1.xml?emailaddress=m{}%40d{}.example HTTP/1.1",
+                n % 7,
+                n % 2
+            ),
+            4 => "GET /.well-known/mta-sts.txt HTTP/1.1".to_string(),
+            5 => format!("GET /EWS/Exchange.asmx/{} HTTP/1.1", n % 5),
+            6 => "GET /owa/auth/logon.aspx HTTP/1.1".to_string(),
+            _ => "GET /blog/ HTTP/1.1".to_string(),
+        };
+        let agent = agents[(n / 3) as usize % agents.len()];
+        let client = match n % 9 {
+            0 => "-".to_string(),
+            1 => String::new(),
+            c => format!("203.0.113.{}, 10.0.0.2", (n / 9) % 40 + c),
+        };
+        let (day, hour, minute, second) = (1 + n % 2, (n / 7) % 24, (n / 2) % 60, n % 60);
+        format!(
+            "10.0.{}.1 - - [{day:02}/Mar/2024:{hour:02}:{minute:02}:{second:02} +0000]  \"{request}\" 404 {n} \"-\" \"{agent}\" 0.{:03} \"{client}\"\n",
+            n % 4,
+            n % 1000
+        )
+    }
+
+    fn report(cfg: &ScanConfig, limits: Limits, text: &str) -> String {
+        let format = LogFormat::preset("pantheon").unwrap();
+        let mut scanner = Scanner::with_memo(cfg, limits);
+        // Two blocks: the memo carries entries over from one block to the next.
+        let half = text[..text.len() / 2].rfind('\n').map_or(0, |i| i + 1);
+        for (seq, part) in [&text[..half], &text[half..]].into_iter().enumerate() {
+            let at = BlockInfo {
+                source: 0,
+                seq: seq as u64,
+                format: &format,
+            };
+            scanner.scan_block(at, part.as_bytes());
+        }
+        let summary = scanner.into_summary();
+        let mut result = crate::ScanResult::from_summary(summary, "pantheon");
+        let found = crate::find(&mut result, &crate::Settings::default()).unwrap();
+        serde_json::to_string(&crate::build_report(&result, &found, 0)).unwrap()
+    }
+
+    /// No memo to speak of: two entries, and stages absorbed at every line.
+    const TINY: Limits = Limits {
+        slots: 2,
+        stage_keys: 1,
+        stage_cells: 1,
+        stage_bytes: 1,
+    };
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn a_tiny_memo_and_the_default_one_give_the_same_report(
+            lines in prop::collection::vec((any::<u8>(), 0u32..5000), 1..400),
+            show in any::<bool>(),
+            small in any::<bool>(),
+        ) {
+            let cfg = ScanConfig { mailboxes: show, ..ScanConfig::default() };
+            let text: String = lines.iter().map(|&(k, n)| line(k, n)).collect();
+            let want = report(&cfg, TINY, &text);
+            // A table of 8 entries evicts all the time; the default one rarely.
+            let limits = if small {
+                Limits { slots: 8, stage_keys: 5, stage_cells: 7, stage_bytes: 300 }
+            } else {
+                Limits::default()
+            };
+            prop_assert_eq!(report(&cfg, limits, &text), want);
         }
     }
 }

@@ -324,8 +324,9 @@ pub(crate) fn strip_port(a: &[u8]) -> &[u8] {
             None => a,
         };
     }
-    match a.iter().filter(|&&c| c == b':').count() {
-        1 => &a[..memchr(b':', a).unwrap_or(a.len())],
+    // One colon: an address and its port; none or several: an address as it is (IPv6).
+    match memchr(b':', a) {
+        Some(i) if memchr(b':', &a[i + 1..]).is_none() => &a[..i],
         _ => a,
     }
 }

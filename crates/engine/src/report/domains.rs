@@ -204,14 +204,30 @@ mod tests {
                 local: Some(local),
                 in_path: false,
             };
-            domains::note(&mut s.domains, &m, 0, Family::OutlookDesktop, full);
+            domains::note(
+                &mut s.domains,
+                m.domain,
+                m.local,
+                0,
+                Family::OutlookDesktop,
+                full,
+                1,
+            );
         }
         let host_only = Found {
             domain: b"example.com",
             local: None,
             in_path: false,
         };
-        domains::note(&mut s.domains, &host_only, 7, Family::MtaSts, full);
+        domains::note(
+            &mut s.domains,
+            host_only.domain,
+            None,
+            7,
+            Family::MtaSts,
+            full,
+            1,
+        );
         s.settle();
         s
     }

@@ -130,6 +130,7 @@ mod tests {
                 0,
                 Family::Thunderbird,
                 true,
+                1,
             );
         }
         d

@@ -11,7 +11,6 @@
 
 use super::keys::{CappedMap, Tally};
 use crate::classify::family::Family;
-use crate::classify::mailbox::Found;
 use crate::classify::CATEGORIES;
 use std::hash::BuildHasher;
 
@@ -79,7 +78,7 @@ fn keep_smallest<T: Ord>(set: &mut Vec<T>, v: T, cap: usize) -> bool {
 }
 
 impl DomainStats {
-    /// Counts one request; `local` is its mailbox's local part, if it named one, `full`
+    /// Counts `n` requests; `local` is their mailbox's local part, if they named one, `full`
     /// keeps the local part itself as an example.
     pub(crate) fn add(
         &mut self,
@@ -88,13 +87,14 @@ impl DomainStats {
         category: usize,
         family: Family,
         full: bool,
+        n: u64,
     ) {
-        self.requests += 1;
-        if let Some(n) = self.categories.get_mut(category) {
-            *n += 1;
+        self.requests = self.requests.saturating_add(n);
+        if let Some(c) = self.categories.get_mut(category) {
+            *c = c.saturating_add(n);
         }
         if let Some(i) = Family::ALL.iter().position(|&f| f == family) {
-            self.families[i] += 1;
+            self.families[i] = self.families[i].saturating_add(n);
         }
         let Some(local) = local.filter(|l| !l.is_empty()) else {
             return;
@@ -149,19 +149,21 @@ impl Tally for DomainStats {
     }
 }
 
-/// Counts a noise request of category `category` from `family` that named `m`; `full` keeps
-/// its local part as an example.
+/// Counts `n` noise requests of category `category` from `family` that named `local@domain`
+/// (or only `domain`); `full` keeps the local part as an example.
 #[inline]
 pub(crate) fn note(
     map: &mut CappedMap<DomainStats>,
-    m: &Found<'_>,
+    domain: &[u8],
+    local: Option<&[u8]>,
     category: usize,
     family: Family,
     full: bool,
+    n: u64,
 ) {
-    match map.slot(m.domain) {
-        Some(d) => d.add(m.domain, m.local, category, family, full),
-        None => map.dropped(1),
+    match map.slot(domain) {
+        Some(d) => d.add(domain, local, category, family, full, n),
+        None => map.dropped(n),
     }
 }
 
@@ -184,6 +186,7 @@ mod tests {
                 i as usize % 3,
                 Family::ALL[i as usize % 9],
                 full,
+                1,
             );
         }
         d
@@ -223,12 +226,8 @@ mod tests {
         let fill = |events: &[(String, String)]| {
             let mut m = new_map(100, 6000);
             for (d, l) in events {
-                let found = Found {
-                    domain: d.as_bytes(),
-                    local: Some(l.as_bytes()),
-                    in_path: false,
-                };
-                note(&mut m, &found, 1, Family::Thunderbird, false);
+                let (d, l) = (d.as_bytes(), l.as_bytes());
+                note(&mut m, d, Some(l), 1, Family::Thunderbird, false, 1);
             }
             m
         };

@@ -9,6 +9,7 @@
 pub(crate) mod domains;
 pub(crate) mod evidence;
 mod keys;
+pub(crate) mod memo;
 pub(crate) mod noise;
 mod proxy;
 pub(crate) mod time;

@@ -1,0 +1,449 @@
+//! A worker's memo of noise requests. Storms repeat one request, from one client with one
+//! user agent, thousands of times; what such a request makes of its line — the path as kept
+//! (mailboxes masked), the mail domain it names, the client family, the decoded user agent and
+//! client — depends only on a few of its fields, so the memo works it out once per distinct
+//! combination of them, the *key*, and keeps it in a small direct-mapped table.
+//!
+//! The counts keyed by those strings (methods, paths, families, user agents, clients, mail
+//! domains) are added up in the entry and written into the summary's maps when the entry
+//! leaves the table (another key takes its slot, or the scan ends). The per-path evidence and
+//! the per-client activity are kept in two small stages, indexed from the entry without
+//! hashing, and absorbed into the summary's maps when a stage fills up or the scan ends.
+//!
+//! Every one of these maps keeps a set-based sample ([`CappedMap`]): what it keeps does not
+//! depend on the order its keys came in, so adding counts later, and in bulk, gives the same
+//! summary as adding them line by line. The memo's own memory is bounded: [`SLOTS`] entries of
+//! at most [`MAX_KEY`] bytes of key, and stages of at most [`STAGE_KEYS`] keys and
+//! [`STAGE_CELLS`] activity cells. A key longer than [`MAX_KEY`] is not memoized.
+
+use super::evidence::Evidence;
+use super::keys::{CappedMap, Tally};
+use super::time::Activity;
+use super::Summary;
+use crate::classify::family::Family;
+use crate::format::Escape;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::ops::Range;
+
+/// Entries in the table: sets of two (a power of two of them).
+const SLOTS: usize = 4096;
+/// Longest key memoized: a request with a longer one (a 7 KB user agent an attacker chose) is
+/// worked out each time.
+const MAX_KEY: usize = 512;
+/// Most keys a stage holds before it is absorbed into the summary.
+const STAGE_KEYS: usize = 4096;
+/// Most activity cells the activity stage holds before it is absorbed.
+const STAGE_CELLS: usize = 1 << 16;
+/// Most bytes of keys a stage holds before it is absorbed.
+const STAGE_BYTES: usize = 1 << 20;
+
+/// The fields of a noise line that decide everything the memo keeps about it.
+pub(crate) struct KeyFields<'a> {
+    pub(crate) category: usize,
+    pub(crate) escape: Escape,
+    pub(crate) method: Option<&'a [u8]>,
+    pub(crate) path: &'a [u8],
+    pub(crate) query: &'a [u8],
+    pub(crate) host: Option<&'a [u8]>,
+    pub(crate) user_agent: Option<&'a [u8]>,
+    /// The client address as logged, chosen by the format's policy, not yet unescaped.
+    pub(crate) client: Option<&'a [u8]>,
+}
+
+/// What a key makes of a noise request, worked out by the scanner on a miss.
+pub(crate) struct Derived<'a> {
+    pub(crate) family: Family,
+    pub(crate) scanner: bool,
+    /// The method, `-` when not logged.
+    pub(crate) method: &'a [u8],
+    /// The path as kept (mailboxes masked).
+    pub(crate) path: &'a [u8],
+    pub(crate) user_agent: &'a [u8],
+    pub(crate) client: &'a [u8],
+    /// The mail domain named, and the local part of the mailbox if one was.
+    pub(crate) mail: Option<(&'a [u8], Option<&'a [u8]>)>,
+}
+
+/// The strings of an entry, borrowed from it, for the per-line work (the spool record).
+pub(crate) struct Strings<'a> {
+    pub(crate) method: &'a [u8],
+    pub(crate) path: &'a [u8],
+    pub(crate) user_agent: &'a [u8],
+    pub(crate) client: &'a [u8],
+}
+
+/// One memoized key.
+struct Entry {
+    used: bool,
+    hash: u64,
+    key: Vec<u8>,
+    /// The derived strings, one after another.
+    text: Vec<u8>,
+    method: Range<usize>,
+    path: Range<usize>,
+    user_agent: Range<usize>,
+    client: Range<usize>,
+    domain: Option<Range<usize>>,
+    local: Option<Range<usize>>,
+    category: usize,
+    family: Family,
+    scanner: bool,
+    /// Requests not yet added to the summary's count maps.
+    pending: u64,
+    /// The stage generation `evidence` and `activity` index into.
+    generation: u64,
+    evidence: usize,
+    activity: usize,
+}
+
+impl Entry {
+    fn empty() -> Self {
+        Entry {
+            used: false,
+            hash: 0,
+            key: Vec::new(),
+            text: Vec::new(),
+            method: 0..0,
+            path: 0..0,
+            user_agent: 0..0,
+            client: 0..0,
+            domain: None,
+            local: None,
+            category: 0,
+            family: Family::Other,
+            scanner: false,
+            pending: 0,
+            generation: u64::MAX,
+            evidence: 0,
+            activity: 0,
+        }
+    }
+
+    /// Adds the pending requests to the summary's count maps.
+    fn flush(&mut self, s: &mut Summary, mailboxes: bool) {
+        let n = std::mem::take(&mut self.pending);
+        if n == 0 {
+            return;
+        }
+        let t = &self.text;
+        let c = &mut s.categories[self.category];
+        c.methods.add(&t[self.method.clone()], n);
+        c.paths.add(&t[self.path.clone()], n);
+        c.families.add(self.family.id().as_bytes(), n);
+        c.user_agents.add(&t[self.user_agent.clone()], n);
+        c.clients.add(&t[self.client.clone()], n);
+        if let Some(d) = &self.domain {
+            let local = self.local.clone().map(|l| &t[l]);
+            super::domains::note(
+                &mut s.domains,
+                &t[d.clone()],
+                local,
+                self.category,
+                self.family,
+                mailboxes,
+                n,
+            );
+        }
+    }
+}
+
+/// Values staged per key, indexed without hashing once found.
+struct Stage<V> {
+    index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
+    keys: Vec<Box<[u8]>>,
+    values: Vec<V>,
+    bytes: usize,
+}
+
+impl<V: Tally> Stage<V> {
+    fn new() -> Self {
+        Stage {
+            index: HashMap::default(),
+            keys: Vec::new(),
+            values: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// The index of `key`, added if new.
+    fn find(&mut self, key: &[u8]) -> usize {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
+        let i = self.values.len();
+        self.index.insert(key.into(), i);
+        self.keys.push(key.into());
+        self.values.push(V::default());
+        self.bytes += 2 * key.len();
+        i
+    }
+
+    fn full(&self, l: Limits) -> bool {
+        self.keys.len() >= l.stage_keys || self.bytes >= l.stage_bytes
+    }
+
+    /// Hands every key and value to `absorb`, then empties the stage.
+    fn drain(&mut self, mut absorb: impl FnMut(&[u8], &V)) {
+        for (k, v) in self.keys.iter().zip(&self.values) {
+            absorb(k, v);
+        }
+        self.index.clear();
+        self.keys.clear();
+        self.values.clear();
+        self.bytes = 0;
+    }
+}
+
+/// Absorbs `v` into `map` under `key`, or counts it as dropped.
+fn absorb_into<V: Tally>(map: &mut CappedMap<V>, key: &[u8], v: &V) {
+    match map.slot(key) {
+        Some(mine) => mine.absorb(v),
+        None => map.dropped(v.requests()),
+    }
+}
+
+/// How big a memo may grow.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Entries in the table, in sets of two: a power of two, at least 2.
+    pub(crate) slots: usize,
+    /// Most keys a stage holds before it is absorbed into the summary.
+    pub(crate) stage_keys: usize,
+    /// Most activity cells staged before the stages are absorbed.
+    pub(crate) stage_cells: usize,
+    /// Most bytes of keys a stage holds before it is absorbed.
+    pub(crate) stage_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            slots: SLOTS,
+            stage_keys: STAGE_KEYS,
+            stage_cells: STAGE_CELLS,
+            stage_bytes: STAGE_BYTES,
+        }
+    }
+}
+
+/// A worker's memo (see the module's documentation).
+pub(crate) struct Memo {
+    limits: Limits,
+    /// `limits.slots` entries, then one for a key too long to memoize.
+    slots: Vec<Entry>,
+    /// Per set, the way used last.
+    recent: Vec<u8>,
+    hasher: foldhash::fast::RandomState,
+    key: Vec<u8>,
+    /// Whether full mailboxes are kept (the scan's setting).
+    mailboxes: bool,
+    generation: u64,
+    evidence: Stage<Evidence>,
+    activity: Stage<Activity>,
+    cells: usize,
+}
+
+/// Appends `part` to `key`: a length (`u32::MAX` for a field not logged), then its bytes.
+#[inline(always)]
+fn push_part(key: &mut Vec<u8>, part: Option<&[u8]>) {
+    match part {
+        Some(p) => {
+            key.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            key.extend_from_slice(p);
+        }
+        None => key.extend_from_slice(&u32::MAX.to_le_bytes()),
+    }
+}
+
+/// Where a line's entry is: a slot of the table, or no slot (a key too long to memoize).
+#[derive(Clone, Copy)]
+pub(crate) enum Found {
+    Hit(usize),
+    Miss(Option<usize>, u64),
+}
+
+impl Memo {
+    /// An empty memo; `mailboxes` is the scan's setting for full mailboxes.
+    pub(crate) fn new(mailboxes: bool, limits: Limits) -> Self {
+        let n = limits.slots;
+        assert!(n >= 2 && n.is_power_of_two(), "memo slots: a power of two");
+        Memo {
+            limits,
+            slots: (0..=n).map(|_| Entry::empty()).collect(),
+            recent: vec![0; n / 2],
+            hasher: foldhash::fast::RandomState::default(),
+            key: Vec::with_capacity(MAX_KEY),
+            mailboxes,
+            generation: 0,
+            evidence: Stage::new(),
+            activity: Stage::new(),
+            cells: 0,
+        }
+    }
+
+    /// Looks up the entry of a line's key fields.
+    #[inline]
+    pub(crate) fn find(&mut self, f: &KeyFields<'_>) -> Found {
+        let key = &mut self.key;
+        key.clear();
+        key.push(f.category as u8);
+        key.push(f.escape as u8);
+        push_part(key, f.method);
+        push_part(key, Some(f.path));
+        push_part(key, Some(f.query));
+        push_part(key, f.host);
+        push_part(key, f.user_agent);
+        push_part(key, f.client);
+        if key.len() > MAX_KEY {
+            return Found::Miss(None, 0);
+        }
+        let hash = self.hasher.hash_one(&key[..]);
+        // Two ways per set: the key is in either; a new key takes the one used less lately.
+        let set = (hash as usize) & (self.limits.slots - 2);
+        for way in [set, set + 1] {
+            let e = &self.slots[way];
+            if e.used && e.hash == hash && e.key == *key {
+                self.recent[set / 2] = (way - set) as u8;
+                return Found::Hit(way);
+            }
+        }
+        let way = set + 1 - usize::from(self.recent[set / 2]);
+        self.recent[set / 2] = (way - set) as u8;
+        Found::Miss(Some(way), hash)
+    }
+
+    /// Puts what a missed key makes of its request into the table (flushing the entry it
+    /// replaces), or, for a key too long to memoize, into a scratch entry that the next
+    /// [`Memo::settle_unkept`] flushes. Returns the entry's index.
+    pub(crate) fn insert(
+        &mut self,
+        found: Found,
+        category: usize,
+        d: &Derived<'_>,
+        s: &mut Summary,
+    ) -> usize {
+        let unkept = self.limits.slots;
+        let (slot, hash) = match found {
+            Found::Miss(Some(slot), hash) => (slot, hash),
+            _ => (unkept, 0),
+        };
+        let mailboxes = self.mailboxes;
+        let e = &mut self.slots[slot];
+        e.flush(s, mailboxes);
+        e.used = slot != unkept;
+        e.hash = hash;
+        e.key.clear();
+        if e.used {
+            e.key.extend_from_slice(&self.key);
+        }
+        e.text.clear();
+        let mut put = |b: &[u8]| {
+            let start = e.text.len();
+            e.text.extend_from_slice(b);
+            start..e.text.len()
+        };
+        e.method = put(d.method);
+        e.path = put(d.path);
+        e.user_agent = put(d.user_agent);
+        e.client = put(d.client);
+        e.domain = d.mail.map(|(domain, _)| put(domain));
+        e.local = d.mail.and_then(|(_, local)| local).map(&mut put);
+        e.category = category;
+        e.family = d.family;
+        e.scanner = d.scanner;
+        e.generation = u64::MAX;
+        slot
+    }
+
+    /// Counts one request of entry `i`: its pending counts, its path's evidence and, with a
+    /// time, its client's activity. Returns the entry's family, scanner flag and strings.
+    #[inline]
+    pub(crate) fn count(
+        &mut self,
+        i: usize,
+        time: Option<i64>,
+        activity: Option<(i64, u64)>,
+        s: &mut Summary,
+    ) -> (bool, Strings<'_>) {
+        if self.slots[i].generation != self.generation {
+            self.locate(i);
+        }
+        let e = &mut self.slots[i];
+        e.pending += 1;
+        let client = &e.text[e.client.clone()];
+        self.evidence.values[e.evidence].add(client, e.family, time);
+        if let Some((t, rt)) = activity {
+            let a = &mut self.activity.values[e.activity];
+            let before = a.cells.len();
+            a.add(t, rt);
+            self.cells += a.cells.len() - before;
+        }
+        let l = self.limits;
+        if self.cells >= l.stage_cells || self.evidence.full(l) || self.activity.full(l) {
+            self.drain_stages(s);
+        }
+        let e = &self.slots[i];
+        let t = &e.text;
+        (
+            e.scanner,
+            Strings {
+                method: &t[e.method.clone()],
+                path: &t[e.path.clone()],
+                user_agent: &t[e.user_agent.clone()],
+                client: &t[e.client.clone()],
+            },
+        )
+    }
+
+    /// Finds entry `i`'s evidence and activity in the stages of this generation.
+    fn locate(&mut self, i: usize) {
+        let e = &mut self.slots[i];
+        let t = &e.text;
+        self.key.clear();
+        self.key.push(e.category as u8);
+        self.key.extend_from_slice(&t[e.path.clone()]);
+        e.evidence = self.evidence.find(&self.key);
+        crate::summary::time::activity_key(e.category, &t[e.client.clone()], &mut self.key);
+        e.activity = self.activity.find(&self.key);
+        e.generation = self.generation;
+    }
+
+    /// Flushes the scratch entry of a key too long to memoize, if `i` is it.
+    #[inline]
+    pub(crate) fn settle_unkept(&mut self, i: usize, s: &mut Summary) {
+        if i == self.limits.slots {
+            let mailboxes = self.mailboxes;
+            self.slots[i].flush(s, mailboxes);
+        }
+    }
+
+    /// Absorbs both stages into the summary and starts a new generation.
+    fn drain_stages(&mut self, s: &mut Summary) {
+        self.evidence.drain(|k, v| {
+            let c = &mut s.categories[usize::from(k[0])];
+            absorb_into(&mut c.evidence, &k[1..], v);
+        });
+        self.activity.drain(|k, v| {
+            // A client whose lines had no time has an entry here but no activity.
+            if !v.cells.is_empty() {
+                absorb_into(&mut s.activity, k, v);
+            }
+        });
+        self.cells = 0;
+        self.generation += 1;
+    }
+
+    fn flush_entries(&mut self, s: &mut Summary) {
+        let mailboxes = self.mailboxes;
+        for e in &mut self.slots {
+            e.flush(s, mailboxes);
+        }
+    }
+
+    /// Writes everything the memo holds into the summary (the scan's end).
+    pub(crate) fn flush(&mut self, s: &mut Summary) {
+        self.flush_entries(s);
+        self.drain_stages(s);
+    }
+}
