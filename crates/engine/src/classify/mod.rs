@@ -133,9 +133,32 @@ pub struct Classifier {
     first: [bool; 256],
 }
 
+/// Paths of at most this many bytes have their class remembered.
+const SEEN_BYTES: usize = 46;
+/// Classes remembered per worker (a power of two).
+const SEEN: usize = 512;
+
+/// A short path lately classified, and its class.
+#[derive(Clone, Copy)]
+struct Seen {
+    /// Its length (0: an empty slot; a path classified has at least two bytes).
+    len: u8,
+    path: [u8; SEEN_BYTES],
+    class: Class,
+}
+
+/// A worker's regex cache, and the classes of the short paths it classified lately: site
+/// paths and mail-client probes repeat, and a table lookup costs a fraction of a search.
+pub(crate) struct Cache {
+    regex: meta::Cache,
+    /// Direct-mapped by a hash of the path.
+    seen: Box<[Seen]>,
+    hasher: foldhash::fast::RandomState,
+}
+
 /// Per-worker scratch space for [`Classifier::classify`].
 pub struct Scratch {
-    pub(crate) cache: meta::Cache,
+    pub(crate) cache: Cache,
     /// Holds the normalized path when normalizing changed it.
     pub(crate) normalized: Vec<u8>,
 }
@@ -199,7 +222,19 @@ impl Classifier {
     /// Fresh scratch space for one worker.
     pub fn scratch(&self) -> Scratch {
         Scratch {
-            cache: self.regex.create_cache(),
+            cache: Cache {
+                regex: self.regex.create_cache(),
+                seen: vec![
+                    Seen {
+                        len: 0,
+                        path: [0; SEEN_BYTES],
+                        class: Class::Other,
+                    };
+                    SEEN
+                ]
+                .into_boxed_slice(),
+                hasher: foldhash::fast::RandomState::default(),
+            },
             normalized: Vec::with_capacity(256),
         }
     }
@@ -235,17 +270,35 @@ impl Classifier {
     pub(crate) fn classify_routed<'a>(
         &self,
         routed: &'a [u8],
-        cache: &mut meta::Cache,
+        cache: &mut Cache,
     ) -> (Class, &'a [u8]) {
         let norm = trim_trailing_slash(routed);
         (self.class_of(norm, cache), norm)
     }
 
-    fn class_of(&self, norm: &[u8], cache: &mut meta::Cache) -> Class {
+    fn class_of(&self, norm: &[u8], cache: &mut Cache) -> Class {
         match norm.get(1) {
             Some(&b) if self.first[usize::from(b.to_ascii_lowercase())] => {}
             _ => return Class::Other,
         }
+        if norm.len() > SEEN_BYTES {
+            return self.search(norm, &mut cache.regex);
+        }
+        use std::hash::BuildHasher;
+        let slot = cache.hasher.hash_one(norm) as usize & (SEEN - 1);
+        let seen = &mut cache.seen[slot];
+        if usize::from(seen.len) == norm.len() && seen.path[..norm.len()] == *norm {
+            return seen.class;
+        }
+        let class = self.search(norm, &mut cache.regex);
+        seen.len = norm.len() as u8;
+        seen.path[..norm.len()].copy_from_slice(norm);
+        seen.class = class;
+        class
+    }
+
+    /// The class of a path (normalized, its trailing `/` removed), by the regex.
+    fn search(&self, norm: &[u8], cache: &mut meta::Cache) -> Class {
         let input = Input::new(norm).anchored(Anchored::Yes);
         match self.regex.search_with(cache, &input) {
             Some(m) if m.pattern().as_usize() < CATEGORIES.len() => {
@@ -285,6 +338,55 @@ pub(crate) fn category_index(id: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A path near the roots: a root (or a prefix of one) in random case, then a tail.
+    fn near_root_path() -> impl Strategy<Value = Vec<u8>> {
+        let roots: Vec<&'static str> = roots().map(|r| r.path).collect();
+        (
+            prop::sample::select(roots),
+            0usize..4,
+            any::<u32>(),
+            prop::sample::select(vec!["", "/", "/x", ".xml", "-help", "//", "/a/b.svc", "s"]),
+        )
+            .prop_map(|(root, cut, case, tail)| {
+                let root = &root.as_bytes()[..root.len() - cut.min(root.len() - 2)];
+                let mut p: Vec<u8> = root
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &b)| {
+                        if case >> (i % 32) & 1 == 1 {
+                            b.to_ascii_uppercase()
+                        } else {
+                            b
+                        }
+                    })
+                    .collect();
+                p.extend_from_slice(tail.as_bytes());
+                p
+            })
+    }
+
+    proptest! {
+        /// A remembered class is the regex's: paths classified twice (the second time from
+        /// the table, or after another path took its slot) get what a search gives.
+        #[test]
+        fn remembered_classes_are_the_regex_classes(
+            paths in prop::collection::vec(near_root_path(), 1..300),
+        ) {
+            let c = Classifier::new();
+            let mut cache = c.scratch().cache;
+            let mut plain = c.regex.create_cache();
+            for p in paths.iter().chain(paths.iter().rev()) {
+                let norm = trim_trailing_slash(p);
+                let want = match norm.get(1) {
+                    Some(&b) if c.first[usize::from(b.to_ascii_lowercase())] => c.search(norm, &mut plain),
+                    _ => Class::Other,
+                };
+                prop_assert_eq!(c.class_of(norm, &mut cache), want);
+            }
+        }
+    }
 
     #[test]
     fn classify_returns_the_class_and_the_normalized_path() {

@@ -307,7 +307,7 @@ fn parse_epoch(b: &[u8]) -> Option<i64> {
 /// The client of a request from an X-Forwarded-For list: its first hop, with a port or the
 /// brackets of `[v6]:port` removed. `None` when the list is empty, `-` or `unknown`.
 pub(crate) fn first_hop(xff: &[u8]) -> Option<&[u8]> {
-    let first = match memchr(b',', xff) {
+    let first = match find_byte(b',', xff) {
         Some(i) => &xff[..i],
         None => xff,
     };
@@ -319,15 +319,26 @@ pub(crate) fn first_hop(xff: &[u8]) -> Option<&[u8]> {
 /// `1.2.3.4:567` → `1.2.3.4`; `[2001:db8::1]:443` → `2001:db8::1`; a bare IPv6 address stays.
 pub(crate) fn strip_port(a: &[u8]) -> &[u8] {
     if let Some(rest) = a.strip_prefix(b"[") {
-        return match memchr(b']', rest) {
+        return match find_byte(b']', rest) {
             Some(i) => &rest[..i],
             None => a,
         };
     }
     // One colon: an address and its port; none or several: an address as it is (IPv6).
-    match memchr(b':', a) {
-        Some(i) if memchr(b':', &a[i + 1..]).is_none() => &a[..i],
+    match find_byte(b':', a) {
+        Some(i) if find_byte(b':', &a[i + 1..]).is_none() => &a[..i],
         _ => a,
+    }
+}
+
+/// The first `b` in `hay`: a plain loop over an address-sized string (memchr's set-up costs
+/// more than the search there), memchr over a longer one.
+#[inline]
+fn find_byte(b: u8, hay: &[u8]) -> Option<usize> {
+    if hay.len() <= 64 {
+        hay.iter().position(|&c| c == b)
+    } else {
+        memchr(b, hay)
     }
 }
 

@@ -95,6 +95,10 @@ struct Entry {
     generation: u64,
     evidence: usize,
     activity: usize,
+    /// The hour (`Some(None)`: no time) of the last request added to `evidence` in this
+    /// generation: another request of the entry in that hour adds nothing but its count (same
+    /// client, family, hour and day).
+    evidence_hour: Option<Option<i64>>,
 }
 
 impl Entry {
@@ -117,6 +121,7 @@ impl Entry {
             generation: u64::MAX,
             evidence: 0,
             activity: 0,
+            evidence_hour: None,
         }
     }
 
@@ -371,8 +376,14 @@ impl Memo {
         }
         let e = &mut self.slots[i];
         e.pending += 1;
-        let client = &e.text[e.client.clone()];
-        self.evidence.values[e.evidence].add(client, e.family, time);
+        let hour = Some(time.map(|t| t.div_euclid(3600)));
+        let evidence = &mut self.evidence.values[e.evidence];
+        if e.evidence_hour == hour {
+            evidence.requests += 1;
+        } else {
+            evidence.add(&e.text[e.client.clone()], e.family, time);
+            e.evidence_hour = hour;
+        }
         if let Some((t, rt)) = activity {
             let a = &mut self.activity.values[e.activity];
             let before = a.cells.len();
@@ -407,6 +418,7 @@ impl Memo {
         crate::summary::time::activity_key(e.category, &t[e.client.clone()], &mut self.key);
         e.activity = self.activity.find(&self.key);
         e.generation = self.generation;
+        e.evidence_hour = None;
     }
 
     /// Flushes the scratch entry of a key too long to memoize, if `i` is it.
