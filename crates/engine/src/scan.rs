@@ -388,19 +388,27 @@ impl<'c> Scanner<'c> {
         };
         let series = rec.time.filter(|_| self.cfg.series);
         let activity = series.map(|t| (t, rt.unwrap_or(0)));
-        let (scanner, strings) = self.memo.count(entry, rec.time, activity, s);
-        s.categories[i].scanner += u64::from(scanner);
-        if let (Some(t), true) = (series, self.cfg.spool) {
-            let r = NoiseRef {
-                category: i as u8,
-                time: t,
-                status: status.unwrap_or(0),
-                method: strings.method,
-                client: strings.client,
-                path: strings.path,
-                user_agent: strings.user_agent,
-            };
-            keep(&mut self.spool, &mut s.spool_failed, &r);
+        let spooling = self.cfg.spool && series.is_some();
+        let got = self.memo.count(entry, rec.time, activity, spooling, s);
+        s.categories[i].scanner += u64::from(got.scanner);
+        if let (Some(t), true) = (series, spooling) {
+            // The entry's strings once (again after another key took its slot), then a line.
+            let slot = entry as u32;
+            keep(&mut self.spool, &mut s.spool_failed, |w| {
+                if got.define {
+                    let r = NoiseRef {
+                        category: i as u8,
+                        time: t,
+                        status: 0,
+                        method: got.method,
+                        client: got.client,
+                        path: got.path,
+                        user_agent: got.user_agent,
+                    };
+                    noise::write_def(w, slot, Some(got.family), &r)?;
+                }
+                noise::write_line(w, slot, t, status.unwrap_or(0))
+            });
         }
         self.memo.settle_unkept(entry, s);
         // The maps shared by the categories are held to their caps every few noise lines.
@@ -432,9 +440,14 @@ impl Iterator for LineEnds<'_, '_> {
     }
 }
 
-/// Writes a noise record to the worker's spool, created on first use. A spool that cannot be
-/// written is given up, and the summary says so (the storm details are then missing).
-fn keep(spool: &mut Option<BufWriter<File>>, failed: &mut bool, r: &NoiseRef<'_>) {
+/// Writes to the worker's spool, created on first use. A spool that cannot be written is
+/// given up, and the summary says so (the storm details are then missing).
+#[inline]
+fn keep(
+    spool: &mut Option<BufWriter<File>>,
+    failed: &mut bool,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) {
     if spool.is_none() && !*failed {
         match tempfile::tempfile() {
             Ok(f) => *spool = Some(BufWriter::with_capacity(1 << 16, f)),
@@ -442,7 +455,7 @@ fn keep(spool: &mut Option<BufWriter<File>>, failed: &mut bool, r: &NoiseRef<'_>
         }
     }
     let Some(w) = spool else { return };
-    if noise::write(w, r).is_err() {
+    if write(w).is_err() {
         *spool = None;
         *failed = true;
     }
@@ -609,6 +622,12 @@ mod memo_tests {
             c => format!("203.0.113.{}, 10.0.0.2", (n / 9) % 40 + c),
         };
         let (day, hour, minute, second) = (1 + n % 2, (n / 7) % 24, (n / 2) % 60, n % 60);
+        // Three lines in four are one client's storm: five minutes of its probes.
+        let (client, day, hour, minute) = if kind >= 64 {
+            ("198.51.100.7".to_string(), 1, 5, n % 5)
+        } else {
+            (client, day, hour, minute)
+        };
         format!(
             "10.0.{}.1 - - [{day:02}/Mar/2024:{hour:02}:{minute:02}:{second:02} +0000]  \"{request}\" 404 {n} \"-\" \"{agent}\" 0.{:03} \"{client}\"\n",
             n % 4,
@@ -616,6 +635,8 @@ mod memo_tests {
         )
     }
 
+    /// The report of `text` scanned in two blocks by one worker, its storm details read
+    /// back from its spool.
     fn report(cfg: &ScanConfig, limits: Limits, text: &str) -> String {
         let format = LogFormat::preset("pantheon").unwrap();
         let mut scanner = Scanner::with_memo(cfg, limits);
@@ -629,8 +650,9 @@ mod memo_tests {
             };
             scanner.scan_block(at, part.as_bytes());
         }
-        let summary = scanner.into_summary();
+        let (summary, spool) = scanner.finish();
         let mut result = crate::ScanResult::from_summary(summary, "pantheon");
+        result.spools.extend(spool);
         let found = crate::find(&mut result, &crate::Settings::default()).unwrap();
         serde_json::to_string(&crate::build_report(&result, &found, 0)).unwrap()
     }
@@ -648,11 +670,11 @@ mod memo_tests {
 
         #[test]
         fn a_tiny_memo_and_the_default_one_give_the_same_report(
-            lines in prop::collection::vec((any::<u8>(), 0u32..5000), 1..400),
+            lines in prop::collection::vec((any::<u8>(), 0u32..5000), 160..400),
             show in any::<bool>(),
             small in any::<bool>(),
         ) {
-            let cfg = ScanConfig { mailboxes: show, ..ScanConfig::default() };
+            let cfg = ScanConfig { mailboxes: show, spool: true, ..ScanConfig::default() };
             let text: String = lines.iter().map(|&(k, n)| line(k, n)).collect();
             let want = report(&cfg, TINY, &text);
             // A table of 8 entries evicts all the time; the default one rarely.
@@ -663,5 +685,27 @@ mod memo_tests {
             };
             prop_assert_eq!(report(&cfg, limits, &text), want);
         }
+    }
+
+    /// The lines above make a storm whose details come from the spool, so the property
+    /// compares them too.
+    #[test]
+    fn the_lines_make_a_storm_with_details() {
+        let cfg = ScanConfig {
+            spool: true,
+            ..ScanConfig::default()
+        };
+        let text: String = (0..400u32).map(|n| line(128 + (n % 8) as u8, n)).collect();
+        let v: serde_json::Value = serde_json::from_str(&report(&cfg, TINY, &text)).unwrap();
+        let storm = &v["storms"][0];
+        assert_eq!(storm["client"], "198.51.100.7", "{v:#}");
+        assert!(
+            storm["families"].as_array().is_some_and(|a| a.len() > 3),
+            "{storm:#}"
+        );
+        assert!(
+            storm["top_paths"].as_array().is_some_and(|a| a.len() > 3),
+            "{storm:#}"
+        );
     }
 }

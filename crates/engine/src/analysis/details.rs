@@ -10,7 +10,7 @@ use super::storms::{Storm, Surge};
 use crate::classify::family::{in_category, Family, FamilyCache};
 use crate::classify::CATEGORIES;
 use crate::pipeline::ScanResult;
-use crate::summary::noise::{self, NoiseRecord};
+use crate::summary::noise;
 use crate::summary::KeyCounts;
 use anyhow::{Context, Result};
 use foldhash::fast::FixedState;
@@ -228,6 +228,31 @@ pub(crate) fn details(
     Ok(out)
 }
 
+/// What the details pass keeps per slot of a spool: where its requests may belong, their
+/// family, and how many of them each storm or surge has counted but not yet added to its
+/// lists (a slot's strings are the same for all of them).
+#[derive(Default)]
+struct Slot {
+    storms: Vec<usize>,
+    family: Option<Family>,
+    /// (storm or surge, index, requests not yet in its lists).
+    pending: Vec<(bool, usize, u64)>,
+}
+
+impl Slot {
+    /// Adds the pending requests to the lists of their storms and surges.
+    fn flush(&mut self, def: &noise::Def, out: &mut (Vec<Details>, Vec<Details>)) {
+        let fam = self.family.unwrap_or(Family::Other);
+        for (storm, i, n) in self.pending.drain(..) {
+            let d = if storm { &mut out.0[i] } else { &mut out.1[i] };
+            d.methods.add(&def.method, n);
+            d.paths.add(&def.path, n);
+            d.user_agents.add(&def.user_agent, n);
+            d.families.add(fam.id().as_bytes(), n);
+        }
+    }
+}
+
 /// Adds the records of one spool to the storms and surges they belong to.
 fn read_spool(
     spool: &mut std::fs::File,
@@ -237,42 +262,71 @@ fn read_spool(
     out: &mut (Vec<Details>, Vec<Details>),
 ) -> Result<()> {
     spool.rewind().context("reading back noise records")?;
-    let mut r = BufReader::with_capacity(1 << 20, &*spool);
-    let mut rec = NoiseRecord::default();
+    let mut rd = noise::Reader::new(BufReader::with_capacity(1 << 20, &*spool));
     let mut families = FamilyCache::new();
-    let mut hits: Vec<(bool, usize)> = Vec::new();
-    while noise::read(&mut r, &mut rec).context("reading back noise records")? {
-        let (category, t) = (usize::from(rec.category), rec.time);
-        hits.clear();
-        // Storms name their client as the activity map keeps it (a long one shortened).
-        let client = crate::summary::shorten(&rec.client);
-        let storms_of = index.storms.get(&(category, &client[..]));
-        for &i in storms_of.into_iter().flatten() {
-            if (storms[i].start..=storms[i].end).contains(&t) {
-                hits.push((true, i));
+    let mut slots: Vec<Slot> = Vec::new();
+    let no_surges = Vec::new();
+    while let Some(item) = rd.next().context("reading back noise records")? {
+        let line = match item {
+            noise::Item::Def(at) => {
+                // The slot's requests so far go to the lists under its old strings.
+                let at = at as usize;
+                if slots.len() <= at {
+                    slots.resize_with(at + 1, Slot::default);
+                }
+                let slot = &mut slots[at];
+                slot.flush(rd.previous(), out);
+                let def = rd.def(at as u32);
+                let category = usize::from(def.category);
+                // Storms name their client as the activity map keeps it (a long one shortened).
+                let client = crate::summary::shorten(&def.client);
+                slot.storms.clear();
+                slot.storms.extend(
+                    index
+                        .storms
+                        .get(&(category, &client[..]))
+                        .into_iter()
+                        .flatten(),
+                );
+                slot.family = CATEGORIES.get(category).map(|c| {
+                    def.family.unwrap_or_else(|| {
+                        in_category(families.family(&def.user_agent), c, &def.user_agent)
+                    })
+                });
+                continue;
             }
-        }
-        for &i in index.surges.get(&category).into_iter().flatten() {
-            if (surges[i].start..=surges[i].end).contains(&t) {
-                hits.push((false, i));
-            }
-        }
-        if hits.is_empty() {
+            noise::Item::Line(line) => line,
+        };
+        let Some(slot) = slots.get_mut(line.slot as usize) else {
             continue;
-        }
-        // The client family only for a request that belongs somewhere.
-        let fam = CATEGORIES.get(category).map_or(Family::Other, |c| {
-            in_category(families.family(&rec.user_agent), c, &rec.user_agent)
-        });
-        for &(storm, i) in &hits {
+        };
+        let def = rd.def(line.slot);
+        let t = line.time;
+        let surges_of = index
+            .surges
+            .get(&usize::from(def.category))
+            .unwrap_or(&no_surges);
+        let storms_in = slot
+            .storms
+            .iter()
+            .filter(|&&i| (storms[i].start..=storms[i].end).contains(&t))
+            .map(|&i| (true, i));
+        let surges_in = surges_of
+            .iter()
+            .filter(|&&i| (surges[i].start..=surges[i].end).contains(&t))
+            .map(|&i| (false, i));
+        for (storm, i) in storms_in.chain(surges_in) {
             let d = if storm { &mut out.0[i] } else { &mut out.1[i] };
-            *d.status.entry(rec.status).or_default() += 1;
-            d.methods.add(&rec.method, 1);
-            d.paths.add(&rec.path, 1);
-            d.user_agents.add(&rec.user_agent, 1);
-            d.families.add(fam.id().as_bytes(), 1);
+            *d.status.entry(line.status).or_default() += 1;
             d.at(t);
+            match slot.pending.iter_mut().find(|p| (p.0, p.1) == (storm, i)) {
+                Some(p) => p.2 += 1,
+                None => slot.pending.push((storm, i, 1)),
+            }
         }
+    }
+    for (at, slot) in slots.iter_mut().enumerate() {
+        slot.flush(rd.def(at as u32), out);
     }
     Ok(())
 }

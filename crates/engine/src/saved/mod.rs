@@ -505,7 +505,7 @@ mod tests {
                 path: b"/.well-known/autoconfig/mail/config-v1.1.xml",
                 user_agent: b"\xff",
             };
-            crate::summary::noise::write(&mut spool, &r).unwrap();
+            crate::summary::noise::write_full(&mut spool, &r).unwrap();
         }
         let spooled = spool.metadata().unwrap().len();
         let mut scan = scan_of(crowded(&caps));

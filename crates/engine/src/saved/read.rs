@@ -381,7 +381,7 @@ impl<'s> FileReader<'s> {
             path: &n.path.0,
             user_agent: &n.user_agent.0,
         };
-        noise::write(&mut self.spool, &r)?;
+        noise::write_full(&mut self.spool, &r)?;
         Ok(())
     }
 

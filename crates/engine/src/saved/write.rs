@@ -9,7 +9,7 @@ use crate::classify::CATEGORIES;
 use crate::format::Reject;
 use crate::pipeline::ScanResult;
 use crate::summary::evidence::Evidence;
-use crate::summary::noise::{self, NoiseRecord};
+use crate::summary::noise;
 use crate::summary::{CappedMap, CategoryStats, Summary, Tally, Traffic};
 use anyhow::Result;
 use serde::Serialize;
@@ -213,18 +213,21 @@ fn write_timeline<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {
 
 /// Copies the noise records of every spool, one at a time.
 fn write_noise<W: Write>(out: &mut Lines<W>, scan: &mut ScanResult) -> Result<()> {
-    let mut n = NoiseRecord::default();
     for spool in &mut scan.spools {
         spool.rewind()?;
-        let mut r = BufReader::with_capacity(1 << 20, &*spool);
-        while noise::read(&mut r, &mut n)? {
+        let mut rd = noise::Reader::new(BufReader::with_capacity(1 << 20, &*spool));
+        while let Some(item) = rd.next()? {
+            let noise::Item::Line(l) = item else {
+                continue;
+            };
+            let n = rd.def(l.slot);
             let Some(cat) = CATEGORIES.get(usize::from(n.category)) else {
                 continue;
             };
             let r = rec::Noise {
                 category: cat.id.into(),
-                time: n.time,
-                status: n.status,
+                time: l.time,
+                status: l.status,
                 method: Bytes::of(&n.method),
                 client: Bytes::of(&n.client),
                 path: Bytes::of(&n.path),

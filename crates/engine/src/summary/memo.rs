@@ -65,8 +65,12 @@ pub(crate) struct Derived<'a> {
     pub(crate) mail: Option<(&'a [u8], Option<&'a [u8]>)>,
 }
 
-/// The strings of an entry, borrowed from it, for the per-line work (the spool record).
-pub(crate) struct Strings<'a> {
+/// What a line's entry says of it, for the per-line work (the spool record).
+pub(crate) struct Counted<'a> {
+    pub(crate) scanner: bool,
+    pub(crate) family: Family,
+    /// The entry's definition is not in the spool yet (asked with `spooling`).
+    pub(crate) define: bool,
     pub(crate) method: &'a [u8],
     pub(crate) path: &'a [u8],
     pub(crate) user_agent: &'a [u8],
@@ -99,6 +103,8 @@ struct Entry {
     /// generation: another request of the entry in that hour adds nothing but its count (same
     /// client, family, hour and day).
     evidence_hour: Option<Option<i64>>,
+    /// Its definition is in the spool (see [`super::noise`]).
+    spooled: bool,
 }
 
 impl Entry {
@@ -122,6 +128,7 @@ impl Entry {
             evidence: 0,
             activity: 0,
             evidence_hour: None,
+            spooled: false,
         }
     }
 
@@ -358,19 +365,22 @@ impl Memo {
         e.family = d.family;
         e.scanner = d.scanner;
         e.generation = u64::MAX;
+        e.spooled = false;
         slot
     }
 
     /// Counts one request of entry `i`: its pending counts, its path's evidence and, with a
-    /// time, its client's activity. Returns the entry's family, scanner flag and strings.
+    /// time, its client's activity. Returns what the entry says of the request; `spooling`
+    /// when its line goes to the spool.
     #[inline]
     pub(crate) fn count(
         &mut self,
         i: usize,
         time: Option<i64>,
         activity: Option<(i64, u64)>,
+        spooling: bool,
         s: &mut Summary,
-    ) -> (bool, Strings<'_>) {
+    ) -> Counted<'_> {
         if self.slots[i].generation != self.generation {
             self.locate(i);
         }
@@ -394,17 +404,19 @@ impl Memo {
         if self.cells >= l.stage_cells || self.evidence.full(l) || self.activity.full(l) {
             self.drain_stages(s);
         }
-        let e = &self.slots[i];
+        let e = &mut self.slots[i];
+        let define = spooling && !e.spooled;
+        e.spooled |= spooling;
         let t = &e.text;
-        (
-            e.scanner,
-            Strings {
-                method: &t[e.method.clone()],
-                path: &t[e.path.clone()],
-                user_agent: &t[e.user_agent.clone()],
-                client: &t[e.client.clone()],
-            },
-        )
+        Counted {
+            scanner: e.scanner,
+            family: e.family,
+            define,
+            method: &t[e.method.clone()],
+            path: &t[e.path.clone()],
+            user_agent: &t[e.user_agent.clone()],
+            client: &t[e.client.clone()],
+        }
     }
 
     /// Finds entry `i`'s evidence and activity in the stages of this generation.

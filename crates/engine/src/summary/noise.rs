@@ -1,31 +1,26 @@
 //! Noise records: what the storm details pass needs of each noise request (category, time,
-//! status, method, client, path, user agent), written compactly to the scan's temporary
-//! spool, and read back in order (saved summaries keep them in their own form, see
+//! status, method, client, path, user agent, client family), written compactly to the scan's
+//! temporary spool, and read back in order (saved summaries keep them in their own form, see
 //! [`crate::saved`]).
 //!
-//! Layout of one record: category (u8), time (i64 LE), status (u16 LE, 0 = none), then
-//! method, client, path and user agent, each as a u32 LE length and its bytes.
+//! A storm repeats one request thousands of times, so the strings of a request are written
+//! once, as a *definition* in a numbered slot, and each request as a *line* naming its slot:
+//!
+//! - definition: `1`, slot (u32 LE), category (u8), family (u8, 255 = not known), then
+//!   method, client, path and user agent, each as a u32 LE length and its bytes;
+//! - line: `0`, slot (u32 LE), time (i64 LE), status (u16 LE, 0 = none).
+//!
+//! A definition replaces the slot's previous one; a line uses the latest. The scan's slots are
+//! its memo's entries ([`super::memo`]), so a reader holds at most that many definitions.
 
+use crate::classify::family::Family;
 use std::io::{self, BufRead, Read, Write};
 
-/// One noise request, owned.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct NoiseRecord {
-    /// Category index.
-    pub(crate) category: u8,
-    /// UTC epoch seconds.
-    pub(crate) time: i64,
-    /// Status (0 when the format has none).
-    pub(crate) status: u16,
-    /// Method (`-` when not logged).
-    pub(crate) method: Vec<u8>,
-    /// Client address.
-    pub(crate) client: Vec<u8>,
-    /// Decoded path, query removed.
-    pub(crate) path: Vec<u8>,
-    /// Decoded user agent.
-    pub(crate) user_agent: Vec<u8>,
-}
+/// Most slots a spool may use (a reader allocates one definition per slot used).
+const MAX_SLOTS: u32 = 1 << 16;
+
+/// The slot [`write_full`] uses.
+const FULL: u32 = 0;
 
 /// Borrowed fields of a record, for writing.
 pub(crate) struct NoiseRef<'a> {
@@ -38,11 +33,50 @@ pub(crate) struct NoiseRef<'a> {
     pub(crate) user_agent: &'a [u8],
 }
 
-/// Writes one record.
-pub(crate) fn write(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()> {
-    w.write_all(&[r.category])?;
-    w.write_all(&r.time.to_le_bytes())?;
-    w.write_all(&r.status.to_le_bytes())?;
+/// The strings of a slot, and what the requests that name it share.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Def {
+    /// Category index.
+    pub(crate) category: u8,
+    /// The client family, when the writer knew it.
+    pub(crate) family: Option<Family>,
+    /// Method (`-` when not logged).
+    pub(crate) method: Vec<u8>,
+    /// Client address.
+    pub(crate) client: Vec<u8>,
+    /// Decoded path, query removed.
+    pub(crate) path: Vec<u8>,
+    /// Decoded user agent.
+    pub(crate) user_agent: Vec<u8>,
+}
+
+/// One request: its slot, time and status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub(crate) slot: u32,
+    /// UTC epoch seconds.
+    pub(crate) time: i64,
+    /// Status (0 when the format has none).
+    pub(crate) status: u16,
+}
+
+/// Writes the definition of `slot`: `r`'s category and strings (its time and status are
+/// not part of it) and the family, if known.
+pub(crate) fn write_def(
+    w: &mut impl Write,
+    slot: u32,
+    family: Option<Family>,
+    r: &NoiseRef<'_>,
+) -> io::Result<()> {
+    let family = family
+        .and_then(|f| Family::ALL.iter().position(|&g| g == f))
+        .map_or(u8::MAX, |i| i as u8);
+    let mut head = [0u8; 7];
+    head[0] = 1;
+    head[1..5].copy_from_slice(&slot.to_le_bytes());
+    head[5] = r.category;
+    head[6] = family;
+    w.write_all(&head)?;
     for field in [r.method, r.client, r.path, r.user_agent] {
         let n = u32::try_from(field.len()).unwrap_or(u32::MAX);
         w.write_all(&n.to_le_bytes())?;
@@ -51,103 +85,149 @@ pub(crate) fn write(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()> {
     Ok(())
 }
 
-fn read_field(r: &mut impl Read, out: &mut Vec<u8>) -> io::Result<()> {
-    let mut len = [0u8; 4];
-    r.read_exact(&mut len)?;
-    out.resize(u32::from_le_bytes(len) as usize, 0);
-    r.read_exact(out)
-}
-
-/// Reads the next record into `rec`; `false` at the end. A record wholly in the reader's
-/// buffer is decoded in place; one that straddles the buffer's end is read piece by piece.
-pub(crate) fn read(r: &mut impl BufRead, rec: &mut NoiseRecord) -> io::Result<bool> {
-    let buf = r.fill_buf()?;
-    if buf.is_empty() {
-        return Ok(false);
-    }
-    if let Some(n) = decode(buf, rec) {
-        r.consume(n);
-        return Ok(true);
-    }
-    read_slowly(r, rec)
-}
-
-/// Decodes one record from the start of `buf`; its length, or `None` if `buf` ends first.
+/// Writes one request of `slot`.
 #[inline]
-fn decode(buf: &[u8], rec: &mut NoiseRecord) -> Option<usize> {
-    let head = buf.first_chunk::<11>()?;
-    let mut at = 11;
-    let mut field = |out: &mut Vec<u8>| {
-        let len = u32::from_le_bytes(*buf.get(at..)?.first_chunk::<4>()?) as usize;
-        let bytes = buf.get(at + 4..at + 4 + len)?;
-        out.clear();
-        out.extend_from_slice(bytes);
-        at += 4 + len;
-        Some(())
-    };
-    field(&mut rec.method)?;
-    field(&mut rec.client)?;
-    field(&mut rec.path)?;
-    field(&mut rec.user_agent)?;
-    rec.category = head[0];
-    rec.time = i64::from_le_bytes(head[1..9].try_into().expect("8 bytes"));
-    rec.status = u16::from_le_bytes(head[9..11].try_into().expect("2 bytes"));
-    Some(at)
+pub(crate) fn write_line(w: &mut impl Write, slot: u32, time: i64, status: u16) -> io::Result<()> {
+    let mut rec = [0u8; LINE];
+    rec[1..5].copy_from_slice(&slot.to_le_bytes());
+    rec[5..13].copy_from_slice(&time.to_le_bytes());
+    rec[13..15].copy_from_slice(&status.to_le_bytes());
+    w.write_all(&rec)
 }
 
-/// [`read`] for a record that straddles the end of the reader's buffer.
-fn read_slowly(r: &mut impl Read, rec: &mut NoiseRecord) -> io::Result<bool> {
-    let mut head = [0u8; 11];
-    match r.read_exact(&mut head) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
-        Err(e) => return Err(e),
+/// Writes one request with its own definition (for records that come one by one, not from
+/// a scan).
+pub(crate) fn write_full(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()> {
+    write_def(w, FULL, None, r)?;
+    write_line(w, FULL, r.time, r.status)
+}
+
+/// Bytes of a line record.
+const LINE: usize = 15;
+
+/// What [`Reader::next`] read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Item {
+    /// A new definition of this slot (see [`Reader::def`]).
+    Def(u32),
+    /// A request.
+    Line(Line),
+}
+
+/// Reads a spool back, keeping the definitions.
+pub(crate) struct Reader<R> {
+    r: R,
+    defs: Vec<Def>,
+    /// The definition the last [`Item::Def`] replaced.
+    previous: Def,
+}
+
+fn corrupt(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("noise spool: {what}"))
+}
+
+impl<R: BufRead> Reader<R> {
+    pub(crate) fn new(r: R) -> Self {
+        Reader {
+            r,
+            defs: Vec::new(),
+            previous: Def::default(),
+        }
     }
-    rec.category = head[0];
-    rec.time = i64::from_le_bytes(head[1..9].try_into().expect("8 bytes"));
-    rec.status = u16::from_le_bytes(head[9..11].try_into().expect("2 bytes"));
-    read_field(r, &mut rec.method)?;
-    read_field(r, &mut rec.client)?;
-    read_field(r, &mut rec.path)?;
-    read_field(r, &mut rec.user_agent)?;
-    Ok(true)
+
+    /// The latest definition of `slot` (empty if none was read).
+    pub(crate) fn def(&self, slot: u32) -> &Def {
+        static EMPTY: Def = Def {
+            category: 0,
+            family: None,
+            method: Vec::new(),
+            client: Vec::new(),
+            path: Vec::new(),
+            user_agent: Vec::new(),
+        };
+        self.defs.get(slot as usize).unwrap_or(&EMPTY)
+    }
+
+    /// The definition the last [`Item::Def`] replaced (empty if the slot had none).
+    pub(crate) fn previous(&self) -> &Def {
+        &self.previous
+    }
+
+    /// The next record; `None` at the end. A line wholly in the reader's buffer is decoded
+    /// in place.
+    pub(crate) fn next(&mut self) -> io::Result<Option<Item>> {
+        let buf = self.r.fill_buf()?;
+        let Some(&tag) = buf.first() else {
+            return Ok(None);
+        };
+        if tag == 0 {
+            if let Some(rec) = buf.first_chunk::<LINE>() {
+                let line = decode_line(rec);
+                self.r.consume(LINE);
+                return Ok(Some(Item::Line(line)));
+            }
+            let mut rec = [0u8; LINE];
+            self.r.read_exact(&mut rec)?;
+            return Ok(Some(Item::Line(decode_line(&rec))));
+        }
+        if tag != 1 {
+            return Err(corrupt("unknown record"));
+        }
+        let mut head = [0u8; 7];
+        self.r.read_exact(&mut head)?;
+        let slot = u32::from_le_bytes(head[1..5].try_into().expect("4 bytes"));
+        if slot >= MAX_SLOTS {
+            return Err(corrupt("slot out of range"));
+        }
+        let at = slot as usize;
+        if self.defs.len() <= at {
+            self.defs.resize_with(at + 1, Def::default);
+        }
+        let d = &mut self.previous;
+        d.category = head[5];
+        d.family = Family::ALL.get(usize::from(head[6])).copied();
+        for out in [&mut d.method, &mut d.client, &mut d.path, &mut d.user_agent] {
+            let mut len = [0u8; 4];
+            self.r.read_exact(&mut len)?;
+            out.clear();
+            (&mut self.r)
+                .take(u64::from(u32::from_le_bytes(len)))
+                .read_to_end(out)?;
+        }
+        std::mem::swap(&mut self.defs[at], &mut self.previous);
+        Ok(Some(Item::Def(slot)))
+    }
+}
+
+fn decode_line(rec: &[u8; LINE]) -> Line {
+    Line {
+        slot: u32::from_le_bytes(rec[1..5].try_into().expect("4 bytes")),
+        time: i64::from_le_bytes(rec[5..13].try_into().expect("8 bytes")),
+        status: u16::from_le_bytes(rec[13..15].try_into().expect("2 bytes")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trips() {
-        let mut buf = Vec::new();
-        let r = NoiseRef {
-            category: 2,
-            time: -5,
-            status: 404,
-            method: b"POST",
-            client: b"1.2.3.4",
-            path: b"/owa/",
-            user_agent: b"",
-        };
-        write(&mut buf, &r).unwrap();
-        write(&mut buf, &r).unwrap();
-        let mut rd = &buf[..];
-        let mut rec = NoiseRecord::default();
-        assert!(read(&mut rd, &mut rec).unwrap());
-        assert_eq!((rec.category, rec.time, rec.status), (2, -5, 404));
-        assert_eq!(
-            (&rec.method[..], &rec.path[..], &rec.user_agent[..]),
-            (&b"POST"[..], &b"/owa/"[..], &b""[..])
-        );
-        assert!(read(&mut rd, &mut rec).unwrap());
-        assert!(!read(&mut rd, &mut rec).unwrap());
+    /// Everything a reader gives: per line, its slot's definition then and the line.
+    fn read_all(buf: &[u8], capacity: usize) -> Vec<(Def, i64, u16)> {
+        let mut rd = Reader::new(std::io::BufReader::with_capacity(capacity, buf));
+        let mut got = Vec::new();
+        while let Some(item) = rd.next().unwrap() {
+            if let Item::Line(l) = item {
+                got.push((rd.def(l.slot).clone(), l.time, l.status));
+            }
+        }
+        got
     }
 
     #[test]
-    fn records_that_straddle_the_buffer_read_the_same() {
+    fn lines_name_the_latest_definition_of_their_slot_at_any_buffer_size() {
         let mut buf = Vec::new();
         let mut want = Vec::new();
-        for i in 0..50u8 {
+        for i in 0..60u8 {
             let path = format!("/autodiscover/{}", "x".repeat(usize::from(i) * 3));
             let ua = "u".repeat(usize::from(i % 7) * 11);
             let r = NoiseRef {
@@ -159,23 +239,52 @@ mod tests {
                 path: path.as_bytes(),
                 user_agent: ua.as_bytes(),
             };
-            write(&mut buf, &r).unwrap();
-            want.push((r.category, r.time, r.status, path, ua));
-        }
-        for capacity in [1, 7, 11, 16, 64, 1 << 16] {
-            let mut rd = std::io::BufReader::with_capacity(capacity, &buf[..]);
-            let mut rec = NoiseRecord::default();
-            let mut got = Vec::new();
-            while read(&mut rd, &mut rec).unwrap() {
-                got.push((
-                    rec.category,
-                    rec.time,
-                    rec.status,
-                    String::from_utf8(rec.path.clone()).unwrap(),
-                    String::from_utf8(rec.user_agent.clone()).unwrap(),
-                ));
+            let slot = u32::from(i % 5);
+            let family = (i % 2 == 0).then_some(Family::Thunderbird);
+            // A slot is redefined every few lines; some lines come with their own.
+            if i % 3 == 0 {
+                write_full(&mut buf, &r).unwrap();
+            } else {
+                write_def(&mut buf, slot + 1, family, &r).unwrap();
+                write_line(&mut buf, slot + 1, r.time, r.status).unwrap();
+                write_line(&mut buf, slot + 1, r.time + 1, 0).unwrap();
             }
-            assert_eq!(got, want, "capacity {capacity}");
+            let def = Def {
+                category: r.category,
+                family: if i % 3 == 0 { None } else { family },
+                method: b"GET".to_vec(),
+                client: b"203.0.113.9".to_vec(),
+                path: path.as_bytes().to_vec(),
+                user_agent: ua.as_bytes().to_vec(),
+            };
+            want.push((def.clone(), r.time, r.status));
+            if i % 3 != 0 {
+                want.push((def, r.time + 1, 0));
+            }
         }
+        for capacity in [1, 7, 11, 15, 16, 64, 1 << 16] {
+            assert_eq!(read_all(&buf, capacity), want, "capacity {capacity}");
+        }
+    }
+
+    #[test]
+    fn a_corrupt_spool_is_an_error() {
+        assert!(Reader::new(&[7u8, 0, 0][..]).next().is_err());
+        let mut buf = Vec::new();
+        let r = NoiseRef {
+            category: 0,
+            time: 0,
+            status: 0,
+            method: b"",
+            client: b"",
+            path: b"",
+            user_agent: b"",
+        };
+        write_def(&mut buf, MAX_SLOTS, None, &r).unwrap();
+        assert!(Reader::new(&buf[..]).next().is_err());
+        // Cut in the middle of a line.
+        let mut buf = Vec::new();
+        write_line(&mut buf, 1, 5, 404).unwrap();
+        assert!(Reader::new(&buf[..9]).next().is_err());
     }
 }
