@@ -226,7 +226,7 @@ impl<'c> Scanner<'c> {
     }
 
     /// What this worker has seen, every count its memo held added.
-    #[cfg(any(test, feature = "internals"))]
+    #[cfg(feature = "internals")]
     pub fn into_summary(mut self) -> Summary {
         self.memo.flush(&mut self.summary);
         self.summary
