@@ -173,16 +173,13 @@ impl<R: BufRead> Reader<R> {
         if tag != 1 {
             return Err(corrupt("unknown record"));
         }
+        if let Some((slot, n)) = decode_def(buf, &mut self.previous) {
+            self.r.consume(n);
+            return self.install(slot);
+        }
         let mut head = [0u8; 7];
         self.r.read_exact(&mut head)?;
         let slot = u32::from_le_bytes(head[1..5].try_into().expect("4 bytes"));
-        if slot >= MAX_SLOTS {
-            return Err(corrupt("slot out of range"));
-        }
-        let at = slot as usize;
-        if self.defs.len() <= at {
-            self.defs.resize_with(at + 1, Def::default);
-        }
         let d = &mut self.previous;
         d.category = head[5];
         d.family = Family::ALL.get(usize::from(head[6])).copied();
@@ -194,9 +191,40 @@ impl<R: BufRead> Reader<R> {
                 .take(u64::from(u32::from_le_bytes(len)))
                 .read_to_end(out)?;
         }
+        self.install(slot)
+    }
+
+    /// Makes the definition just read (in `previous`) that of `slot`, the one it replaces
+    /// `previous`.
+    fn install(&mut self, slot: u32) -> io::Result<Option<Item>> {
+        if slot >= MAX_SLOTS {
+            return Err(corrupt("slot out of range"));
+        }
+        let at = slot as usize;
+        if self.defs.len() <= at {
+            self.defs.resize_with(at + 1, Def::default);
+        }
         std::mem::swap(&mut self.defs[at], &mut self.previous);
         Ok(Some(Item::Def(slot)))
     }
+}
+
+/// Decodes a definition wholly at the start of `buf` into `d`: its slot and length, or `None`
+/// if `buf` ends first (`d` may then hold part of it).
+fn decode_def(buf: &[u8], d: &mut Def) -> Option<(u32, usize)> {
+    let head = buf.first_chunk::<7>()?;
+    let slot = u32::from_le_bytes(head[1..5].try_into().expect("4 bytes"));
+    let mut at = 7;
+    for out in [&mut d.method, &mut d.client, &mut d.path, &mut d.user_agent] {
+        let len = u32::from_le_bytes(*buf.get(at..)?.first_chunk::<4>()?) as usize;
+        let bytes = buf.get(at + 4..)?.get(..len)?;
+        out.clear();
+        out.extend_from_slice(bytes);
+        at += 4 + len;
+    }
+    d.category = head[5];
+    d.family = Family::ALL.get(usize::from(head[6])).copied();
+    Some((slot, at))
 }
 
 fn decode_line(rec: &[u8; LINE]) -> Line {
