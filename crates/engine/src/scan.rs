@@ -687,6 +687,36 @@ mod memo_tests {
         }
     }
 
+    /// The stages hold thousands of activity cells at once: absorbed, they count against the
+    /// activity map's budget of cells, which holds the map's memory between its checks.
+    #[test]
+    fn absorbed_activity_stays_within_the_budget() {
+        let mut cfg = ScanConfig::default();
+        cfg.caps.activity_cells = 500;
+        let format = LogFormat::preset("pantheon").unwrap();
+        let mut scanner = Scanner::with_memo(&cfg, Limits::default());
+        // 200 clients, each probing once a minute for 30 minutes: 6,000 cells.
+        let mut text = String::new();
+        for minute in 0..30 {
+            for c in 0..200 {
+                text.push_str(&format!(
+                    "10.0.0.1 - - [01/Mar/2024:05:{minute:02}:00 +0000]  \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 5 \"-\" \"Microsoft Office/16.0\" 0.100 \"198.51.{}.{}\"\n",
+                    c / 100,
+                    c % 100
+                ));
+            }
+        }
+        let at = BlockInfo {
+            source: 0,
+            seq: 0,
+            format: &format,
+        };
+        scanner.scan_block(at, text.as_bytes());
+        scanner.memo.flush(&mut scanner.summary);
+        let held = scanner.summary.activity.exact_weight();
+        assert!(held > 0 && held <= 500 + 500 / 4, "{held} cells held");
+    }
+
     /// The lines above make a storm whose details come from the spool, so the property
     /// compares them too.
     #[test]

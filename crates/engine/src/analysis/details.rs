@@ -127,8 +127,13 @@ impl Details {
         let first = self.seconds.keys().min().copied().unwrap_or(0);
         let last = self.seconds.keys().max().copied().unwrap_or(0);
         let span = last.saturating_sub(first).saturating_add(1);
-        // A storm's seconds are dense in its span: count them in an array (no sort).
-        if span <= (self.seconds.len() as i64).saturating_mul(8).max(1024) {
+        // A storm's seconds are dense in its span: count them in an array (no sort), of at
+        // most a day's seconds (a storm's memory is bounded by its quota of seconds).
+        if span
+            <= (self.seconds.len() as i64)
+                .saturating_mul(8)
+                .clamp(1024, 86_400)
+        {
             return peak_in_span(&self.seconds, first, span as usize);
         }
         peak_sorted(&self.seconds)

@@ -183,6 +183,31 @@ impl<V: Tally> CappedMap<V> {
         self.map.get_mut(key)
     }
 
+    /// Adds `value` under `key` (inserted if new), its whole weight counted against the
+    /// budget, or counts its requests as dropped when the cap keeps `key` out. For values that
+    /// hold many units at once ([`slot`](Self::slot) counts one per use).
+    pub(crate) fn absorb(&mut self, key: &[u8], value: &V) {
+        match self.slot(key) {
+            Some(mine) => mine.absorb(value),
+            None => {
+                self.overflow += value.requests();
+                return;
+            }
+        }
+        if self.budget > 0 {
+            self.weight += value.weight().saturating_sub(1);
+            if self.weight >= self.budget + self.budget / 4 {
+                self.shed();
+            }
+        }
+    }
+
+    /// The weight its values hold now, exactly.
+    #[cfg(test)]
+    pub(crate) fn exact_weight(&self) -> usize {
+        self.map.values().map(Tally::weight).sum()
+    }
+
     /// Counts requests whose key [`CappedMap::slot`] kept out.
     pub(crate) fn dropped(&mut self, requests: u64) {
         self.overflow += requests;

@@ -10,14 +10,14 @@
 //! the per-client activity are kept in two small stages, indexed from the entry without
 //! hashing, and absorbed into the summary's maps when a stage fills up or the scan ends.
 //!
-//! Every one of these maps keeps a set-based sample ([`CappedMap`]): what it keeps does not
+//! Every one of these maps keeps a set-based sample ([`CappedMap`](super::keys::CappedMap)): what it keeps does not
 //! depend on the order its keys came in, so adding counts later, and in bulk, gives the same
 //! summary as adding them line by line. The memo's own memory is bounded: [`SLOTS`] entries of
 //! at most [`MAX_KEY`] bytes of key, and stages of at most [`STAGE_KEYS`] keys and
 //! [`STAGE_CELLS`] activity cells. A key longer than [`MAX_KEY`] is not memoized.
 
 use super::evidence::Evidence;
-use super::keys::{CappedMap, Tally};
+use super::keys::Tally;
 use super::time::Activity;
 use super::Summary;
 use crate::classify::family::Family;
@@ -204,14 +204,6 @@ impl<V: Tally> Stage<V> {
         self.keys.clear();
         self.values.clear();
         self.bytes = 0;
-    }
-}
-
-/// Absorbs `v` into `map` under `key`, or counts it as dropped.
-fn absorb_into<V: Tally>(map: &mut CappedMap<V>, key: &[u8], v: &V) {
-    match map.slot(key) {
-        Some(mine) => mine.absorb(v),
-        None => map.dropped(v.requests()),
     }
 }
 
@@ -446,12 +438,12 @@ impl Memo {
     fn drain_stages(&mut self, s: &mut Summary) {
         self.evidence.drain(|k, v| {
             let c = &mut s.categories[usize::from(k[0])];
-            absorb_into(&mut c.evidence, &k[1..], v);
+            c.evidence.absorb(&k[1..], v);
         });
         self.activity.drain(|k, v| {
             // A client whose lines had no time has an entry here but no activity.
             if !v.cells.is_empty() {
-                absorb_into(&mut s.activity, k, v);
+                s.activity.absorb(k, v);
             }
         });
         self.cells = 0;
