@@ -2,7 +2,8 @@
 //! user agent, thousands of times; what such a request makes of its line — the path as kept
 //! (mailboxes masked), the mail domain it names, the client family, the decoded user agent and
 //! client — depends only on a few of its fields, so the memo works it out once per distinct
-//! combination of them, the *key*, and keeps it in a small direct-mapped table.
+//! combination of them, the *key*, and keeps it in a table of two-entry sets (a new key
+//! takes the entry of its set used less lately).
 //!
 //! The counts keyed by those strings (methods, paths, families, user agents, clients, mail
 //! domains) are added up in the entry and written into the summary's maps when the entry
@@ -10,9 +11,10 @@
 //! the per-client activity are kept in two small stages, indexed from the entry without
 //! hashing, and absorbed into the summary's maps when a stage fills up or the scan ends.
 //!
-//! Every one of these maps keeps a set-based sample ([`CappedMap`](super::keys::CappedMap)): what it keeps does not
-//! depend on the order its keys came in, so adding counts later, and in bulk, gives the same
-//! summary as adding them line by line. The memo's own memory is bounded: [`SLOTS`] entries of
+//! Every one of these maps keeps a set-based sample
+//! ([`CappedMap`](super::keys::CappedMap)): what it keeps does not depend on the order its
+//! keys came in, so adding counts later, and in bulk, gives the same summary as adding them
+//! line by line; staged values count their whole weight against a map's budget. The memo's own memory is bounded: [`SLOTS`] entries of
 //! at most [`MAX_KEY`] bytes of key, and stages of at most [`STAGE_KEYS`] keys and
 //! [`STAGE_CELLS`] activity cells. A key longer than [`MAX_KEY`] is not memoized.
 
@@ -26,7 +28,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::ops::Range;
 
-/// Entries in the table: sets of two (a power of two of them).
+/// Entries in the table, in sets of two (a power of two).
 const SLOTS: usize = 4096;
 /// Longest key memoized: a request with a longer one (a 7 KB user agent an attacker chose) is
 /// worked out each time.
