@@ -653,8 +653,20 @@ mod memo_tests {
         let (summary, spool) = scanner.finish();
         let mut result = crate::ScanResult::from_summary(summary, "pantheon");
         result.spools.extend(spool);
+        // The saved summary holds what the report may not show: every kept path's evidence,
+        // every client's activity, every noise record.
+        let dir = tempfile::tempdir().unwrap();
+        let saved = dir.path().join("s.json.gz");
+        crate::save_summary(&saved, &mut result).unwrap();
+        let mut kept = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(File::open(&saved).unwrap()),
+            &mut kept,
+        )
+        .unwrap();
         let found = crate::find(&mut result, &crate::Settings::default()).unwrap();
-        serde_json::to_string(&crate::build_report(&result, &found, 0)).unwrap()
+        let report = serde_json::to_string(&crate::build_report(&result, &found, 0)).unwrap();
+        format!("{report}\n{kept}")
     }
 
     /// No memo to speak of: two entries, and stages absorbed at every line.
@@ -663,6 +675,7 @@ mod memo_tests {
         stage_keys: 1,
         stage_cells: 1,
         stage_bytes: 1,
+        window: 4096,
     };
 
     proptest! {
@@ -679,7 +692,8 @@ mod memo_tests {
             let want = report(&cfg, TINY, &text);
             // A table of 8 entries evicts all the time; the default one rarely.
             let limits = if small {
-                Limits { slots: 8, stage_keys: 5, stage_cells: 7, stage_bytes: 300 }
+                // Judging every 8 lines, it also stands aside for 120 lines at a time.
+                Limits { slots: 8, stage_keys: 5, stage_cells: 7, stage_bytes: 300, window: 8 }
             } else {
                 Limits::default()
             };
@@ -726,7 +740,8 @@ mod memo_tests {
             ..ScanConfig::default()
         };
         let text: String = (0..400u32).map(|n| line(128 + (n % 8) as u8, n)).collect();
-        let v: serde_json::Value = serde_json::from_str(&report(&cfg, TINY, &text)).unwrap();
+        let both = report(&cfg, TINY, &text);
+        let v: serde_json::Value = serde_json::from_str(both.lines().next().unwrap()).unwrap();
         let storm = &v["storms"][0];
         assert_eq!(storm["client"], "198.51.100.7", "{v:#}");
         assert!(

@@ -86,6 +86,20 @@ fn write_summary<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {
         let Some(cat) = CATEGORIES.get(usize::from(*c)) else {
             continue;
         };
+        // Cells in minute order, each minute once, whatever order the lines came in (and
+        // however the scan added them up).
+        let sorted = a.cells.windows(2).all(|w| w[0].minute < w[1].minute);
+        let normal;
+        let a = if sorted {
+            a
+        } else {
+            normal = {
+                let mut n = a.clone();
+                n.normalize();
+                n
+            };
+            &normal
+        };
         out.put(&Record::Activity(rec::Activity::of(
             cat.id, client, &a.cells,
         )))?;

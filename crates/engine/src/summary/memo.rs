@@ -39,6 +39,12 @@ const STAGE_KEYS: usize = 4096;
 const STAGE_CELLS: usize = 1 << 16;
 /// Most bytes of keys a stage holds before it is absorbed.
 const STAGE_BYTES: usize = 1 << 20;
+/// Noise lines over which the memo judges itself: when more than three in four of them
+/// missed (a flood of requests that never repeat), it stands aside for [`ASIDE`] lines.
+const WINDOW: u32 = 4096;
+/// Windows of noise lines counted without the table after a window of misses: each line is
+/// worked out and added to the summary's maps directly, as if the memo were not there.
+const ASIDE: u32 = 15;
 
 /// The fields of a noise line that decide everything the memo keeps about it.
 pub(crate) struct KeyFields<'a> {
@@ -220,6 +226,9 @@ pub(crate) struct Limits {
     pub(crate) stage_cells: usize,
     /// Most bytes of keys a stage holds before it is absorbed.
     pub(crate) stage_bytes: usize,
+    /// Noise lines over which the memo judges its misses ([`WINDOW`]; it stands aside for
+    /// 15 windows).
+    pub(crate) window: u32,
 }
 
 impl Default for Limits {
@@ -229,6 +238,7 @@ impl Default for Limits {
             stage_keys: STAGE_KEYS,
             stage_cells: STAGE_CELLS,
             stage_bytes: STAGE_BYTES,
+            window: WINDOW,
         }
     }
 }
@@ -248,6 +258,11 @@ pub(crate) struct Memo {
     evidence: Stage<Evidence>,
     activity: Stage<Activity>,
     cells: usize,
+    /// Lookups and misses in the current window, and the lines still to count without the
+    /// table.
+    looked: u32,
+    missed: u32,
+    aside: u32,
 }
 
 /// Appends `part` to `key`: a length (`u32::MAX` for a field not logged), then its bytes.
@@ -285,12 +300,34 @@ impl Memo {
             evidence: Stage::new(),
             activity: Stage::new(),
             cells: 0,
+            looked: 0,
+            missed: 0,
+            aside: 0,
         }
     }
 
-    /// Looks up the entry of a line's key fields.
+    /// Looks up the entry of a line's key fields, or, while the memo stands aside after a
+    /// window of misses, says to work the line out on its own.
     #[inline]
     pub(crate) fn find(&mut self, f: &KeyFields<'_>) -> Found {
+        if self.aside > 0 {
+            self.aside -= 1;
+            return Found::Miss(None, 0);
+        }
+        let found = self.look_up(f);
+        self.looked += 1;
+        self.missed += u32::from(matches!(found, Found::Miss(..)));
+        let window = self.limits.window;
+        if self.looked >= window {
+            if self.missed > window / 4 * 3 {
+                self.aside = ASIDE * window;
+            }
+            (self.looked, self.missed) = (0, 0);
+        }
+        found
+    }
+
+    fn look_up(&mut self, f: &KeyFields<'_>) -> Found {
         let key = &mut self.key;
         key.clear();
         key.push(f.category as u8);
@@ -375,6 +412,55 @@ impl Memo {
         spooling: bool,
         s: &mut Summary,
     ) -> Counted<'_> {
+        if i == self.limits.slots {
+            self.count_directly(time, activity, s);
+        } else {
+            self.count_staged(i, time, activity, s);
+        }
+        let e = &mut self.slots[i];
+        let define = spooling && !e.spooled;
+        e.spooled |= spooling;
+        let t = &e.text;
+        Counted {
+            scanner: e.scanner,
+            family: e.family,
+            define,
+            method: &t[e.method.clone()],
+            path: &t[e.path.clone()],
+            user_agent: &t[e.user_agent.clone()],
+            client: &t[e.client.clone()],
+        }
+    }
+
+    /// Counts a request of the entry outside the table straight into the summary's maps (a
+    /// key seen once gains nothing from a stage); [`Memo::settle_unkept`] adds its counts.
+    fn count_directly(&mut self, time: Option<i64>, activity: Option<(i64, u64)>, s: &mut Summary) {
+        let e = &mut self.slots[self.limits.slots];
+        e.pending += 1;
+        let (t, client) = (&e.text, &e.text[e.client.clone()]);
+        let c = &mut s.categories[e.category];
+        match c.evidence.slot(&t[e.path.clone()]) {
+            Some(v) => v.add(client, e.family, time),
+            None => c.evidence.dropped(1),
+        }
+        if let Some((at, rt)) = activity {
+            crate::summary::time::activity_key(e.category, client, &mut self.key);
+            match s.activity.slot(&self.key) {
+                Some(a) => a.add(at, rt),
+                None => s.activity.dropped(1),
+            }
+        }
+    }
+
+    /// Counts a request of table entry `i`: its pending counts, and its evidence and activity
+    /// in the stages.
+    fn count_staged(
+        &mut self,
+        i: usize,
+        time: Option<i64>,
+        activity: Option<(i64, u64)>,
+        s: &mut Summary,
+    ) {
         if self.slots[i].generation != self.generation {
             self.locate(i);
         }
@@ -397,19 +483,6 @@ impl Memo {
         let l = self.limits;
         if self.cells >= l.stage_cells || self.evidence.full(l) || self.activity.full(l) {
             self.drain_stages(s);
-        }
-        let e = &mut self.slots[i];
-        let define = spooling && !e.spooled;
-        e.spooled |= spooling;
-        let t = &e.text;
-        Counted {
-            scanner: e.scanner,
-            family: e.family,
-            define,
-            method: &t[e.method.clone()],
-            path: &t[e.path.clone()],
-            user_agent: &t[e.user_agent.clone()],
-            client: &t[e.client.clone()],
         }
     }
 
