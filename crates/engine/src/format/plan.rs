@@ -52,10 +52,19 @@ struct VarStep {
 enum Op {
     /// [`value_end`], then [`store`].
     Any,
-    /// A value kept as text in `Text`, ending as [`Find::Search`].
-    TextSearch(Text),
-    /// A value kept as text, ending as [`Find::Token`].
-    TextToken(Text),
+    /// `$request` as [`Find::Search`] (each text field by its own variant: the value is
+    /// stored without a second dispatch on the field).
+    RequestSearch,
+    /// `$http_user_agent` as [`Find::Search`].
+    UserAgentSearch,
+    /// `$http_x_forwarded_for` as [`Find::Search`].
+    ForwardedForSearch,
+    /// `$remote_addr` as [`Find::Token`].
+    RemoteAddrToken,
+    /// `$request_method` as [`Find::Token`].
+    MethodToken,
+    /// `$host` as [`Find::Token`].
+    HostToken,
     /// A value not kept, ending as [`Find::Search`].
     SkipSearch,
     /// `$status` as [`Find::TokenByte`].
@@ -66,45 +75,6 @@ enum Op {
     SecondsToken,
     /// `$time_local` as [`Find::Fixed`].
     TimeFixed(usize),
-}
-
-/// A text field of the record that a value is stored in as it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Text {
-    RemoteAddr,
-    Request,
-    Method,
-    UserAgent,
-    ForwardedFor,
-    Host,
-}
-
-impl Text {
-    /// The field's text destination, for the fields stored unconditionally.
-    fn of(f: Field) -> Option<Text> {
-        Some(match f {
-            Field::RemoteAddr => Text::RemoteAddr,
-            Field::Request => Text::Request,
-            Field::RequestMethod => Text::Method,
-            Field::UserAgent => Text::UserAgent,
-            Field::ForwardedFor => Text::ForwardedFor,
-            Field::Host => Text::Host,
-            _ => return None,
-        })
-    }
-
-    /// Where the value goes in `rec` (as [`store`] puts it).
-    #[inline(always)]
-    fn slot<'r, 'a>(self, rec: &'r mut Record<'a>) -> &'r mut Option<&'a [u8]> {
-        match self {
-            Text::RemoteAddr => &mut rec.remote_addr,
-            Text::Request => &mut rec.request,
-            Text::Method => &mut rec.method,
-            Text::UserAgent => &mut rec.user_agent,
-            Text::ForwardedFor => &mut rec.forwarded_for,
-            Text::Host => &mut rec.host,
-        }
-    }
 }
 
 /// How the forward walk finds where a value ends: one `match` per field.
@@ -346,16 +316,20 @@ impl Plan {
                     Extent::Search => Find::Search,
                 }
             };
-            v.op = match (v.find, v.field, Text::of(v.field)) {
-                (Find::Search, _, Some(t)) => Op::TextSearch(t),
-                (Find::Token, _, Some(t)) => Op::TextToken(t),
-                (Find::Search, Field::RemoteUser | Field::Referer | Field::Opaque, _) => {
+            v.op = match (v.find, v.field) {
+                (Find::Search, Field::Request) => Op::RequestSearch,
+                (Find::Search, Field::UserAgent) => Op::UserAgentSearch,
+                (Find::Search, Field::ForwardedFor) => Op::ForwardedForSearch,
+                (Find::Token, Field::RemoteAddr) => Op::RemoteAddrToken,
+                (Find::Token, Field::RequestMethod) => Op::MethodToken,
+                (Find::Token, Field::Host) => Op::HostToken,
+                (Find::Search, Field::RemoteUser | Field::Referer | Field::Opaque) => {
                     Op::SkipSearch
                 }
-                (Find::TokenByte, Field::Status, _) => Op::StatusByte,
-                (Find::Token, Field::BodyBytesSent | Field::BytesSent, _) => Op::BytesToken,
-                (Find::Token, Field::RequestTime, _) => Op::SecondsToken,
-                (Find::Fixed(n), Field::TimeLocal, _) => Op::TimeFixed(n),
+                (Find::TokenByte, Field::Status) => Op::StatusByte,
+                (Find::Token, Field::BodyBytesSent | Field::BytesSent) => Op::BytesToken,
+                (Find::Token, Field::RequestTime) => Op::SecondsToken,
+                (Find::Fixed(n), Field::TimeLocal) => Op::TimeFixed(n),
                 _ => Op::Any,
             };
         }
@@ -598,26 +572,37 @@ fn op_step<'a, 'p, const JSON: bool>(
     let rest = &line[pos..];
     let end = match v.op {
         Op::Any => return step(v, line, pos, rec, times, JSON),
-        Op::TextSearch(t) => {
-            let Some(end) = find_literal(rest, 0, v) else {
-                return Err(layout_miss(v, rest, pos));
-            };
-            *t.slot(rec) = Some(&rest[..end]);
+        Op::RequestSearch => {
+            let end = search_end(v, rest, pos)?;
+            rec.request = Some(&rest[..end]);
             end
         }
-        Op::TextToken(t) => {
-            let Some(end) = token_end(v, rest) else {
-                return Err(layout_miss(v, rest, pos));
-            };
-            *t.slot(rec) = Some(&rest[..end]);
+        Op::UserAgentSearch => {
+            let end = search_end(v, rest, pos)?;
+            rec.user_agent = Some(&rest[..end]);
             end
         }
-        Op::SkipSearch => {
-            let Some(end) = find_literal(rest, 0, v) else {
-                return Err(layout_miss(v, rest, pos));
-            };
+        Op::ForwardedForSearch => {
+            let end = search_end(v, rest, pos)?;
+            rec.forwarded_for = Some(&rest[..end]);
             end
         }
+        Op::RemoteAddrToken => {
+            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            rec.remote_addr = Some(&rest[..end]);
+            end
+        }
+        Op::MethodToken => {
+            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            rec.method = Some(&rest[..end]);
+            end
+        }
+        Op::HostToken => {
+            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            rec.host = Some(&rest[..end]);
+            end
+        }
+        Op::SkipSearch => search_end(v, rest, pos)?,
         Op::StatusByte => {
             let Some(end) = find_byte(rest, v.lit.first) else {
                 return Err(layout_miss(v, rest, pos));
@@ -675,6 +660,12 @@ fn op_step<'a, 'p, const JSON: bool>(
         }
     };
     Ok(pos + end + v.after.len())
+}
+
+/// [`value_end`] for [`Find::Search`], or the miss.
+#[inline(always)]
+fn search_end<'p>(v: &'p VarStep, rest: &[u8], pos: usize) -> Result<usize, Miss<'p>> {
+    find_literal(rest, 0, v).ok_or_else(|| layout_miss(v, rest, pos))
 }
 
 /// [`value_end`] for [`Find::Token`].

@@ -141,13 +141,20 @@ pub struct TimeCache {
 
 impl TimeCache {
     /// Parses `dd/Mon/yyyy:HH:MM:SS +zzzz` (exactly 26 bytes) to UTC epoch seconds.
-    #[inline]
+    /// The second of the last line is answered inline; another one out of line.
+    #[inline(always)]
     pub(crate) fn parse(&mut self, t: &[u8]) -> Option<i64> {
         let whole: &[u8; 26] = t.try_into().ok()?;
         if self.last_epoch.is_some() && *whole == self.last {
             return self.last_epoch;
         }
-        let epoch = self.parse_new(t)?;
+        self.parse_second(whole)
+    }
+
+    /// [`TimeCache::parse`] of a second other than the last one.
+    #[inline(never)]
+    fn parse_second(&mut self, whole: &[u8; 26]) -> Option<i64> {
+        let epoch = self.parse_new(whole)?;
         (self.last, self.last_epoch) = (*whole, Some(epoch));
         Some(epoch)
     }
