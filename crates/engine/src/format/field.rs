@@ -200,7 +200,6 @@ pub(crate) fn parse_bytes(b: &[u8]) -> Option<u64> {
 /// else as [`parse_bytes`].
 #[inline(always)]
 pub(crate) fn parse_bytes_in(rest: &[u8], end: usize) -> Option<u64> {
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
     if let (1..=8, Some(w)) = (end, rest.first_chunk::<8>()) {
         // The value's bytes moved to the top of the word, most significant digit first (the
         // word is little-endian), below them `0`s: the 8-digit number with leading zeros.
@@ -214,6 +213,31 @@ pub(crate) fn parse_bytes_in(rest: &[u8], end: usize) -> Option<u64> {
     }
     parse_bytes(rest.get(..end)?)
 }
+
+/// The number that `rest` starts with, when it is 1 to 7 digits followed by a byte that is
+/// not one, all within `rest`'s first 8 bytes: (how many digits, their value). A whole
+/// token read from one word, without searching for its end first.
+#[inline(always)]
+pub(crate) fn leading_number(rest: &[u8]) -> Option<(usize, u64)> {
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let w = u64::from_le_bytes(*rest.first_chunk::<8>()?);
+    // A byte that is not a digit has a high nibble other than 3, or one other than 3 once 6
+    // is added. Adding 6 carries into the next byte only from a byte of 0xfa or more, which
+    // is not a digit itself, so the lowest flagged byte is the first that is not a digit.
+    let not_digit = (w & HIGH ^ ZEROS) | (w.wrapping_add(0x0606_0606_0606_0606) & HIGH ^ ZEROS);
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n == 0 || n == 8 {
+        return None;
+    }
+    let shift = 8 * (8 - n as u32);
+    Some((
+        n,
+        eight_digits(w << shift | (ZEROS & ((1u64 << shift) - 1))),
+    ))
+}
+
+/// Eight ASCII `0`s.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
 
 /// Eight ASCII digits in a little-endian word (the first digit the most significant) to
 /// their value: pairs, then fours, then the whole, by multiplications.
@@ -429,6 +453,17 @@ mod tests {
             ) {
                 let want = rest.get(..end).and_then(parse_bytes);
                 prop_assert_eq!(parse_bytes_in(&rest, end), want);
+            }
+
+            /// The number a byte string starts with, as a byte loop reads it.
+            #[test]
+            fn leading_number_is_a_digit_loop(rest in prop::collection::vec(prop_oneof![
+                8 => prop::sample::select(b"0123456789".to_vec()),
+                1 => any::<u8>(),
+            ], 0..12)) {
+                let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+                let want = (rest.len() >= 8 && (1..8).contains(&n)).then(|| (n, parse_u64(&rest[..n]).unwrap()));
+                prop_assert_eq!(leading_number(&rest), want);
             }
 
             /// Numbers of every length read back.

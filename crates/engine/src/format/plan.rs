@@ -617,6 +617,15 @@ fn op_step<'a, 'p, const JSON: bool>(
             end
         }
         Op::BytesToken => {
+            // Digits, then the literal, which starts with a byte that is no digit: the first
+            // occurrence of that byte, where `token_end` ends the token too. Count read and
+            // end found at once.
+            if let Some((end, bytes)) = field::leading_number(rest) {
+                if v.after_at(&rest[end..]) {
+                    rec.bytes = Some(bytes);
+                    return Ok(pos + end + v.after.len());
+                }
+            }
             let Some(end) = token_end(v, rest) else {
                 return Err(layout_miss(v, rest, pos));
             };
