@@ -110,7 +110,12 @@ struct Lit {
     short: bool,
     /// Its first byte (0 for an empty literal).
     first: u8,
+    /// `first` 16 times: the pattern the searches compare with, made once.
+    splat: Splat,
 }
+
+/// A byte repeated 16 times, for [`eq_mask`].
+type Splat = [u8; 16];
 
 impl Lit {
     fn new(lit: &[u8]) -> Lit {
@@ -126,6 +131,7 @@ impl Lit {
             mask: u64::from_le_bytes(mask),
             short,
             first: lit.first().copied().unwrap_or(0),
+            splat: [lit.first().copied().unwrap_or(0); 16],
         }
     }
 }
@@ -606,7 +612,7 @@ fn op_step<'a, 'p, const JSON: bool>(
         }
         Op::SkipSearch => search_end(v, rest, pos)?,
         Op::StatusByte => {
-            let Some(end) = find_byte(rest, v.lit.first) else {
+            let Some(end) = find_byte(rest, &v.lit.splat) else {
                 return Err(layout_miss(v, rest, pos));
             };
             let value = &rest[..end];
@@ -682,7 +688,7 @@ fn search_end<'p>(v: &'p VarStep, rest: &[u8], pos: usize) -> Result<usize, Miss
 /// [`value_end`] for [`Find::Token`].
 #[inline(always)]
 fn token_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
-    let i = find_byte(rest, v.lit.first)?;
+    let i = find_byte(rest, &v.lit.splat)?;
     if v.after_at(&rest[i..]) {
         return Some(i);
     }
@@ -717,7 +723,7 @@ fn trailing_miss<'p>(pos: usize) -> Miss<'p> {
 fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
     let from = match v.find {
         Find::Rest => return Some(rest.len()),
-        Find::EndToken => return Some(find_byte(rest, b' ').unwrap_or(rest.len())),
+        Find::EndToken => return Some(find_byte(rest, &[b' '; 16]).unwrap_or(rest.len())),
         Find::Fixed(n) => {
             if rest.len() >= n && v.after_at(&rest[n..]) {
                 return Some(n);
@@ -726,13 +732,13 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
         }
         Find::TimeList => time_list_len(rest),
         Find::Token => {
-            let i = find_byte(rest, v.lit.first)?;
+            let i = find_byte(rest, &v.lit.splat)?;
             if v.after_at(&rest[i..]) {
                 return Some(i);
             }
             i
         }
-        Find::TokenByte => return find_byte(rest, v.lit.first),
+        Find::TokenByte => return find_byte(rest, &v.lit.splat),
         Find::Search => 0,
     };
     find_literal(rest, from, v)
@@ -742,12 +748,12 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
 /// time as a bit mask ([`eq_mask`]), without setting up a
 /// vectorized search.
 #[inline(always)]
-fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
+fn find_byte(hay: &[u8], pat: &Splat) -> Option<usize> {
     let Some(w) = hay.first_chunk::<16>() else {
-        return find_byte_swar(hay, b);
+        return find_byte_swar(hay, pat[0]);
     };
     // Most values end within their first 16 bytes.
-    let m = eq_mask(w, b);
+    let m = eq_mask(w, pat);
     if m != 0 {
         return Some(m.trailing_zeros() as usize);
     }
@@ -756,14 +762,14 @@ fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
         let (lo, hi) = w.split_at(16);
         let lo: &[u8; 16] = lo.try_into().expect("16 bytes");
         let hi: &[u8; 16] = hi.try_into().expect("16 bytes");
-        let m = eq_mask(lo, b) | eq_mask(hi, b) << 16;
+        let m = eq_mask(lo, pat) | eq_mask(hi, pat) << 16;
         if m != 0 {
             return Some(i + m.trailing_zeros() as usize);
         }
         i += 32;
     }
     if let Some(w) = hay.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        let m = eq_mask(w, b);
+        let m = eq_mask(w, pat);
         if m != 0 {
             return Some(i + m.trailing_zeros() as usize);
         }
@@ -772,30 +778,30 @@ fn find_byte(hay: &[u8], b: u8) -> Option<usize> {
     // The last 16 bytes, of which the first `seen` were read above.
     let w = hay.last_chunk::<16>().expect("16 bytes or more");
     let seen = i - (hay.len() - 16);
-    let m = eq_mask(w, b) >> seen;
+    let m = eq_mask(w, pat) >> seen;
     (m != 0).then(|| i + m.trailing_zeros() as usize)
 }
 
 /// Bit `k` set where `w[k] == b`: one vector compare (SSE2 is part of x86_64).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn eq_mask(w: &[u8; 16], b: u8) -> u32 {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-    };
-    // SAFETY: `w` is 16 readable bytes and `_mm_loadu_si128` needs no alignment; the other
-    // intrinsics only compute on registers, with SSE2, which every x86_64 processor has.
+fn eq_mask(w: &[u8; 16], pat: &Splat) -> u32 {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8};
+    // SAFETY: `w` and `pat` are 16 readable bytes each and `_mm_loadu_si128` needs no
+    // alignment; the other intrinsics only compute on registers, with SSE2, which every
+    // x86_64 processor has.
     unsafe {
         let v = _mm_loadu_si128(w.as_ptr().cast::<__m128i>());
-        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32
+        let p = _mm_loadu_si128(pat.as_ptr().cast::<__m128i>());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, p)) as u32
     }
 }
 
 /// Bit `k` set where `w[k] == b`.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn eq_mask(w: &[u8; 16], b: u8) -> u32 {
-    eq_mask_portable(w, b)
+fn eq_mask(w: &[u8; 16], pat: &Splat) -> u32 {
+    eq_mask_portable(w, pat[0])
 }
 
 /// [`eq_mask`] without vector instructions (tested against it on x86_64).
@@ -855,7 +861,7 @@ fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
 #[inline(always)]
 fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
     let first = v.lit.first;
-    let mut i = from + find_near(hay.get(from..)?, first)?;
+    let mut i = from + find_near(hay.get(from..)?, &v.lit.splat)?;
     loop {
         if v.after_at(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
             return Some(i);
@@ -869,14 +875,14 @@ fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
 /// Most values end within them (an address, `-`, a short referer), and setting up the
 /// vectorized search costs more than reading them.
 #[inline(always)]
-fn find_near(hay: &[u8], b: u8) -> Option<usize> {
+fn find_near(hay: &[u8], pat: &Splat) -> Option<usize> {
     const NEAR: usize = 128;
     if hay.len() <= NEAR {
-        return find_byte(hay, b);
+        return find_byte(hay, pat);
     }
-    match find_byte(&hay[..NEAR], b) {
+    match find_byte(&hay[..NEAR], pat) {
         Some(i) => Some(i),
-        None => memchr(b, &hay[NEAR..]).map(|i| NEAR + i),
+        None => memchr(pat[0], &hay[NEAR..]).map(|i| NEAR + i),
     }
 }
 
@@ -1080,15 +1086,15 @@ mod tests {
             #[test]
             fn find_byte_is_position(hay in bytes(80), b in prop::sample::select(b" \"-x".to_vec())) {
                 let want = hay.iter().position(|&c| c == b);
-                prop_assert_eq!(find_byte(&hay, b), want);
-                prop_assert_eq!(find_near(&hay, b), want);
+                prop_assert_eq!(find_byte(&hay, &[b; 16]), want);
+                prop_assert_eq!(find_near(&hay, &[b; 16]), want);
                 prop_assert_eq!(find_byte_swar(&hay, b), want);
             }
 
             /// The vector compare and the portable loop agree.
             #[test]
             fn eq_mask_is_portable(w in prop::array::uniform16(prop::sample::select(b" \"-x".to_vec())), b in prop::sample::select(b" \"-x".to_vec())) {
-                prop_assert_eq!(eq_mask(&w, b), eq_mask_portable(&w, b));
+                prop_assert_eq!(eq_mask(&w, &[b; 16]), eq_mask_portable(&w, b));
             }
 
             /// The masked word compares as `starts_with`, at any distance from the line's end.
