@@ -4,7 +4,7 @@
 //! Decoding never allocates. A value that does not decode makes the line rejected with the
 //! field named, so a user learns which part of the format does not match the log.
 
-use super::time::{parse_iso8601, TimeCache};
+use super::time::{parse_iso8601, TimeCache, RANGE};
 use memchr::memchr;
 use serde::Serialize;
 
@@ -331,10 +331,9 @@ pub(crate) fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
 /// A time field to UTC epoch seconds. Inlined: the plan calls it with a constant field.
 #[inline(always)]
 pub(crate) fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> {
-    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can write back.
-    const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
     let t = match field {
-        Field::TimeLocal => times.parse(b),
+        // The cache answers only times in `RANGE`.
+        Field::TimeLocal => return times.parse(b),
         Field::TimeIso8601 => parse_iso8601(b),
         Field::Msec => parse_epoch(b),
         _ => {
