@@ -144,6 +144,10 @@ impl VarStep {
             if let Some(w) = hay.first_chunk::<8>() {
                 return (u64::from_le_bytes(*w) ^ self.lit.word) & self.lit.mask == 0;
             }
+            // Near the line's end: a one-byte literal (a last quote) by one compare.
+            if self.lit.mask == 0xff {
+                return hay.first() == Some(&self.lit.first);
+            }
         }
         has_prefix(hay, &self.after)
     }
