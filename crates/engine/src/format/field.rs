@@ -4,7 +4,7 @@
 //! Decoding never allocates. A value that does not decode makes the line rejected with the
 //! field named, so a user learns which part of the format does not match the log.
 
-use super::time::{parse_iso8601, TimeCache};
+use super::time::{parse_iso8601, TimeCache, RANGE};
 use memchr::memchr;
 use serde::Serialize;
 
@@ -195,6 +195,65 @@ pub(crate) fn parse_bytes(b: &[u8]) -> Option<u64> {
     }
 }
 
+/// [`parse_bytes`] of `rest[..end]`: a count of up to 8 digits is read from one 8-byte word
+/// of `rest` (the value and what follows it in the line) instead of digit by digit; anything
+/// else as [`parse_bytes`].
+#[inline(always)]
+pub(crate) fn parse_bytes_in(rest: &[u8], end: usize) -> Option<u64> {
+    if let (1..=8, Some(w)) = (end, rest.first_chunk::<8>()) {
+        // The value's bytes moved to the top of the word, most significant digit first (the
+        // word is little-endian), below them `0`s: the 8-digit number with leading zeros.
+        let shift = 8 * (8 - end as u32);
+        let w = u64::from_le_bytes(*w) << shift | (ZEROS & ((1u64 << shift) - 1));
+        // Every byte is `0x30..=0x39`: its high nibble is 3, and still 3 after adding 6.
+        const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+        if w & HIGH == ZEROS && w.wrapping_add(0x0606_0606_0606_0606) & HIGH == ZEROS {
+            return Some(eight_digits(w));
+        }
+    }
+    parse_bytes(rest.get(..end)?)
+}
+
+/// The number that `rest` starts with, when it is 1 to 7 digits followed by a byte that is
+/// not one, all within `rest`'s first 8 bytes: (how many digits, their value). A whole
+/// token read from one word, without searching for its end first.
+#[inline(always)]
+pub(crate) fn leading_number(rest: &[u8]) -> Option<(usize, u64)> {
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let w = u64::from_le_bytes(*rest.first_chunk::<8>()?);
+    // A byte that is not a digit has a high nibble other than 3, or one other than 3 once 6
+    // is added. Adding 6 carries into the next byte only from a byte of 0xfa or more, which
+    // is not a digit itself, so the lowest flagged byte is the first that is not a digit.
+    let not_digit = (w & HIGH ^ ZEROS) | (w.wrapping_add(0x0606_0606_0606_0606) & HIGH ^ ZEROS);
+    let n = (not_digit.trailing_zeros() / 8) as usize;
+    if n == 0 || n == 8 {
+        return None;
+    }
+    let shift = 8 * (8 - n as u32);
+    Some((
+        n,
+        eight_digits(w << shift | (ZEROS & ((1u64 << shift) - 1))),
+    ))
+}
+
+/// Eight ASCII `0`s.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// Eight ASCII digits in a little-endian word (the first digit the most significant) to
+/// their value: pairs, then fours, then the whole, by multiplications.
+#[inline(always)]
+fn eight_digits(w: u64) -> u64 {
+    const MASK: u64 = 0x0000_00ff_0000_00ff;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let v = w - 0x3030_3030_3030_3030;
+    let v = v * 10 + (v >> 8);
+    (v & MASK)
+        .wrapping_mul(MUL1)
+        .wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2))
+        >> 32
+}
+
 /// Seconds (`0.399`, `12`) in microseconds; `Some(None)` for `-`, `None` when invalid.
 /// Inlined for what nginx writes; any other shape is read out of line.
 #[inline(always)]
@@ -272,10 +331,9 @@ pub(crate) fn parse_seconds_list_us(b: &[u8]) -> Option<Option<u64>> {
 /// A time field to UTC epoch seconds. Inlined: the plan calls it with a constant field.
 #[inline(always)]
 pub(crate) fn parse_time(field: Field, b: &[u8], times: &mut TimeCache) -> Option<i64> {
-    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can write back.
-    const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
     let t = match field {
-        Field::TimeLocal => times.parse(b),
+        // The cache answers only times in `RANGE`.
+        Field::TimeLocal => return times.parse(b),
         Field::TimeIso8601 => parse_iso8601(b),
         Field::Msec => parse_epoch(b),
         _ => {
@@ -388,6 +446,46 @@ mod tests {
             parse_time(Field::AnyTime, b"19/Feb/2016:02:00:00 +0000", &mut t),
             want
         );
+    }
+
+    mod words {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            /// The word read decodes as the byte loop does, for any value length and any
+            /// bytes after it.
+            #[test]
+            fn parse_bytes_in_is_parse_bytes(
+                rest in prop::collection::vec(prop::sample::select(b"0123456789-/: x\x7f\xff".to_vec()), 0..24),
+                end in 0usize..24,
+            ) {
+                let want = rest.get(..end).and_then(parse_bytes);
+                prop_assert_eq!(parse_bytes_in(&rest, end), want);
+            }
+
+            /// The number a byte string starts with, as a byte loop reads it.
+            #[test]
+            fn leading_number_is_a_digit_loop(rest in prop::collection::vec(prop_oneof![
+                8 => prop::sample::select(b"0123456789".to_vec()),
+                1 => any::<u8>(),
+            ], 0..12)) {
+                let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+                let want = (rest.len() >= 8 && (1..8).contains(&n)).then(|| (n, parse_u64(&rest[..n]).unwrap()));
+                prop_assert_eq!(leading_number(&rest), want);
+            }
+
+            /// Numbers of every length read back.
+            #[test]
+            fn parse_bytes_in_reads_numbers(n in 0u64..100_000_000_000, tail in prop::collection::vec(any::<u8>(), 0..10)) {
+                let mut rest = n.to_string().into_bytes();
+                let end = rest.len();
+                rest.extend_from_slice(&tail);
+                prop_assert_eq!(parse_bytes_in(&rest, end), Some(n));
+            }
+        }
     }
 
     #[test]

@@ -126,6 +126,10 @@ pub(crate) fn parse_iso8601(b: &[u8]) -> Option<i64> {
     Some(day * 86_400 + i64::from(h * 3600 + mi * 60 + s) - offset)
 }
 
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what RFC 3339 can write back, and so the
+/// times a log may hold.
+pub(crate) const RANGE: std::ops::RangeInclusive<i64> = -62_167_219_200..=253_402_300_799;
+
 /// Remembers the last `$time_local` parsed and its date and offset, so that a run of lines
 /// from the same second costs one comparison, and from the same day only the `HH:MM:SS`
 /// digits.
@@ -140,14 +144,23 @@ pub struct TimeCache {
 }
 
 impl TimeCache {
-    /// Parses `dd/Mon/yyyy:HH:MM:SS +zzzz` (exactly 26 bytes) to UTC epoch seconds.
-    #[inline]
+    /// Parses `dd/Mon/yyyy:HH:MM:SS +zzzz` (exactly 26 bytes) to UTC epoch seconds, `None`
+    /// out of [`RANGE`].
+    /// The second of the last line is answered inline; another one out of line.
+    #[inline(always)]
     pub(crate) fn parse(&mut self, t: &[u8]) -> Option<i64> {
         let whole: &[u8; 26] = t.try_into().ok()?;
         if self.last_epoch.is_some() && *whole == self.last {
             return self.last_epoch;
         }
-        let epoch = self.parse_new(t)?;
+        self.parse_second(whole)
+    }
+
+    /// [`TimeCache::parse`] of a second other than the last one; a time out of [`RANGE`] is
+    /// refused (and not kept, so the last second answered inline is always in it).
+    #[inline(never)]
+    fn parse_second(&mut self, whole: &[u8; 26]) -> Option<i64> {
+        let epoch = self.parse_new(whole).filter(|t| RANGE.contains(t))?;
         (self.last, self.last_epoch) = (*whole, Some(epoch));
         Some(epoch)
     }
@@ -212,6 +225,23 @@ mod tests {
         ] {
             assert_eq!(c.parse(bad), None, "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn times_rfc3339_cannot_write_are_refused_every_time() {
+        let mut c = TimeCache::default();
+        let first = b"01/Jan/0000:00:00:00 +0000";
+        assert_eq!(c.parse(first), Some(-62_167_219_200));
+        // An hour before year 0 in UTC: refused, and not answered from the cache next time.
+        let before = b"01/Jan/0000:00:00:00 +0100";
+        assert_eq!(c.parse(before), None);
+        assert_eq!(c.parse(before), None);
+        assert_eq!(c.parse(first), Some(-62_167_219_200));
+        let mut t = TimeCache::default();
+        assert_eq!(
+            super::super::field::parse_time(super::super::field::Field::TimeLocal, before, &mut t),
+            None
+        );
     }
 
     #[test]
