@@ -102,6 +102,9 @@ pub(crate) fn write_full(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()>
     write_line(w, FULL, r.time, r.status)
 }
 
+/// Most bytes a definition's buffer keeps for reuse.
+const KEPT_CAPACITY: usize = 1024;
+
 /// Bytes of a line record.
 const LINE: usize = 15;
 
@@ -148,6 +151,15 @@ impl<R: BufRead> Reader<R> {
         self.defs.get(slot as usize).unwrap_or(&EMPTY)
     }
 
+    /// Bytes the definitions' buffers hold.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        let one = |d: &Def| {
+            d.method.capacity() + d.client.capacity() + d.path.capacity() + d.user_agent.capacity()
+        };
+        self.defs.iter().map(one).sum::<usize>() + one(&self.previous)
+    }
+
     /// The definition the last [`Item::Def`] replaced (empty if the slot had none).
     pub(crate) fn previous(&self) -> &Def {
         &self.previous
@@ -173,6 +185,19 @@ impl<R: BufRead> Reader<R> {
         if tag != 1 {
             return Err(corrupt("unknown record"));
         }
+        // The definition replaced last is the caller's no more: its buffers are reused, but
+        // not those a long one grew (they would go round every slot by the swaps).
+        for v in [
+            &mut self.previous.method,
+            &mut self.previous.client,
+            &mut self.previous.path,
+            &mut self.previous.user_agent,
+        ] {
+            if v.capacity() > KEPT_CAPACITY {
+                *v = Vec::new();
+            }
+        }
+        let buf = self.r.fill_buf()?;
         if let Some((slot, n)) = decode_def(buf, &mut self.previous) {
             self.r.consume(n);
             return self.install(slot);
@@ -293,6 +318,49 @@ mod tests {
         for capacity in [1, 7, 11, 15, 16, 64, 1 << 16] {
             assert_eq!(read_all(&buf, capacity), want, "capacity {capacity}");
         }
+    }
+
+    /// A slot that holds 7 KB strings now and then (a key too long to memoize) does not
+    /// pass its buffers on to every other slot through the swaps.
+    #[test]
+    fn long_definitions_do_not_spread_to_every_slot() {
+        let long = "x".repeat(7000);
+        let (big, small) = (
+            NoiseRef {
+                category: 0,
+                time: 1,
+                status: 404,
+                method: b"GET",
+                client: long.as_bytes(),
+                path: long.as_bytes(),
+                user_agent: long.as_bytes(),
+            },
+            NoiseRef {
+                category: 0,
+                time: 1,
+                status: 404,
+                method: b"GET",
+                client: b"192.0.2.1",
+                path: b"/autodiscover/autodiscover.xml",
+                user_agent: b"Outlook",
+            },
+        );
+        let mut buf = Vec::new();
+        for slot in 0..1000 {
+            write_def(&mut buf, 4096, None, &big).unwrap();
+            write_line(&mut buf, 4096, 1, 404).unwrap();
+            write_def(&mut buf, slot, None, &small).unwrap();
+            write_line(&mut buf, slot, 1, 404).unwrap();
+        }
+        let mut rd = Reader::new(&buf[..]);
+        let mut most = 0;
+        while rd.next().unwrap().is_some() {
+            most = most.max(rd.held());
+        }
+        assert!(
+            most < 1000 * 4 * KEPT_CAPACITY / 4 + 4 * 3 * 8192,
+            "{most} bytes held"
+        );
     }
 
     #[test]
