@@ -14,7 +14,7 @@ use crate::format::field::{first_hop, strip_port};
 use crate::format::request::Version;
 use crate::format::{request, time::TimeCache, ClientIp, Escape, LogFormat, Record, Reject};
 use crate::summary::memo::{Derived, Found, KeyFields, Limits, Memo};
-use crate::summary::noise::{self, NoiseRef};
+use crate::summary::noise::{self, Strings};
 use crate::summary::{Caps, Summary, CHEAP_MS};
 use memchr::memchr_iter;
 use std::fs::File;
@@ -377,10 +377,12 @@ impl<'c> Scanner<'c> {
                 let derived = Derived {
                     family,
                     scanner: is_scanner(&CATEGORIES[i], p.path, p.query, family),
-                    method: p.method.unwrap_or(b"-"),
-                    path,
-                    user_agent: ua,
-                    client,
+                    strings: Strings {
+                        method: p.method.unwrap_or(b"-"),
+                        path,
+                        user_agent: ua,
+                        client,
+                    },
                     mail: mail.map(|m| (m.domain, m.local)),
                 };
                 self.memo.insert(miss, i, &derived, s)
@@ -396,16 +398,7 @@ impl<'c> Scanner<'c> {
             let slot = entry as u32;
             keep(&mut self.spool, &mut s.spool_failed, |w| {
                 if got.define {
-                    let r = NoiseRef {
-                        category: i as u8,
-                        time: t,
-                        status: 0,
-                        method: got.method,
-                        client: got.client,
-                        path: got.path,
-                        user_agent: got.user_agent,
-                    };
-                    noise::write_def(w, slot, Some(got.family), &r)?;
+                    noise::write_def(w, slot, i as u8, Some(got.family), &got.strings)?;
                 }
                 noise::write_line(w, slot, t, status.unwrap_or(0))
             });

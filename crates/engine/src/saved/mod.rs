@@ -500,10 +500,12 @@ mod tests {
                 category: 1,
                 time,
                 status: 404,
-                method: b"GET",
-                client: b"::1",
-                path: b"/.well-known/autoconfig/mail/config-v1.1.xml",
-                user_agent: b"\xff",
+                strings: crate::summary::noise::Strings {
+                    method: b"GET",
+                    client: b"::1",
+                    path: b"/.well-known/autoconfig/mail/config-v1.1.xml",
+                    user_agent: b"\xff",
+                },
             };
             crate::summary::noise::write_full(&mut spool, &r).unwrap();
         }

@@ -376,10 +376,12 @@ impl<'s> FileReader<'s> {
             category: i as u8,
             time: n.time,
             status: n.status,
-            method: &n.method.0,
-            client: &n.client.0,
-            path: &n.path.0,
-            user_agent: &n.user_agent.0,
+            strings: noise::Strings {
+                method: &n.method.0,
+                client: &n.client.0,
+                path: &n.path.0,
+                user_agent: &n.user_agent.0,
+            },
         };
         noise::write_full(&mut self.spool, &r)?;
         Ok(())

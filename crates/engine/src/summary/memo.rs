@@ -20,6 +20,7 @@
 
 use super::evidence::Evidence;
 use super::keys::Tally;
+use super::noise::Strings;
 use super::time::Activity;
 use super::Summary;
 use crate::classify::family::Family;
@@ -63,12 +64,8 @@ pub(crate) struct KeyFields<'a> {
 pub(crate) struct Derived<'a> {
     pub(crate) family: Family,
     pub(crate) scanner: bool,
-    /// The method, `-` when not logged.
-    pub(crate) method: &'a [u8],
-    /// The path as kept (mailboxes masked).
-    pub(crate) path: &'a [u8],
-    pub(crate) user_agent: &'a [u8],
-    pub(crate) client: &'a [u8],
+    /// The strings kept of it (the path as kept: mailboxes masked).
+    pub(crate) strings: Strings<'a>,
     /// The mail domain named, and the local part of the mailbox if one was.
     pub(crate) mail: Option<(&'a [u8], Option<&'a [u8]>)>,
 }
@@ -79,10 +76,7 @@ pub(crate) struct Counted<'a> {
     pub(crate) family: Family,
     /// The entry's definition is not in the spool yet (asked with `spooling`).
     pub(crate) define: bool,
-    pub(crate) method: &'a [u8],
-    pub(crate) path: &'a [u8],
-    pub(crate) user_agent: &'a [u8],
-    pub(crate) client: &'a [u8],
+    pub(crate) strings: Strings<'a>,
 }
 
 /// One memoized key.
@@ -386,10 +380,10 @@ impl Memo {
             e.text.extend_from_slice(b);
             start..e.text.len()
         };
-        e.method = put(d.method);
-        e.path = put(d.path);
-        e.user_agent = put(d.user_agent);
-        e.client = put(d.client);
+        e.method = put(d.strings.method);
+        e.path = put(d.strings.path);
+        e.user_agent = put(d.strings.user_agent);
+        e.client = put(d.strings.client);
         e.domain = d.mail.map(|(domain, _)| put(domain));
         e.local = d.mail.and_then(|(_, local)| local).map(&mut put);
         e.category = category;
@@ -425,10 +419,12 @@ impl Memo {
             scanner: e.scanner,
             family: e.family,
             define,
-            method: &t[e.method.clone()],
-            path: &t[e.path.clone()],
-            user_agent: &t[e.user_agent.clone()],
-            client: &t[e.client.clone()],
+            strings: Strings {
+                method: &t[e.method.clone()],
+                path: &t[e.path.clone()],
+                user_agent: &t[e.user_agent.clone()],
+                client: &t[e.client.clone()],
+            },
         }
     }
 

@@ -22,15 +22,25 @@ const MAX_SLOTS: u32 = 1 << 16;
 /// The slot [`write_full`] uses.
 const FULL: u32 = 0;
 
+/// The strings of a noise request, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Strings<'a> {
+    /// Method (`-` when not logged).
+    pub(crate) method: &'a [u8],
+    /// Client address.
+    pub(crate) client: &'a [u8],
+    /// Decoded path, query removed (mailboxes masked).
+    pub(crate) path: &'a [u8],
+    /// Decoded user agent.
+    pub(crate) user_agent: &'a [u8],
+}
+
 /// Borrowed fields of a record, for writing.
 pub(crate) struct NoiseRef<'a> {
     pub(crate) category: u8,
     pub(crate) time: i64,
     pub(crate) status: u16,
-    pub(crate) method: &'a [u8],
-    pub(crate) client: &'a [u8],
-    pub(crate) path: &'a [u8],
-    pub(crate) user_agent: &'a [u8],
+    pub(crate) strings: Strings<'a>,
 }
 
 /// The strings of a slot, and what the requests that name it share.
@@ -60,13 +70,13 @@ pub(crate) struct Line {
     pub(crate) status: u16,
 }
 
-/// Writes the definition of `slot`: `r`'s category and strings (its time and status are
-/// not part of it) and the family, if known.
+/// Writes the definition of `slot`: the category, the family if known, and the strings.
 pub(crate) fn write_def(
     w: &mut impl Write,
     slot: u32,
+    category: u8,
     family: Option<Family>,
-    r: &NoiseRef<'_>,
+    s: &Strings<'_>,
 ) -> io::Result<()> {
     let family = family
         .and_then(|f| Family::ALL.iter().position(|&g| g == f))
@@ -74,10 +84,10 @@ pub(crate) fn write_def(
     let mut head = [0u8; 7];
     head[0] = 1;
     head[1..5].copy_from_slice(&slot.to_le_bytes());
-    head[5] = r.category;
+    head[5] = category;
     head[6] = family;
     w.write_all(&head)?;
-    for field in [r.method, r.client, r.path, r.user_agent] {
+    for field in [s.method, s.client, s.path, s.user_agent] {
         let n = u32::try_from(field.len()).unwrap_or(u32::MAX);
         w.write_all(&n.to_le_bytes())?;
         w.write_all(&field[..n as usize])?;
@@ -98,7 +108,7 @@ pub(crate) fn write_line(w: &mut impl Write, slot: u32, time: i64, status: u16) 
 /// Writes one request with its own definition (for records that come one by one, not from
 /// a scan).
 pub(crate) fn write_full(w: &mut impl Write, r: &NoiseRef<'_>) -> io::Result<()> {
-    write_def(w, FULL, None, r)?;
+    write_def(w, FULL, r.category, None, &r.strings)?;
     write_line(w, FULL, r.time, r.status)
 }
 
@@ -287,10 +297,12 @@ mod tests {
                 category: i % 8,
                 time: i64::from(i) * 1000 - 7,
                 status: 400 + u16::from(i),
-                method: b"GET",
-                client: b"203.0.113.9",
-                path: path.as_bytes(),
-                user_agent: ua.as_bytes(),
+                strings: Strings {
+                    method: b"GET",
+                    client: b"203.0.113.9",
+                    path: path.as_bytes(),
+                    user_agent: ua.as_bytes(),
+                },
             };
             let slot = u32::from(i % 5);
             let family = (i % 2 == 0).then_some(Family::Thunderbird);
@@ -298,7 +310,7 @@ mod tests {
             if i % 3 == 0 {
                 write_full(&mut buf, &r).unwrap();
             } else {
-                write_def(&mut buf, slot + 1, family, &r).unwrap();
+                write_def(&mut buf, slot + 1, r.category, family, &r.strings).unwrap();
                 write_line(&mut buf, slot + 1, r.time, r.status).unwrap();
                 write_line(&mut buf, slot + 1, r.time + 1, 0).unwrap();
             }
@@ -325,31 +337,19 @@ mod tests {
     #[test]
     fn long_definitions_do_not_spread_to_every_slot() {
         let long = "x".repeat(7000);
-        let (big, small) = (
-            NoiseRef {
-                category: 0,
-                time: 1,
-                status: 404,
-                method: b"GET",
-                client: long.as_bytes(),
-                path: long.as_bytes(),
-                user_agent: long.as_bytes(),
-            },
-            NoiseRef {
-                category: 0,
-                time: 1,
-                status: 404,
-                method: b"GET",
-                client: b"192.0.2.1",
-                path: b"/autodiscover/autodiscover.xml",
-                user_agent: b"Outlook",
-            },
-        );
+        let (long, short) = (long.as_bytes(), &b"/autodiscover/autodiscover.xml"[..]);
+        let strings = |s: &'static [u8], text| Strings {
+            method: s,
+            client: text,
+            path: text,
+            user_agent: text,
+        };
+        let (big, small) = (strings(b"GET", long), strings(b"GET", short));
         let mut buf = Vec::new();
         for slot in 0..1000 {
-            write_def(&mut buf, 4096, None, &big).unwrap();
+            write_def(&mut buf, 4096, 0, None, &big).unwrap();
             write_line(&mut buf, 4096, 1, 404).unwrap();
-            write_def(&mut buf, slot, None, &small).unwrap();
+            write_def(&mut buf, slot, 0, None, &small).unwrap();
             write_line(&mut buf, slot, 1, 404).unwrap();
         }
         let mut rd = Reader::new(&buf[..]);
@@ -371,12 +371,14 @@ mod tests {
             category: 0,
             time: 0,
             status: 0,
-            method: b"",
-            client: b"",
-            path: b"",
-            user_agent: b"",
+            strings: Strings {
+                method: b"",
+                client: b"",
+                path: b"",
+                user_agent: b"",
+            },
         };
-        write_def(&mut buf, MAX_SLOTS, None, &r).unwrap();
+        write_def(&mut buf, MAX_SLOTS, 0, None, &r.strings).unwrap();
         assert!(Reader::new(&buf[..]).next().is_err());
         // Cut in the middle of a line.
         let mut buf = Vec::new();
