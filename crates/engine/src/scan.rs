@@ -283,7 +283,7 @@ impl<'c> Scanner<'c> {
         1
     }
 
-    #[inline]
+    #[inline(always)]
     fn line(&mut self, at: BlockInfo<'_>, n: u64, line: &[u8]) {
         if line.len() > self.cfg.max_line {
             let cap = self.cfg.max_line;

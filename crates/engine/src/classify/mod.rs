@@ -276,11 +276,21 @@ impl Classifier {
         (self.class_of(norm, cache), norm)
     }
 
+    /// The prefilter, inlined into the caller: most paths are answered by their second byte
+    /// without a call.
+    #[inline(always)]
     fn class_of(&self, norm: &[u8], cache: &mut Cache) -> Class {
         match norm.get(1) {
-            Some(&b) if self.first[usize::from(b.to_ascii_lowercase())] => {}
-            _ => return Class::Other,
+            Some(&b) if self.first[usize::from(b.to_ascii_lowercase())] => {
+                self.class_of_candidate(norm, cache)
+            }
+            _ => Class::Other,
         }
+    }
+
+    /// [`Classifier::class_of`] for a path the prefilter lets through: the cache, else the regex.
+    #[inline(never)]
+    fn class_of_candidate(&self, norm: &[u8], cache: &mut Cache) -> Class {
         if norm.len() > SEEN_BYTES {
             return self.search(norm, &mut cache.regex);
         }

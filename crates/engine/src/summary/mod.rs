@@ -540,10 +540,13 @@ impl Summary {
     /// Widens the time span to include `t`.
     #[inline]
     pub(crate) fn see_time(&mut self, t: i64) {
-        self.span = Some(match self.span {
-            None => (t, t),
-            Some((a, b)) => (a.min(t), b.max(t)),
-        });
+        match &mut self.span {
+            Some((a, b)) => {
+                *a = (*a).min(t);
+                *b = (*b).max(t);
+            }
+            None => self.span = Some((t, t)),
+        }
     }
 
     /// Adds `o` into `self`.

@@ -63,6 +63,17 @@ impl Timeline {
     /// The totals of `minute`, to update.
     #[inline]
     pub(crate) fn at(&mut self, minute: i64) -> Option<&mut MinuteTotals> {
+        // The usual case first: the line falls in the minute being filled.
+        let filling = matches!(self.current, Some((m, _)) if m == minute);
+        if !filling || minute < self.cutoff {
+            return self.at_other(minute);
+        }
+        self.current.as_mut().map(|c| &mut c.1)
+    }
+
+    /// [`Timeline::at`] for a minute other than the one being filled (or one below the cutoff).
+    #[inline(never)]
+    fn at_other(&mut self, minute: i64) -> Option<&mut MinuteTotals> {
         if minute < self.cutoff {
             return None;
         }
