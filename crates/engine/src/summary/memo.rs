@@ -16,7 +16,9 @@
 //! keys came in, so adding counts later, and in bulk, gives the same summary as adding them
 //! line by line; staged values count their whole weight against a map's budget. The memo's own memory is bounded: [`SLOTS`] entries of
 //! at most [`MAX_KEY`] bytes of key, and stages of at most [`STAGE_KEYS`] keys and
-//! [`STAGE_CELLS`] activity cells. A key longer than [`MAX_KEY`] is not memoized.
+//! [`STAGE_CELLS`] activity cells. A key longer than [`MAX_KEY`] is not memoized, and a flood
+//! of keys that never repeat makes the memo stand aside for a while ([`WINDOW`], [`ASIDE`]):
+//! such lines are counted straight into the summary, as they would be without it.
 
 use super::evidence::Evidence;
 use super::keys::Tally;
@@ -271,7 +273,8 @@ fn push_part(key: &mut Vec<u8>, part: Option<&[u8]>) {
     }
 }
 
-/// Where a line's entry is: a slot of the table, or no slot (a key too long to memoize).
+/// Where a line's entry is: a slot of the table, or no slot (a key too long to memoize, or a
+/// line while the memo stands aside).
 #[derive(Clone, Copy)]
 pub(crate) enum Found {
     Hit(usize),
