@@ -164,11 +164,12 @@ impl Entry {
     }
 }
 
-/// Values staged per key, indexed without hashing once found.
+/// Values staged per key, indexed without hashing once found: `index` maps each key to its
+/// value's place in `values`.
 struct Stage<V> {
     index: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
-    keys: Vec<Box<[u8]>>,
     values: Vec<V>,
+    /// Bytes of the keys held.
     bytes: usize,
 }
 
@@ -176,7 +177,6 @@ impl<V: Tally> Stage<V> {
     fn new() -> Self {
         Stage {
             index: HashMap::default(),
-            keys: Vec::new(),
             values: Vec::new(),
             bytes: 0,
         }
@@ -189,23 +189,22 @@ impl<V: Tally> Stage<V> {
         }
         let i = self.values.len();
         self.index.insert(key.into(), i);
-        self.keys.push(key.into());
         self.values.push(V::default());
-        self.bytes += 2 * key.len();
+        self.bytes += key.len();
         i
     }
 
     fn full(&self, l: Limits) -> bool {
-        self.keys.len() >= l.stage_keys || self.bytes >= l.stage_bytes
+        self.values.len() >= l.stage_keys || self.bytes >= l.stage_bytes
     }
 
-    /// Hands every key and value to `absorb`, then empties the stage.
+    /// Hands every key and value to `absorb` (in no particular order: the maps they go to
+    /// keep the same whatever the order), then empties the stage.
     fn drain(&mut self, mut absorb: impl FnMut(&[u8], &V)) {
-        for (k, v) in self.keys.iter().zip(&self.values) {
-            absorb(k, v);
+        for (k, &i) in &self.index {
+            absorb(k, &self.values[i]);
         }
         self.index.clear();
-        self.keys.clear();
         self.values.clear();
         self.bytes = 0;
     }
