@@ -295,10 +295,7 @@ impl<V: Tally> CappedMap<V> {
     pub(crate) fn merge(&mut self, o: &CappedMap<V>) {
         self.lower_threshold(o.threshold);
         for (k, v) in &o.map {
-            match self.slot(k) {
-                Some(mine) => mine.absorb(v),
-                None => self.overflow += v.requests(),
-            }
+            self.absorb(k, v);
         }
         self.overflow += o.overflow;
         // Compacting only shrinks values, so an uncompacted total within the budget needs no
