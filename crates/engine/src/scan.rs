@@ -589,6 +589,8 @@ mod memo_tests {
             "curl/8.5",
             "iOS/17.2 (21C62) dataaccessd/1.0",
             long_agent.as_str(),
+            // nginx's escapes of a hostile agent: a quote, a backslash, a control byte.
+            r"Outlook \x22quoted\x22 \x5C\x0A",
         ];
         let request = match kind % 8 {
             0 => "POST /Autodiscover/Autodiscover.xml HTTP/1.1".to_string(),
@@ -605,7 +607,7 @@ mod memo_tests {
             ),
             4 => "GET /.well-known/mta-sts.txt HTTP/1.1".to_string(),
             5 => format!("GET /EWS/Exchange.asmx/{} HTTP/1.1", n % 5),
-            6 => "GET /owa/auth/logon.aspx HTTP/1.1".to_string(),
+            6 => r"GET /owa/auth/logon.aspx?x=\x22 HTTP/1.1".to_string(),
             _ => "GET /blog/ HTTP/1.1".to_string(),
         };
         let agent = agents[(n / 3) as usize % agents.len()];
