@@ -216,12 +216,7 @@ impl Activity {
         let mut out: Vec<Cell> = Vec::with_capacity(self.cells.len());
         for c in self.cells.drain(..) {
             match out.last_mut() {
-                Some(l) if l.minute == c.minute => {
-                    l.requests += c.requests;
-                    l.first_sec = l.first_sec.min(c.first_sec);
-                    l.last_sec = l.last_sec.max(c.last_sec);
-                    l.request_time_us = l.request_time_us.saturating_add(c.request_time_us);
-                }
+                Some(l) if l.minute == c.minute => join(l, &c),
                 _ => out.push(c),
             }
         }
@@ -230,10 +225,72 @@ impl Activity {
     }
 }
 
+impl Activity {
+    /// Whether the cells are normalized (sorted by minute, one cell a minute).
+    pub(crate) fn is_normalized(&self) -> bool {
+        normalized(&self.cells)
+    }
+}
+
+/// Whether `cells` is normalized: strictly increasing minutes.
+fn normalized(cells: &[Cell]) -> bool {
+    cells.windows(2).all(|w| w[0].minute < w[1].minute)
+}
+
+/// Joins `c` into `into`, a cell of the same minute.
+fn join(into: &mut Cell, c: &Cell) {
+    into.requests += c.requests;
+    into.first_sec = into.first_sec.min(c.first_sec);
+    into.last_sec = into.last_sec.max(c.last_sec);
+    into.request_time_us = into.request_time_us.saturating_add(c.request_time_us);
+}
+
 impl Tally for Activity {
+    /// The same cells as extending and normalizing, but in linear time when both sides are
+    /// normalized (the usual case: a client's minutes absorbed again and again as a scan
+    /// goes, where sorting the whole list each time grew with its length).
     fn absorb(&mut self, other: &Self) {
-        self.cells.extend_from_slice(&other.cells);
-        self.normalize();
+        if !normalized(&self.cells) || !normalized(&other.cells) {
+            self.cells.extend_from_slice(&other.cells);
+            self.normalize();
+            return;
+        }
+        let (Some(last), Some(first)) = (self.cells.last_mut(), other.cells.first()) else {
+            self.cells.extend_from_slice(&other.cells);
+            return;
+        };
+        if last.minute <= first.minute {
+            // Later minutes: join at the seam, append the rest.
+            let rest = if last.minute == first.minute {
+                join(last, first);
+                &other.cells[1..]
+            } else {
+                &other.cells[..]
+            };
+            self.cells.reserve_exact(rest.len());
+            self.cells.extend_from_slice(rest);
+            return;
+        }
+        let mut out = Vec::with_capacity(self.cells.len() + other.cells.len());
+        let (mut a, mut b) = (self.cells.iter().peekable(), other.cells.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.minute < y.minute => a.next(),
+                (Some(x), Some(y)) if x.minute > y.minute => b.next(),
+                (Some(_), Some(_)) => {
+                    let mut c = *a.next().expect("peeked");
+                    join(&mut c, b.next().expect("peeked"));
+                    out.push(c);
+                    continue;
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            out.push(*next.expect("peeked"));
+        }
+        out.shrink_to_fit();
+        self.cells = out;
     }
 
     fn requests(&self) -> u64 {
@@ -245,7 +302,11 @@ impl Tally for Activity {
     }
 
     fn compact(&mut self) {
-        self.normalize();
+        if normalized(&self.cells) {
+            self.cells.shrink_to_fit();
+        } else {
+            self.normalize();
+        }
     }
 }
 
@@ -303,5 +364,46 @@ mod tests {
             (2, 5, 50)
         );
         assert_eq!(a.requests(), 5);
+    }
+
+    mod absorb {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn activity(times: &[(i64, u64)], normalize: bool) -> Activity {
+            let mut a = Activity::default();
+            for &(t, rt) in times {
+                a.add(t, rt);
+            }
+            if normalize {
+                a.normalize();
+            }
+            a
+        }
+
+        proptest! {
+            /// Absorbing gives the cells (and the capacity-free list) that extending and
+            /// normalizing gives, whether either side is normalized, disjoint, interleaved or
+            /// empty.
+            #[test]
+            fn equals_extend_and_normalize(
+                a in proptest::collection::vec((0i64..1200, 0u64..5000), 0..60),
+                b in proptest::collection::vec((0i64..1200, 0u64..5000), 0..60),
+                shift in 0i64..1300,
+                na: bool,
+                nb: bool,
+            ) {
+                let b: Vec<_> = b.into_iter().map(|(t, rt)| (t + shift, rt)).collect();
+                let (mut fast, other) = (activity(&a, na), activity(&b, nb));
+                let mut slow = fast.clone();
+                slow.cells.extend_from_slice(&other.cells);
+                slow.normalize();
+                fast.absorb(&other);
+                prop_assert_eq!(&fast.cells, &slow.cells);
+                fast.compact();
+                slow.compact();
+                prop_assert_eq!(fast.cells, slow.cells);
+            }
+        }
     }
 }
