@@ -9,7 +9,8 @@
 
 use crate::summary::time::{Activity, Cell};
 use crate::summary::Summary;
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The thresholds (see the module doc); defaults in [`StormConfig::default`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,8 +111,9 @@ pub(crate) struct ClientActivity<'s> {
     pub(crate) category: usize,
     /// The client.
     pub(crate) client: &'s [u8],
-    /// Its minutes, sorted.
-    pub(crate) activity: Activity,
+    /// Its minutes, sorted (the summary's own when it is normalized already, as a settled
+    /// summary's are).
+    pub(crate) activity: Cow<'s, Activity>,
 }
 
 /// Each (category, client) activity, sorted, with its key split.
@@ -121,8 +123,13 @@ pub(crate) fn activities(summary: &Summary) -> Vec<ClientActivity<'_>> {
         .entries()
         .into_iter()
         .map(|(key, act)| {
-            let mut activity = act.clone();
-            activity.normalize();
+            let activity = if act.is_normalized() {
+                Cow::Borrowed(act)
+            } else {
+                let mut a = act.clone();
+                a.normalize();
+                Cow::Owned(a)
+            };
             ClientActivity {
                 category: usize::from(key[0]),
                 client: &key[1..],
@@ -372,13 +379,16 @@ pub(crate) fn sort_storms(storms: &mut [Storm]) {
     });
 }
 
-/// Per (category, minute): requests, distinct clients, server time.
-type MinuteLoad = BTreeMap<(usize, i64), (u64, u64, u64)>;
+/// Per (category, minute), sorted by both: requests, distinct clients, server time.
+type MinuteLoad = Vec<((usize, i64), (u64, u64, u64))>;
 
 /// Per-minute load of each category. Requests come from the timeline, which counts every
 /// request; clients and server time from the per-client activity (a sample past its cap).
+/// Summed in a hash map (one entry per noisy minute, against a cell per client-minute) and
+/// sorted once.
 fn minute_load(summary: &Summary, acts: &[ClientActivity<'_>]) -> MinuteLoad {
-    let mut load = MinuteLoad::new();
+    let mut load: HashMap<(usize, i64), (u64, u64, u64), foldhash::fast::RandomState> =
+        HashMap::default();
     for a in acts {
         for c in &a.activity.cells {
             let e = load.entry((a.category, c.minute)).or_default();
@@ -389,11 +399,15 @@ fn minute_load(summary: &Summary, acts: &[ClientActivity<'_>]) -> MinuteLoad {
     }
     for (minute, t) in summary.timeline.sorted() {
         for (category, &n) in t.categories.iter().enumerate() {
-            if let Some(e) = load.get_mut(&(category, minute)) {
-                e.0 = e.0.max(n);
+            if n > 0 {
+                if let Some(e) = load.get_mut(&(category, minute)) {
+                    e.0 = e.0.max(n);
+                }
             }
         }
     }
+    let mut load: MinuteLoad = load.into_iter().collect();
+    load.sort_unstable_by_key(|&(k, _)| k);
     load
 }
 
@@ -409,7 +423,7 @@ pub(crate) fn surges(
         .iter()
         .filter(|(_, l)| l.0 >= cfg.surge_min_requests && l.1 >= cfg.surge_min_clients);
     let mut open: HashMap<usize, Surge> = HashMap::new();
-    for (&(category, minute), _) in hot {
+    for &((category, minute), _) in hot {
         let joins = open
             .get(&category)
             .is_some_and(|s| minute - s.end.div_euclid(60) <= cfg.surge_gap_minutes);
@@ -439,7 +453,9 @@ pub(crate) fn surges(
 /// Requests, peak, server time and distinct clients over the whole span of a surge.
 fn fill_surge(s: &mut Surge, load: &MinuteLoad, acts: &[ClientActivity<'_>]) {
     let (from, to) = (s.start.div_euclid(60), s.end.div_euclid(60));
-    for (&(_, minute), &(requests, _, rt)) in load.range((s.category, from)..=(s.category, to)) {
+    let first = load.partition_point(|&(k, _)| k < (s.category, from));
+    let last = load.partition_point(|&(k, _)| k <= (s.category, to));
+    for &((_, minute), (requests, _, rt)) in &load[first..last] {
         s.requests += requests;
         s.request_time_us = s.request_time_us.saturating_add(rt);
         if requests > s.peak_minute_requests {
