@@ -47,6 +47,11 @@ pub(crate) struct Details {
     quota: usize,
     /// More distinct seconds than `quota` were seen.
     coarse: bool,
+    /// The second and status of the last requests counted and how many in a row had both
+    /// (none when 0), not yet in `status`, `seconds` and `minutes`: noise comes in time order
+    /// and nearly all of it with one status, so a run costs one look-up in each instead of
+    /// one a request.
+    run: (i64, u16, u64),
 }
 
 /// Distinct seconds kept for the sliding peaks of all storms and surges together (about 8 MB):
@@ -66,18 +71,35 @@ impl Default for Details {
             minutes: HashMap::default(),
             quota: SECONDS,
             coarse: false,
+            run: (0, 0, 0),
         }
     }
 }
 
 impl Details {
-    /// Counts a request at `t`.
-    fn at(&mut self, t: i64) {
-        *self.minutes.entry(t.div_euclid(60)).or_default() += 1;
+    /// Counts a request at `t` with `status`; [`end_run`](Self::end_run) before the counts
+    /// are read.
+    fn at(&mut self, t: i64, status: u16) {
+        if self.run.2 > 0 && (self.run.0, self.run.1) == (t, status) {
+            self.run.2 += 1;
+            return;
+        }
+        self.end_run();
+        self.run = (t, status, 1);
+    }
+
+    /// Adds the run of requests counted last to the maps.
+    fn end_run(&mut self) {
+        let (t, status, n) = std::mem::take(&mut self.run);
+        if n == 0 {
+            return;
+        }
+        *self.status.entry(status).or_default() += n;
+        *self.minutes.entry(t.div_euclid(60)).or_default() += n;
         if self.coarse {
             return;
         }
-        *self.seconds.entry(t).or_default() += 1;
+        *self.seconds.entry(t).or_default() += n;
         // Whether the quota is passed depends only on the set of seconds, never on the order
         // the records came in.
         if self.seconds.len() > self.quota {
@@ -89,6 +111,8 @@ impl Details {
     /// Adds the requests of `o`, counted from other records. Past the quota when either was,
     /// or when the union of their seconds is: the same as counting all the records in one.
     fn merge(&mut self, o: &Details) {
+        debug_assert_eq!(o.run.2, 0, "a run not ended");
+        self.end_run();
         for (s, n) in &o.status {
             *self.status.entry(*s).or_default() += n;
         }
@@ -121,6 +145,7 @@ impl Details {
     /// The most requests in any 60-second window (`[t, t + 60)`), or past the quota of seconds
     /// in any clock minute.
     pub(crate) fn peak_60s(&self) -> u64 {
+        debug_assert_eq!(self.run.2, 0, "a run not ended");
         if self.coarse {
             return self.minutes.values().copied().max().unwrap_or(0);
         }
@@ -265,23 +290,66 @@ pub(crate) fn details(
     Ok(out)
 }
 
-/// What the details pass keeps per slot of a spool: where its requests may belong, their
-/// family, and how many of them each storm or surge has counted but not yet added to its
-/// lists (a slot's strings are the same for all of them).
+/// What the details pass keeps per slot of a spool: the storms and surges its requests may
+/// belong to, with how many of them each has counted but not yet added to its lists (a
+/// slot's strings are the same for all of them), and their family.
 #[derive(Default)]
 struct Slot {
-    storms: Vec<usize>,
+    targets: Vec<Target>,
     family: Option<Family>,
-    /// (storm or surge, index, requests not yet in its lists).
-    pending: Vec<(bool, usize, u64)>,
+    /// The targets whose span holds every second of `within`: a slot's requests come in
+    /// time order, mostly, and a surge spans hours, so a request seldom looks past these.
+    hits: Vec<usize>,
+    within: (i64, i64),
+}
+
+/// A storm or surge a slot's requests may belong to.
+struct Target {
+    /// A storm (or a surge), and its index.
+    storm: bool,
+    index: usize,
+    /// Its span, epoch seconds, inclusive.
+    start: i64,
+    end: i64,
+    /// Requests counted but not yet in its lists.
+    pending: u64,
 }
 
 impl Slot {
+    /// The targets whose span holds `t`.
+    fn hits(&mut self, t: i64) -> &[usize] {
+        if !(self.within.0..=self.within.1).contains(&t) {
+            // The targets of `t`, and the seconds around it no span starts or ends in.
+            let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+            self.hits.clear();
+            for (k, target) in self.targets.iter().enumerate() {
+                if t < target.start {
+                    hi = hi.min(target.start - 1);
+                } else if t > target.end {
+                    lo = lo.max(target.end + 1);
+                } else {
+                    self.hits.push(k);
+                    (lo, hi) = (lo.max(target.start), hi.min(target.end));
+                }
+            }
+            self.within = (lo, hi);
+        }
+        &self.hits
+    }
+
     /// Adds the pending requests to the lists of their storms and surges.
     fn flush(&mut self, def: &noise::Def, out: &mut (Vec<Details>, Vec<Details>)) {
         let fam = self.family.unwrap_or(Family::Other);
-        for (storm, i, n) in self.pending.drain(..) {
-            let d = if storm { &mut out.0[i] } else { &mut out.1[i] };
+        for t in &mut self.targets {
+            let n = std::mem::take(&mut t.pending);
+            if n == 0 {
+                continue;
+            }
+            let d = if t.storm {
+                &mut out.0[t.index]
+            } else {
+                &mut out.1[t.index]
+            };
             d.methods.add(&def.method, n);
             d.paths.add(&def.path, n);
             d.user_agents.add(&def.user_agent, n);
@@ -302,7 +370,6 @@ fn read_spool(
     let mut rd = noise::Reader::new(BufReader::with_capacity(1 << 20, &*spool));
     let mut families = FamilyCache::new();
     let mut slots: Vec<Slot> = Vec::new();
-    let no_surges = Vec::new();
     while let Some(item) = rd.next().context("reading back noise records")? {
         let line = match item {
             noise::Item::Def(at) => {
@@ -317,14 +384,29 @@ fn read_spool(
                 let category = usize::from(def.category);
                 // Storms name their client as the activity map keeps it (a long one shortened).
                 let client = crate::summary::shorten(&def.client);
-                slot.storms.clear();
-                slot.storms.extend(
-                    index
-                        .storms
-                        .get(&(category, &client[..]))
-                        .into_iter()
-                        .flatten(),
-                );
+                let storms_of = index.storms.get(&(category, &client[..]));
+                let surges_of = index.surges.get(&category);
+                slot.targets.clear();
+                slot.within = (1, 0);
+                for (storm, i) in storms_of
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| (true, i))
+                    .chain(surges_of.into_iter().flatten().map(|&i| (false, i)))
+                {
+                    let (start, end) = if storm {
+                        (storms[i].start, storms[i].end)
+                    } else {
+                        (surges[i].start, surges[i].end)
+                    };
+                    slot.targets.push(Target {
+                        storm,
+                        index: i,
+                        start,
+                        end,
+                        pending: 0,
+                    });
+                }
                 slot.family = CATEGORIES.get(category).map(|c| {
                     def.family.unwrap_or_else(|| {
                         in_category(families.family(&def.user_agent), c, &def.user_agent)
@@ -337,33 +419,24 @@ fn read_spool(
         let Some(slot) = slots.get_mut(line.slot as usize) else {
             continue;
         };
-        let def = rd.def(line.slot);
         let t = line.time;
-        let surges_of = index
-            .surges
-            .get(&usize::from(def.category))
-            .unwrap_or(&no_surges);
-        let storms_in = slot
-            .storms
-            .iter()
-            .filter(|&&i| (storms[i].start..=storms[i].end).contains(&t))
-            .map(|&i| (true, i));
-        let surges_in = surges_of
-            .iter()
-            .filter(|&&i| (surges[i].start..=surges[i].end).contains(&t))
-            .map(|&i| (false, i));
-        for (storm, i) in storms_in.chain(surges_in) {
-            let d = if storm { &mut out.0[i] } else { &mut out.1[i] };
-            *d.status.entry(line.status).or_default() += 1;
-            d.at(t);
-            match slot.pending.iter_mut().find(|p| (p.0, p.1) == (storm, i)) {
-                Some(p) => p.2 += 1,
-                None => slot.pending.push((storm, i, 1)),
-            }
+        slot.hits(t);
+        for &k in &slot.hits {
+            let target = &mut slot.targets[k];
+            let d = if target.storm {
+                &mut out.0[target.index]
+            } else {
+                &mut out.1[target.index]
+            };
+            d.at(t, line.status);
+            target.pending += 1;
         }
     }
     for (at, slot) in slots.iter_mut().enumerate() {
         slot.flush(rd.def(at as u32), out);
+    }
+    for d in out.0.iter_mut().chain(out.1.iter_mut()) {
+        d.end_run();
     }
     Ok(())
 }
@@ -389,12 +462,75 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The remembered targets of a second are those whose span holds it, for spans that
+        /// overlap or not and seconds in any order.
+        #[test]
+        fn a_slot_hits_the_spans_that_hold_each_second(
+            spans in proptest::collection::vec((0i64..500, 0i64..200), 0..12),
+            times in proptest::collection::vec(0i64..800, 1..100),
+        ) {
+            let mut slot = Slot {
+                targets: spans
+                    .iter()
+                    .enumerate()
+                    .map(|(index, &(start, len))| Target {
+                        storm: index % 2 == 0,
+                        index,
+                        start,
+                        end: start + len,
+                        pending: 0,
+                    })
+                    .collect(),
+                within: (1, 0),
+                ..Slot::default()
+            };
+            for t in times {
+                let want: Vec<usize> = (0..spans.len())
+                    .filter(|&k| (spans[k].0..=spans[k].0 + spans[k].1).contains(&t))
+                    .collect();
+                proptest::prop_assert_eq!(slot.hits(t), &want[..], "second {}", t);
+            }
+        }
+
+        /// Counting runs of requests gives the statuses, minutes, seconds and quota that
+        /// counting each request gives, runs broken by a second or a status or not at all.
+        #[test]
+        fn runs_count_what_single_requests_count(
+            reqs in proptest::collection::vec((0i64..300, 0u16..3, 1usize..5), 0..200),
+            quota in 1usize..120,
+        ) {
+            let mut d = Details { quota, ..Details::default() };
+            let (mut status, mut minutes, mut seconds) =
+                (BTreeMap::new(), HashMap::<i64, u64>::new(), HashMap::<i64, u64>::new());
+            for &(t, s, times) in &reqs {
+                let s = [404, 403, 301][usize::from(s)];
+                for _ in 0..times {
+                    d.at(t, s);
+                    *status.entry(s).or_default() += 1;
+                    *minutes.entry(t.div_euclid(60)).or_default() += 1;
+                    *seconds.entry(t).or_default() += 1;
+                }
+            }
+            d.end_run();
+            proptest::prop_assert_eq!(&d.status, &status);
+            proptest::prop_assert_eq!(&d.minutes.into_iter().collect::<BTreeMap<_, _>>(),
+                &minutes.into_iter().collect::<BTreeMap<_, _>>());
+            proptest::prop_assert_eq!(d.coarse, seconds.len() > quota);
+            if !d.coarse {
+                proptest::prop_assert_eq!(d.seconds.into_iter().collect::<BTreeMap<_, _>>(),
+                    seconds.into_iter().collect::<BTreeMap<_, _>>());
+            }
+        }
+    }
+
     #[test]
     fn sliding_peak_spans_minute_boundaries() {
         let mut d = Details::default();
         for t in [50, 55, 59, 60, 61, 65, 109, 110, 200] {
-            d.at(t);
+            d.at(t, 404);
         }
+        d.end_run();
         // 50..109 holds 7 requests; no other 60 s window holds more.
         assert_eq!(d.peak_60s(), 7);
         assert!(d.peak_60s_exact());
@@ -409,8 +545,9 @@ mod tests {
                 ..Details::default()
             };
             for &t in order {
-                d.at(t);
+                d.at(t, 404);
             }
+            d.end_run();
             assert!(d.seconds.is_empty(), "the seconds are given up");
             (d.peak_60s(), d.peak_60s_exact())
         };
@@ -433,9 +570,10 @@ mod tests {
                     ..Details::default()
                 };
                 for &t in ts {
-                    d.at(t);
+                    d.at(t, 404);
                     d.paths.add(format!("/p{}", t % 7).as_bytes(), 1);
                 }
+                d.end_run();
                 d
             };
             let whole = count(&times);
