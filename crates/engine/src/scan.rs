@@ -670,6 +670,7 @@ mod memo_tests {
         stage_keys: 1,
         stage_cells: 1,
         stage_bytes: 1,
+        table_bytes: usize::MAX,
         window: 4096,
     };
 
@@ -687,8 +688,16 @@ mod memo_tests {
             let want = report(&cfg, TINY, &text);
             // A table of 8 entries evicts all the time; the default one rarely.
             let limits = if small {
-                // Judging every 8 lines, it also stands aside for 120 lines at a time.
-                Limits { slots: 8, stage_keys: 5, stage_cells: 7, stage_bytes: 300, window: 8 }
+                // Judging every 8 lines, it also stands aside for 120 lines at a time, and
+                // its 1,000 bytes take two or three keys: the others are counted unkept.
+                Limits {
+                    slots: 8,
+                    stage_keys: 5,
+                    stage_cells: 7,
+                    stage_bytes: 300,
+                    table_bytes: 1000,
+                    window: 8,
+                }
             } else {
                 Limits::default()
             };
@@ -724,6 +733,37 @@ mod memo_tests {
         scanner.memo.flush(&mut scanner.summary);
         let held = scanner.summary.activity.exact_weight();
         assert!(held > 0 && held <= 500 + 500 / 4, "{held} cells held");
+    }
+
+    /// Distinct keys with long agents fill the table up to its bytes and no further, and the
+    /// bytes the memo counts are its entries' buffers.
+    #[test]
+    fn the_table_holds_its_bytes() {
+        let cfg = ScanConfig::default();
+        let format = LogFormat::preset("pantheon").unwrap();
+        let limits = Limits {
+            table_bytes: 40_000,
+            ..Limits::default()
+        };
+        let mut scanner = Scanner::with_memo(&cfg, limits);
+        let mut text = String::new();
+        for n in 0..3000 {
+            let agent = "x".repeat(if n % 3 == 0 { 400 } else { 20 });
+            text.push_str(&format!(
+                "10.0.0.1 - - [01/Mar/2024:05:00:00 +0000]  \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 5 \"-\" \"{agent} {n}\" 0.100 \"198.51.100.{}\"\n",
+                n % 200
+            ));
+        }
+        let at = BlockInfo {
+            source: 0,
+            seq: 0,
+            format: &format,
+        };
+        scanner.scan_block(at, text.as_bytes());
+        let (counted, held, used) = scanner.memo.table_bytes();
+        assert_eq!(counted, held);
+        assert!(held <= 40_000 && held > 30_000, "{held} bytes");
+        assert!(used > 40, "{used} entries in use");
     }
 
     /// The lines above make a storm whose details come from the spool, so the property
