@@ -38,8 +38,13 @@ pub fn render(report: &Report, output: Output, style: Style, w: &mut dyn Write) 
         Output::Html => html::render(report, w),
         Output::Prometheus => prometheus::render(Some(report), None, style.now, w),
         Output::Json => {
-            serde_json::to_writer_pretty(&mut *w, report)?;
-            writeln!(w)
+            // serde_json writes a few bytes at a time: through `dyn Write` each was a call
+            // (a 2.6 MB report of 7,200 minutes took 75M instructions); a buffer of its own
+            // makes them copies.
+            let mut w = io::BufWriter::with_capacity(1 << 16, w);
+            serde_json::to_writer_pretty(&mut w, report)?;
+            writeln!(w)?;
+            w.flush()
         }
     }
 }
