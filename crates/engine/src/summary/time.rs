@@ -273,24 +273,29 @@ impl Tally for Activity {
             self.cells.extend_from_slice(rest);
             return;
         }
-        let mut out = Vec::with_capacity(self.cells.len() + other.cells.len());
-        let (mut a, mut b) = (self.cells.iter().peekable(), other.cells.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.minute < y.minute => a.next(),
-                (Some(x), Some(y)) if x.minute > y.minute => b.next(),
-                (Some(_), Some(_)) => {
-                    let mut c = *a.next().expect("peeked");
-                    join(&mut c, b.next().expect("peeked"));
-                    out.push(c);
-                    continue;
-                }
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => b.next(),
-                (None, None) => break,
-            };
-            out.push(*next.expect("peeked"));
+        // Two workers' lists interleave in runs (each worker's blocks cover minutes of the
+        // log): each run is found by a binary search and copied whole.
+        let (a, b) = (&self.cells[..], &other.cells[..]);
+        let mut out = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
+            if x.minute < y.minute {
+                let k = i + a[i..].partition_point(|c| c.minute < y.minute);
+                out.extend_from_slice(&a[i..k]);
+                i = k;
+            } else if x.minute > y.minute {
+                let k = j + b[j..].partition_point(|c| c.minute < x.minute);
+                out.extend_from_slice(&b[j..k]);
+                j = k;
+            } else {
+                let mut c = *x;
+                join(&mut c, y);
+                out.push(c);
+                (i, j) = (i + 1, j + 1);
+            }
         }
+        out.extend_from_slice(&a[i..]);
+        out.extend_from_slice(&b[j..]);
         out.shrink_to_fit();
         self.cells = out;
     }
