@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times noisegate against the tools people use on the same generated Pantheon log, in one run,
-# as whole processes: several rounds each, the median wall time and the peak RSS. Writes
+# as whole processes: several rounds, each through every command in turn, the median wall time
+# and the peak RSS. Writes
 # BENCHMARKS.md (machine, commands, table, targets).
 #
 #   benches/compare.sh [SIZE] [ROUNDS] [BASELINE]    # defaults: 1G, 3, HEAD~1
@@ -55,21 +56,33 @@ slice_bytes=$(stat -L -c %s "$work/slice.log")
 cat "$log" "$log.gz" "$work"/half-*.log.gz "$noisy" "$long" > /dev/null   # warm the page cache
 
 rows=()
-# run NAME SCALE COMMAND...: ROUNDS runs; records the median seconds and the peak RSS.
+names=() scales=() cmds=()
+# run NAME SCALE COMMAND...: adds a row; `measure` times every row ROUNDS times, a round
+# through all rows at a time (so a change in the machine's load over the run falls on every
+# row alike, not on the rows timed last), and records each median and peak RSS.
 run() {
-  local name=$1 scale=$2; shift 2
-  local times=() peak=0 t m
-  for _ in $(seq "$rounds"); do
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" bash -c "$*" > /dev/null 2>&1 || true
-    read -r t m < "$work/time.txt"
-    times+=("$t")
-    if (( m > peak )); then peak=$m; fi
+  names+=("$1"); scales+=("$2"); shift 2; cmds+=("$*")
+}
+measure() {
+  local n=${#names[@]} i t m
+  local -a times peaks
+  for i in $(seq 0 $((n - 1))); do times[i]=""; peaks[i]=0; done
+  for r in $(seq "$rounds"); do
+    echo "round $r of $rounds"
+    for i in $(seq 0 $((n - 1))); do
+      /usr/bin/time -f "%e %M" -o "$work/time.txt" bash -c "${cmds[i]}" > /dev/null 2>&1 || true
+      read -r t m < "$work/time.txt"
+      times[i]="${times[i]} $t"
+      if (( m > peaks[i] )); then peaks[i]=$m; fi
+    done
   done
-  local median
-  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  median=$(awk -v t="$median" -v s="$scale" 'BEGIN {printf "%.2f", t * s}')
-  rows+=("$name"$'\t'"$median"$'\t'"$((peak / 1024))"$'\t'"$*")
-  printf '%-44s %8s s %6s MB\n' "$name" "$median" "$((peak / 1024))"
+  for i in $(seq 0 $((n - 1))); do
+    local median
+    median=$(printf '%s\n' ${times[i]} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    median=$(awk -v t="$median" -v s="${scales[i]}" 'BEGIN {printf "%.2f", t * s}')
+    rows+=("${names[i]}"$'\t'"$median"$'\t'"$((peaks[i] / 1024))"$'\t'"${cmds[i]}")
+    printf '%-44s %8s s %6s MB\n' "${names[i]}" "$median" "$((peaks[i] / 1024))"
+  done
 }
 have() { command -v "$1" > /dev/null; }
 
@@ -107,6 +120,8 @@ if have goaccess; then
   run "goaccess (100 MB slice, scaled)" "$slice_scale" "goaccess --log-format='$fmt' --date-format=%d/%b/%Y --time-format=%T -o $work/goaccess.json $work/slice.log"
 fi
 
+measure
+
 # The output must not change: this build's JSON report against the baseline's, on every corpus
 # and sample.
 same="not checked"
@@ -139,7 +154,7 @@ ng2=$(secs "noisegate FILE (2 threads)"); ng1=$(secs "noisegate --threads 1 FILE
   echo
   echo "Made by \`benches/compare.sh $size $rounds\` on $(date -u +%Y-%m-%d): $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB, page cache warm."
   echo "Input: a generated Pantheon-format log (\`genlog --bytes $size\`), $bytes bytes, $lines lines; the other two corpora are scaled to its size (see the script)."
-  echo "Median of $rounds runs as whole processes; peak RSS is the largest of the runs."
+  echo "Median of $rounds runs as whole processes, each round through every command in turn; peak RSS is the largest of the runs."
   echo
   echo "| command | median s | MB/s | lines/s | peak RSS MB |"
   echo "|---|---:|---:|---:|---:|"
