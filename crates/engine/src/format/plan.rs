@@ -686,7 +686,7 @@ fn step<'a, 'p>(
     json: bool,
 ) -> Result<usize, Miss<'p>> {
     let rest = &line[pos..];
-    let Some(end) = value_end(v, rest) else {
+    let Some(end) = value_end(v, line, pos) else {
         return Err(layout_miss(v, rest, pos));
     };
     if store(rec, v.field, &rest[..end], times, json).is_none() {
@@ -725,38 +725,38 @@ fn op_as<'a, 'p, const JSON: bool>(
     let end = match op {
         Op::Any => return step(v, line, pos, rec, times, JSON),
         Op::RequestSearch => {
-            let end = search_end(v, rest, pos)?;
+            let end = search_end(v, line, pos)?;
             rec.request = Some(&rest[..end]);
             end
         }
         Op::UserAgentSearch => {
-            let end = search_end(v, rest, pos)?;
+            let end = search_end(v, line, pos)?;
             rec.user_agent = Some(&rest[..end]);
             end
         }
         Op::ForwardedForSearch => {
-            let end = search_end(v, rest, pos)?;
+            let end = search_end(v, line, pos)?;
             rec.forwarded_for = Some(&rest[..end]);
             end
         }
         Op::RemoteAddrToken => {
-            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.remote_addr = Some(&rest[..end]);
             end
         }
         Op::MethodToken => {
-            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.method = Some(&rest[..end]);
             end
         }
         Op::HostToken => {
-            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.host = Some(&rest[..end]);
             end
         }
-        Op::SkipSearch => search_end(v, rest, pos)?,
+        Op::SkipSearch => search_end(v, line, pos)?,
         Op::StatusByte => {
-            let Some(end) = find_byte(rest, &v.lit.splat) else {
+            let Some(end) = find_byte_at(line, pos, &v.lit.splat) else {
                 return Err(layout_miss(v, rest, pos));
             };
             let value = &rest[..end];
@@ -778,7 +778,7 @@ fn op_as<'a, 'p, const JSON: bool>(
                     return Ok(pos + end + v.after.len());
                 }
             }
-            let Some(end) = token_end(v, rest) else {
+            let Some(end) = token_end(v, line, pos) else {
                 return Err(layout_miss(v, rest, pos));
             };
             if !(JSON && end == 0) {
@@ -790,7 +790,7 @@ fn op_as<'a, 'p, const JSON: bool>(
             end
         }
         Op::SecondsToken => {
-            let Some(end) = token_end(v, rest) else {
+            let Some(end) = token_end(v, line, pos) else {
                 return Err(layout_miss(v, rest, pos));
             };
             let value = &rest[..end];
@@ -805,7 +805,7 @@ fn op_as<'a, 'p, const JSON: bool>(
         Op::TimeFixed(n) => {
             let end = match rest.get(n..) {
                 Some(after) if v.after_at(after) => n,
-                _ => match find_literal(rest, 0, v) {
+                _ => match find_literal(line, pos, 0, v) {
                     Some(end) => end,
                     None => return Err(layout_miss(v, rest, pos)),
                 },
@@ -825,18 +825,18 @@ fn op_as<'a, 'p, const JSON: bool>(
 
 /// [`value_end`] for [`Find::Search`], or the miss.
 #[inline(always)]
-fn search_end<'p>(v: &'p VarStep, rest: &[u8], pos: usize) -> Result<usize, Miss<'p>> {
-    find_literal(rest, 0, v).ok_or_else(|| layout_miss(v, rest, pos))
+fn search_end<'p>(v: &'p VarStep, line: &[u8], pos: usize) -> Result<usize, Miss<'p>> {
+    find_literal(line, pos, 0, v).ok_or_else(|| layout_miss(v, &line[pos..], pos))
 }
 
 /// [`value_end`] for [`Find::Token`].
 #[inline(always)]
-fn token_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
-    let i = find_byte(rest, &v.lit.splat)?;
-    if v.after_at(&rest[i..]) {
+fn token_end(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
+    let i = find_byte_at(line, pos, &v.lit.splat)?;
+    if v.after_at(&line[pos + i..]) {
         return Some(i);
     }
-    find_literal(rest, i, v)
+    find_literal(line, pos, i, v)
 }
 
 /// The literal after `v` is missing.
@@ -860,14 +860,16 @@ fn trailing_miss<'p>(pos: usize) -> Miss<'p> {
     Miss::new(Reject::TrailingData, pos)
 }
 
-/// Where the value of `v` ends in `rest`, which must then continue with `v.after`. Always
-/// inlined: once the anchored reading grew the parser, the compiler stopped inlining it, and a
-/// call per field cost 6% of a scan (hyperfine, 1 thread, 1 GB: 1.165 -> 1.103 s).
+/// Where the value of `v` at `pos` ends in `line` (as an offset from `pos`); the line must
+/// then continue with `v.after`. Always inlined: once the anchored reading grew the parser,
+/// the compiler stopped inlining it, and a call per field cost 6% of a scan (hyperfine, 1
+/// thread, 1 GB: 1.165 -> 1.103 s).
 #[inline(always)]
-fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
+fn value_end(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
+    let rest = line.get(pos..)?;
     let from = match v.find {
         Find::Rest => return Some(rest.len()),
-        Find::EndToken => return Some(find_byte(rest, &[b' '; 16]).unwrap_or(rest.len())),
+        Find::EndToken => return Some(find_byte_at(line, pos, &[b' '; 16]).unwrap_or(rest.len())),
         Find::Fixed(n) => {
             if rest.len() >= n && v.after_at(&rest[n..]) {
                 return Some(n);
@@ -876,16 +878,32 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
         }
         Find::TimeList => time_list_len(rest),
         Find::Token => {
-            let i = find_byte(rest, &v.lit.splat)?;
+            let i = find_byte_at(line, pos, &v.lit.splat)?;
             if v.after_at(&rest[i..]) {
                 return Some(i);
             }
             i
         }
-        Find::TokenByte => return find_byte(rest, &v.lit.splat),
+        Find::TokenByte => return find_byte_at(line, pos, &v.lit.splat),
         Find::Search => 0,
     };
-    find_literal(rest, from, v)
+    find_literal(line, pos, from, v)
+}
+
+/// The first `pat[0]` in `line[at..]`, as an offset from `at`: [`find_byte`], except that a
+/// value within 16 bytes of the line's end (the last of a format, `"1.2.3.4"`) is read in
+/// the line's last 16 bytes by one compare, the bytes before `at` shifted out of the mask.
+#[inline(always)]
+fn find_byte_at(line: &[u8], at: usize, pat: &Splat) -> Option<usize> {
+    let hay = line.get(at..)?;
+    if hay.len() < 16 {
+        if let Some(w) = line.last_chunk::<16>() {
+            // `hay` is the last `hay.len()` bytes of `w`.
+            let m = eq_mask(w, pat) >> (16 - hay.len());
+            return (m != 0).then(|| m.trailing_zeros() as usize);
+        }
+    }
+    find_byte(hay, pat)
 }
 
 /// The first `b` in a short `hay` (a number, an address, a referer): 16, then 32 bytes at a
@@ -894,7 +912,7 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
 #[inline(always)]
 fn find_byte(hay: &[u8], pat: &Splat) -> Option<usize> {
     let Some(w) = hay.first_chunk::<16>() else {
-        return find_byte_swar(hay, pat[0]);
+        return find_byte_short(hay, pat[0]);
     };
     // Most values end within their first 16 bytes.
     let m = eq_mask(w, pat);
@@ -959,6 +977,15 @@ fn eq_mask_portable(w: &[u8; 16], b: u8) -> u32 {
     m
 }
 
+/// [`find_byte_swar`] out of line: the walk reads the end of a line by [`find_byte_at`], so
+/// that fewer than 16 bytes reach [`find_byte`] only in lines that short, and the word
+/// search's constants need no registers in the walk.
+#[cold]
+#[inline(never)]
+fn find_byte_short(hay: &[u8], b: u8) -> Option<usize> {
+    find_byte_swar(hay, b)
+}
+
 /// [`find_byte`] for fewer than 16 bytes: 8 at a time in a register, the last 8 read as
 /// one word too.
 #[inline(always)]
@@ -1000,12 +1027,14 @@ fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
     }
 }
 
-/// The first occurrence of `v.after` in `hay` at or after `from` that is a real delimiter (a
-/// quote preceded by an odd number of backslashes is part of the value).
+/// The first occurrence of `v.after` in `hay` (`line[at..]`, the value and what follows it)
+/// at or after `from` that is a real delimiter (a quote preceded by an odd number of
+/// backslashes is part of the value); an offset from `at`.
 #[inline(always)]
-fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
+fn find_literal(line: &[u8], at: usize, from: usize, v: &VarStep) -> Option<usize> {
+    let hay = line.get(at..)?;
     let first = v.lit.first;
-    let mut i = from + find_near(hay.get(from..)?, &v.lit.splat)?;
+    let mut i = from + find_near(line, at.checked_add(from)?, &v.lit.splat)?;
     loop {
         if v.after_at(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
             return Some(i);
@@ -1015,14 +1044,15 @@ fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
     }
 }
 
-/// The first `b` in `hay`: the first 128 bytes as [`find_byte`] does, the rest by `memchr`.
-/// Most values end within them (an address, `-`, a short referer), and setting up the
-/// vectorized search costs more than reading them.
+/// The first `pat[0]` in `line[at..]`, as an offset from `at`: the first 128 bytes as
+/// [`find_byte_at`] does, the rest by `memchr`. Most values end within them (an address,
+/// `-`, a short referer), and setting up the vectorized search costs more than reading them.
 #[inline(always)]
-fn find_near(hay: &[u8], pat: &Splat) -> Option<usize> {
+fn find_near(line: &[u8], at: usize, pat: &Splat) -> Option<usize> {
     const NEAR: usize = 128;
+    let hay = line.get(at..)?;
     if hay.len() <= NEAR {
-        return find_byte(hay, pat);
+        return find_byte_at(line, at, pat);
     }
     match find_byte(&hay[..NEAR], pat) {
         Some(i) => Some(i),
@@ -1231,8 +1261,17 @@ mod tests {
             fn find_byte_is_position(hay in bytes(80), b in prop::sample::select(b" \"-x".to_vec())) {
                 let want = hay.iter().position(|&c| c == b);
                 prop_assert_eq!(find_byte(&hay, &[b; 16]), want);
-                prop_assert_eq!(find_near(&hay, &[b; 16]), want);
+                prop_assert_eq!(find_near(&hay, 0, &[b; 16]), want);
                 prop_assert_eq!(find_byte_swar(&hay, b), want);
+            }
+
+            /// The searches of a value within a line (after other bytes, which may hold the
+            /// searched byte) find what a byte loop over the value finds.
+            #[test]
+            fn find_byte_at_is_position(line in bytes(80), at in 0usize..90, b in prop::sample::select(b" \"-x".to_vec())) {
+                let want = line.get(at..).and_then(|hay| hay.iter().position(|&c| c == b));
+                prop_assert_eq!(find_byte_at(&line, at, &[b; 16]), want);
+                prop_assert_eq!(find_near(&line, at, &[b; 16]), want);
             }
 
             /// The vector compare and the portable loop agree.
@@ -1299,14 +1338,17 @@ mod tests {
             /// `find_literal` finds the first occurrence not escaped by an odd number of
             /// backslashes (for a literal that starts with a quote), from any start.
             #[test]
-            fn find_literal_is_first_real_delimiter(hay in bytes(100), lit in bytes(4), from in 0usize..100) {
+            fn find_literal_is_first_real_delimiter(before in bytes(20), hay in bytes(100), lit in bytes(4), from in 0usize..100) {
                 prop_assume!(!lit.is_empty());
                 let naive = (from..hay.len()).find(|&i| {
                     let odd = hay[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1;
                     hay[i..].starts_with(&lit) && !(lit[0] == b'"' && odd)
                 });
                 let want = if from > hay.len() { None } else { naive };
-                prop_assert_eq!(find_literal(&hay, from, &step(&lit)), want);
+                prop_assert_eq!(find_literal(&hay, 0, from, &step(&lit)), want);
+                // The same value after other bytes of its line.
+                let line = [&before[..], &hay[..]].concat();
+                prop_assert_eq!(find_literal(&line, before.len(), from, &step(&lit)), want);
             }
         }
     }
