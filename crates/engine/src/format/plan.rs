@@ -153,6 +153,9 @@ struct Lit {
     first: u8,
     /// `first` 16 times: the pattern the searches compare with, made once.
     splat: Splat,
+    /// `first` is no byte of a number (a digit or `.`), so a number read from a word ends
+    /// where the search for `first` would end it.
+    after_number: bool,
 }
 
 /// A byte repeated 16 times, for [`eq_mask`].
@@ -173,6 +176,9 @@ impl Lit {
             short,
             first: lit.first().copied().unwrap_or(0),
             splat: [lit.first().copied().unwrap_or(0); 16],
+            after_number: lit
+                .first()
+                .is_some_and(|&c| !c.is_ascii_digit() && c != b'.'),
         }
     }
 }
@@ -756,6 +762,13 @@ fn op_as<'a, 'p, const JSON: bool>(
         }
         Op::SkipSearch => search_end(v, line, pos)?,
         Op::StatusByte => {
+            // Three digits and the one-byte literal, read from one word.
+            if v.lit.after_number {
+                if let Some(s) = field::leading_status(rest, v.lit.first) {
+                    rec.status = Some(s);
+                    return Ok(pos + 3 + v.after.len());
+                }
+            }
             let Some(end) = find_byte_at(line, pos, &v.lit.splat) else {
                 return Err(layout_miss(v, rest, pos));
             };
@@ -790,6 +803,15 @@ fn op_as<'a, 'p, const JSON: bool>(
             end
         }
         Op::SecondsToken => {
+            // nginx's `0.031`, then the literal, read from one word.
+            if v.lit.after_number {
+                if let Some(us) = field::leading_seconds(rest, v.lit.first) {
+                    if v.after_at(&rest[5..]) {
+                        rec.request_time_us = Some(us);
+                        return Ok(pos + 5 + v.after.len());
+                    }
+                }
+            }
             let Some(end) = token_end(v, line, pos) else {
                 return Err(layout_miss(v, rest, pos));
             };
@@ -1300,6 +1322,12 @@ mod tests {
                     4 => prop::collection::vec(prop::sample::select(b"0123456789".to_vec()), 1..10),
                     1 => prop::collection::vec(prop::sample::select(b"0123456789.-x ".to_vec()), 0..12),
                 ],
+                // `$request_time`: mostly as nginx writes it (read from a word).
+                time in prop_oneof![
+                    3 => (0u64..10_000).prop_map(|ms| format!("{}.{:03}", ms / 1000, ms % 1000)),
+                    1 => prop::collection::vec(prop::sample::select(b"0123456789.-x \"".to_vec()), 0..8)
+                        .prop_map(|t| String::from_utf8_lossy(&t).into_owned()),
+                ],
                 json in any::<bool>(),
             ) {
                 // The Pantheon layout, nginx's `combined` and one with the other fused pairs;
@@ -1313,9 +1341,9 @@ mod tests {
                 let f: Vec<String> = fields.iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect();
                 let lines = [
                     format!("{} - {} [10/Mar/2024:00:00:0{} +0000]  \"{}\" {} {} \"{}\" \"{}\" {} \"{}\"",
-                        f[0], f[1], &d[..d.len().min(1)], f[2], &d[..d.len().min(3)], d, f[3], f[4], d, f[6]),
-                    format!("{} {} [10/Mar/2024:00:00:00 +0000] {} \"{}\" {} {}", f[7], d, &d[..d.len().min(3)], f[8], d, f[0]),
-                    format!("{} {} [{}] {} \"{}\" {} {}", f[7], f[1], f[2], f[3], f[4], d, f[6]),
+                        f[0], f[1], &d[..d.len().min(1)], f[2], &d[..d.len().min(3)], d, f[3], f[4], time, f[6]),
+                    format!("{} {} [10/Mar/2024:00:00:00 +0000] {} \"{}\" {} {}", f[7], d, &d[..d.len().min(3)], f[8], time, f[0]),
+                    format!("{} {} [{}] {} \"{}\" {} {}", f[7], f[1], f[2], f[3], f[4], time, f[6]),
                     format!("{} - {} [10/Mar/2024:00:00:0{} +0000] \"{}\" {} {} \"{}\" \"{}\"",
                         f[0], f[1], &d[..d.len().min(1)], f[2], &d[..d.len().min(3)], d, f[3], f[4]),
                 ];
