@@ -918,14 +918,16 @@ fn value_end(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
 #[inline(always)]
 fn find_byte_at(line: &[u8], at: usize, pat: &Splat) -> Option<usize> {
     let hay = line.get(at..)?;
-    if hay.len() < 16 {
-        if let Some(w) = line.last_chunk::<16>() {
-            // `hay` is the last `hay.len()` bytes of `w`.
-            let m = eq_mask(w, pat) >> (16 - hay.len());
-            return (m != 0).then(|| m.trailing_zeros() as usize);
-        }
+    // The long value first: one test of the length on the way to the first compare.
+    if hay.len() >= 16 {
+        return find_byte(hay, pat);
     }
-    find_byte(hay, pat)
+    let Some(w) = line.last_chunk::<16>() else {
+        return find_byte_short(hay, pat);
+    };
+    // `hay` is the last `hay.len()` bytes of `w`.
+    let m = eq_mask(w, pat) >> (16 - hay.len());
+    (m != 0).then(|| m.trailing_zeros() as usize)
 }
 
 /// The first `b` in a short `hay` (a number, an address, a referer): 16, then 32 bytes at a
@@ -934,7 +936,7 @@ fn find_byte_at(line: &[u8], at: usize, pat: &Splat) -> Option<usize> {
 #[inline(always)]
 fn find_byte(hay: &[u8], pat: &Splat) -> Option<usize> {
     let Some(w) = hay.first_chunk::<16>() else {
-        return find_byte_short(hay, pat[0]);
+        return find_byte_short(hay, pat);
     };
     // Most values end within their first 16 bytes.
     let m = eq_mask(w, pat);
@@ -1004,8 +1006,8 @@ fn eq_mask_portable(w: &[u8; 16], b: u8) -> u32 {
 /// search's constants need no registers in the walk.
 #[cold]
 #[inline(never)]
-fn find_byte_short(hay: &[u8], b: u8) -> Option<usize> {
-    find_byte_swar(hay, b)
+fn find_byte_short(hay: &[u8], pat: &Splat) -> Option<usize> {
+    find_byte_swar(hay, pat[0])
 }
 
 /// [`find_byte`] for fewer than 16 bytes: 8 at a time in a register, the last 8 read as
