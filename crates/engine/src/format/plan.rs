@@ -77,8 +77,10 @@ enum Op {
     TimeFixed(usize),
 }
 
-/// A format whose steps are all known when noisegate is compiled: the forward walk runs them
-/// as straight-line code, each step's `match` on its [`Op`] resolved by the compiler. The
+/// A format whose steps are all known when noisegate is compiled, and whose literals all fit
+/// a word ([`Lit::short`]): the forward walk runs them as straight-line code, each step's
+/// `match` on its [`Op`] resolved by the compiler, each literal compared without testing
+/// its length. The
 /// dispatch and the loop around it cost about 10 instructions a step, a sixth of an ordinary
 /// line's walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,7 +189,15 @@ impl VarStep {
     /// `hay.starts_with(&self.after)`.
     #[inline(always)]
     fn after_at(&self, hay: &[u8]) -> bool {
-        if self.lit.short {
+        self.after_at_as::<false>(hay)
+    }
+
+    /// [`VarStep::after_at`]; with `SHORT`, for a literal known to fit the word
+    /// ([`Lit::short`], as in the formats of a [`Shape`]), without testing that it does.
+    #[inline(always)]
+    fn after_at_as<const SHORT: bool>(&self, hay: &[u8]) -> bool {
+        debug_assert!(!SHORT || self.lit.short, "a literal of 1 to 8 bytes");
+        if SHORT || self.lit.short {
             if let Some(w) = hay.first_chunk::<8>() {
                 return (u64::from_le_bytes(*w) ^ self.lit.word) & self.lit.mask == 0;
             }
@@ -395,7 +405,11 @@ impl Plan {
             };
         }
         let ops: Vec<Op> = self.vars.iter().map(|v| v.op).collect();
-        self.shape = if ops == PANTHEON {
+        // The shapes' walks compare every literal as one word without testing that it fits.
+        let short = self.vars.iter().all(|v| v.lit.short);
+        self.shape = if !short {
+            Shape::Other
+        } else if ops == PANTHEON {
             Shape::Pantheon
         } else if ops == COMBINED {
             Shape::Combined
@@ -558,16 +572,16 @@ impl Plan {
         };
         let [oa, ob, oc, od, oe, of, og, oh, oi, oj] = PANTHEON;
         let mut pos = self.lead.len();
-        pos = op_as::<JSON>(a, oa, line, pos, rec, times)?;
-        pos = op_as::<JSON>(b, ob, line, pos, rec, times)?;
-        pos = op_as::<JSON>(c, oc, line, pos, rec, times)?;
-        pos = op_as::<JSON>(d, od, line, pos, rec, times)?;
-        pos = op_as::<JSON>(e, oe, line, pos, rec, times)?;
-        pos = op_as::<JSON>(f, of, line, pos, rec, times)?;
-        pos = op_as::<JSON>(g, og, line, pos, rec, times)?;
-        pos = op_as::<JSON>(h, oh, line, pos, rec, times)?;
-        pos = op_as::<JSON>(i, oi, line, pos, rec, times)?;
-        pos = op_as::<JSON>(j, oj, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(a, oa, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(b, ob, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(c, oc, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(d, od, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(e, oe, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(f, of, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(g, og, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(h, oh, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(i, oi, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(j, oj, line, pos, rec, times)?;
         self.end(line, pos)
     }
 
@@ -584,14 +598,14 @@ impl Plan {
         };
         let [oa, ob, oc, od, oe, of, og, oh] = COMBINED;
         let mut pos = self.lead.len();
-        pos = op_as::<JSON>(a, oa, line, pos, rec, times)?;
-        pos = op_as::<JSON>(b, ob, line, pos, rec, times)?;
-        pos = op_as::<JSON>(c, oc, line, pos, rec, times)?;
-        pos = op_as::<JSON>(d, od, line, pos, rec, times)?;
-        pos = op_as::<JSON>(e, oe, line, pos, rec, times)?;
-        pos = op_as::<JSON>(f, of, line, pos, rec, times)?;
-        pos = op_as::<JSON>(g, og, line, pos, rec, times)?;
-        pos = op_as::<JSON>(h, oh, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(a, oa, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(b, ob, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(c, oc, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(d, od, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(e, oe, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(f, of, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(g, og, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(h, oh, line, pos, rec, times)?;
         self.end(line, pos)
     }
 
@@ -710,7 +724,7 @@ fn op_step<'a, 'p, const JSON: bool>(
     rec: &mut Record<'a>,
     times: &mut TimeCache,
 ) -> Result<usize, Miss<'p>> {
-    op_as::<JSON>(v, v.op, line, pos, rec, times)
+    op_as::<JSON, false>(v, v.op, line, pos, rec, times)
 }
 
 /// [`op_step`] with the step's [`Op`] given: `v.op` itself, or the same op as a constant,
@@ -718,7 +732,7 @@ fn op_step<'a, 'p, const JSON: bool>(
 /// there each inlined copy keeps its own stack slots, some 70 KiB of them, and the ten in a row
 /// of [`Plan::walk_pantheon`] overflowed the stack of a worker thread.
 #[cfg_attr(not(debug_assertions), inline(always))]
-fn op_as<'a, 'p, const JSON: bool>(
+fn op_as<'a, 'p, const JSON: bool, const SHORT: bool>(
     v: &'p VarStep,
     op: Op,
     line: &'a [u8],
@@ -731,36 +745,36 @@ fn op_as<'a, 'p, const JSON: bool>(
     let end = match op {
         Op::Any => return step(v, line, pos, rec, times, JSON),
         Op::RequestSearch => {
-            let end = search_end(v, line, pos)?;
+            let end = search_end::<SHORT>(v, line, pos)?;
             rec.request = Some(&rest[..end]);
             end
         }
         Op::UserAgentSearch => {
-            let end = search_end(v, line, pos)?;
+            let end = search_end::<SHORT>(v, line, pos)?;
             rec.user_agent = Some(&rest[..end]);
             end
         }
         Op::ForwardedForSearch => {
-            let end = search_end(v, line, pos)?;
+            let end = search_end::<SHORT>(v, line, pos)?;
             rec.forwarded_for = Some(&rest[..end]);
             end
         }
         Op::RemoteAddrToken => {
-            let end = token_end(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end::<SHORT>(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.remote_addr = Some(&rest[..end]);
             end
         }
         Op::MethodToken => {
-            let end = token_end(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end::<SHORT>(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.method = Some(&rest[..end]);
             end
         }
         Op::HostToken => {
-            let end = token_end(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end::<SHORT>(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.host = Some(&rest[..end]);
             end
         }
-        Op::SkipSearch => search_end(v, line, pos)?,
+        Op::SkipSearch => search_end::<SHORT>(v, line, pos)?,
         Op::StatusByte => {
             // Three digits and the one-byte literal, read from one word.
             if v.lit.after_number {
@@ -786,12 +800,12 @@ fn op_as<'a, 'p, const JSON: bool>(
             // occurrence of that byte, where `token_end` ends the token too. Count read and
             // end found at once.
             if let Some((end, bytes)) = field::leading_number(rest) {
-                if v.after_at(&rest[end..]) {
+                if v.after_at_as::<SHORT>(&rest[end..]) {
                     rec.bytes = Some(bytes);
                     return Ok(pos + end + v.after.len());
                 }
             }
-            let Some(end) = token_end(v, line, pos) else {
+            let Some(end) = token_end::<SHORT>(v, line, pos) else {
                 return Err(layout_miss(v, rest, pos));
             };
             if !(JSON && end == 0) {
@@ -806,13 +820,13 @@ fn op_as<'a, 'p, const JSON: bool>(
             // nginx's `0.031`, then the literal, read from one word.
             if v.lit.after_number {
                 if let Some(us) = field::leading_seconds(rest, v.lit.first) {
-                    if v.after_at(&rest[5..]) {
+                    if v.after_at_as::<SHORT>(&rest[5..]) {
                         rec.request_time_us = Some(us);
                         return Ok(pos + 5 + v.after.len());
                     }
                 }
             }
-            let Some(end) = token_end(v, line, pos) else {
+            let Some(end) = token_end::<SHORT>(v, line, pos) else {
                 return Err(layout_miss(v, rest, pos));
             };
             let value = &rest[..end];
@@ -826,8 +840,8 @@ fn op_as<'a, 'p, const JSON: bool>(
         }
         Op::TimeFixed(n) => {
             let end = match rest.get(n..) {
-                Some(after) if v.after_at(after) => n,
-                _ => match find_literal(line, pos, 0, v) {
+                Some(after) if v.after_at_as::<SHORT>(after) => n,
+                _ => match find_literal::<SHORT>(line, pos, 0, v) {
                     Some(end) => end,
                     None => return Err(layout_miss(v, rest, pos)),
                 },
@@ -847,18 +861,22 @@ fn op_as<'a, 'p, const JSON: bool>(
 
 /// [`value_end`] for [`Find::Search`], or the miss.
 #[inline(always)]
-fn search_end<'p>(v: &'p VarStep, line: &[u8], pos: usize) -> Result<usize, Miss<'p>> {
-    find_literal(line, pos, 0, v).ok_or_else(|| layout_miss(v, &line[pos..], pos))
+fn search_end<'p, const SHORT: bool>(
+    v: &'p VarStep,
+    line: &[u8],
+    pos: usize,
+) -> Result<usize, Miss<'p>> {
+    find_literal::<SHORT>(line, pos, 0, v).ok_or_else(|| layout_miss(v, &line[pos..], pos))
 }
 
 /// [`value_end`] for [`Find::Token`].
 #[inline(always)]
-fn token_end(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
+fn token_end<const SHORT: bool>(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
     let i = find_byte_at(line, pos, &v.lit.splat)?;
-    if v.after_at(&line[pos + i..]) {
+    if v.after_at_as::<SHORT>(&line[pos + i..]) {
         return Some(i);
     }
-    find_literal(line, pos, i, v)
+    find_literal::<SHORT>(line, pos, i, v)
 }
 
 /// The literal after `v` is missing.
@@ -909,7 +927,7 @@ fn value_end(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
         Find::TokenByte => return find_byte_at(line, pos, &v.lit.splat),
         Find::Search => 0,
     };
-    find_literal(line, pos, from, v)
+    find_literal::<false>(line, pos, from, v)
 }
 
 /// The first `pat[0]` in `line[at..]`, as an offset from `at`: [`find_byte`], except that a
@@ -1053,14 +1071,20 @@ fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
 
 /// The first occurrence of `v.after` in `hay` (`line[at..]`, the value and what follows it)
 /// at or after `from` that is a real delimiter (a quote preceded by an odd number of
-/// backslashes is part of the value); an offset from `at`.
+/// backslashes is part of the value); an offset from `at`. `SHORT` as for
+/// [`VarStep::after_at_as`].
 #[inline(always)]
-fn find_literal(line: &[u8], at: usize, from: usize, v: &VarStep) -> Option<usize> {
+fn find_literal<const SHORT: bool>(
+    line: &[u8],
+    at: usize,
+    from: usize,
+    v: &VarStep,
+) -> Option<usize> {
     let hay = line.get(at..)?;
     let first = v.lit.first;
     let mut i = from + find_near(line, at.checked_add(from)?, &v.lit.splat)?;
     loop {
-        if v.after_at(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
+        if v.after_at_as::<SHORT>(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
             return Some(i);
         }
         i += 1;
@@ -1309,6 +1333,9 @@ mod tests {
             fn after_at_is_starts_with(hay in bytes(20), lit in bytes(12)) {
                 let v = step(&lit);
                 prop_assert_eq!(v.after_at(&hay), hay.starts_with(&lit));
+                if (1..=8).contains(&lit.len()) {
+                    prop_assert_eq!(v.after_at_as::<true>(&hay), hay.starts_with(&lit));
+                }
             }
 
             /// The fused steps ([`Op`]), and the known shapes' straight-line walks ([`Shape`]),
@@ -1375,10 +1402,13 @@ mod tests {
                     hay[i..].starts_with(&lit) && !(lit[0] == b'"' && odd)
                 });
                 let want = if from > hay.len() { None } else { naive };
-                prop_assert_eq!(find_literal(&hay, 0, from, &step(&lit)), want);
+                prop_assert_eq!(find_literal::<false>(&hay, 0, from, &step(&lit)), want);
+                if lit.len() <= 8 {
+                    prop_assert_eq!(find_literal::<true>(&hay, 0, from, &step(&lit)), want);
+                }
                 // The same value after other bytes of its line.
                 let line = [&before[..], &hay[..]].concat();
-                prop_assert_eq!(find_literal(&line, before.len(), from, &step(&lit)), want);
+                prop_assert_eq!(find_literal::<false>(&line, before.len(), from, &step(&lit)), want);
             }
         }
     }
