@@ -186,6 +186,44 @@ pub(crate) fn parse_status(b: &[u8]) -> Option<u16> {
     }
 }
 
+/// A status that `rest` starts with, when it is three digits followed by `next`: the
+/// value of [`parse_status`], read from one 4-byte word (`next` must be no digit).
+#[inline(always)]
+pub(crate) fn leading_status(rest: &[u8], next: u8) -> Option<u16> {
+    let w = u32::from_le_bytes(*rest.first_chunk::<4>()?);
+    // The three low bytes are digits (high nibble 3, still 3 once 6 is added), the top one
+    // is `next`.
+    const HIGH: u32 = 0x00f0_f0f0;
+    const ZEROS: u32 = 0x0030_3030;
+    if w & HIGH != ZEROS || w.wrapping_add(0x0006_0606) & HIGH != ZEROS || (w >> 24) as u8 != next {
+        return None;
+    }
+    Some((((w & 0xf) * 100) + ((w >> 8 & 0xf) * 10) + (w >> 16 & 0xf)) as u16)
+}
+
+/// `$request_time` as nginx writes it under ten seconds (`0.031`, `%T.%03M`) followed by
+/// `next`: the value of [`parse_seconds_us`], in microseconds, read from one 8-byte word
+/// (`next` must be no digit nor `.`). Any other shape is `None`.
+#[inline(always)]
+pub(crate) fn leading_seconds(rest: &[u8], next: u8) -> Option<u64> {
+    let w = u64::from_le_bytes(*rest.first_chunk::<8>()?);
+    // Bytes 0, 2, 3 and 4 are digits (high nibble 3, still 3 once 6 is added; the other
+    // bytes masked off), byte 1 is `.`, byte 5 is `next`.
+    const HIGH: u64 = 0x0000_00f0_f0f0_00f0;
+    const ZEROS: u64 = 0x0000_0030_3030_0030;
+    const SIX: u64 = 0x0000_0006_0606_0006;
+    let digits = w & 0x0000_00ff_ffff_00ff;
+    if digits & HIGH != ZEROS
+        || digits.wrapping_add(SIX) & HIGH != ZEROS
+        || (w >> 8) as u8 != b'.'
+        || (w >> 40) as u8 != next
+    {
+        return None;
+    }
+    let digit = |k: u32| (w >> (8 * k)) & 0xf;
+    Some(digit(0) * 1_000_000 + (digit(2) * 100 + digit(3) * 10 + digit(4)) * 1000)
+}
+
 /// A byte count: digits, or `-` for none.
 pub(crate) fn parse_bytes(b: &[u8]) -> Option<u64> {
     if b == b"-" {
@@ -475,6 +513,33 @@ mod tests {
                 let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
                 let want = (rest.len() >= 8 && (1..8).contains(&n)).then(|| (n, parse_u64(&rest[..n]).unwrap()));
                 prop_assert_eq!(leading_number(&rest), want);
+            }
+
+            /// A status or a time read from a word is what the search for the byte after it,
+            /// then the byte loop, read; and every three-digit status and `d.ddd` time is read.
+            #[test]
+            fn leading_status_and_seconds_are_search_then_parse(
+                rest in prop::collection::vec(prop_oneof![
+                    6 => prop::sample::select(b"0123456789".to_vec()),
+                    1 => prop::sample::select(b". \"-x/:\xff".to_vec()),
+                ], 0..10),
+                next in prop::sample::select(b" \"x,".to_vec()),
+                status in 0u16..1000,
+                ms in 0u64..10_000,
+            ) {
+                // Where the search for `next` ends the value.
+                let before = |n: usize| rest.iter().position(|&c| c == next) == Some(n);
+                let want = before(3).then(|| parse_status(&rest[..3])).flatten();
+                prop_assert_eq!(leading_status(&rest, next), want);
+                let time = (rest.len() >= 8 && before(5) && rest[1] == b'.')
+                    .then(|| parse_seconds_us(&rest[..5]).flatten())
+                    .flatten();
+                prop_assert_eq!(leading_seconds(&rest, next), time);
+                let line = format!("{status:03}{}xyzw", next as char).into_bytes();
+                prop_assert_eq!(leading_status(&line, next), Some(status));
+                let time = format!("{}.{:03}", ms / 1000, ms % 1000);
+                let line = format!("{time}{}xy", next as char).into_bytes();
+                prop_assert_eq!(leading_seconds(&line, next), parse_seconds_us(time.as_bytes()).unwrap());
             }
 
             /// Numbers of every length read back.

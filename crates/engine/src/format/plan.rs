@@ -77,6 +77,49 @@ enum Op {
     TimeFixed(usize),
 }
 
+/// A format whose steps are all known when noisegate is compiled, and whose literals all fit
+/// a word ([`Lit::short`]): the forward walk runs them as straight-line code, each step's
+/// `match` on its [`Op`] resolved by the compiler, each literal compared without testing
+/// its length. The
+/// dispatch and the loop around it cost about 10 instructions a step, a sixth of an ordinary
+/// line's walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// The steps of [`PANTHEON`].
+    Pantheon,
+    /// The steps of [`COMBINED`].
+    Combined,
+    /// Any other format: one dispatch per step.
+    Other,
+}
+
+/// The steps of the Pantheon preset (`combined`, then `$request_time` and
+/// `"$http_x_forwarded_for"`).
+const PANTHEON: [Op; 10] = [
+    Op::RemoteAddrToken,
+    Op::SkipSearch,
+    Op::TimeFixed(26),
+    Op::RequestSearch,
+    Op::StatusByte,
+    Op::BytesToken,
+    Op::SkipSearch,
+    Op::UserAgentSearch,
+    Op::SecondsToken,
+    Op::ForwardedForSearch,
+];
+
+/// The steps of nginx's own `combined` format.
+const COMBINED: [Op; 8] = [
+    Op::RemoteAddrToken,
+    Op::SkipSearch,
+    Op::TimeFixed(26),
+    Op::RequestSearch,
+    Op::StatusByte,
+    Op::BytesToken,
+    Op::SkipSearch,
+    Op::UserAgentSearch,
+];
+
 /// How the forward walk finds where a value ends: one `match` per field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Find {
@@ -112,6 +155,9 @@ struct Lit {
     first: u8,
     /// `first` 16 times: the pattern the searches compare with, made once.
     splat: Splat,
+    /// `first` is no byte of a number (a digit or `.`), so a number read from a word ends
+    /// where the search for `first` would end it.
+    after_number: bool,
 }
 
 /// A byte repeated 16 times, for [`eq_mask`].
@@ -132,6 +178,9 @@ impl Lit {
             short,
             first: lit.first().copied().unwrap_or(0),
             splat: [lit.first().copied().unwrap_or(0); 16],
+            after_number: lit
+                .first()
+                .is_some_and(|&c| !c.is_ascii_digit() && c != b'.'),
         }
     }
 }
@@ -140,7 +189,15 @@ impl VarStep {
     /// `hay.starts_with(&self.after)`.
     #[inline(always)]
     fn after_at(&self, hay: &[u8]) -> bool {
-        if self.lit.short {
+        self.after_at_as::<false>(hay)
+    }
+
+    /// [`VarStep::after_at`]; with `SHORT`, for a literal known to fit the word
+    /// ([`Lit::short`], as in the formats of a [`Shape`]), without testing that it does.
+    #[inline(always)]
+    fn after_at_as<const SHORT: bool>(&self, hay: &[u8]) -> bool {
+        debug_assert!(!SHORT || self.lit.short, "a literal of 1 to 8 bytes");
+        if SHORT || self.lit.short {
             if let Some(w) = hay.first_chunk::<8>() {
                 return (u64::from_le_bytes(*w) ^ self.lit.word) & self.lit.mask == 0;
             }
@@ -174,6 +231,9 @@ pub(crate) struct Plan {
     has: [bool; Field::COUNT],
     /// Some value is anchored: a line the forward walk rejects is read again from the quotes.
     reanchor: bool,
+    /// Whether the steps are those of a format the walk knows by heart (set by
+    /// [`Plan::compile`] with the steps' [`Op`]s).
+    shape: Shape,
 }
 
 /// Splits a format string into literal text and variable names.
@@ -230,6 +290,7 @@ impl Plan {
             allow_trailing: false,
             has: [false; Field::COUNT],
             reanchor: false,
+            shape: Shape::Other,
         };
         let mut iter = tokens.iter().peekable();
         if let Some((false, lit)) = iter.peek() {
@@ -343,6 +404,18 @@ impl Plan {
                 _ => Op::Any,
             };
         }
+        let ops: Vec<Op> = self.vars.iter().map(|v| v.op).collect();
+        // The shapes' walks compare every literal as one word without testing that it fits.
+        let short = self.vars.iter().all(|v| v.lit.short);
+        self.shape = if !short {
+            Shape::Other
+        } else if ops == PANTHEON {
+            Shape::Pantheon
+        } else if ops == COMBINED {
+            Shape::Combined
+        } else {
+            Shape::Other
+        };
     }
 
     /// Fields that duplicate a better one are read but not used: `$bytes_sent` when
@@ -459,10 +532,80 @@ impl Plan {
         times: &mut TimeCache,
         rec: &mut Record<'a>,
     ) -> Result<(), Miss<'p>> {
+        // Known shapes for the escapings of plain-text logs only: JSON logs are rarer, and
+        // each shape is a copy of its steps in the scanner's code.
+        if !JSON {
+            match self.shape {
+                Shape::Pantheon => return self.walk_pantheon::<JSON>(line, times, rec),
+                Shape::Combined => return self.walk_combined::<JSON>(line, times, rec),
+                Shape::Other => {}
+            }
+        }
+        self.walk_steps::<JSON>(line, times, rec)
+    }
+
+    /// [`Plan::walk`] by one dispatch per step, for any format.
+    #[inline(always)]
+    fn walk_steps<'a, 'p, const JSON: bool>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
         let mut pos = self.lead.len();
         for v in &self.vars {
             pos = op_step::<JSON>(v, line, pos, rec, times)?;
         }
+        self.end(line, pos)
+    }
+
+    /// [`Plan::walk`] for [`Shape::Pantheon`]: the steps of [`PANTHEON`] in a row.
+    #[inline(always)]
+    fn walk_pantheon<'a, 'p, const JSON: bool>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
+        let [a, b, c, d, e, f, g, h, i, j] = &self.vars[..] else {
+            return self.walk_steps::<JSON>(line, times, rec);
+        };
+        let [oa, ob, oc, od, oe, of, og, oh, oi, oj] = PANTHEON;
+        let mut pos = self.lead.len();
+        pos = op_as::<JSON, true>(a, oa, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(b, ob, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(c, oc, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(d, od, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(e, oe, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(f, of, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(g, og, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(h, oh, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(i, oi, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(j, oj, line, pos, rec, times)?;
+        self.end(line, pos)
+    }
+
+    /// [`Plan::walk`] for [`Shape::Combined`]: the steps of [`COMBINED`] in a row.
+    #[inline(always)]
+    fn walk_combined<'a, 'p, const JSON: bool>(
+        &'p self,
+        line: &'a [u8],
+        times: &mut TimeCache,
+        rec: &mut Record<'a>,
+    ) -> Result<(), Miss<'p>> {
+        let [a, b, c, d, e, f, g, h] = &self.vars[..] else {
+            return self.walk_steps::<JSON>(line, times, rec);
+        };
+        let [oa, ob, oc, od, oe, of, og, oh] = COMBINED;
+        let mut pos = self.lead.len();
+        pos = op_as::<JSON, true>(a, oa, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(b, ob, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(c, oc, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(d, od, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(e, oe, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(f, of, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(g, og, line, pos, rec, times)?;
+        pos = op_as::<JSON, true>(h, oh, line, pos, rec, times)?;
         self.end(line, pos)
     }
 
@@ -563,7 +706,7 @@ fn step<'a, 'p>(
     json: bool,
 ) -> Result<usize, Miss<'p>> {
     let rest = &line[pos..];
-    let Some(end) = value_end(v, rest) else {
+    let Some(end) = value_end(v, line, pos) else {
         return Err(layout_miss(v, rest, pos));
     };
     if store(rec, v.field, &rest[..end], times, json).is_none() {
@@ -581,42 +724,66 @@ fn op_step<'a, 'p, const JSON: bool>(
     rec: &mut Record<'a>,
     times: &mut TimeCache,
 ) -> Result<usize, Miss<'p>> {
+    op_as::<JSON, false>(v, v.op, line, pos, rec, times)
+}
+
+/// [`op_step`] with the step's [`Op`] given: `v.op` itself, or the same op as a constant,
+/// when the compiler then keeps only its arm. Inlined when optimized; unoptimized, a call:
+/// there each inlined copy keeps its own stack slots, some 70 KiB of them, and the ten in a row
+/// of [`Plan::walk_pantheon`] overflowed the stack of a worker thread.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn op_as<'a, 'p, const JSON: bool, const SHORT: bool>(
+    v: &'p VarStep,
+    op: Op,
+    line: &'a [u8],
+    pos: usize,
+    rec: &mut Record<'a>,
+    times: &mut TimeCache,
+) -> Result<usize, Miss<'p>> {
+    debug_assert_eq!(op, v.op, "the step's own op");
     let rest = &line[pos..];
-    let end = match v.op {
+    let end = match op {
         Op::Any => return step(v, line, pos, rec, times, JSON),
         Op::RequestSearch => {
-            let end = search_end(v, rest, pos)?;
+            let end = search_end::<SHORT>(v, line, pos)?;
             rec.request = Some(&rest[..end]);
             end
         }
         Op::UserAgentSearch => {
-            let end = search_end(v, rest, pos)?;
+            let end = search_end::<SHORT>(v, line, pos)?;
             rec.user_agent = Some(&rest[..end]);
             end
         }
         Op::ForwardedForSearch => {
-            let end = search_end(v, rest, pos)?;
+            let end = search_end::<SHORT>(v, line, pos)?;
             rec.forwarded_for = Some(&rest[..end]);
             end
         }
         Op::RemoteAddrToken => {
-            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end::<SHORT>(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.remote_addr = Some(&rest[..end]);
             end
         }
         Op::MethodToken => {
-            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end::<SHORT>(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.method = Some(&rest[..end]);
             end
         }
         Op::HostToken => {
-            let end = token_end(v, rest).ok_or_else(|| layout_miss(v, rest, pos))?;
+            let end = token_end::<SHORT>(v, line, pos).ok_or_else(|| layout_miss(v, rest, pos))?;
             rec.host = Some(&rest[..end]);
             end
         }
-        Op::SkipSearch => search_end(v, rest, pos)?,
+        Op::SkipSearch => search_end::<SHORT>(v, line, pos)?,
         Op::StatusByte => {
-            let Some(end) = find_byte(rest, &v.lit.splat) else {
+            // Three digits and the one-byte literal, read from one word.
+            if v.lit.after_number {
+                if let Some(s) = field::leading_status(rest, v.lit.first) {
+                    rec.status = Some(s);
+                    return Ok(pos + 3 + v.after.len());
+                }
+            }
+            let Some(end) = find_byte_at(line, pos, &v.lit.splat) else {
                 return Err(layout_miss(v, rest, pos));
             };
             let value = &rest[..end];
@@ -633,12 +800,12 @@ fn op_step<'a, 'p, const JSON: bool>(
             // occurrence of that byte, where `token_end` ends the token too. Count read and
             // end found at once.
             if let Some((end, bytes)) = field::leading_number(rest) {
-                if v.after_at(&rest[end..]) {
+                if v.after_at_as::<SHORT>(&rest[end..]) {
                     rec.bytes = Some(bytes);
                     return Ok(pos + end + v.after.len());
                 }
             }
-            let Some(end) = token_end(v, rest) else {
+            let Some(end) = token_end::<SHORT>(v, line, pos) else {
                 return Err(layout_miss(v, rest, pos));
             };
             if !(JSON && end == 0) {
@@ -650,7 +817,16 @@ fn op_step<'a, 'p, const JSON: bool>(
             end
         }
         Op::SecondsToken => {
-            let Some(end) = token_end(v, rest) else {
+            // nginx's `0.031`, then the literal, read from one word.
+            if v.lit.after_number {
+                if let Some(us) = field::leading_seconds(rest, v.lit.first) {
+                    if v.after_at_as::<SHORT>(&rest[5..]) {
+                        rec.request_time_us = Some(us);
+                        return Ok(pos + 5 + v.after.len());
+                    }
+                }
+            }
+            let Some(end) = token_end::<SHORT>(v, line, pos) else {
                 return Err(layout_miss(v, rest, pos));
             };
             let value = &rest[..end];
@@ -664,8 +840,8 @@ fn op_step<'a, 'p, const JSON: bool>(
         }
         Op::TimeFixed(n) => {
             let end = match rest.get(n..) {
-                Some(after) if v.after_at(after) => n,
-                _ => match find_literal(rest, 0, v) {
+                Some(after) if v.after_at_as::<SHORT>(after) => n,
+                _ => match find_literal::<SHORT>(line, pos, 0, v) {
                     Some(end) => end,
                     None => return Err(layout_miss(v, rest, pos)),
                 },
@@ -685,18 +861,22 @@ fn op_step<'a, 'p, const JSON: bool>(
 
 /// [`value_end`] for [`Find::Search`], or the miss.
 #[inline(always)]
-fn search_end<'p>(v: &'p VarStep, rest: &[u8], pos: usize) -> Result<usize, Miss<'p>> {
-    find_literal(rest, 0, v).ok_or_else(|| layout_miss(v, rest, pos))
+fn search_end<'p, const SHORT: bool>(
+    v: &'p VarStep,
+    line: &[u8],
+    pos: usize,
+) -> Result<usize, Miss<'p>> {
+    find_literal::<SHORT>(line, pos, 0, v).ok_or_else(|| layout_miss(v, &line[pos..], pos))
 }
 
 /// [`value_end`] for [`Find::Token`].
 #[inline(always)]
-fn token_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
-    let i = find_byte(rest, &v.lit.splat)?;
-    if v.after_at(&rest[i..]) {
+fn token_end<const SHORT: bool>(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
+    let i = find_byte_at(line, pos, &v.lit.splat)?;
+    if v.after_at_as::<SHORT>(&line[pos + i..]) {
         return Some(i);
     }
-    find_literal(rest, i, v)
+    find_literal::<SHORT>(line, pos, i, v)
 }
 
 /// The literal after `v` is missing.
@@ -720,14 +900,16 @@ fn trailing_miss<'p>(pos: usize) -> Miss<'p> {
     Miss::new(Reject::TrailingData, pos)
 }
 
-/// Where the value of `v` ends in `rest`, which must then continue with `v.after`. Always
-/// inlined: once the anchored reading grew the parser, the compiler stopped inlining it, and a
-/// call per field cost 6% of a scan (hyperfine, 1 thread, 1 GB: 1.165 -> 1.103 s).
+/// Where the value of `v` at `pos` ends in `line` (as an offset from `pos`); the line must
+/// then continue with `v.after`. Always inlined: once the anchored reading grew the parser,
+/// the compiler stopped inlining it, and a call per field cost 6% of a scan (hyperfine, 1
+/// thread, 1 GB: 1.165 -> 1.103 s).
 #[inline(always)]
-fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
+fn value_end(v: &VarStep, line: &[u8], pos: usize) -> Option<usize> {
+    let rest = line.get(pos..)?;
     let from = match v.find {
         Find::Rest => return Some(rest.len()),
-        Find::EndToken => return Some(find_byte(rest, &[b' '; 16]).unwrap_or(rest.len())),
+        Find::EndToken => return Some(find_byte_at(line, pos, &[b' '; 16]).unwrap_or(rest.len())),
         Find::Fixed(n) => {
             if rest.len() >= n && v.after_at(&rest[n..]) {
                 return Some(n);
@@ -736,16 +918,34 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
         }
         Find::TimeList => time_list_len(rest),
         Find::Token => {
-            let i = find_byte(rest, &v.lit.splat)?;
+            let i = find_byte_at(line, pos, &v.lit.splat)?;
             if v.after_at(&rest[i..]) {
                 return Some(i);
             }
             i
         }
-        Find::TokenByte => return find_byte(rest, &v.lit.splat),
+        Find::TokenByte => return find_byte_at(line, pos, &v.lit.splat),
         Find::Search => 0,
     };
-    find_literal(rest, from, v)
+    find_literal::<false>(line, pos, from, v)
+}
+
+/// The first `pat[0]` in `line[at..]`, as an offset from `at`: [`find_byte`], except that a
+/// value within 16 bytes of the line's end (the last of a format, `"1.2.3.4"`) is read in
+/// the line's last 16 bytes by one compare, the bytes before `at` shifted out of the mask.
+#[inline(always)]
+fn find_byte_at(line: &[u8], at: usize, pat: &Splat) -> Option<usize> {
+    let hay = line.get(at..)?;
+    // The long value first: one test of the length on the way to the first compare.
+    if hay.len() >= 16 {
+        return find_byte(hay, pat);
+    }
+    let Some(w) = line.last_chunk::<16>() else {
+        return find_byte_short(hay, pat);
+    };
+    // `hay` is the last `hay.len()` bytes of `w`.
+    let m = eq_mask(w, pat) >> (16 - hay.len());
+    (m != 0).then(|| m.trailing_zeros() as usize)
 }
 
 /// The first `b` in a short `hay` (a number, an address, a referer): 16, then 32 bytes at a
@@ -754,7 +954,7 @@ fn value_end(v: &VarStep, rest: &[u8]) -> Option<usize> {
 #[inline(always)]
 fn find_byte(hay: &[u8], pat: &Splat) -> Option<usize> {
     let Some(w) = hay.first_chunk::<16>() else {
-        return find_byte_swar(hay, pat[0]);
+        return find_byte_short(hay, pat);
     };
     // Most values end within their first 16 bytes.
     let m = eq_mask(w, pat);
@@ -819,6 +1019,15 @@ fn eq_mask_portable(w: &[u8; 16], b: u8) -> u32 {
     m
 }
 
+/// [`find_byte_swar`] out of line: the walk reads the end of a line by [`find_byte_at`], so
+/// that fewer than 16 bytes reach [`find_byte`] only in lines that short, and the word
+/// search's constants need no registers in the walk.
+#[cold]
+#[inline(never)]
+fn find_byte_short(hay: &[u8], pat: &Splat) -> Option<usize> {
+    find_byte_swar(hay, pat[0])
+}
+
 /// [`find_byte`] for fewer than 16 bytes: 8 at a time in a register, the last 8 read as
 /// one word too.
 #[inline(always)]
@@ -860,14 +1069,22 @@ fn typical_len(v: &VarStep, rest: &[u8]) -> usize {
     }
 }
 
-/// The first occurrence of `v.after` in `hay` at or after `from` that is a real delimiter (a
-/// quote preceded by an odd number of backslashes is part of the value).
+/// The first occurrence of `v.after` in `hay` (`line[at..]`, the value and what follows it)
+/// at or after `from` that is a real delimiter (a quote preceded by an odd number of
+/// backslashes is part of the value); an offset from `at`. `SHORT` as for
+/// [`VarStep::after_at_as`].
 #[inline(always)]
-fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
+fn find_literal<const SHORT: bool>(
+    line: &[u8],
+    at: usize,
+    from: usize,
+    v: &VarStep,
+) -> Option<usize> {
+    let hay = line.get(at..)?;
     let first = v.lit.first;
-    let mut i = from + find_near(hay.get(from..)?, &v.lit.splat)?;
+    let mut i = from + find_near(line, at.checked_add(from)?, &v.lit.splat)?;
     loop {
-        if v.after_at(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
+        if v.after_at_as::<SHORT>(&hay[i..]) && !(first == b'"' && escaped(hay, i)) {
             return Some(i);
         }
         i += 1;
@@ -875,14 +1092,15 @@ fn find_literal(hay: &[u8], from: usize, v: &VarStep) -> Option<usize> {
     }
 }
 
-/// The first `b` in `hay`: the first 128 bytes as [`find_byte`] does, the rest by `memchr`.
-/// Most values end within them (an address, `-`, a short referer), and setting up the
-/// vectorized search costs more than reading them.
+/// The first `pat[0]` in `line[at..]`, as an offset from `at`: the first 128 bytes as
+/// [`find_byte_at`] does, the rest by `memchr`. Most values end within them (an address,
+/// `-`, a short referer), and setting up the vectorized search costs more than reading them.
 #[inline(always)]
-fn find_near(hay: &[u8], pat: &Splat) -> Option<usize> {
+fn find_near(line: &[u8], at: usize, pat: &Splat) -> Option<usize> {
     const NEAR: usize = 128;
+    let hay = line.get(at..)?;
     if hay.len() <= NEAR {
-        return find_byte(hay, pat);
+        return find_byte_at(line, at, pat);
     }
     match find_byte(&hay[..NEAR], pat) {
         Some(i) => Some(i),
@@ -1091,8 +1309,17 @@ mod tests {
             fn find_byte_is_position(hay in bytes(80), b in prop::sample::select(b" \"-x".to_vec())) {
                 let want = hay.iter().position(|&c| c == b);
                 prop_assert_eq!(find_byte(&hay, &[b; 16]), want);
-                prop_assert_eq!(find_near(&hay, &[b; 16]), want);
+                prop_assert_eq!(find_near(&hay, 0, &[b; 16]), want);
                 prop_assert_eq!(find_byte_swar(&hay, b), want);
+            }
+
+            /// The searches of a value within a line (after other bytes, which may hold the
+            /// searched byte) find what a byte loop over the value finds.
+            #[test]
+            fn find_byte_at_is_position(line in bytes(80), at in 0usize..90, b in prop::sample::select(b" \"-x".to_vec())) {
+                let want = line.get(at..).and_then(|hay| hay.iter().position(|&c| c == b));
+                prop_assert_eq!(find_byte_at(&line, at, &[b; 16]), want);
+                prop_assert_eq!(find_near(&line, at, &[b; 16]), want);
             }
 
             /// The vector compare and the portable loop agree.
@@ -1106,10 +1333,14 @@ mod tests {
             fn after_at_is_starts_with(hay in bytes(20), lit in bytes(12)) {
                 let v = step(&lit);
                 prop_assert_eq!(v.after_at(&hay), hay.starts_with(&lit));
+                if (1..=8).contains(&lit.len()) {
+                    prop_assert_eq!(v.after_at_as::<true>(&hay), hay.starts_with(&lit));
+                }
             }
 
-            /// The fused steps ([`Op`]) read every line as the two dispatches ([`Find`], then
-            /// [`store`]) do: the same record, or the same miss.
+            /// The fused steps ([`Op`]), and the known shapes' straight-line walks ([`Shape`]),
+            /// read every line as the two dispatches ([`Find`], then [`store`]) do: the same
+            /// record, or the same miss.
             #[test]
             fn ops_are_find_then_store(
                 fields in prop::collection::vec(prop_oneof![
@@ -1120,26 +1351,36 @@ mod tests {
                     4 => prop::collection::vec(prop::sample::select(b"0123456789".to_vec()), 1..10),
                     1 => prop::collection::vec(prop::sample::select(b"0123456789.-x ".to_vec()), 0..12),
                 ],
+                // `$request_time`: mostly as nginx writes it (read from a word).
+                time in prop_oneof![
+                    3 => (0u64..10_000).prop_map(|ms| format!("{}.{:03}", ms / 1000, ms % 1000)),
+                    1 => prop::collection::vec(prop::sample::select(b"0123456789.-x \"".to_vec()), 0..8)
+                        .prop_map(|t| String::from_utf8_lossy(&t).into_owned()),
+                ],
                 json in any::<bool>(),
             ) {
-                // The Pantheon layout and one with the other fused pairs; lines of each shape,
-                // a good part of them (about one in five) parsing.
+                // The Pantheon layout, nginx's `combined` and one with the other fused pairs;
+                // lines of each shape, a good part of them (about one in five) parsing.
                 let fmts = [
                     ("pantheon", "$remote_addr - $remote_user [$time_local]  \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_time \"$http_x_forwarded_for\""),
+                    ("combined", "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\""),
                     ("mix", "$host $bytes_sent [$time_local] $status \"$request_method\" $request_time $http_user_agent"),
                 ];
                 let d = String::from_utf8_lossy(&digits).into_owned();
                 let f: Vec<String> = fields.iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect();
                 let lines = [
                     format!("{} - {} [10/Mar/2024:00:00:0{} +0000]  \"{}\" {} {} \"{}\" \"{}\" {} \"{}\"",
-                        f[0], f[1], &d[..d.len().min(1)], f[2], &d[..d.len().min(3)], d, f[3], f[4], d, f[6]),
-                    format!("{} {} [10/Mar/2024:00:00:00 +0000] {} \"{}\" {} {}", f[7], d, &d[..d.len().min(3)], f[8], d, f[0]),
-                    format!("{} {} [{}] {} \"{}\" {} {}", f[7], f[1], f[2], f[3], f[4], d, f[6]),
+                        f[0], f[1], &d[..d.len().min(1)], f[2], &d[..d.len().min(3)], d, f[3], f[4], time, f[6]),
+                    format!("{} {} [10/Mar/2024:00:00:00 +0000] {} \"{}\" {} {}", f[7], d, &d[..d.len().min(3)], f[8], time, f[0]),
+                    format!("{} {} [{}] {} \"{}\" {} {}", f[7], f[1], f[2], f[3], f[4], time, f[6]),
+                    format!("{} - {} [10/Mar/2024:00:00:0{} +0000] \"{}\" {} {} \"{}\" \"{}\"",
+                        f[0], f[1], &d[..d.len().min(1)], f[2], &d[..d.len().min(3)], d, f[3], f[4]),
                 ];
                 let escape = if json { Escape::Json } else { Escape::Default };
                 for (_, fmt) in fmts {
                     let plan = Plan::compile(fmt, escape).unwrap();
                     let mut generic = plan.clone();
+                    generic.shape = Shape::Other;
                     for v in &mut generic.vars {
                         v.op = Op::Any;
                     }
@@ -1154,16 +1395,38 @@ mod tests {
             /// `find_literal` finds the first occurrence not escaped by an odd number of
             /// backslashes (for a literal that starts with a quote), from any start.
             #[test]
-            fn find_literal_is_first_real_delimiter(hay in bytes(100), lit in bytes(4), from in 0usize..100) {
+            fn find_literal_is_first_real_delimiter(before in bytes(20), hay in bytes(100), lit in bytes(4), from in 0usize..100) {
                 prop_assume!(!lit.is_empty());
                 let naive = (from..hay.len()).find(|&i| {
                     let odd = hay[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1;
                     hay[i..].starts_with(&lit) && !(lit[0] == b'"' && odd)
                 });
                 let want = if from > hay.len() { None } else { naive };
-                prop_assert_eq!(find_literal(&hay, from, &step(&lit)), want);
+                prop_assert_eq!(find_literal::<false>(&hay, 0, from, &step(&lit)), want);
+                if lit.len() <= 8 {
+                    prop_assert_eq!(find_literal::<true>(&hay, 0, from, &step(&lit)), want);
+                }
+                // The same value after other bytes of its line.
+                let line = [&before[..], &hay[..]].concat();
+                prop_assert_eq!(find_literal::<false>(&line, before.len(), from, &step(&lit)), want);
             }
         }
+    }
+
+    /// The presets that most logs use get their straight-line walks (which the property test
+    /// `ops_are_find_then_store` compares with the dispatch).
+    #[test]
+    fn presets_have_known_shapes() {
+        let shape = |fmt: &str, escape| Plan::compile(fmt, escape).unwrap().shape;
+        let pantheon = "$remote_addr - $remote_user [$time_local]  \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_time \"$http_x_forwarded_for\"";
+        let combined = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
+        assert_eq!(shape(pantheon, Escape::Default), Shape::Pantheon);
+        assert_eq!(shape(combined, Escape::Default), Shape::Combined);
+        assert_eq!(shape(combined, Escape::Json), Shape::Combined);
+        assert_eq!(
+            shape("$remote_addr \"$request\" $status", Escape::Default),
+            Shape::Other
+        );
     }
 
     #[test]
