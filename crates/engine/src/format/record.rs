@@ -113,7 +113,31 @@ impl<'a> Record<'a> {
     }
 
     /// The client address by `policy`, without port.
+    ///
+    /// A hop or address of only digits and dots (an IPv4 address, the usual case) is its own
+    /// client: there is no white space to trim, no port to strip, and it is never empty, `-`
+    /// or `unknown`. It is taken as it is, found eight bytes at a time; anything else is
+    /// read as [`Record::client_slowly`] reads it. The scan asks for every noise line's
+    /// client, and reading the address byte by byte cost about as much as the memo's lookup.
+    #[inline]
     pub(crate) fn client(&self, policy: &ClientIp) -> Option<&'a [u8]> {
+        match (policy, self.forwarded_for, self.remote_addr) {
+            (ClientIp::XffFirst, Some(xff), _) => {
+                let n = plain(xff);
+                if n > 0 && xff.get(n).is_none_or(|&b| b == b',') {
+                    return Some(&xff[..n]);
+                }
+            }
+            (ClientIp::RemoteAddr, _, Some(remote)) if plain(remote) == remote.len() => {
+                return Some(remote);
+            }
+            _ => {}
+        }
+        self.client_slowly(policy)
+    }
+
+    /// The client address by `policy`, without port, read byte by byte.
+    fn client_slowly(&self, policy: &ClientIp) -> Option<&'a [u8]> {
         let xff = || self.forwarded_for.and_then(field::first_hop);
         let remote = || self.remote_addr.map(field::strip_port);
         match policy {
@@ -122,6 +146,40 @@ impl<'a> Record<'a> {
             ClientIp::Trusted(t) => t.client(self.remote_addr, self.forwarded_for),
         }
     }
+}
+
+/// The length of the start of `x` made of digits and dots (and `/`, which lies between
+/// them), eight bytes at a time: a byte is in `.` ..= `9` when adding `0x80 - b'.'` to it
+/// sets its high bit and adding `0x7f - b'9'` does not. The bytes' high bits are cleared
+/// first, so that no byte carries into the next, and a byte that had it set stops.
+#[inline]
+fn plain(x: &[u8]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    // The first byte of the eight at `at` that is not plain, if any.
+    let stop = |at: usize| {
+        let w = u64::from_le_bytes(x[at..at + 8].try_into().unwrap());
+        let low = w & !HIGH;
+        let from_dot = low + ONES * u64::from(0x80 - b'.');
+        let past_nine = low + ONES * u64::from(0x7f - b'9');
+        let stops = (!from_dot | past_nine | w) & HIGH;
+        (stops != 0).then(|| at + stops.trailing_zeros() as usize / 8)
+    };
+    if x.len() < 8 {
+        return x
+            .iter()
+            .position(|b| !(b'.'..=b'9').contains(b))
+            .unwrap_or(x.len());
+    }
+    let mut at = 0;
+    while at + 8 < x.len() {
+        if let Some(i) = stop(at) {
+            return i;
+        }
+        at += 8;
+    }
+    // The last eight bytes, overlapping those already read (which are all plain).
+    stop(x.len() - 8).unwrap_or(x.len())
 }
 
 /// Why a line could not be parsed.
@@ -261,6 +319,43 @@ impl<'p> Miss<'p> {
             Reject::NotJson => format!("column {col}: not a JSON object"),
             Reject::Empty => String::new(),
             Reject::TooLong => "line longer than the cap".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Addresses, ports, lists and the junk proxies write, from a few telling bytes.
+    fn header() -> impl Strategy<Value = Option<Vec<u8>>> {
+        prop::option::of(prop::collection::vec(
+            prop::sample::select(b"0129./:,[] \t-uUnknowa\xae\xb0".to_vec()),
+            0..40,
+        ))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The plain address taken as it is is the client read byte by byte.
+        #[test]
+        fn a_plain_client_is_the_client_read_slowly(xff in header(), remote in header()) {
+            let mut rec = Record::new(Escape::Default);
+            rec.forwarded_for = xff.as_deref();
+            rec.remote_addr = remote.as_deref();
+            for policy in [ClientIp::XffFirst, ClientIp::RemoteAddr] {
+                prop_assert_eq!(rec.client(&policy), rec.client_slowly(&policy));
+            }
+        }
+
+        #[test]
+        fn plain_stops_at_the_first_other_byte(
+            x in prop::collection::vec(prop::sample::select(b"09./-:,\x00\xae\xb0\xff".to_vec()), 0..40),
+        ) {
+            let want = x.iter().position(|b| !(b'.'..=b'9').contains(b)).unwrap_or(x.len());
+            prop_assert_eq!(plain(&x), want);
         }
     }
 }

@@ -34,7 +34,7 @@ const DAYS: usize = 1;
 const HOURS: usize = 2;
 
 /// A client's hash: fixed, so a set means the same in every thread and run.
-fn client_hash(client: &[u8]) -> u32 {
+pub(crate) fn client_hash(client: &[u8]) -> u32 {
     let h = foldhash::fast::FixedState::with_seed(0x636c_6965_6e74).hash_one(client);
     (h >> 32) as u32
 }
@@ -68,10 +68,17 @@ impl Evidence {
     }
 
     /// Counts one request from `client` of `family`, at `time` (UTC epoch seconds) if logged.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn add(&mut self, client: &[u8], family: Family, time: Option<i64>) {
+        self.add_hashed(client_hash(client), family, time);
+    }
+
+    /// Counts one request from the client of hash `client` ([`client_hash`], which the
+    /// caller keeps to work it out once per client), of `family`, at `time` if logged.
+    #[inline]
+    pub(crate) fn add_hashed(&mut self, client: u32, family: Family, time: Option<i64>) {
         self.requests += 1;
-        self.insert(CLIENTS, client_hash(client));
+        self.insert(CLIENTS, client);
         if let Some(t) = time {
             let hour = t.div_euclid(3600).clamp(0, i64::from(u32::MAX)) as u32;
             self.insert(HOURS, hour);

@@ -81,9 +81,9 @@ pub(crate) struct Derived<'a> {
 pub(crate) struct Counted<'a> {
     pub(crate) scanner: bool,
     pub(crate) family: Family,
-    /// The entry's definition is not in the spool yet (asked with `spooling`).
-    pub(crate) define: bool,
-    pub(crate) strings: Strings<'a>,
+    /// The entry's strings when its definition is not in the spool yet (asked with
+    /// `spooling`); a line of a defined entry needs none of them.
+    pub(crate) define: Option<Strings<'a>>,
 }
 
 /// One memoized key.
@@ -97,6 +97,8 @@ struct Entry {
     path: Range<usize>,
     user_agent: Range<usize>,
     client: Range<usize>,
+    /// The client's hash in the evidence ([`super::evidence::client_hash`]), worked out once.
+    client_hash: u32,
     domain: Option<Range<usize>>,
     local: Option<Range<usize>>,
     category: usize,
@@ -127,6 +129,7 @@ impl Entry {
             path: 0..0,
             user_agent: 0..0,
             client: 0..0,
+            client_hash: 0,
             domain: None,
             local: None,
             category: 0,
@@ -420,6 +423,7 @@ impl Memo {
         e.path = put(d.strings.path);
         e.user_agent = put(d.strings.user_agent);
         e.client = put(d.strings.client);
+        e.client_hash = super::evidence::client_hash(d.strings.client);
         e.domain = d.mail.map(|(domain, _)| put(domain));
         e.local = d.mail.and_then(|(_, local)| local).map(&mut put);
         e.category = category;
@@ -454,13 +458,12 @@ impl Memo {
         Counted {
             scanner: e.scanner,
             family: e.family,
-            define,
-            strings: Strings {
+            define: define.then(|| Strings {
                 method: &t[e.method.clone()],
                 path: &t[e.path.clone()],
                 user_agent: &t[e.user_agent.clone()],
                 client: &t[e.client.clone()],
-            },
+            }),
         }
     }
 
@@ -472,7 +475,7 @@ impl Memo {
         let (t, client) = (&e.text, &e.text[e.client.clone()]);
         let c = &mut s.categories[e.category];
         match c.evidence.slot(&t[e.path.clone()]) {
-            Some(v) => v.add(client, e.family, time),
+            Some(v) => v.add_hashed(e.client_hash, e.family, time),
             None => c.evidence.dropped(1),
         }
         if let Some((at, rt)) = activity {
@@ -503,7 +506,7 @@ impl Memo {
         if e.evidence_hour == hour {
             evidence.requests += 1;
         } else {
-            evidence.add(&e.text[e.client.clone()], e.family, time);
+            evidence.add_hashed(e.client_hash, e.family, time);
             e.evidence_hour = hour;
         }
         if let Some((t, rt)) = activity {
