@@ -706,13 +706,23 @@ mod memo_tests {
         }
     }
 
+    /// Scans Pantheon-format `text` as one block.
+    fn scan_pantheon(scanner: &mut Scanner<'_>, text: &str) {
+        let format = LogFormat::preset("pantheon").unwrap();
+        let at = BlockInfo {
+            source: 0,
+            seq: 0,
+            format: &format,
+        };
+        scanner.scan_block(at, text.as_bytes());
+    }
+
     /// The stages hold thousands of activity cells at once: absorbed, they count against the
     /// activity map's budget of cells, which holds the map's memory between its checks.
     #[test]
     fn absorbed_activity_stays_within_the_budget() {
         let mut cfg = ScanConfig::default();
         cfg.caps.activity_cells = 500;
-        let format = LogFormat::preset("pantheon").unwrap();
         let mut scanner = Scanner::with_memo(&cfg, Limits::default());
         // 200 clients, each probing once a minute for 30 minutes: 6,000 cells.
         let mut text = String::new();
@@ -725,12 +735,7 @@ mod memo_tests {
                 ));
             }
         }
-        let at = BlockInfo {
-            source: 0,
-            seq: 0,
-            format: &format,
-        };
-        scanner.scan_block(at, text.as_bytes());
+        scan_pantheon(&mut scanner, &text);
         scanner.memo.flush(&mut scanner.summary);
         let held = scanner.summary.activity.exact_weight();
         assert!(held > 0 && held <= 500 + 500 / 4, "{held} cells held");
@@ -741,7 +746,6 @@ mod memo_tests {
     #[test]
     fn the_table_holds_its_bytes() {
         let cfg = ScanConfig::default();
-        let format = LogFormat::preset("pantheon").unwrap();
         let limits = Limits {
             table_bytes: 40_000,
             ..Limits::default()
@@ -755,12 +759,7 @@ mod memo_tests {
                 n % 200
             ));
         }
-        let at = BlockInfo {
-            source: 0,
-            seq: 0,
-            format: &format,
-        };
-        scanner.scan_block(at, text.as_bytes());
+        scan_pantheon(&mut scanner, &text);
         let (counted, held, used) = scanner.memo.table_bytes();
         assert_eq!(counted, held);
         assert!(held <= 40_000 && held > 30_000, "{held} bytes");
