@@ -559,7 +559,8 @@ impl Plan {
         self.end(line, pos)
     }
 
-    /// [`Plan::walk`] for [`Shape::Pantheon`]: the steps of [`PANTHEON`] in a row.
+    /// [`Plan::walk`] for [`Shape::Pantheon`]: the steps of [`COMBINED`] in a row, then the
+    /// two that [`PANTHEON`] adds.
     #[inline(always)]
     fn walk_pantheon<'a, 'p, const JSON: bool>(
         &'p self,
@@ -570,16 +571,9 @@ impl Plan {
         let [a, b, c, d, e, f, g, h, i, j] = &self.vars[..] else {
             return self.walk_steps::<JSON>(line, times, rec);
         };
-        let [oa, ob, oc, od, oe, of, og, oh, oi, oj] = PANTHEON;
-        let mut pos = self.lead.len();
-        pos = op_as::<JSON, true>(a, oa, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(b, ob, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(c, oc, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(d, od, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(e, oe, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(f, of, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(g, og, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(h, oh, line, pos, rec, times)?;
+        let [.., oi, oj] = PANTHEON;
+        let vars = [a, b, c, d, e, f, g, h];
+        let mut pos = combined_steps::<JSON>(vars, line, self.lead.len(), rec, times)?;
         pos = op_as::<JSON, true>(i, oi, line, pos, rec, times)?;
         pos = op_as::<JSON, true>(j, oj, line, pos, rec, times)?;
         self.end(line, pos)
@@ -596,16 +590,8 @@ impl Plan {
         let [a, b, c, d, e, f, g, h] = &self.vars[..] else {
             return self.walk_steps::<JSON>(line, times, rec);
         };
-        let [oa, ob, oc, od, oe, of, og, oh] = COMBINED;
-        let mut pos = self.lead.len();
-        pos = op_as::<JSON, true>(a, oa, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(b, ob, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(c, oc, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(d, od, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(e, oe, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(f, of, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(g, og, line, pos, rec, times)?;
-        pos = op_as::<JSON, true>(h, oh, line, pos, rec, times)?;
+        let vars = [a, b, c, d, e, f, g, h];
+        let pos = combined_steps::<JSON>(vars, line, self.lead.len(), rec, times)?;
         self.end(line, pos)
     }
 
@@ -715,6 +701,28 @@ fn step<'a, 'p>(
     Ok(pos + end + v.after.len())
 }
 
+/// The steps of [`COMBINED`] (the start of [`PANTHEON`] too) in a row from `pos`, each
+/// [`op_as`] with its operation a constant. Returns where the value after them starts.
+#[inline(always)]
+fn combined_steps<'a, 'p, const JSON: bool>(
+    vars: [&'p VarStep; 8],
+    line: &'a [u8],
+    mut pos: usize,
+    rec: &mut Record<'a>,
+    times: &mut TimeCache,
+) -> Result<usize, Miss<'p>> {
+    let [a, b, c, d, e, f, g, h] = vars;
+    let [oa, ob, oc, od, oe, of, og, oh] = COMBINED;
+    pos = op_as::<JSON, true>(a, oa, line, pos, rec, times)?;
+    pos = op_as::<JSON, true>(b, ob, line, pos, rec, times)?;
+    pos = op_as::<JSON, true>(c, oc, line, pos, rec, times)?;
+    pos = op_as::<JSON, true>(d, od, line, pos, rec, times)?;
+    pos = op_as::<JSON, true>(e, oe, line, pos, rec, times)?;
+    pos = op_as::<JSON, true>(f, of, line, pos, rec, times)?;
+    pos = op_as::<JSON, true>(g, og, line, pos, rec, times)?;
+    op_as::<JSON, true>(h, oh, line, pos, rec, times)
+}
+
 /// [`step`] by the step's [`Op`]: one dispatch where [`step`] has two.
 #[inline(always)]
 fn op_step<'a, 'p, const JSON: bool>(
@@ -730,7 +738,7 @@ fn op_step<'a, 'p, const JSON: bool>(
 /// [`op_step`] with the step's [`Op`] given: `v.op` itself, or the same op as a constant,
 /// when the compiler then keeps only its arm. Inlined when optimized; unoptimized, a call:
 /// there each inlined copy keeps its own stack slots, some 70 KiB of them, and the ten in a row
-/// of [`Plan::walk_pantheon`] overflowed the stack of a worker thread.
+/// of [`Plan::walk_pantheon`] ([`combined_steps`] and two more) overflowed the stack of a worker thread.
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn op_as<'a, 'p, const JSON: bool, const SHORT: bool>(
     v: &'p VarStep,
@@ -1191,6 +1199,15 @@ mod tests {
         let plan = Plan::compile(fmt, Escape::Default).unwrap();
         plan.parse(line, &mut TimeCache::default())
             .map_err(|m| format!("{:?} at {}", m.reject, m.column))
+    }
+
+    #[test]
+    fn the_pantheon_steps_start_with_the_combined_ones() {
+        assert_eq!(
+            PANTHEON[..COMBINED.len()],
+            COMBINED,
+            "walk_pantheon reuses them"
+        );
     }
 
     #[test]
