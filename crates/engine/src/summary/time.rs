@@ -267,9 +267,7 @@ impl Tally for Activity {
             } else {
                 &other.cells[..]
             };
-            // Grown by doubling: a storm's list, absorbed at every stage, was copied whole
-            // each time it grew by exactly what came (58M instructions on the 1 GB 24%-noise
-            // log). Compacting gives the spare room back.
+            self.cells.reserve_exact(rest.len());
             self.cells.extend_from_slice(rest);
             return;
         }
