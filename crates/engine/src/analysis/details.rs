@@ -324,9 +324,9 @@ impl Slot {
             self.hits.clear();
             for (k, target) in self.targets.iter().enumerate() {
                 if t < target.start {
-                    hi = hi.min(target.start - 1);
+                    hi = hi.min(target.start.saturating_sub(1));
                 } else if t > target.end {
-                    lo = lo.max(target.end + 1);
+                    lo = lo.max(target.end.saturating_add(1));
                 } else {
                     self.hits.push(k);
                     (lo, hi) = (lo.max(target.start), hi.min(target.end));
