@@ -228,13 +228,8 @@ impl Activity {
 impl Activity {
     /// Whether the cells are normalized (sorted by minute, one cell a minute).
     pub(crate) fn is_normalized(&self) -> bool {
-        normalized(&self.cells)
+        self.cells.windows(2).all(|w| w[0].minute < w[1].minute)
     }
-}
-
-/// Whether `cells` is normalized: strictly increasing minutes.
-fn normalized(cells: &[Cell]) -> bool {
-    cells.windows(2).all(|w| w[0].minute < w[1].minute)
 }
 
 /// Joins `c` into `into`, a cell of the same minute.
@@ -250,7 +245,7 @@ impl Tally for Activity {
     /// normalized (the usual case: a client's minutes absorbed again and again as a scan
     /// goes, where sorting the whole list each time grew with its length).
     fn absorb(&mut self, other: &Self) {
-        if !normalized(&self.cells) || !normalized(&other.cells) {
+        if !self.is_normalized() || !other.is_normalized() {
             self.cells.extend_from_slice(&other.cells);
             self.normalize();
             return;
@@ -307,7 +302,7 @@ impl Tally for Activity {
     }
 
     fn compact(&mut self) {
-        if normalized(&self.cells) {
+        if self.is_normalized() {
             self.cells.shrink_to_fit();
         } else {
             self.normalize();
