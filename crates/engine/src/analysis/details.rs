@@ -314,7 +314,7 @@ pub(crate) fn details(
             .map(|spool| {
                 s.spawn(move || {
                     let mut out = empty();
-                    read_spool(spool, index, storms, surges, &mut out)?;
+                    read_spool(spool, index, storms, &mut out)?;
                     Ok(out)
                 })
             })
@@ -347,80 +347,120 @@ pub(crate) fn details(
 }
 
 /// What the details pass keeps per slot of a spool: the storms and surges its requests may
-/// belong to, with how many of them each has counted but not yet added to its lists (a
-/// slot's strings are the same for all of them), and their family.
+/// belong to, how many requests each has counted but not yet added to its lists (a slot's
+/// strings are the same for all of them), and their family. Only the storms and surges its
+/// requests fell in are kept with counts: a category's surges are shared by all its slots
+/// (a slot of a log that spans days had 30 to 160 of them, and a list of them per slot
+/// spread the slots over tens of MB).
 #[derive(Default)]
 struct Slot<'a> {
-    /// Its storms, then the surges of its category in the category's order.
-    targets: Vec<Target>,
-    /// How many of `targets` are storms.
-    storms: usize,
-    /// The surges of its category by time.
+    /// Its client's storms: index and span (epoch seconds, inclusive).
+    storms: Vec<(usize, i64, i64)>,
+    /// The surges of its category by time, and their indices in the category's order.
     times: Option<&'a Times>,
+    surges: &'a [usize],
     family: Option<Family>,
-    /// The targets whose span holds every second of `within`: a slot's requests come in
-    /// time order, mostly, and a surge spans hours, so a request seldom looks past these.
-    hits: Vec<usize>,
+    /// The storms and surges (is it a storm, its index, its place in `pending`) whose span
+    /// holds every second of `within`: a slot's requests come in time order, mostly, and a
+    /// surge spans hours, so a request seldom looks past these.
+    hits: Vec<(bool, usize, usize)>,
     within: (i64, i64),
+    /// Requests counted and not yet in the lists: is it a storm, its index, how many.
+    pending: Vec<(bool, usize, u64)>,
 }
 
-/// A storm or surge a slot's requests may belong to.
-struct Target {
-    /// A storm (or a surge), and its index.
-    storm: bool,
-    index: usize,
-    /// Its span, epoch seconds, inclusive.
-    start: i64,
-    end: i64,
-    /// Requests counted but not yet in its lists.
-    pending: u64,
-}
+impl<'a> Slot<'a> {
+    /// A slot defined anew: its storms, and the surges of its category by time.
+    fn define(
+        &mut self,
+        storms: Vec<(usize, i64, i64)>,
+        times: Option<&'a Times>,
+        surges: &'a [usize],
+    ) {
+        debug_assert!(self.pending.is_empty(), "flushed before");
+        self.storms = storms;
+        self.times = times;
+        self.surges = surges;
+        self.within = (1, 0);
+    }
 
-impl Slot<'_> {
-    /// The targets whose span holds `t`.
-    fn hits(&mut self, t: i64) -> &[usize] {
-        if !(self.within.0..=self.within.1).contains(&t) {
-            // The targets of `t`, and the seconds around it no span starts or ends in.
-            let (mut lo, mut hi) = (i64::MIN, i64::MAX);
-            self.hits.clear();
-            for (k, target) in self.targets[..self.storms].iter().enumerate() {
-                if t < target.start {
-                    hi = hi.min(target.start.saturating_sub(1));
-                } else if t > target.end {
-                    lo = lo.max(target.end.saturating_add(1));
-                } else {
-                    self.hits.push(k);
-                    (lo, hi) = (lo.max(target.start), hi.min(target.end));
-                }
-            }
-            if let Some(times) = self.times {
-                let (holding, first, last) = times.at(t);
-                self.hits.extend(holding.iter().map(|r| self.storms + r));
-                (lo, hi) = (lo.max(first), hi.min(last));
-            }
-            self.within = (lo, hi);
+    /// Remembers the storms and surges whose span holds `t`, unless those of the second
+    /// before still do.
+    fn hits(&mut self, t: i64) {
+        if (self.within.0..=self.within.1).contains(&t) {
+            return;
         }
-        &self.hits
+        // The targets of `t`, and the seconds around it no span starts or ends in.
+        let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+        self.hits.clear();
+        let mut hit = |storm: bool, index: usize| {
+            let at = match self
+                .pending
+                .iter()
+                .position(|p| (p.0, p.1) == (storm, index))
+            {
+                Some(at) => at,
+                None => {
+                    self.pending.push((storm, index, 0));
+                    self.pending.len() - 1
+                }
+            };
+            self.hits.push((storm, index, at));
+        };
+        for &(index, start, end) in &self.storms {
+            if t < start {
+                hi = hi.min(start.saturating_sub(1));
+            } else if t > end {
+                lo = lo.max(end.saturating_add(1));
+            } else {
+                hit(true, index);
+                (lo, hi) = (lo.max(start), hi.min(end));
+            }
+        }
+        if let Some(times) = self.times {
+            let (holding, first, last) = times.at(t);
+            for &r in holding {
+                hit(false, self.surges[r]);
+            }
+            (lo, hi) = (lo.max(first), hi.min(last));
+        }
+        self.within = (lo, hi);
+    }
+
+    /// Counts a request at `t` with `status` in the storms and surges that hold it.
+    #[inline]
+    fn count(&mut self, t: i64, status: u16, out: &mut (Vec<Details>, Vec<Details>)) {
+        self.hits(t);
+        for &(storm, index, at) in &self.hits {
+            let d = if storm {
+                &mut out.0[index]
+            } else {
+                &mut out.1[index]
+            };
+            d.at(t, status);
+            self.pending[at].2 += 1;
+        }
     }
 
     /// Adds the pending requests to the lists of their storms and surges.
     fn flush(&mut self, def: &noise::Def, out: &mut (Vec<Details>, Vec<Details>)) {
         let fam = self.family.unwrap_or(Family::Other);
-        for t in &mut self.targets {
-            let n = std::mem::take(&mut t.pending);
+        for (storm, index, n) in self.pending.drain(..) {
             if n == 0 {
                 continue;
             }
-            let d = if t.storm {
-                &mut out.0[t.index]
+            let d = if storm {
+                &mut out.0[index]
             } else {
-                &mut out.1[t.index]
+                &mut out.1[index]
             };
             d.methods.add(&def.method, n);
             d.paths.add(&def.path, n);
             d.user_agents.add(&def.user_agent, n);
             d.families.add(fam.id().as_bytes(), n);
         }
+        // The places in `pending` the hits point to are gone.
+        self.within = (1, 0);
     }
 }
 
@@ -429,7 +469,6 @@ fn read_spool(
     spool: &mut std::fs::File,
     index: &Index<'_>,
     storms: &[Storm],
-    surges: &[Surge],
     out: &mut (Vec<Details>, Vec<Details>),
 ) -> Result<()> {
     spool.rewind().context("reading back noise records")?;
@@ -451,30 +490,13 @@ fn read_spool(
                 // Storms name their client as the activity map keeps it (a long one shortened).
                 let client = crate::summary::shorten(&def.client);
                 let storms_of = index.storms.get(&(category, &client[..]));
-                let surges_of = index.surges.get(&category);
-                slot.targets.clear();
-                slot.storms = storms_of.map_or(0, Vec::len);
-                slot.times = index.times.get(&category);
-                slot.within = (1, 0);
-                for (storm, i) in storms_of
+                let spans = storms_of
                     .into_iter()
                     .flatten()
-                    .map(|&i| (true, i))
-                    .chain(surges_of.into_iter().flatten().map(|&i| (false, i)))
-                {
-                    let (start, end) = if storm {
-                        (storms[i].start, storms[i].end)
-                    } else {
-                        (surges[i].start, surges[i].end)
-                    };
-                    slot.targets.push(Target {
-                        storm,
-                        index: i,
-                        start,
-                        end,
-                        pending: 0,
-                    });
-                }
+                    .map(|&i| (i, storms[i].start, storms[i].end))
+                    .collect();
+                let surges_of = index.surges.get(&category).map_or(&[][..], Vec::as_slice);
+                slot.define(spans, index.times.get(&category), surges_of);
                 slot.family = CATEGORIES.get(category).map(|c| {
                     def.family.unwrap_or_else(|| {
                         in_category(families.family(&def.user_agent), c, &def.user_agent)
@@ -487,18 +509,7 @@ fn read_spool(
         let Some(slot) = slots.get_mut(line.slot as usize) else {
             continue;
         };
-        let t = line.time;
-        slot.hits(t);
-        for &k in &slot.hits {
-            let target = &mut slot.targets[k];
-            let d = if target.storm {
-                &mut out.0[target.index]
-            } else {
-                &mut out.1[target.index]
-            };
-            d.at(t, line.status);
-            target.pending += 1;
-        }
+        slot.count(line.time, line.status, out);
     }
     for (at, slot) in slots.iter_mut().enumerate() {
         slot.flush(rd.def(at as u32), out);
@@ -532,11 +543,12 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The remembered targets of a second are those whose span holds it, for spans that
-        /// overlap or not, seconds in any order, and any split of them into storms (tested
-        /// one by one) and surges (found by time), spans at the ends of i64 included.
+        /// The storms and surges a request counts in are those whose span holds its second,
+        /// and each counts every such request, for spans that overlap or not, seconds in any
+        /// order, and any split of them into storms (tested one by one) and surges (found by
+        /// time), spans at the ends of i64 included.
         #[test]
-        fn a_slot_hits_the_spans_that_hold_each_second(
+        fn a_slot_counts_a_request_in_the_spans_that_hold_its_second(
             spans in proptest::collection::vec(
                 proptest::prop_oneof![
                     8 => (0i64..500, 0i64..200).prop_map(|(start, len)| (start, start + len)),
@@ -550,32 +562,54 @@ mod tests {
                 proptest::prop_oneof![8 => 0i64..800, 1 => proptest::sample::select(vec![i64::MIN, i64::MAX])],
                 1..100,
             ),
+            flush_at in 0usize..100,
         ) {
             let storms = storms.min(spans.len());
+            // Storm k is span k; surge k (its place in the category's list k) is span
+            // storms + k, and its index in the list of all surges 100 + k.
             let times_of = Times::new(&spans[storms..]);
-            let mut slot = Slot {
-                targets: spans
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &(start, end))| Target {
-                        storm: k < storms,
-                        index: k,
-                        start,
-                        end,
-                        pending: 0,
-                    })
-                    .collect(),
-                storms,
-                times: Some(&times_of),
-                within: (1, 0),
-                ..Slot::default()
-            };
-            for t in times {
-                let want: Vec<usize> = (0..spans.len())
+            let surges: Vec<usize> = (0..spans.len() - storms).map(|k| 100 + k).collect();
+            let target = |k: usize| if k < storms { (true, k) } else { (false, 100 + k - storms) };
+            let mut slot = Slot::default();
+            slot.define(
+                spans[..storms].iter().enumerate().map(|(k, &(a, b))| (k, a, b)).collect(),
+                Some(&times_of),
+                &surges,
+            );
+            let mut out = (
+                vec![Details::default(); storms],
+                vec![Details::default(); 100 + spans.len()],
+            );
+            let mut want: BTreeMap<(bool, usize), u64> = BTreeMap::new();
+            let mut got: BTreeMap<(bool, usize), u64> = BTreeMap::new();
+            let def = noise::Def::default();
+            for (n, &t) in times.iter().enumerate() {
+                if n == flush_at {
+                    // A definition in between: what was pending goes to the lists.
+                    slot.flush(&def, &mut out);
+                }
+                slot.hits(t);
+                let hits: Vec<(bool, usize)> = slot.hits.iter().map(|h| (h.0, h.1)).collect();
+                let holding: Vec<(bool, usize)> = (0..spans.len())
                     .filter(|&k| (spans[k].0..=spans[k].1).contains(&t))
+                    .map(target)
                     .collect();
-                proptest::prop_assert_eq!(slot.hits(t), &want[..], "second {}", t);
+                proptest::prop_assert_eq!(&hits, &holding, "second {}", t);
+                for h in holding {
+                    *want.entry(h).or_default() += 1;
+                }
+                slot.count(t, 404, &mut out);
             }
+            slot.flush(&def, &mut out);
+            for (storm, d) in [(true, &out.0), (false, &out.1)] {
+                for (index, d) in d.iter().enumerate() {
+                    let n = d.families.get(Family::Other.id().as_bytes()).copied().unwrap_or(0);
+                    if n > 0 {
+                        got.insert((storm, index), n);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(got, want);
         }
 
         /// Counting runs of requests gives the statuses, minutes, seconds and quota that
