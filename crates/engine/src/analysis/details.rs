@@ -52,6 +52,11 @@ pub(crate) struct Details {
     /// and nearly all of it with one status, so a run costs one look-up in each instead of
     /// one a request.
     run: (i64, u16, u64),
+    /// The status and the minute of the last runs and how many requests they had, not yet
+    /// in `status` and `minutes`: a run ends at every second, but the status and the minute
+    /// seldom change with it.
+    status_run: (u16, u64),
+    minute_run: (i64, u64),
 }
 
 /// Distinct seconds kept for the sliding peaks of all storms and surges together (about 8 MB):
@@ -72,6 +77,8 @@ impl Default for Details {
             quota: SECONDS,
             coarse: false,
             run: (0, 0, 0),
+            status_run: (0, 0),
+            minute_run: (0, 0),
         }
     }
 }
@@ -84,18 +91,28 @@ impl Details {
             self.run.2 += 1;
             return;
         }
-        self.end_run();
+        self.close_run();
         self.run = (t, status, 1);
     }
 
-    /// Adds the run of requests counted last to the maps.
-    fn end_run(&mut self) {
+    /// Adds the run of requests counted last to `seconds`, and to the runs of its status and
+    /// minute.
+    fn close_run(&mut self) {
         let (t, status, n) = std::mem::take(&mut self.run);
         if n == 0 {
             return;
         }
-        *self.status.entry(status).or_default() += n;
-        *self.minutes.entry(t.div_euclid(60)).or_default() += n;
+        if self.status_run.1 > 0 && self.status_run.0 != status {
+            *self.status.entry(self.status_run.0).or_default() += self.status_run.1;
+            self.status_run.1 = 0;
+        }
+        self.status_run = (status, self.status_run.1 + n);
+        let minute = t.div_euclid(60);
+        if self.minute_run.1 > 0 && self.minute_run.0 != minute {
+            *self.minutes.entry(self.minute_run.0).or_default() += self.minute_run.1;
+            self.minute_run.1 = 0;
+        }
+        self.minute_run = (minute, self.minute_run.1 + n);
         if self.coarse {
             return;
         }
@@ -108,10 +125,27 @@ impl Details {
         }
     }
 
+    /// Adds the requests counted last to the maps.
+    fn end_run(&mut self) {
+        self.close_run();
+        let (status, n) = std::mem::take(&mut self.status_run);
+        if n > 0 {
+            *self.status.entry(status).or_default() += n;
+        }
+        let (minute, n) = std::mem::take(&mut self.minute_run);
+        if n > 0 {
+            *self.minutes.entry(minute).or_default() += n;
+        }
+    }
+
     /// Adds the requests of `o`, counted from other records. Past the quota when either was,
     /// or when the union of their seconds is: the same as counting all the records in one.
     fn merge(&mut self, o: &Details) {
-        debug_assert_eq!(o.run.2, 0, "a run not ended");
+        debug_assert_eq!(
+            (o.run.2, o.status_run.1, o.minute_run.1),
+            (0, 0, 0),
+            "runs not ended"
+        );
         self.end_run();
         for (s, n) in &o.status {
             *self.status.entry(*s).or_default() += n;
@@ -145,7 +179,7 @@ impl Details {
     /// The most requests in any 60-second window (`[t, t + 60)`), or past the quota of seconds
     /// in any clock minute.
     pub(crate) fn peak_60s(&self) -> u64 {
-        debug_assert_eq!(self.run.2, 0, "a run not ended");
+        debug_assert_eq!((self.run.2, self.minute_run.1), (0, 0), "runs not ended");
         if self.coarse {
             return self.minutes.values().copied().max().unwrap_or(0);
         }
