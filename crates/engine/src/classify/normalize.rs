@@ -40,12 +40,19 @@ enum At {
 /// 400 instead. A path that does not start with `/` is read as if it did
 /// (`//%41utoDiscover/./x/../y.xml` becomes `/AutoDiscover/y.xml`; `/a/%2e%2e/..` is refused).
 pub fn normalize(path: &[u8], out: &mut Vec<u8>) -> bool {
+    normalize_as::<true>(path, out)
+}
+
+/// [`normalize`], with `SPANS` a segment's plain bytes copied whole, else one at a time (the
+/// reference the property test holds the copies to).
+#[inline]
+fn normalize_as<const SPANS: bool>(path: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     out.push(b'/');
     let mut at = At::Slash;
     let mut i = usize::from(path.first() == Some(&b'/'));
     while i < path.len() {
-        if at == At::Usual {
+        if SPANS && at == At::Usual {
             // The rest of a segment up to the next byte that may change it, as it is: one
             // copy, where one byte at a time cost about 20 instructions a byte.
             let run = segment_len(&path[i..]);
@@ -215,52 +222,6 @@ mod tests {
         }
     }
 
-    /// [`normalize`] one byte at a time, as it was before segments were copied whole: the
-    /// reference for the property test below.
-    fn bytewise(path: &[u8], out: &mut Vec<u8>) -> bool {
-        out.clear();
-        out.push(b'/');
-        let mut at = At::Slash;
-        let mut i = usize::from(path.first() == Some(&b'/'));
-        while i < path.len() {
-            let mut b = path[i];
-            i += 1;
-            if b == b'?' || b == b'#' {
-                break;
-            }
-            if b == b'%' {
-                let (Some(h), Some(l)) = (path.get(i), path.get(i + 1)) else {
-                    return refuse(out);
-                };
-                let (Some(h), Some(l)) = (hex(*h), hex(*l)) else {
-                    return refuse(out);
-                };
-                i += 2;
-                b = h << 4 | l;
-                if b == 0 {
-                    return refuse(out);
-                }
-                if matches!(b, b'%' | b'#' | b'?') {
-                    out.push(b);
-                    at = At::Usual;
-                    continue;
-                }
-            }
-            match step(at, b, out) {
-                Some(next) => at = next,
-                None => return refuse(out),
-            }
-        }
-        match at {
-            At::Dot => {
-                out.pop();
-            }
-            At::DotDot if !climb(out) => return refuse(out),
-            _ => {}
-        }
-        true
-    }
-
     proptest::proptest! {
         /// Copying a segment's plain bytes whole routes every path as reading them one by one
         /// does: paths of the bytes that matter (`/`, `.`, `%` and hex digits, `?`, `#`) between
@@ -281,7 +242,7 @@ mod tests {
         ) {
             let path = parts.concat();
             let (mut want, mut got) = (Vec::new(), Vec::new());
-            let ok = bytewise(&path, &mut want);
+            let ok = normalize_as::<false>(&path, &mut want);
             proptest::prop_assert_eq!(normalize(&path, &mut got), ok);
             proptest::prop_assert_eq!(got, want);
         }

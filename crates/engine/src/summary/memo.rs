@@ -622,9 +622,9 @@ mod tests {
     use super::*;
     use crate::summary::Caps;
 
-    /// Looks up (and on a miss inserts) the key of a probe from `client`.
-    fn probe(memo: &mut Memo, s: &mut Summary, client: &str) {
-        let fields = KeyFields {
+    /// The key fields of a probe from `client`.
+    fn fields(client: &str) -> KeyFields<'_> {
+        KeyFields {
             category: 0,
             escape: Escape::None,
             method: Some(b"POST"),
@@ -633,8 +633,12 @@ mod tests {
             host: None,
             user_agent: Some(b"Microsoft Office/16.0"),
             client: Some(client.as_bytes()),
-        };
-        let found = memo.find(&fields);
+        }
+    }
+
+    /// Looks up (and on a miss inserts) the key of a probe from `client`.
+    fn probe(memo: &mut Memo, s: &mut Summary, client: &str) {
+        let found = memo.find(&fields(client));
         if !matches!(found, Found::Hit(_)) {
             let derived = Derived {
                 family: Family::Other,
@@ -676,17 +680,7 @@ mod tests {
         let hits = (0..40)
             .filter(|c| {
                 let client = format!("10.0.0.{c}");
-                let fields = KeyFields {
-                    category: 0,
-                    escape: Escape::None,
-                    method: Some(b"POST"),
-                    path: b"/autodiscover/autodiscover.xml",
-                    query: b"",
-                    host: None,
-                    user_agent: Some(b"Microsoft Office/16.0"),
-                    client: Some(client.as_bytes()),
-                };
-                matches!(memo.look_up(&fields), Found::Hit(_))
+                matches!(memo.look_up(&fields(&client)), Found::Hit(_))
             })
             .count();
         // 40 keys in 16 sets of four: only a set that drew five or more loses one.
