@@ -51,7 +51,7 @@ fi
 # repeated to SIZE (benches/nginx-corpus.sh).
 real="$work/nginx-$size.log"
 if [ ! -s "$real" ] && { command -v nginx || [ -x /usr/sbin/nginx ]; } > /dev/null && have python3; then
-  benches/nginx-corpus.sh "$real" "$size"
+  benches/nginx-corpus.sh "$real" "$size" || { rm -f "$real"; echo "nginx-corpus.sh failed: no real nginx corpus"; }
 fi
 corpora=(noisy long)
 if [ -s "$real" ]; then corpora+=(real); else real=""; echo "no nginx or python3: no real nginx corpus"; fi
