@@ -407,12 +407,15 @@ impl<'a> Slot<'a> {
     /// A slot defined anew: its storms, and the surges of its category by time.
     fn define(
         &mut self,
-        storms: Vec<(usize, i64, i64)>,
+        storms: impl IntoIterator<Item = (usize, i64, i64)>,
         times: Option<&'a Times>,
         surges: &'a [usize],
     ) {
         debug_assert!(self.pending.is_empty(), "flushed before");
-        self.storms = storms;
+        // The slot's buffer kept: a flood of keys that are never memoized defines a slot at
+        // every request.
+        self.storms.clear();
+        self.storms.extend(storms);
         self.times = times;
         self.surges = surges;
         self.within = (1, 0);
@@ -527,8 +530,7 @@ fn read_spool(
                 let spans = storms_of
                     .into_iter()
                     .flatten()
-                    .map(|&i| (i, storms[i].start, storms[i].end))
-                    .collect();
+                    .map(|&i| (i, storms[i].start, storms[i].end));
                 let surges_of = index.surges.get(&category).map_or(&[][..], Vec::as_slice);
                 slot.define(spans, index.times.get(&category), surges_of);
                 slot.family = CATEGORIES.get(category).map(|c| {
@@ -606,7 +608,7 @@ mod tests {
             let target = |k: usize| if k < storms { (true, k) } else { (false, 100 + k - storms) };
             let mut slot = Slot::default();
             slot.define(
-                spans[..storms].iter().enumerate().map(|(k, &(a, b))| (k, a, b)).collect(),
+                spans[..storms].iter().enumerate().map(|(k, &(a, b))| (k, a, b)),
                 Some(&times_of),
                 &surges,
             );
