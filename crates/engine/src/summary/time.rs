@@ -109,14 +109,28 @@ impl Timeline {
     pub(crate) fn merge(&mut self, o: &Timeline) {
         self.flush();
         self.cutoff = self.cutoff.max(o.cutoff);
-        let mut other = o.clone();
-        other.flush();
-        for (m, t) in other.minutes {
-            self.minutes.entry(m).or_default().absorb(&t);
-        }
+        o.each(|m, t| self.minutes.entry(m).or_default().absorb(t));
         let cutoff = self.cutoff;
         self.minutes.retain(|&m, _| m >= cutoff);
         self.prune();
+    }
+
+    /// Every minute, in no particular order.
+    pub(crate) fn each(&self, mut f: impl FnMut(i64, &MinuteTotals)) {
+        let current = self.current.as_ref();
+        for (&m, t) in &self.minutes {
+            match current {
+                Some(c) if c.0 == m => {
+                    let mut sum = *t;
+                    sum.absorb(&c.1);
+                    f(m, &sum);
+                }
+                _ => f(m, t),
+            }
+        }
+        if let Some(c) = current.filter(|c| !self.minutes.contains_key(&c.0)) {
+            f(c.0, &c.1);
+        }
     }
 
     /// Every minute, in time order.
