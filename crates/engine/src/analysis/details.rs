@@ -512,7 +512,18 @@ fn read_spool(
     let mut rd = noise::Reader::new(BufReader::with_capacity(1 << 20, &*spool));
     let mut families = FamilyCache::new();
     let mut slots: Vec<Slot> = Vec::new();
-    while let Some(item) = rd.next().context("reading back noise records")? {
+    loop {
+        // Runs of lines straight from the buffer; definitions, and lines split by its end,
+        // one by one.
+        rd.buffered_lines(|line| {
+            if let Some(slot) = slots.get_mut(line.slot as usize) {
+                slot.count(line.time, line.status, out);
+            }
+        })
+        .context("reading back noise records")?;
+        let Some(item) = rd.next().context("reading back noise records")? else {
+            break;
+        };
         let line = match item {
             noise::Item::Def(at) => {
                 // The slot's requests so far go to the lists under its old strings.
@@ -542,10 +553,9 @@ fn read_spool(
             }
             noise::Item::Line(line) => line,
         };
-        let Some(slot) = slots.get_mut(line.slot as usize) else {
-            continue;
-        };
-        slot.count(line.time, line.status, out);
+        if let Some(slot) = slots.get_mut(line.slot as usize) {
+            slot.count(line.time, line.status, out);
+        }
     }
     for (at, slot) in slots.iter_mut().enumerate() {
         slot.flush(rd.def(at as u32), out);
