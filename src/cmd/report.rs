@@ -94,7 +94,11 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let scan = show(scan, &args.view, save, dns.as_ref(), out)?;
     out.flush()?;
     scan.save_state()?;
-    Ok(args::warn(&scan))
+    let code = args::warn(&scan);
+    // The process ends next, and gives back the scan's memory at once: dropping its maps
+    // (tens of thousands of allocations) one by one took about 2 ms of a 400 ms run.
+    std::mem::forget(scan);
+    Ok(code)
 }
 
 /// Analyzes a scan, writes its summary if asked, and renders the report; with `dns`, the
