@@ -280,26 +280,27 @@ impl Tally for Activity {
             self.cells.extend_from_slice(rest);
             return;
         }
-        // Two workers' lists interleave in runs (each worker's blocks cover minutes of the
-        // log): each run is found by a binary search and copied whole.
+        // Two workers' lists interleave, mostly a cell or two at a time (each worker's blocks
+        // cover a few minutes of the log): merged a cell at a time, the side taken chosen
+        // without a branch. A binary search for each run, and a branch on which side comes
+        // next (a coin toss), took 7.0 ms of the serial merge of two workers' summaries of
+        // the 24%-noise log; this, 5.2.
         let (a, b) = (&self.cells[..], &other.cells[..]);
         let mut out = Vec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
-        while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
-            if x.minute < y.minute {
-                let k = i + a[i..].partition_point(|c| c.minute < y.minute);
-                out.extend_from_slice(&a[i..k]);
-                i = k;
-            } else if x.minute > y.minute {
-                let k = j + b[j..].partition_point(|c| c.minute < x.minute);
-                out.extend_from_slice(&b[j..k]);
-                j = k;
-            } else {
+        while i < a.len() && j < b.len() {
+            let (x, y) = (&a[i], &b[j]);
+            if x.minute == y.minute {
                 let mut c = *x;
                 join(&mut c, y);
                 out.push(c);
                 (i, j) = (i + 1, j + 1);
+                continue;
             }
+            let first = x.minute < y.minute;
+            out.push(*if first { x } else { y });
+            i += usize::from(first);
+            j += usize::from(!first);
         }
         out.extend_from_slice(&a[i..]);
         out.extend_from_slice(&b[j..]);
@@ -417,6 +418,38 @@ mod tests {
                 fast.compact();
                 slow.compact();
                 prop_assert_eq!(fast.cells, slow.cells);
+            }
+
+            /// The same for long lists, in runs of any length (the merge takes a cell at a time,
+            /// the side chosen without a branch): one side's minutes in stretches of up to 300,
+            /// the other's in the gaps or over them.
+            #[test]
+            fn long_runs_equal_extend_and_normalize(
+                stretches in proptest::collection::vec((0i64..4, 1i64..300), 1..20),
+                shift in 0i64..50,
+            ) {
+                let (mut x, mut y, mut at) = (Vec::new(), Vec::new(), 0i64);
+                for (k, &(side, len)) in stretches.iter().enumerate() {
+                    for m in at..at + len {
+                        let cell = (m * 60 + k as i64 % 60, 10);
+                        match side {
+                            0 => x.push(cell),
+                            1 => y.push(cell),
+                            2 => y.push((cell.0 + shift * 60, 7)),
+                            _ => {
+                                x.push(cell);
+                                y.push(cell);
+                            }
+                        }
+                    }
+                    at += len;
+                }
+                let (mut fast, other) = (activity(&x, true), activity(&y, true));
+                let mut slow = fast.clone();
+                slow.cells.extend_from_slice(&other.cells);
+                slow.normalize();
+                fast.absorb(&other);
+                prop_assert_eq!(&fast.cells, &slow.cells);
             }
         }
     }
