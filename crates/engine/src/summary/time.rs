@@ -396,6 +396,15 @@ mod tests {
             a
         }
 
+        /// `a` absorbing `b`, and `a` extended by `b` and normalized.
+        fn both_ways(a: &Activity, b: &Activity) -> (Activity, Activity) {
+            let (mut fast, mut slow) = (a.clone(), a.clone());
+            fast.absorb(b);
+            slow.cells.extend_from_slice(&b.cells);
+            slow.normalize();
+            (fast, slow)
+        }
+
         proptest! {
             /// Absorbing gives the cells (and the capacity-free list) that extending and
             /// normalizing gives, whether either side is normalized, disjoint, interleaved or
@@ -409,11 +418,7 @@ mod tests {
                 nb: bool,
             ) {
                 let b: Vec<_> = b.into_iter().map(|(t, rt)| (t + shift, rt)).collect();
-                let (mut fast, other) = (activity(&a, na), activity(&b, nb));
-                let mut slow = fast.clone();
-                slow.cells.extend_from_slice(&other.cells);
-                slow.normalize();
-                fast.absorb(&other);
+                let (mut fast, mut slow) = both_ways(&activity(&a, na), &activity(&b, nb));
                 prop_assert_eq!(&fast.cells, &slow.cells);
                 fast.compact();
                 slow.compact();
@@ -444,11 +449,7 @@ mod tests {
                     }
                     at += len;
                 }
-                let (mut fast, other) = (activity(&x, true), activity(&y, true));
-                let mut slow = fast.clone();
-                slow.cells.extend_from_slice(&other.cells);
-                slow.normalize();
-                fast.absorb(&other);
+                let (fast, slow) = both_ways(&activity(&x, true), &activity(&y, true));
                 prop_assert_eq!(&fast.cells, &slow.cells);
             }
         }
