@@ -239,7 +239,6 @@ fn peak_in_span(seconds: &HashMap<i64, u64, FixedState>, first: i64, span: usize
 /// by time).
 struct Index<'a> {
     storms: HashMap<(usize, &'a [u8]), Vec<usize>, FixedState>,
-    surges: HashMap<usize, Vec<usize>, FixedState>,
     times: HashMap<usize, Times, FixedState>,
 }
 
@@ -252,16 +251,16 @@ struct Index<'a> {
 struct Times {
     /// Sorted and distinct: where each interval starts.
     bounds: Vec<i64>,
-    /// For each interval, the surges that hold it, by their place in the category's list.
+    /// For each interval, the surges that hold it, by their index.
     holding: Vec<Vec<usize>>,
 }
 
 impl Times {
-    /// The intervals of `spans` (inclusive, in the category's order).
-    fn new(spans: &[(i64, i64)]) -> Self {
+    /// The intervals of `spans`: each surge's index and span (inclusive).
+    fn new(spans: &[(usize, i64, i64)]) -> Self {
         let mut bounds: Vec<i64> = spans
             .iter()
-            .flat_map(|&(start, end)| [Some(start), end.checked_add(1)])
+            .flat_map(|&(_, start, end)| [Some(start), end.checked_add(1)])
             .flatten()
             .collect();
         bounds.sort_unstable();
@@ -270,8 +269,10 @@ impl Times {
         let holding = bounds
             .iter()
             .map(|&b| {
-                (0..spans.len())
-                    .filter(|&r| (spans[r].0..=spans[r].1).contains(&b))
+                spans
+                    .iter()
+                    .filter(|&&(_, start, end)| (start..=end).contains(&b))
+                    .map(|&(index, _, _)| index)
                     .collect()
             })
             .collect();
@@ -306,7 +307,6 @@ pub(crate) fn details(
     );
     let mut index = Index {
         storms: HashMap::default(),
-        surges: HashMap::default(),
         times: HashMap::default(),
     };
     for (i, s) in storms.iter().enumerate() {
@@ -316,14 +316,14 @@ pub(crate) fn details(
             .or_default()
             .push(i);
     }
+    let mut by_category: HashMap<usize, Vec<(usize, i64, i64)>> = HashMap::new();
     for (i, s) in surges.iter().enumerate() {
-        index.surges.entry(s.category).or_default().push(i);
+        by_category
+            .entry(s.category)
+            .or_default()
+            .push((i, s.start, s.end));
     }
-    for (&category, list) in &index.surges {
-        let spans: Vec<(i64, i64)> = list
-            .iter()
-            .map(|&i| (surges[i].start, surges[i].end))
-            .collect();
+    for (category, spans) in by_category {
         index.times.insert(category, Times::new(&spans));
     }
     let quota = SECONDS / (storms.len() + surges.len()).max(1);
@@ -337,7 +337,7 @@ pub(crate) fn details(
             vec![with_quota(); surges.len()],
         )
     };
-    if index.storms.is_empty() && index.surges.is_empty() {
+    if index.storms.is_empty() && index.times.is_empty() {
         return Ok(empty());
     }
     let index = &index;
@@ -390,9 +390,8 @@ pub(crate) fn details(
 struct Slot<'a> {
     /// Its client's storms: index and span (epoch seconds, inclusive).
     storms: Vec<(usize, i64, i64)>,
-    /// The surges of its category by time, and their indices in the category's order.
+    /// The surges of its category by time.
     times: Option<&'a Times>,
-    surges: &'a [usize],
     family: Option<Family>,
     /// The storms and surges (is it a storm, its index, its place in `pending`) whose span
     /// holds every second of `within`: a slot's requests come in time order, mostly, and a
@@ -409,7 +408,6 @@ impl<'a> Slot<'a> {
         &mut self,
         storms: impl IntoIterator<Item = (usize, i64, i64)>,
         times: Option<&'a Times>,
-        surges: &'a [usize],
     ) {
         debug_assert!(self.pending.is_empty(), "flushed before");
         // The slot's buffer kept: a flood of keys that are never memoized defines a slot at
@@ -417,7 +415,6 @@ impl<'a> Slot<'a> {
         self.storms.clear();
         self.storms.extend(storms);
         self.times = times;
-        self.surges = surges;
         self.within = (1, 0);
     }
 
@@ -456,8 +453,8 @@ impl<'a> Slot<'a> {
         }
         if let Some(times) = self.times {
             let (holding, first, last) = times.at(t);
-            for &r in holding {
-                hit(false, self.surges[r]);
+            for &index in holding {
+                hit(false, index);
             }
             (lo, hi) = (lo.max(first), hi.min(last));
         }
@@ -501,6 +498,14 @@ impl<'a> Slot<'a> {
     }
 }
 
+/// Counts a request in its slot (none before the slot's first definition, in a corrupt spool).
+#[inline]
+fn count_line(slots: &mut [Slot<'_>], line: noise::Line, out: &mut (Vec<Details>, Vec<Details>)) {
+    if let Some(slot) = slots.get_mut(line.slot as usize) {
+        slot.count(line.time, line.status, out);
+    }
+}
+
 /// Adds the records of one spool to the storms and surges they belong to.
 fn read_spool(
     spool: &mut std::fs::File,
@@ -515,12 +520,8 @@ fn read_spool(
     loop {
         // Runs of lines straight from the buffer; definitions, and lines split by its end,
         // one by one.
-        rd.buffered_lines(|line| {
-            if let Some(slot) = slots.get_mut(line.slot as usize) {
-                slot.count(line.time, line.status, out);
-            }
-        })
-        .context("reading back noise records")?;
+        rd.buffered_lines(|line| count_line(&mut slots, line, out))
+            .context("reading back noise records")?;
         let Some(item) = rd.next().context("reading back noise records")? else {
             break;
         };
@@ -542,8 +543,7 @@ fn read_spool(
                     .into_iter()
                     .flatten()
                     .map(|&i| (i, storms[i].start, storms[i].end));
-                let surges_of = index.surges.get(&category).map_or(&[][..], Vec::as_slice);
-                slot.define(spans, index.times.get(&category), surges_of);
+                slot.define(spans, index.times.get(&category));
                 slot.family = CATEGORIES.get(category).map(|c| {
                     def.family.unwrap_or_else(|| {
                         in_category(families.family(&def.user_agent), c, &def.user_agent)
@@ -553,9 +553,7 @@ fn read_spool(
             }
             noise::Item::Line(line) => line,
         };
-        if let Some(slot) = slots.get_mut(line.slot as usize) {
-            slot.count(line.time, line.status, out);
-        }
+        count_line(&mut slots, line, out);
     }
     for (at, slot) in slots.iter_mut().enumerate() {
         slot.flush(rd.def(at as u32), out);
@@ -611,16 +609,19 @@ mod tests {
             flush_at in 0usize..100,
         ) {
             let storms = storms.min(spans.len());
-            // Storm k is span k; surge k (its place in the category's list k) is span
-            // storms + k, and its index in the list of all surges 100 + k.
-            let times_of = Times::new(&spans[storms..]);
-            let surges: Vec<usize> = (0..spans.len() - storms).map(|k| 100 + k).collect();
+            // Storm k is span k; surge k is span storms + k, and its index in the list of all
+            // surges 100 + k.
+            let surges: Vec<(usize, i64, i64)> = spans[storms..]
+                .iter()
+                .enumerate()
+                .map(|(k, &(a, b))| (100 + k, a, b))
+                .collect();
+            let times_of = Times::new(&surges);
             let target = |k: usize| if k < storms { (true, k) } else { (false, 100 + k - storms) };
             let mut slot = Slot::default();
             slot.define(
                 spans[..storms].iter().enumerate().map(|(k, &(a, b))| (k, a, b)),
                 Some(&times_of),
-                &surges,
             );
             let mut out = (
                 vec![Details::default(); storms],
