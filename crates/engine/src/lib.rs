@@ -50,6 +50,7 @@ mod report;
 mod saved;
 mod scan;
 mod summary;
+mod swar;
 mod window;
 
 // Inputs and formats.

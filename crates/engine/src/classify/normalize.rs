@@ -104,19 +104,16 @@ fn normalize_as<const SPANS: bool>(path: &[u8], out: &mut Vec<u8>) -> bool {
 /// only `/`, `%`, `?` and `#` change what nginx routes), eight at a time.
 #[inline]
 fn segment_len(rest: &[u8]) -> usize {
-    // A byte of a word equal to `b`: its lane of `w ^ splat(b)` is zero.
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    use crate::swar::{splat, zero_bytes};
     let mut i = 0;
     while let Some(w) = rest.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        // A byte of a word equal to `b`: its lane of `w ^ splat(b)` is zero.
         let w = u64::from_le_bytes(*w);
-        let m = zero(w ^ (LO * u64::from(b'/')))
-            | zero(w ^ (LO * u64::from(b'%')))
-            | zero(w ^ (LO * u64::from(b'?')))
-            | zero(w ^ (LO * u64::from(b'#')));
+        let m = zero_bytes(w ^ splat(b'/'))
+            | zero_bytes(w ^ splat(b'%'))
+            | zero_bytes(w ^ splat(b'?'))
+            | zero_bytes(w ^ splat(b'#'));
         if m != 0 {
-            // The lowest flagged lane is a real match (borrows only run upwards).
             return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;

@@ -1040,15 +1040,8 @@ fn find_byte_short(hay: &[u8], pat: &Splat) -> Option<usize> {
 /// one word too.
 #[inline(always)]
 fn find_byte_swar(hay: &[u8], b: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let pattern = LO * u64::from(b);
-    // The lowest byte of `x` that is zero sets the lowest bit (higher ones may be wrong, after
-    // a borrow from a zero byte below them, but not the lowest).
-    let zeros = |w: &[u8; 8]| {
-        let x = u64::from_le_bytes(*w) ^ pattern;
-        x.wrapping_sub(LO) & !x & HI
-    };
+    let pattern = crate::swar::splat(b);
+    let zeros = |w: &[u8; 8]| crate::swar::zero_bytes(u64::from_le_bytes(*w) ^ pattern);
     let mut i = 0;
     while let Some(w) = hay.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let zero = zeros(w);
