@@ -326,3 +326,38 @@ fn rotations_from_before_the_first_run_are_not_read() {
     );
     assert_eq!(run(&log, &state), 0);
 }
+
+#[test]
+fn a_live_log_caught_between_rename_and_create_waits_for_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
+    append(&log, &lines(0..10));
+    assert_eq!(run(&log, &state), 10);
+    append(&log, &lines(10..13));
+    // logrotate's `create`: renamed; the new file is not made yet.
+    fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["-o", "json", "--state"])
+        .arg(&state)
+        .arg(&log)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("access.log: not found (being rotated?): read at the next run"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lines"]["total"], 3, "the rest of the renamed file");
+    append(&log, &lines(13..15));
+    assert_eq!(run(&log, &state), 2, "the new file alone");
+    assert_eq!(run(&log, &state), 0);
+    // A log this state never read is a wrong name, not a rotation.
+    let other = dir.path().join("other.log");
+    let args = ["--state".as_ref(), state.as_os_str(), other.as_os_str()];
+    let (code, stderr) = noisegate(&args, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("other.log"), "{stderr}");
+}

@@ -10,7 +10,9 @@
 //!   copied by `copytruncate`, re-downloaded); a gzip file skips that many decompressed bytes;
 //! - else it is new content, read from its start (the new live file, a truncated file);
 //!   except a rotated sibling of a log never tracked before, which is history from before
-//!   the first run: remembered as seen, not read.
+//!   the first run: remembered as seen, not read;
+//! - a live log this state reads that is missing (renamed, not yet made again) waits for the
+//!   next run with a note; one never read before is an error.
 //!
 //! Each candidate is opened once; the run reads that handle and records what it read from it,
 //! so a rotation during the run cannot misplace an offset. What logrotate is still writing
@@ -306,6 +308,20 @@ impl Look<'_> {
             Ok(f) => f,
             // Renamed or deleted since it was listed (logrotate at work).
             Err(e) if !input || (e.kind() == io::ErrorKind::NotFound && !family(&path).2) => {
+                self.left = true;
+                return Ok(());
+            }
+            // A live log this state reads, renamed and not yet made again (logrotate's
+            // `create` between its two steps): its lines are in the rotated file, now or at
+            // the next run. A live log never read before stays an error (a wrong name).
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    && self.tracked.contains(&family_of(&path)) =>
+            {
+                plan.notes.push(format!(
+                    "{}: not found (being rotated?): read at the next run",
+                    shown()
+                ));
                 self.left = true;
                 return Ok(());
             }
