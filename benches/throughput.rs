@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use noisegate_engine::internals::{
     split_request, BlockInfo, Class, ScanConfig, Scanner, TimeCache,
 };
-use noisegate_engine::{scan, Input, LogFormat, MmapChoice, ScanOptions};
+use noisegate_engine::{scan, Input, LeaseChoice, LogFormat, ScanOptions};
 use noisegate_gen::{generate, GenConfig};
 use std::hint::black_box;
 
@@ -103,8 +103,8 @@ fn pipeline(c: &mut Criterion) {
     g.sample_size(10);
     for threads in [1, 2] {
         let mut opts = ScanOptions::new(threads);
-        // SAFETY: this benchmark process relies on no SIGIO or SIGBUS handler of its own.
-        opts.mmap = unsafe { MmapChoice::auto() };
+        // SAFETY: this benchmark process relies on no SIGIO handler of its own.
+        opts.lease = unsafe { LeaseChoice::auto() };
         g.bench_function(format!("file, {threads} thread(s)"), |b| {
             b.iter(|| scan(&[Input::Path(path.clone())], &opts).expect("scan"))
         });

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, CommandFactory, ValueEnum};
 use noisegate_engine::{
     check_glob, discover, resolve_window, terminal_path, terminal_text, Bound, ClientIp,
-    FormatChoice, Incremental, Input, JsonLines, LogFormat, MmapChoice, Output, Progress,
+    FormatChoice, Incremental, Input, JsonLines, LeaseChoice, LogFormat, Output, Progress,
     ScanOptions, ScanResult, Settings, SourceError, StormConfig, TrustedProxies, Upstream,
     DEFAULT_PHP_WORKERS, PRESETS,
 };
@@ -458,8 +458,8 @@ impl InputArgs {
         opts.client = self.client();
         opts.mailboxes = self.show_mailboxes;
         // SAFETY: this binary owns its process and relies on no handler or default action of
-        // SIGIO or SIGBUS of its own.
-        opts.mmap = unsafe { MmapChoice::auto() };
+        // SIGIO of its own.
+        opts.lease = unsafe { LeaseChoice::auto() };
         Ok(opts)
     }
 

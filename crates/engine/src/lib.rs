@@ -26,7 +26,7 @@
 //! ```
 //!
 //! Nothing here installs a signal handler, prints, or reads the environment unless asked:
-//! memory-mapping inputs is an `unsafe` opt-in ([`MmapChoice::auto`]).
+//! reading closed files under a lease is an `unsafe` opt-in ([`LeaseChoice::auto`]).
 //!
 //! With the `internals` feature, `internals` exposes the stages one by one for benchmarks,
 //! fuzzing and property tests; they carry no stability promise.
@@ -59,7 +59,7 @@ pub use escape::{terminal_path, terminal_text};
 pub use format::json::JsonLines;
 pub use format::{ClientIp, LogFormat, Preset, TrustedProxies, PRESETS};
 pub use input::discover::{check_glob, discover, Discovery};
-pub use input::{Input, MmapChoice};
+pub use input::{Input, LeaseChoice};
 pub use replace::{clean_up_on_signals, replace_keeping_backup};
 
 // Scanning.

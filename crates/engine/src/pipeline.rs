@@ -60,8 +60,9 @@ pub struct ScanOptions {
     pub(crate) hold_tail: bool,
     /// Handles an incremental run opened, read instead of reopening the path (missing = none).
     pub(crate) pinned: Vec<Option<Arc<std::fs::File>>>,
-    /// Whether plain files may be memory-mapped (off unless the program opts in).
-    pub mmap: input::MmapChoice,
+    /// Whether closed plain files may be leased and read by the workers (off unless the
+    /// program opts in).
+    pub lease: input::LeaseChoice,
 }
 
 /// How far a scan has come: bytes scanned and noise requests found. A worker adds both once it
@@ -98,7 +99,7 @@ impl ScanOptions {
             starts: Vec::new(),
             hold_tail: false,
             pinned: Vec::new(),
-            mmap: input::MmapChoice::never(),
+            lease: input::LeaseChoice::never(),
         }
     }
 }
@@ -270,6 +271,8 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         ..ScanConfig::default()
     };
     let n_readers = threads.min(inputs.len()).max(1);
+    // Inputs whose leased blocks a worker could not read: (input, why).
+    let failed = Mutex::new(Vec::new());
     let (summary, ledger, spools) = std::thread::scope(|s| {
         for _ in 0..n_readers {
             let tx = tx.clone();
@@ -278,13 +281,22 @@ pub fn scan(inputs: &[Input], opts: &ScanOptions) -> Result<ScanResult> {
         }
         // The workers end when the last reader drops its sender.
         drop(tx);
-        run_workers(&cfg, threads, &rx, &pool_tx, opts.progress.as_deref())
+        let progress = opts.progress.as_deref();
+        run_workers(&cfg, threads, &rx, &pool_tx, progress, &failed)
     })?;
-    let consumed: Vec<u64> = readers
+    let mut consumed: Vec<u64> = readers
         .consumed
         .iter()
         .map(|c| c.load(Ordering::Relaxed))
         .collect();
+    let mut failed = failed.into_inner().expect("failed lock");
+    failed.sort();
+    failed.dedup_by_key(|f| f.0);
+    for (i, why) in failed {
+        // Not read fully: an incremental run reads it again from where it started.
+        consumed[i] = 0;
+        readers.fail(i, why);
+    }
     let mut result = finish(inputs, readers, summary, ledger)?;
     result.consumed = consumed;
     result.spools = spools;
@@ -367,22 +379,28 @@ impl Readers<'_> {
                 .unwrap_or_else(|_| vec![0; cfg.chunk.max(1)])
         };
         let pinned = self.opts.pinned.get(i).and_then(Option::as_deref);
-        let flow = match mapping(input, start, self.opts.mmap, pinned) {
-            Some(map) => {
-                let end =
-                    input::map_blocks(i as u32, &map, start as usize, cfg, &mut |b| src.accept(b));
-                // Let go of the map so the lease ends with the blocks in flight.
-                drop(map);
-                match end.resume {
-                    None => Ok((end.flow, end.consumed)),
-                    // A writer wants the file: read the rest instead.
-                    Some((at, seq)) => input::open_at(input, at, pinned).and_then(|mut r| {
-                        let (flow, rest) =
-                            input::read_blocks(i as u32, seq, &mut r, cfg, &mut take, &mut |b| {
-                                src.accept(b)
-                            })?;
-                        Ok((flow, end.consumed + rest))
-                    }),
+        let flow = match leased(input, start, self.opts.lease, pinned) {
+            Some(file) => {
+                let end = input::lease_blocks(i as u32, &file, start, cfg, &mut |b| src.accept(b));
+                // Let go of the file so the lease ends with the blocks in flight.
+                drop(file);
+                match end {
+                    Err(e) => Err(e),
+                    Ok(end) => match end.resume {
+                        None => Ok((end.flow, end.consumed)),
+                        // A writer wants the file: read the rest instead.
+                        Some((at, seq)) => input::open_at(input, at, pinned).and_then(|mut r| {
+                            let (flow, rest) = input::read_blocks(
+                                i as u32,
+                                seq,
+                                &mut r,
+                                cfg,
+                                &mut take,
+                                &mut |b| src.accept(b),
+                            )?;
+                            Ok((flow, end.consumed + rest))
+                        }),
+                    },
                 }
             }
             None => {
@@ -400,13 +418,13 @@ impl Readers<'_> {
     }
 }
 
-/// A leased map of a plain file input, when one can be had (see [`input::Mapping`]).
-fn mapping(
+/// A plain file input under a read lease, when one can be had (see [`input::Leased`]).
+fn leased(
     input: &Input,
     start: u64,
-    choice: input::MmapChoice,
+    choice: input::LeaseChoice,
     pinned: Option<&std::fs::File>,
-) -> Option<Arc<input::Mapping>> {
+) -> Option<Arc<input::Leased>> {
     let Input::Path(path) = input else {
         return None;
     };
@@ -417,7 +435,7 @@ fn mapping(
         Some(f) => input::reopen(f)?,
         None => std::fs::File::open(path).ok()?,
     };
-    input::Mapping::new(file, start)
+    input::Leased::new(file, start)
 }
 
 struct SourceReader<'r, 'a> {
@@ -478,6 +496,16 @@ impl<'r, 'a> SourceReader<'r, 'a> {
         if let Some(f) = self.format.clone() {
             return self.send(block, &f);
         }
+        // Detection reads the lines here: a leased range is read now.
+        let block = match block.owned() {
+            Ok(b) => b,
+            Err(e) => {
+                self.readers.fail(self.index, e.to_string());
+                self.held.clear();
+                self.open = false;
+                return false;
+            }
+        };
         self.collect(&block);
         self.held.push(block);
         if self.detector.as_ref().is_some_and(Detector::done) {
@@ -497,7 +525,7 @@ impl<'r, 'a> SourceReader<'r, 'a> {
             self.lines_seen += 1;
             return det.skip(max_line, true);
         }
-        let data = block.data();
+        let data = block.data().unwrap_or_default();
         let mut start = 0;
         while start < data.len() && !det.done() {
             let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
@@ -565,12 +593,12 @@ impl<'r, 'a> SourceReader<'r, 'a> {
         let held = &self.held;
         self.sample
             .iter()
-            .map(move |(_, b, range)| &held[*b].data()[range.clone()])
+            .map(move |(_, b, range)| &held[*b].data().unwrap_or_default()[range.clone()])
     }
 
     fn undetectable(&mut self, msg: &str) -> bool {
         let (line, b, range) = &self.sample[0];
-        let text = &self.held[*b].data()[range.clone()];
+        let text = &self.held[*b].data().unwrap_or_default()[range.clone()];
         let name = self.readers.inputs[self.index].name();
         // A mailbox's local part is not shown, as in the samples of rejected lines: masked
         // before the line is cut, so a cut cannot leave one unmasked.
@@ -607,6 +635,7 @@ fn run_workers(
     rx: &Receiver<Work>,
     pool_tx: &Sender<Vec<u8>>,
     progress: Option<&Progress>,
+    failed: &Mutex<Vec<(usize, String)>>,
 ) -> Result<WorkerResults> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -619,6 +648,8 @@ fn run_workers(
                 let mut scanner = Scanner::new(cfg);
                 let mut ledger = Ledger::new();
                 let mut seen = 0;
+                // The bytes of the leased blocks this worker reads.
+                let mut own = Vec::new();
                 while let Ok(Work { block, format }) = rx.recv() {
                     let at = BlockInfo {
                         source: block.source,
@@ -630,9 +661,17 @@ fn run_workers(
                         scanner.summary.lines.rejected,
                         scanner.summary.rejects[empty],
                     );
+                    let data = match block.load(&mut own) {
+                        Ok(data) => data,
+                        Err(e) => {
+                            let mut failed = failed.lock().expect("failed lock");
+                            failed.push((block.source as usize, e.to_string()));
+                            continue;
+                        }
+                    };
                     let n = match block.payload {
-                        Payload::Lines(_) => scanner.scan_block(at, block.data()),
-                        Payload::Overlong(_) => scanner.scan_overlong(at, block.data()),
+                        Payload::Lines(_) => scanner.scan_block(at, data),
+                        Payload::Overlong(_) => scanner.scan_overlong(at, data),
                     };
                     // Empty lines are no sign of a wrong format: left out of the counts.
                     let blank = scanner.summary.rejects[empty] - before.1;
@@ -711,14 +750,14 @@ mod tests {
     fn progress_counts_scanned_bytes_only() {
         let (file, line_len) = noise_log(40_000);
         let size = file.as_file().metadata().unwrap().len();
-        // SAFETY: the test owns the file, which nobody truncates while it is mapped.
-        for mmap in [input::MmapChoice::never(), unsafe {
-            input::MmapChoice::auto()
+        // SAFETY: the test process relies on no SIGIO handler of its own.
+        for lease in [input::LeaseChoice::never(), unsafe {
+            input::LeaseChoice::auto()
         }] {
             let progress = Arc::new(Progress::default());
             let mut opts = ScanOptions::new(2);
             opts.chunk = 4096;
-            opts.mmap = mmap;
+            opts.lease = lease;
             opts.progress = Some(progress.clone());
             let inputs = [Input::Path(file.path().to_path_buf())];
             let done = AtomicBool::new(false);
@@ -739,7 +778,7 @@ mod tests {
             assert_eq!(result.summary.noise_requests(), 40_000);
             assert_eq!(
                 ahead, 0,
-                "bytes counted before they were scanned ({mmap:?})"
+                "bytes counted before they were scanned ({lease:?})"
             );
             assert_eq!(progress.bytes.load(Ordering::Acquire), size);
             assert_eq!(progress.noise.load(Ordering::Relaxed), 40_000);

@@ -1,17 +1,16 @@
 //! Blocks of whole lines, the unit of work between the readers and the workers: what a block
-//! holds, where its bytes live (a pool buffer, or a range of bytes shared by several blocks,
-//! such as a memory map) and how it is given back. A leaf: the reading chunker and the
-//! mapped reader both make blocks, and neither knows the other.
+//! holds, where its bytes are (a pool buffer the reader filled, or a range of a leased file
+//! the worker reads itself) and how it is given back. A leaf: the reading chunker and the
+//! leased reader both make blocks, and neither knows the other.
 
+use std::io;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// Bytes that several blocks share and give back by range when scanned (a memory map).
-pub(crate) trait SharedBytes: Send + Sync + std::fmt::Debug {
-    /// All the bytes.
-    fn bytes(&self) -> &[u8];
-    /// The range's memory is no longer needed by this process.
-    fn release(&self, range: Range<usize>);
+/// A file whose bytes several blocks read by range (a leased file).
+pub(crate) trait Ranges: Send + Sync + std::fmt::Debug {
+    /// Reads `buf.len()` bytes at `at`, or fails.
+    fn read_exact(&self, buf: &mut [u8], at: u64) -> io::Result<()>;
 }
 
 /// The excerpt kept of an overlong line.
@@ -43,8 +42,8 @@ pub(crate) enum Payload {
 pub(crate) enum Bytes {
     /// A buffer from the pool (return it when done).
     Owned(Vec<u8>),
-    /// A range of a mapped file (release it when done).
-    Mapped(Arc<dyn SharedBytes>, Range<usize>),
+    /// A range of a leased file, read by the worker that scans it.
+    Leased(Arc<dyn Ranges>, Range<u64>),
 }
 
 /// A block of input handed to a worker.
@@ -61,31 +60,63 @@ pub(crate) struct Block {
 }
 
 impl Block {
-    /// The bytes of the block.
-    pub(crate) fn data(&self) -> &[u8] {
-        let n = match self.payload {
+    /// How many of the block's bytes it holds (or, for a leased range, are to be read).
+    fn len(&self) -> usize {
+        match self.payload {
             Payload::Lines(n) | Payload::Overlong(n) => n,
-        };
-        match &self.bytes {
-            Bytes::Owned(buf) => &buf[..n],
-            Bytes::Mapped(map, range) => &map.bytes()[range.start..range.start + n],
         }
     }
 
-    /// The bytes of input the block stands for: its data, or for a mapped over-long line the
+    /// The bytes of a block that holds them; `None` for a leased range, which is read with
+    /// [`Block::load`] or [`Block::owned`].
+    pub(crate) fn data(&self) -> Option<&[u8]> {
+        match &self.bytes {
+            Bytes::Owned(buf) => Some(&buf[..self.len()]),
+            Bytes::Leased(..) => None,
+        }
+    }
+
+    /// The bytes of the block: its own, or those of its leased range read into `own`.
+    pub(crate) fn load<'a>(&'a self, own: &'a mut Vec<u8>) -> io::Result<&'a [u8]> {
+        match &self.bytes {
+            Bytes::Owned(buf) => Ok(&buf[..self.len()]),
+            Bytes::Leased(file, range) => {
+                let n = self.len();
+                if own.len() < n {
+                    own.resize(n, 0);
+                }
+                file.read_exact(&mut own[..n], range.start)?;
+                Ok(&own[..n])
+            }
+        }
+    }
+
+    /// The block holding its bytes: a leased range is read into a buffer of its own.
+    pub(crate) fn owned(self) -> io::Result<Block> {
+        if let Bytes::Owned(_) = self.bytes {
+            return Ok(self);
+        }
+        let mut buf = Vec::new();
+        self.load(&mut buf)?;
+        Ok(Block {
+            bytes: Bytes::Owned(buf),
+            ..self
+        })
+    }
+
+    /// The bytes of input the block stands for: its data, or for a leased over-long line the
     /// whole line (the reading chunker skips the rest of such a line without handing it out).
     pub(crate) fn input_len(&self) -> u64 {
         match (&self.bytes, &self.payload) {
-            (Bytes::Mapped(_, range), Payload::Overlong(_)) => range.len() as u64,
-            _ => self.data().len() as u64,
+            (Bytes::Leased(_, range), Payload::Overlong(_)) => range.end - range.start,
+            _ => self.len() as u64,
         }
     }
 
-    /// Gives the block's memory back: a pool buffer to `pool`, mapped pages to the kernel.
+    /// Gives the block's memory back: a pool buffer to `pool`.
     pub(crate) fn recycle(self, pool: impl FnOnce(Vec<u8>)) {
-        match self.bytes {
-            Bytes::Owned(buf) => pool(buf),
-            Bytes::Mapped(map, range) => map.release(range),
+        if let Bytes::Owned(buf) = self.bytes {
+            pool(buf)
         }
     }
 }

@@ -163,7 +163,7 @@ mod tests {
         };
         let mut r = input;
         read_blocks(0, 0, &mut r, cfg, &mut Vec::new, &mut |b| {
-            out.push((b.payload, b.data().to_vec()));
+            out.push((b.payload, b.data().unwrap().to_vec()));
             true
         })
         .unwrap();
@@ -226,7 +226,7 @@ mod tests {
         let mut blocks = Vec::new();
         let mut r = &input[..];
         let (flow, consumed) = read_blocks(0, 0, &mut r, cfg, &mut Vec::new, &mut |b| {
-            blocks.push((b.payload, b.data().to_vec()));
+            blocks.push((b.payload, b.data().unwrap().to_vec()));
             true
         })
         .unwrap();

@@ -4,14 +4,14 @@
 mod block;
 mod chunker;
 pub(crate) mod discover;
-mod mapped;
+mod leased;
 pub(crate) mod resume;
 pub(crate) mod state;
 
 pub(crate) use block::{Block, ChunkConfig, Flow, Payload};
 pub(crate) use chunker::read_blocks;
-pub use mapped::MmapChoice;
-pub(crate) use mapped::{map_blocks, Mapping};
+pub use leased::LeaseChoice;
+pub(crate) use leased::{lease_blocks, Leased};
 
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
@@ -75,7 +75,7 @@ pub(crate) fn open_at(
 }
 
 /// The file `f` is open on, opened again (through `/proc/self/fd`, so even after a rename or
-/// an unlink): a description of its own, so that a lease taken on it (see [`Mapping`]) ends
+/// an unlink): a description of its own, so that a lease taken on it (see [`Leased`]) ends
 /// when it is closed, not when `f` is.
 pub(crate) fn reopen(f: &File) -> Option<File> {
     use std::os::fd::AsRawFd;
