@@ -46,6 +46,20 @@ fn run(log: &Path, state: &Path) -> u64 {
     v["lines"]["total"].as_u64().unwrap()
 }
 
+/// One incremental run that must succeed; returns its report and what it said on stderr.
+fn run_noted(log: &Path, state: &Path) -> (Value, String) {
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .args(["-o", "json", "--state"])
+        .arg(state)
+        .arg(log)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
 #[test]
 fn appends_and_a_line_still_being_written() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,21 +227,12 @@ fn a_deleted_rotation_is_said_with_the_bytes_lost() {
     assert_eq!(run(&log, &state), 10, "the unfinished line waits");
     fs::remove_file(&log).unwrap();
     append(&log, &lines(10..13));
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
-        .args(["-o", "json", "--state"])
-        .arg(&state)
-        .arg(&log)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (v, stderr) = run_noted(&log, &state);
     let said = format!(
         "is gone (deleted, or rotated into another directory): {} bytes",
         partial.len() - 5
     );
     assert!(stderr.contains(&said), "{stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["caveats"].to_string().contains(&said), "{}", v["caveats"]);
 }
 
@@ -336,20 +341,11 @@ fn a_live_log_caught_between_rename_and_create_waits_for_the_next_run() {
     append(&log, &lines(10..13));
     // logrotate's `create`: renamed; the new file is not made yet.
     fs::rename(&log, dir.path().join("access.log.1")).unwrap();
-    let out = Command::cargo_bin("noisegate")
-        .unwrap()
-        .args(["-o", "json", "--state"])
-        .arg(&state)
-        .arg(&log)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (v, stderr) = run_noted(&log, &state);
     assert!(
         stderr.contains("access.log: not found (being rotated?): read at the next run"),
         "{stderr}"
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["lines"]["total"], 3, "the rest of the renamed file");
     append(&log, &lines(13..15));
     assert_eq!(run(&log, &state), 2, "the new file alone");
