@@ -11,8 +11,8 @@
 # summary is compressed on a second thread, so CPU time overstates it; its ratio is printed
 # too, for a machine too busy for wall times).
 #
-# A peak RSS counts the pages of a mapped input in flight, which vary from run to run: the
-# flood's file, 93 to 146 MB in fourteen runs; the same bytes on stdin, 109 to 113 MB.
+# Peak RSS varies from run to run with the blocks in flight and the machine's load (when the
+# file was memory-mapped, the flood's file peaked at 93 to 146 MB in fourteen runs).
 #
 #   benches/attack.sh                  the sizes (about 7 GB of logs, kept)
 #   ATTACK_SCALE=10 benches/attack.sh  every count at 10 %

@@ -382,25 +382,26 @@ fn crlf_missing_final_newline_and_overlong_lines() {
     assert_eq!(v["rejects"]["by_reason"]["too_long"], 1);
     assert_eq!(v["rejects"]["examples"][1]["line"], 66);
     assert_eq!(v["noise"]["requests"], 33);
-    // A closed file is read through a memory map, a file someone has open for writing with
-    // `read`: both cut lines, count overlong ones and keep the last one as stdin does.
+    // A closed file is read under a lease by the workers, a file someone has open for writing
+    // with `read` by the reader: both cut lines, count overlong ones and keep the last one as
+    // stdin does.
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "a.log", &data);
     let file = [&args[..], &[path.to_str().unwrap()]].concat();
-    let mapped = json_of(&file, None);
+    let leased = json_of(&file, None);
     let writer = std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
         .unwrap();
     let read = json_of(&file, None);
     drop(writer);
-    for v in [&mapped, &read] {
+    for v in [&leased, &read] {
         assert_eq!(v["rejects"]["examples"][1]["line"], 66);
         assert_eq!(v["rejects"]["examples"][1]["reason"], "too_long");
     }
-    let mapped = comparable(mapped);
-    assert_eq!(mapped, comparable(v));
-    assert_eq!(comparable(read), mapped);
+    let leased = comparable(leased);
+    assert_eq!(leased, comparable(v));
+    assert_eq!(comparable(read), leased);
 }
 
 #[test]

@@ -213,7 +213,7 @@ fn a_file_that_grows_or_shrinks_while_read_is_read_consistently() {
     assert!((200_000..=202_000).contains(&total), "{total}");
     assert_eq!(v["lines"]["rejected"], 0);
     // Shrinking: truncated while read, by a writer that had it open before (so it is read,
-    // not mapped) and by one that opens it after (it waits for noisegate's lease, or, if it
+    // not leased) and by one that opens it after (it waits for noisegate's lease, or, if it
     // came first, noisegate reads what is left). Either way: no crash, every line counted.
     for early in [true, false] {
         std::fs::write(&path, &body).unwrap();
