@@ -384,24 +384,17 @@ impl Readers<'_> {
                 let end = input::lease_blocks(i as u32, &file, start, cfg, &mut |b| src.accept(b));
                 // Let go of the file so the lease ends with the blocks in flight.
                 drop(file);
-                match end {
-                    Err(e) => Err(e),
-                    Ok(end) => match end.resume {
-                        None => Ok((end.flow, end.consumed)),
-                        // A writer wants the file: read the rest instead.
-                        Some((at, seq)) => input::open_at(input, at, pinned).and_then(|mut r| {
-                            let (flow, rest) = input::read_blocks(
-                                i as u32,
-                                seq,
-                                &mut r,
-                                cfg,
-                                &mut take,
-                                &mut |b| src.accept(b),
-                            )?;
-                            Ok((flow, end.consumed + rest))
-                        }),
-                    },
-                }
+                end.and_then(|end| match end.resume {
+                    None => Ok((end.flow, end.consumed)),
+                    // A writer wants the file: read the rest instead.
+                    Some((at, seq)) => input::open_at(input, at, pinned).and_then(|mut r| {
+                        let (flow, rest) =
+                            input::read_blocks(i as u32, seq, &mut r, cfg, &mut take, &mut |b| {
+                                src.accept(b)
+                            })?;
+                        Ok((flow, end.consumed + rest))
+                    }),
+                })
             }
             None => {
                 let mut r = input::open_at(input, start, pinned)?;
@@ -730,6 +723,50 @@ fn resolve_reject_lines(summary: &mut Summary, mut ledger: Ledger) {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
+
+    /// A leased block that a worker cannot read (its file cut under an expired lease) is its
+    /// input's error, and no block of fewer lines; the other blocks are counted.
+    #[test]
+    fn a_block_a_worker_cannot_read_is_its_inputs_error() {
+        #[derive(Debug)]
+        struct Cut;
+        impl input::Ranges for Cut {
+            fn read_exact(&self, _: &mut [u8], at: u64) -> std::io::Result<()> {
+                Err(std::io::Error::other(format!("shorter than {at} bytes")))
+            }
+        }
+        let line = "203.0.113.7 - - [10/Mar/2024:12:00:00 +0000] \
+                    \"GET /autodiscover/autodiscover.xml HTTP/1.1\" 404 0 \"-\" \"ua\"\n";
+        let format = Arc::new(LogFormat::preset("combined").unwrap());
+        let (tx, rx) = bounded(4);
+        let (pool_tx, _pool) = bounded(4);
+        for (source, bytes) in [
+            (0, input::Bytes::Owned(line.as_bytes().to_vec())),
+            (
+                1,
+                input::Bytes::Leased(Arc::new(Cut), 7..7 + line.len() as u64),
+            ),
+            (2, input::Bytes::Owned(line.as_bytes().to_vec())),
+        ] {
+            let payload = Payload::Lines(line.len());
+            let block = Block {
+                source,
+                seq: 0,
+                bytes,
+                payload,
+            };
+            let format = format.clone();
+            tx.send(Work { block, format }).unwrap();
+        }
+        drop(tx);
+        let failed = Mutex::new(Vec::new());
+        let cfg = ScanConfig::default();
+        let (summary, ledger, _) = run_workers(&cfg, 2, &rx, &pool_tx, None, &failed).unwrap();
+        assert_eq!((summary.lines.total, summary.lines.parsed), (2, 2));
+        assert_eq!(ledger.len(), 2);
+        let failed = failed.into_inner().unwrap();
+        assert_eq!(failed, vec![(1, "shorter than 7 bytes".to_string())]);
+    }
 
     /// A log whose every line is one noise request of the same length.
     fn noise_log(lines: usize) -> (tempfile::NamedTempFile, u64) {

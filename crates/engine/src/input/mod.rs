@@ -9,6 +9,8 @@ pub(crate) mod resume;
 pub(crate) mod state;
 
 pub(crate) use block::{Block, ChunkConfig, Flow, Payload};
+#[cfg(test)]
+pub(crate) use block::{Bytes, Ranges};
 pub(crate) use chunker::read_blocks;
 pub use leased::LeaseChoice;
 pub(crate) use leased::{lease_blocks, Leased};
