@@ -134,8 +134,8 @@ done
 flood=$(log flood "$(count 5000000)")
 summary="$work/attack-flood.summary"
 measure "flood" 128 100 0 "$flood" file "${ng[@]}" -o json "$flood"
-# One thread on the mapped file: the kernel maps a whole large folio on a fault, reaching back
-# over a block already released, so each release reaches back too (input/mapped.rs).
+# One thread: the memory of one worker (when the file was memory-mapped, this row caught pages
+# of released blocks that a fault on a large folio mapped again).
 measure "flood, one thread" 128 100 0 "$flood" file "$bin" --threads 1 -o json "$flood"
 measure "flood, --save-summary" 160 100 0 "$flood" file \
   "${ng[@]}" -o json --save-summary "$summary" "$flood"
