@@ -114,9 +114,11 @@ impl Leased {
     pub(crate) fn broken(&self) -> bool {
         LEASE_BREAKS.load(Ordering::SeqCst) != self.breaks
     }
+}
 
+impl Ranges for Leased {
     /// Reads `buf.len()` bytes at `at`; a file that came up short changed under its lease.
-    pub(crate) fn read_exact(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
+    fn read_exact(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
         self.file.read_exact_at(buf, at).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 io::Error::other(format!(
@@ -127,12 +129,6 @@ impl Leased {
                 e
             }
         })
-    }
-}
-
-impl Ranges for Leased {
-    fn read_exact(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
-        Leased::read_exact(self, buf, at)
     }
 }
 
