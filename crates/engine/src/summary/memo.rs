@@ -2,7 +2,7 @@
 //! user agent, thousands of times; what such a request makes of its line — the path as kept
 //! (mailboxes masked), the mail domain it names, the client family, the decoded user agent and
 //! client — depends only on a few of its fields, so the memo works it out once per distinct
-//! combination of them, the *key*, and keeps it in a table of four-entry sets (a new key
+//! combination of them, the *key*, and keeps it in a table of eight-entry sets (a new key
 //! takes a free entry of its set, or the one used least lately).
 //!
 //! The counts keyed by those strings (methods, paths, families, user agents, clients, mail
@@ -39,8 +39,11 @@ const SLOTS: usize = 16384;
 /// clients, 36 kinds of probe, 10,800 keys live at once) missed 205,000 of its 1.1 million
 /// lookups with sets of two, where three keys or more crowded a set of a table two-thirds
 /// full (and the misses of the first, all-new lines made the memo stand aside); with sets of
-/// four, and a miss that takes a free entry not held against the memo, 30,000.
-const WAYS: usize = 4;
+/// four, and a miss that takes a free entry not held against the memo, 30,000 (42,368 on one
+/// thread, 36,487 of them pushing another key out, each of which costs its counts' flush, a
+/// new definition in the spool and in the storm details); with sets of eight, whose tags
+/// fill one cache line, 11,222 (5,255).
+const WAYS: usize = 8;
 /// Most bytes the table's keys and strings hold (the capacity of their buffers); past it a
 /// new key that would need more is worked out and counted without taking an entry.
 const TABLE_BYTES: usize = 6 << 20;
@@ -261,10 +264,10 @@ pub(crate) struct Memo {
     /// Per table entry, its key's hash with the lowest bit set, or 0 when it is free: a
     /// lookup reads the tags of its set (one cache line) and compares the key of an entry
     /// only when the tag matches.
-    tags: Vec<u64>,
+    tags: Words,
     /// Per table entry, the lookup that used it last: a new key takes the entry of its set
     /// used least lately.
-    used: Vec<u64>,
+    used: Words,
     /// Lookups so far.
     clock: u64,
     hasher: foldhash::fast::RandomState,
@@ -282,6 +285,43 @@ pub(crate) struct Memo {
     looked: u32,
     missed: u32,
     aside: u32,
+}
+
+/// A word per table entry, the words of a set in one cache line of their own (a `Vec<u64>`
+/// as large starts 16 bytes into a page, and then every set of eight straddles two lines).
+struct Words(Vec<SetWords>);
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct SetWords([u64; WAYS]);
+
+impl Words {
+    /// Zeros for `entries` entries.
+    fn new(entries: usize) -> Self {
+        Words(vec![SetWords([0; WAYS]); entries.div_ceil(WAYS)])
+    }
+
+    /// Every word.
+    #[cfg(test)]
+    fn all(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.iter().flat_map(|s| s.0)
+    }
+}
+
+impl std::ops::Index<usize> for Words {
+    type Output = u64;
+
+    #[inline(always)]
+    fn index(&self, i: usize) -> &u64 {
+        &self.0[i / WAYS].0[i % WAYS]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Words {
+    #[inline(always)]
+    fn index_mut(&mut self, i: usize) -> &mut u64 {
+        &mut self.0[i / WAYS].0[i % WAYS]
+    }
 }
 
 /// Appends `part` to `key`: a length (`u32::MAX` for a field not logged), then its bytes.
@@ -312,8 +352,8 @@ impl Memo {
         Memo {
             limits,
             slots: (0..=n).map(|_| Entry::empty()).collect(),
-            tags: vec![0; n],
-            used: vec![0; n],
+            tags: Words::new(n),
+            used: Words::new(n),
             clock: 0,
             hasher: foldhash::fast::RandomState::default(),
             key: Vec::with_capacity(MAX_KEY),
@@ -361,7 +401,7 @@ impl Memo {
         let Some((set, hash)) = self.set_of(f) else {
             return Found::Miss(None, 0);
         };
-        // Four ways per set: the key is in one of them, or takes a free one or the one used
+        // Eight ways per set: the key is in one of them, or takes a free one or the one used
         // least lately.
         let ways = WAYS.min(self.limits.slots);
         let tag = hash | 1;
@@ -616,7 +656,7 @@ impl Memo {
                 .iter()
                 .map(|e| e.key.capacity() + e.text.capacity())
                 .sum(),
-            self.tags.iter().filter(|&&t| t != 0).count(),
+            self.tags.all().filter(|&t| t != 0).count(),
         )
     }
 
@@ -679,7 +719,7 @@ mod tests {
     /// The first lines of a scan are all new keys: filling free entries, they do not make the
     /// memo stand aside, and the keys, seen again, are found. The hasher's seed is random, so
     /// what is expected follows from the sets the keys fell in this time: a set that drew more
-    /// keys than it has ways misses each of them in turn and keeps the last four.
+    /// keys than it has ways misses each of them in turn and keeps the last [`WAYS`].
     #[test]
     fn new_keys_that_find_room_are_no_flood() {
         let (mut memo, mut s) = small();
@@ -710,24 +750,24 @@ mod tests {
         assert_eq!(hits, want, "keys found, sets drawn {drawn:?}");
     }
 
-    /// Four keys of one set are all kept: a set has four ways.
+    /// [`WAYS`] keys of one set are all kept: a set has that many ways.
     #[test]
-    fn a_set_holds_four_keys() {
+    fn a_set_holds_as_many_keys_as_it_has_ways() {
         let (mut memo, mut s) = small();
-        // Of 1,000 clients over 16 sets, some set draws at least 63.
+        // Of 1,000 clients over 64 / WAYS sets, some set draws at least 1000 * WAYS / 64.
         let mut by_set = HashMap::<usize, Vec<String>>::new();
         for c in 0..1000 {
             let client = format!("10.0.{}.{}", c / 256, c % 256);
             let set = memo.set_of(&fields(&client)).unwrap().0;
             by_set.entry(set).or_default().push(client);
         }
-        let same: Vec<String> = by_set.into_values().find(|v| v.len() >= 4).unwrap()[..4].to_vec();
+        let same = &by_set.into_values().find(|v| v.len() >= WAYS).unwrap()[..WAYS];
         for _ in 0..2 {
-            for c in &same {
+            for c in same {
                 probe(&mut memo, &mut s, c);
             }
         }
-        for c in &same {
+        for c in same {
             assert!(matches!(memo.look_up(&fields(c)), Found::Hit(_)), "{c}");
         }
     }
