@@ -406,18 +406,21 @@ impl Memo {
         let ways = WAYS.min(self.limits.slots);
         let tag = hash | 1;
         self.clock += 1;
-        let mut victim = set;
-        for way in set..set + ways {
-            if self.tags[way] == tag && self.slots[way].key == self.key {
-                self.used[way] = self.clock;
-                return Found::Hit(way);
+        // The set's words, read as the cache lines they are.
+        let (tags, used) = (&self.tags.0[set / WAYS].0, &mut self.used.0[set / WAYS].0);
+        let entries = &self.slots[set..set + ways];
+        let mut victim = 0;
+        for lane in 0..ways {
+            if tags[lane] == tag && entries[lane].key == self.key {
+                used[lane] = self.clock;
+                return Found::Hit(set + lane);
             }
-            if self.used[way] < self.used[victim] {
-                victim = way;
+            if used[lane] < used[victim] {
+                victim = lane;
             }
         }
-        self.used[victim] = self.clock;
-        Found::Miss(Some(victim), hash)
+        used[victim] = self.clock;
+        Found::Miss(Some(set + victim), hash)
     }
 
     /// Builds the key of `f` in `self.key`: its set and hash, or `None` when it is too long
