@@ -287,10 +287,12 @@ pub(crate) struct Memo {
     aside: u32,
 }
 
-/// A word per table entry, the words of a set in one cache line of their own (a `Vec<u64>`
-/// as large starts 16 bytes into a page, and then every set of eight straddles two lines).
+/// A word per table entry, the words of a set in one cache line of their own (the allocator
+/// aligns a `Vec<u64>` to 16 bytes only: glibc starts a block this large 16 bytes into its
+/// page, and every set of eight would straddle two lines).
 struct Words(Vec<SetWords>);
 
+/// The words of one set.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct SetWords([u64; WAYS]);
