@@ -1,11 +1,13 @@
-//! A read lease that the kernel breaks under a run, through the real binary and the real
-//! kernel: the run reports the file as not read fully (exit 2), and `--state` does not move
-//! past it.
+//! Read leases through the real binary and the real kernel: a writer that opens a file
+//! noisegate reads under a lease waits only for the blocks in flight, and a lease that the
+//! kernel breaks under a run makes the run report the file as not read fully (exit 2) without
+//! `--state` moving past it.
 //!
-//! A binary of its own, not a module of `tests/integration/`: the test sets the machine's
-//! `/proc/sys/fs/lease-break-time` to one second while it runs (only root may; CI runs as
-//! root), and a lease-holding run of another test, slowed by the load of a parallel test
-//! run, could then have its own lease broken. Cargo runs test binaries one at a time.
+//! A binary of its own, not a module of `tests/integration/`: the second test sets the
+//! machine's `/proc/sys/fs/lease-break-time` to one second while it runs (only root may; CI
+//! runs as root), and a lease-holding run of another test, slowed by the load of a parallel
+//! test run, could then have its own lease broken. Cargo runs test binaries one at a time, and
+//! the two tests here take turns.
 
 use serde_json::Value;
 use std::fs::{self, OpenOptions};
@@ -17,6 +19,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LEASE_BREAK_TIME: &str = "/proc/sys/fs/lease-break-time";
+
+/// The tests of this binary one at a time: one changes the break time, the other measures a
+/// writer's wait.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The kernel's `lease-break-time`, the seconds a writer waits for a read lease to be given
 /// up before the kernel breaks it; put back when dropped (it is the machine's).
@@ -83,6 +89,7 @@ fn holds_lease(pid: u32, ino: u64) -> bool {
 /// run would count only the lines past that point.
 #[test]
 fn a_lease_broken_under_a_run_is_an_error_and_the_next_run_reads_the_file_again() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(_restore) = LeaseBreakTime::set(1) else {
         assert_ne!(
             std::env::var("CI").as_deref(),
@@ -163,4 +170,49 @@ fn a_lease_broken_under_a_run_is_an_error_and_the_next_run_reads_the_file_again(
     let v: Value = serde_json::from_slice(&next.stdout).unwrap();
     assert_eq!(v["lines"]["total"], all + 500, "{stderr}");
     assert_eq!(v["lines"]["rejected"], 0, "{}", v["rejects"]);
+}
+
+/// A writer that opens a file noisegate reads under a lease waits only while the blocks
+/// already handed out are read, not for the scan, and far less than the kernel's break time:
+/// noisegate lets the lease go and reads the rest with `read`, every line counted once.
+#[test]
+fn a_writer_waits_for_the_blocks_in_flight_not_for_the_scan() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let all = 400_000;
+    append(&log, &probes(0, all));
+    let ino = fs::metadata(&log).unwrap().ino();
+    let child = Command::new(env!("CARGO_BIN_EXE_noisegate"))
+        .args(["-o", "json", "--threads", "2"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let started = Instant::now();
+    while !holds_lease(pid, ino) {
+        assert!(started.elapsed() < Duration::from_secs(30), "no lease");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Well into the scan, far from its end.
+    std::thread::sleep(Duration::from_millis(100));
+    let opened = Instant::now();
+    let writer = OpenOptions::new().write(true).open(&log).unwrap();
+    let wait = opened.elapsed();
+    let out = child.wait_with_output().unwrap();
+    let scan = started.elapsed();
+    drop(writer);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lines"]["total"], all, "{stderr}");
+    assert_eq!(v["lines"]["rejected"], 0, "{}", v["rejects"]);
+    // The debug build's blocks in flight took 250-270 ms to read and scan, the whole run
+    // 1.2 s (3 runs by hand).
+    assert!(
+        wait * 2 < scan,
+        "the writer waited {wait:?} of a run of {scan:?}"
+    );
 }
