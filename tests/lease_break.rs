@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LEASE_BREAK_TIME: &str = "/proc/sys/fs/lease-break-time";
@@ -79,6 +79,29 @@ fn holds_lease(pid: u32, ino: u64) -> bool {
     })
 }
 
+/// Starts noisegate on `log` with `args` before it (reports on pipes), and returns it once it
+/// holds its lease on the log, with the time it was started.
+fn start_leased(log: &Path, args: &[&str]) -> (Child, Instant) {
+    let ino = fs::metadata(log).unwrap().ino();
+    let child = Command::new(env!("CARGO_BIN_EXE_noisegate"))
+        .args(args)
+        .arg(log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !holds_lease(child.id(), ino) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "noisegate took no lease on the log: {}",
+            fs::read_to_string("/proc/locks").unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    (child, started)
+}
+
 /// A lease the kernel breaks while noisegate reads under it (noisegate stopped, so that it
 /// cannot answer, and a writer truncating the file): the blocks already handed out come up
 /// short. The run says so and exits 2, and the state does not move past the file. To tell
@@ -103,29 +126,18 @@ fn a_lease_broken_under_a_run_is_an_error_and_the_next_run_reads_the_file_again(
     let (log, state) = (dir.path().join("access.log"), dir.path().join("state.json"));
     let (all, kept) = (400_000, 1_000);
     append(&log, &probes(0, all));
-    let ino = fs::metadata(&log).unwrap().ino();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_noisegate"))
-        .args(["-o", "json", "--threads", "2", "--state"])
-        .arg(&state)
-        .arg(&log)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let state_arg = state.to_str().unwrap();
+    let (mut child, _) = start_leased(
+        &log,
+        &["-o", "json", "--threads", "2", "--state", state_arg],
+    );
+    // Started on a pipe of the default size, which the report has not reached yet (the scan
+    // is under way).
     let mut stdout = child.stdout.take().unwrap();
     // SAFETY: plain fcntl on the pipe's end this process holds.
     let page = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
     assert!(page > 0 && page < 8192, "pipe of {page} bytes");
     let pid = child.id();
-    let waited = Instant::now();
-    while !holds_lease(pid, ino) {
-        assert!(
-            waited.elapsed() < Duration::from_secs(30),
-            "noisegate took no lease on the log: {}",
-            fs::read_to_string("/proc/locks").unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
     // Past the format's detection (its first lines), far from the end (the debug build reads
     // these 52 MB in over a second).
     std::thread::sleep(Duration::from_millis(200));
@@ -182,20 +194,7 @@ fn a_writer_waits_for_the_blocks_in_flight_not_for_the_scan() {
     let log = dir.path().join("access.log");
     let all = 400_000;
     append(&log, &probes(0, all));
-    let ino = fs::metadata(&log).unwrap().ino();
-    let child = Command::new(env!("CARGO_BIN_EXE_noisegate"))
-        .args(["-o", "json", "--threads", "2"])
-        .arg(&log)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let started = Instant::now();
-    while !holds_lease(pid, ino) {
-        assert!(started.elapsed() < Duration::from_secs(30), "no lease");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let (child, started) = start_leased(&log, &["-o", "json", "--threads", "2"]);
     // Well into the scan, far from its end.
     std::thread::sleep(Duration::from_millis(100));
     let opened = Instant::now();
