@@ -303,6 +303,18 @@ impl Words {
         Words(vec![SetWords([0; WAYS]); entries.div_ceil(WAYS)])
     }
 
+    /// The words of the set whose first entry is `first`.
+    #[inline(always)]
+    fn set(&self, first: usize) -> &[u64; WAYS] {
+        &self.0[first / WAYS].0
+    }
+
+    /// [`Words::set`], to change.
+    #[inline(always)]
+    fn set_mut(&mut self, first: usize) -> &mut [u64; WAYS] {
+        &mut self.0[first / WAYS].0
+    }
+
     /// Every word.
     #[cfg(test)]
     fn all(&self) -> impl Iterator<Item = u64> + '_ {
@@ -409,7 +421,7 @@ impl Memo {
         let tag = hash | 1;
         self.clock += 1;
         // The set's words, read as the cache lines they are.
-        let (tags, used) = (&self.tags.0[set / WAYS].0, &mut self.used.0[set / WAYS].0);
+        let (tags, used) = (self.tags.set(set), self.used.set_mut(set));
         let entries = &self.slots[set..set + ways];
         let mut victim = 0;
         for lane in 0..ways {
