@@ -43,8 +43,8 @@ impl Read for Counting<'_> {
 
 /// Cuts `r` into blocks numbered from `first_seq` and passes each to `send` (which returns
 /// `false` to stop).
-/// `take` supplies empty buffers. On a read error, what was read before it is sent, then the
-/// error is returned. Returns how the input ended and how many of its bytes were handed out
+/// `take` supplies empty buffers. On a read error, the whole lines read before it are sent,
+/// then the error is returned. Returns how the input ended and how many of its bytes were handed out
 /// (all, unless `hold_tail` kept a last partial line back).
 pub(crate) fn read_blocks(
     source: u32,
@@ -80,8 +80,10 @@ pub(crate) fn read_blocks(
         let eof = match fill(&mut counting, &mut buf, &mut filled, want) {
             Ok(eof) => eof,
             Err(e) => {
-                if filled > 0 {
-                    block(buf, Payload::Lines(filled), &mut seq);
+                // The whole lines read before it; the bytes after the last `\n` are no line
+                // (the read stopped inside one) and would count as one the format rejects.
+                if let Some(i) = memrchr(b'\n', &buf[..filled]) {
+                    block(buf, Payload::Lines(i + 1), &mut seq);
                 }
                 return Err(e);
             }
@@ -237,5 +239,57 @@ mod tests {
             blocks.iter().flat_map(|b| b.1.clone()).collect::<Vec<u8>>(),
             b"a\nb\n"
         );
+    }
+
+    /// A reader whose bytes past `fail_at` cannot be read (a disk that cannot read a sector).
+    struct FailsAt<'a> {
+        data: &'a [u8],
+        at: usize,
+        fail_at: usize,
+    }
+
+    impl Read for FailsAt<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at >= self.fail_at {
+                return Err(io::Error::from_raw_os_error(5));
+            }
+            let n = buf.len().min(self.fail_at - self.at).min(7);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// On a read error the lines read whole before it are handed out, and nothing of the line
+    /// the read stopped in: its first bytes are no line, and would be rejected as one.
+    #[test]
+    fn a_read_error_hands_out_the_whole_lines_before_it() {
+        let input = b"aa\nbbbb\nc\n\nddddd\neee\n";
+        for chunk in 1..12 {
+            for fail_at in 0..input.len() {
+                let cfg = ChunkConfig {
+                    chunk,
+                    max_line: 100,
+                    hold_tail: false,
+                };
+                let mut r = FailsAt {
+                    data: input,
+                    at: 0,
+                    fail_at,
+                };
+                let mut got = Vec::new();
+                let end = read_blocks(0, 0, &mut r, cfg, &mut Vec::new, &mut |b| {
+                    assert!(matches!(b.payload, Payload::Lines(_)));
+                    got.extend_from_slice(b.data().unwrap());
+                    true
+                });
+                assert_eq!(end.unwrap_err().raw_os_error(), Some(5));
+                let whole = input[..fail_at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                assert_eq!(got, &input[..whole], "chunk {chunk}, error at {fail_at}");
+            }
+        }
     }
 }
