@@ -31,6 +31,7 @@ mod nginx_block;
 mod nginx_include;
 mod paths;
 mod prometheus;
+mod read_errors;
 mod realip;
 mod rotation;
 mod routing;
