@@ -147,6 +147,40 @@ fn probes_that_cost_nothing_do_not_alert_unless_asked() {
     assert_eq!(check(dir.path(), &costly, &[]).0, 1);
 }
 
+/// The worst-minute rule counts what costs: noise answered 403 in no time is left out unless
+/// `--include-blocked`, and a minute that also holds probes PHP answered counts those.
+#[test]
+fn the_worst_minute_leaves_out_probes_that_cost_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // 150 blocked probes, 60 in each of the first two minutes.
+    let mut lines = pages(200, 60);
+    lines.extend((0..150).map(|i| line(T0 + i, PROBE, 403, OUTLOOK, "0.000", "203.0.113.5")));
+    let rate = ["--max-noise-rate", "40"];
+    let (code, out, _) = check(dir.path(), &lines, &rate);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = check(
+        dir.path(),
+        &lines,
+        &[&rate[..], &["--include-blocked"]].concat(),
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("60 noise requests in the minute from"),
+        "{out}"
+    );
+    // 50 probes that PHP answered, from another client, in the first minute: those count.
+    lines.extend((0..50).map(|i| line(T0 + i, PROBE, 404, OUTLOOK, "0.400", "203.0.113.6")));
+    let (code, out, _) = check(dir.path(), &lines, &rate);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("50 noise requests in the minute from")
+            && out.contains("(limit 40; 60 more answered 403 in no time)"),
+        "{out}"
+    );
+    let (code, out, _) = check(dir.path(), &lines, &["--max-noise-rate", "50"]);
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn the_slow_outlook_loop_alerts_and_a_normal_client_stays_quiet() {
     let dir = tempfile::tempdir().unwrap();

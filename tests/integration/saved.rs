@@ -99,13 +99,13 @@ fn version_1_files_give_the_reports_the_first_release_gave() {
 }
 
 #[test]
-fn version_4_files_round_trip_and_upgrade_version_1() {
+fn version_5_files_round_trip_and_upgrade_version_1() {
     let dir = tempfile::tempdir().unwrap();
     let sum = save(dir.path(), "malformed.log");
     let text = text_of(&sum);
     let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(header["format"], "noisegate-summary");
-    assert_eq!(header["version"], 4);
+    assert_eq!(header["version"], 5);
     assert!(text.lines().last().unwrap().starts_with(r#"{"end":"#));
     let (_, direct, _) = run(&[
         "-o".as_ref(),
@@ -118,14 +118,14 @@ fn version_4_files_round_trip_and_upgrade_version_1() {
         merged == direct,
         "merge of a saved run differs from the run"
     );
-    // A version-1 file merged and saved again is a version-4 file with the same report.
+    // A version-1 file merged and saved again is a version-5 file with the same report.
     let again = dir.path().join("again.sum");
     let (code, _, err) = merge(
         &[&data("v1-pantheon.sum")],
         &["--save-summary", again.to_str().unwrap()],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(text_of(&again).starts_with(r#"{"format":"noisegate-summary","version":4,"#));
+    assert!(text_of(&again).starts_with(r#"{"format":"noisegate-summary","version":5,"#));
     let (_, json, _) = merge(&[&again], &["-o", "json"]);
     assert!(json == std::fs::read_to_string(data("v1-pantheon.json")).unwrap());
 }
@@ -136,20 +136,20 @@ fn a_summary_from_a_newer_noisegate_is_refused_with_both_versions() {
     let lines = dir.path().join("lines.sum");
     write_gz(
         &lines,
-        "{\"format\":\"noisegate-summary\",\"version\":5,\"noisegate\":\"9.0.0\"}\n{\"new\":1}\n",
+        "{\"format\":\"noisegate-summary\",\"version\":6,\"noisegate\":\"9.0.0\"}\n{\"new\":1}\n",
     );
     let object = dir.path().join("object.sum");
     write_gz(
         &object,
-        r#"{"format":"noisegate-summary","version":5,"everything":{"else":[]}}"#,
+        r#"{"format":"noisegate-summary","version":6,"everything":{"else":[]}}"#,
     );
     for f in [&lines, &object] {
         let (code, out, err) = merge(&[f], &[]);
         assert_refused(f, &err, code);
         assert!(out.is_empty());
         let want = format!(
-            "{}: written by a newer noisegate (summary version 5); this noisegate reads \
-             versions 1 to 4: upgrade noisegate",
+            "{}: written by a newer noisegate (summary version 6); this noisegate reads \
+             versions 1 to 5: upgrade noisegate",
             f.display()
         );
         assert!(err.contains(&want), "{err}");
@@ -347,6 +347,7 @@ fn the_fuzz_seeds_of_every_version_load() {
         ("small-v2.jsonl", 2),
         ("small-v3.jsonl", 3),
         ("small-v4.jsonl", 4),
+        ("small-v5.jsonl", 5),
     ];
     for (name, version) in all {
         let text = std::fs::read(seeds.join(name)).unwrap();

@@ -440,12 +440,16 @@ fn mail_domains_a_scan_cannot_make_are_refused_with_the_rule() {
     let path = dir.path().join("v3.sum");
     write(&path, &r);
     assert_refused(&path, "a domains map in a version-3 file");
-    // A version-3 file without it reads, with no domains.
+    // A version-3 file without it (nor the minutes' blocked counts of version 5) reads, with
+    // no domains.
     let mut r: Vec<Value> = records
         .iter()
         .filter(|r| r.get("domain").is_none() && r["map"]["of"] != "domains")
         .cloned()
         .collect();
+    for m in r.iter_mut().filter_map(|r| r.get_mut("minute")) {
+        m.as_object_mut().unwrap().remove("blocked");
+    }
     r[0]["version"] = 3.into();
     let end = r.len() - 1;
     r[end]["end"]["records"] = (end as u64 - 1).into();
@@ -487,4 +491,80 @@ fn a_mail_domain_given_twice_or_out_of_order_is_refused() {
     let path = dir.path().join("ok.sum");
     write(&path, &records);
     assert_eq!(merge(&[&path]).0, 0);
+}
+
+/// Each minute's count of the noise answered 403 in next to no time (version 5 on, what the
+/// worst-minute rule of `check` leaves out) is checked and kept: more than the minute's noise
+/// is refused, and so is a count in a file of a version that had none, or a version-5 minute
+/// without one; a version-4 file without them reads; merged and saved again, every minute keeps
+/// its count.
+#[test]
+fn the_blocked_noise_of_a_minute_is_checked_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sum, records) = saved(dir.path());
+    let minutes: Vec<usize> = (0..records.len())
+        .filter(|&i| records[i].get("minute").is_some())
+        .collect();
+    let at = *minutes
+        .iter()
+        .find(|&&i| records[i]["minute"]["blocked"].as_u64() > Some(0))
+        .expect("a minute with blocked noise in the sample");
+    type Spoil = (&'static str, fn(&mut Vec<Value>, usize));
+    let spoil: [Spoil; 3] = [
+        ("the blocked noise of a minute", |r, at| {
+            let m = &mut r[at]["minute"];
+            m["blocked"] = (m["noise"].as_u64().unwrap() + 1).into();
+        }),
+        ("a minute's blocked count in a version-4 file", |r, _| {
+            r[0]["version"] = 4.into()
+        }),
+        ("a minute without its blocked count", |r, at| {
+            r[at]["minute"].as_object_mut().unwrap().remove("blocked");
+        }),
+    ];
+    for (i, (want, f)) in spoil.iter().enumerate() {
+        let mut r = records.clone();
+        f(&mut r, at);
+        let path = dir.path().join(format!("m{i}.sum"));
+        write(&path, &r);
+        assert_refused(&path, want);
+    }
+    let mut r = records.clone();
+    for &i in &minutes {
+        r[i]["minute"].as_object_mut().unwrap().remove("blocked");
+    }
+    r[0]["version"] = 4.into();
+    let v4 = dir.path().join("v4.sum");
+    write(&v4, &r);
+    let (code, from_v4, err) = merge(&[&v4]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        from_v4,
+        merge(&[&sum]).1,
+        "the report does not show the counts"
+    );
+    let again = dir.path().join("again.sum");
+    let out = Command::cargo_bin("noisegate")
+        .unwrap()
+        .arg("merge")
+        .arg("--save-summary")
+        .arg(&again)
+        .arg(&sum)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let mut text = String::new();
+    MultiGzDecoder::new(std::fs::File::open(&again).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let blocked = |records: &mut dyn Iterator<Item = Value>| -> Vec<(Value, Value)> {
+        records
+            .filter_map(|r| r.get("minute").cloned())
+            .map(|m| (m["at"].clone(), m["blocked"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        blocked(&mut text.lines().map(|l| serde_json::from_str(l).unwrap())),
+        blocked(&mut records.into_iter())
+    );
 }

@@ -18,6 +18,7 @@ use crate::remedy;
 use crate::report::domains::{dns_command, mail_domains, MailDomainView};
 use crate::report::prometheus::{self, CheckState};
 use crate::report::{bursts, Report, StormView, SurgeView, SCHEMA};
+use crate::summary::time::MinuteTotals;
 use crate::summary::CHEAP_MS;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -296,21 +297,35 @@ fn share_alert(noise: u64, requests: u64, t: &Thresholds) -> Option<Alert> {
     })
 }
 
-/// The worst-minute rule.
+/// The worst-minute rule: the noise of each minute but what was answered as a deployed block
+/// answers (unless `--include-blocked`).
 fn rate_alert(scan: &ScanResult, t: &Thresholds) -> Option<Alert> {
     let max = t.max_noise_rate?;
+    let counted = |w: &MinuteTotals| {
+        if t.include_cheap {
+            w.noise
+        } else {
+            w.noise - w.blocked.min(w.noise)
+        }
+    };
     let worst = scan
         .summary
         .timeline
         .sorted()
         .into_iter()
-        .max_by_key(|(m, t)| (t.noise, -m));
-    let (m, w) = worst.filter(|(_, w)| w.noise > max)?;
+        .map(|(m, w)| (m, counted(&w), w.noise))
+        .max_by_key(|&(m, n, _)| (n, -m));
+    let (m, n, all) = worst.filter(|&(_, n, _)| n > max)?;
+    let cheap = if n < all {
+        format!("; {} more answered 403 in no time", thousands(all - n))
+    } else {
+        String::new()
+    };
     Some(Alert::new(
         "noise_rate",
         format!(
-            "{} noise requests in the minute from {} (limit {max})",
-            thousands(w.noise),
+            "{} noise requests in the minute from {} (limit {max}{cheap})",
+            thousands(n),
             rfc3339(m * 60)
         ),
     ))

@@ -341,14 +341,17 @@ impl<'c> Scanner<'c> {
         let Some(i) = p.category else {
             return;
         };
+        // Answered as a deployed block answers: a 403 in next to no time.
+        let blocked = status == Some(403) && rt.is_some_and(|us| us <= CHEAP_MS * 1000);
         if let Some(m) = minute.and_then(|m| s.timeline.at(m)) {
             m.noise += 1;
             m.categories[i] += 1;
             m.noise_time_us = m.noise_time_us.saturating_add(rt.unwrap_or(0));
+            m.blocked += u64::from(blocked);
         }
         let c = &mut s.categories[i];
         c.traffic.add(status, rec.bytes, rt);
-        if status == Some(403) && rt.is_some_and(|us| us <= CHEAP_MS * 1000) {
+        if blocked {
             c.blocked += 1;
             c.blocked_time_us = c.blocked_time_us.saturating_add(rt.unwrap_or(0));
         }

@@ -3,15 +3,16 @@
 //! the same merge the worker threads use, so the result is the report one run over all the
 //! logs would give.
 //!
-//! # The file (version 4)
+//! # The file (version 5)
 //! A gzip stream of JSON Lines. The first line is the header,
-//! `{"format":"noisegate-summary","version":4,"noisegate":"<release>"}`; every other line is
+//! `{"format":"noisegate-summary","version":5,"noisegate":"<release>"}`; every other line is
 //! one record, an object with one key naming its kind (`record::Record`), in this order:
 //! `source` and `error` (the inputs, in source-index order), `run` (line counts, rejects by
 //! reason id, time span, cheap answers by millisecond), `reject_example`, `totals`, then per
 //! category a `category` record (by its id: `autodiscover`, ...) followed by its maps,
 //! `served` and `activity` maps, the `domains` map (version 4 on: one `domain` record per mail
-//! domain, see `domains`), `timeline` and its `minute`s, the `noise` records of the storm
+//! domain, see `domains`), `timeline` and its `minute`s (version 5 on with a `blocked` count:
+//! the noise answered 403 in next to no time), the `noise` records of the storm
 //! details, and last `end`, which counts the records before it: a file without it is
 //! truncated. A map is a `map` record (which map, whose category, cap, threshold, overflow,
 //! budget) followed by its entries, `key` records (`[key, count]`), `evidence` records or
@@ -30,11 +31,13 @@
 //! version-1 file holds its summary in one JSON value, read whole; its noise records stream.)
 //!
 //! # Versions
-//! The writer writes [`VERSION`] 4; any change an older reader would misread (a new record
-//! kind or field, a changed meaning) takes the next version. Version 4 added the `domains`
-//! map (the mail domains behind the noise; a version-3 file reads with none), version 3 the
-//! `evidence` maps; a noisegate that reads only older versions refuses a file as newer. The
-//! reader also reads version 3, version 2 (the same records without evidence: its noise has
+//! The writer writes [`VERSION`] 5; any change an older reader would misread (a new record
+//! kind or field, a changed meaning) takes the next version. Version 5 added each minute's
+//! `blocked` count (a version-4 file reads with none: its noise all counts for the
+//! worst-minute rule of `check`), version 4 the `domains` map (the mail domains behind the
+//! noise; a version-3 file reads with none), version 3 the `evidence` maps; a noisegate that
+//! reads only older versions refuses a file as newer. The reader also reads version 4,
+//! version 3, version 2 (the same records without evidence: its noise has
 //! no per-path evidence, and the block ranks by requests and says so) and version 1 (one JSON object with
 //! positional tables, the layout of the first release; see `v1`). A file of a later version
 //! is refused with both versions named, a file of another kind as "not a noisegate summary",
@@ -65,7 +68,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use read::FileReader;
-use record::{newer, Header, Record, NO_DOMAINS, NO_EVIDENCE};
+use record::{newer, Header, Record, NO_BLOCKED_MINUTES, NO_DOMAINS, NO_EVIDENCE};
 pub(crate) use record::{FORMAT, VERSION};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
@@ -336,7 +339,8 @@ pub fn combine(paths: &[impl AsRef<Path>]) -> Result<Combined> {
     c.finish()
 }
 
-/// Reads one file: a version-4, 3 or 2 header line and its records, else a whole-document file.
+/// Reads one file: a version-5, 4, 3 or 2 header line and its records, else a whole-document
+/// file.
 fn read_file(r: impl Read, fr: &mut FileReader<'_>) -> Result<()> {
     let mut r = BufReader::with_capacity(64 << 10, r);
     let mut first = Vec::new();
@@ -350,7 +354,8 @@ fn read_file(r: impl Read, fr: &mut FileReader<'_>) -> Result<()> {
     };
     match header {
         Some(h)
-            if h.format == FORMAT && [VERSION, NO_DOMAINS, NO_EVIDENCE].contains(&h.version) =>
+            if h.format == FORMAT
+                && [VERSION, NO_BLOCKED_MINUTES, NO_DOMAINS, NO_EVIDENCE].contains(&h.version) =>
         {
             fr.version = h.version;
             read_records(r, fr)
@@ -363,7 +368,7 @@ fn read_file(r: impl Read, fr: &mut FileReader<'_>) -> Result<()> {
     }
 }
 
-/// Reads the records after a version-4, 3 or 2 header, up to and including the end record.
+/// Reads the records after a version-5, 4, 3 or 2 header, up to and including the end record.
 fn read_records(mut r: impl BufRead, fr: &mut FileReader<'_>) -> Result<()> {
     let mut line = Vec::new();
     let mut at = 1u64;

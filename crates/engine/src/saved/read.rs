@@ -1,6 +1,7 @@
 //! Reading the records of one summary file into a summary of its own, and its noise records
-//! straight into the combined noise spool. Every layout ends here: version 4, 3 and 2 records
-//! as they are read (a version-2 file has no evidence maps), version 1 files translated
+//! straight into the combined noise spool. Every layout ends here: version 5, 4, 3 and 2
+//! records as they are read (a version-4 file has no blocked counts in its minutes, a
+//! version-3 file no domains map, a version-2 file no evidence maps), version 1 files translated
 //! record by record ([`super::v1`]).
 //!
 //! Ids are resolved against this noisegate's tables; a category it does not know is counted
@@ -9,7 +10,7 @@
 
 use super::bounds;
 use super::record::{self as rec, MapHead, Record, Run, Traffic as TrafficRec};
-use super::record::{NO_DOMAINS, NO_EVIDENCE, VERSION};
+use super::record::{NO_BLOCKED_MINUTES, NO_DOMAINS, NO_EVIDENCE, VERSION};
 use crate::classify::category_index;
 use crate::classify::family::Family;
 use crate::format::Reject;
@@ -410,11 +411,23 @@ impl<'s> FileReader<'s> {
         bounds::sum_within([m.noise_time_us], m.request_time_us, what)?;
         let per_category = m.categories.values().copied();
         bounds::sum_within(per_category, m.noise, "the categories of a minute")?;
+        let blocked = match (m.blocked, self.version > NO_BLOCKED_MINUTES) {
+            (Some(b), true) => b,
+            (None, false) => 0,
+            (Some(_), false) => bail!(
+                "a minute's blocked count in a version-{} file (it came with version {})",
+                self.version,
+                NO_BLOCKED_MINUTES + 1
+            ),
+            (None, true) => bail!("a minute without its blocked count"),
+        };
+        bounds::sum_within([blocked], m.noise, "the blocked noise of a minute")?;
         let mut t = MinuteTotals {
             requests: m.requests,
             noise: m.noise,
             request_time_us: m.request_time_us,
             noise_time_us: m.noise_time_us,
+            blocked,
             ..MinuteTotals::default()
         };
         minute_categories(&mut t, &m.categories);
@@ -740,7 +753,8 @@ fn is_entry(r: &Record<'_>) -> bool {
 }
 
 /// Fills a minute's per-category counts; the noise of unknown categories leaves its noise
-/// figures (its server time in proportion: the minute does not keep it apart).
+/// figures (its server time and blocked count in proportion: the minute does not keep them
+/// apart).
 fn minute_categories(t: &mut MinuteTotals, categories: &BTreeMap<Cow<'_, str>, u64>) {
     let mut unknown = 0u64;
     for (id, &n) in categories {
@@ -751,8 +765,9 @@ fn minute_categories(t: &mut MinuteTotals, categories: &BTreeMap<Cow<'_, str>, u
     }
     if unknown > 0 && t.noise > 0 {
         let kept = t.noise.saturating_sub(unknown);
-        t.noise_time_us =
-            (u128::from(t.noise_time_us) * u128::from(kept) / u128::from(t.noise)) as u64;
+        let part = |n: u64| (u128::from(n) * u128::from(kept) / u128::from(t.noise)) as u64;
+        t.noise_time_us = part(t.noise_time_us);
+        t.blocked = part(t.blocked);
         t.noise = kept;
     }
 }

@@ -1,5 +1,6 @@
-//! The records of a version-4 summary file (a version-3 file has the same records but the
-//! domains map, a version-2 file neither it nor the evidence maps), one JSON object per line,
+//! The records of a version-5 summary file (a version-4 file has the same records but each
+//! minute's blocked count, a version-3 file neither it nor the domains map, a version-2 file
+//! none of these nor the evidence maps), one JSON object per line,
 //! and the byte-string form they use. These types are the file layout: they name categories, statuses, reject reasons and client families by
 //! their ids, never by a position in an in-memory table, so they change only with
 //! [`VERSION`].
@@ -13,11 +14,15 @@ use std::fmt;
 
 /// What identifies a summary file.
 pub(crate) const FORMAT: &str = "noisegate-summary";
-/// The version of the file layout this noisegate writes; it reads this one, [`NO_DOMAINS`],
-/// [`NO_EVIDENCE`] and version 1.
-pub(crate) const VERSION: u32 = 4;
-/// The version before [`VERSION`]: the same records but for the `domains` map (which the
-/// version-4 writer added), so its files have no mail domains.
+/// The version of the file layout this noisegate writes; it reads this one,
+/// [`NO_BLOCKED_MINUTES`], [`NO_DOMAINS`], [`NO_EVIDENCE`] and version 1.
+pub(crate) const VERSION: u32 = 5;
+/// The version before [`VERSION`]: the same records but for each minute's `blocked` count
+/// (which the version-5 writer added), so its minutes have none: every noise request of
+/// them counts for the worst-minute rule of `check`, as one not known to be blocked.
+pub(crate) const NO_BLOCKED_MINUTES: u32 = 4;
+/// The version before [`NO_BLOCKED_MINUTES`]: the same records but for the `domains` map
+/// (which the version-4 writer added), so its files have no mail domains.
 pub(crate) const NO_DOMAINS: u32 = 3;
 /// The version before [`NO_DOMAINS`]: the same records but for the evidence maps (which the
 /// version-3 writer added to each category), so its files have none.
@@ -207,6 +212,9 @@ pub(super) struct Minute<'a> {
     pub(crate) noise: u64,
     pub(crate) request_time_us: u64,
     pub(crate) noise_time_us: u64,
+    /// Noise requests answered 403 in next to no time (version 5 on; `None` before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) blocked: Option<u64>,
     /// Noise requests by category id (non-zero only).
     #[serde(borrow)]
     pub(crate) categories: BTreeMap<Cow<'a, str>, u64>,

@@ -394,6 +394,7 @@ fn summary(fr: &mut FileReader<'_>, s: Summary) -> Result<()> {
             noise: m.noise,
             request_time_us: m.request_time_us,
             noise_time_us: m.noise_time_us,
+            blocked: None,
             categories,
         }))?;
     }

@@ -214,6 +214,7 @@ fn write_timeline<W: Write>(out: &mut Lines<W>, s: &Summary) -> Result<()> {
             noise: m.noise,
             request_time_us: m.request_time_us,
             noise_time_us: m.noise_time_us,
+            blocked: Some(m.blocked),
             categories: CATEGORIES
                 .iter()
                 .zip(m.categories)

@@ -25,6 +25,9 @@ pub(crate) struct MinuteTotals {
     pub(crate) request_time_us: u64,
     /// Server time of noise requests, microseconds.
     pub(crate) noise_time_us: u64,
+    /// Noise requests answered 403 within [`CHEAP_MS`](crate::summary::CHEAP_MS): what a
+    /// deployed block answers, which the worst-minute rule of `check` leaves out.
+    pub(crate) blocked: u64,
     /// Noise requests per category, in [`CATEGORIES`] order.
     pub(crate) categories: [u64; CATEGORIES.len()],
 }
@@ -35,6 +38,7 @@ impl MinuteTotals {
         self.noise += o.noise;
         self.request_time_us = self.request_time_us.saturating_add(o.request_time_us);
         self.noise_time_us = self.noise_time_us.saturating_add(o.noise_time_us);
+        self.blocked += o.blocked;
         for (a, b) in self.categories.iter_mut().zip(&o.categories) {
             *a += b;
         }
