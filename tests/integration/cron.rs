@@ -181,6 +181,64 @@ fn the_worst_minute_leaves_out_probes_that_cost_nothing() {
     assert_eq!(code, 0, "{out}");
 }
 
+/// A storm whose time nobody logged is not known to cost nothing, even beside a log that has
+/// `$request_time`: a 403 storm from a combined-format log alerts, its server time is unknown
+/// (not 0), and the report says why. (It was taken for blocked, since the run had timed lines.)
+#[test]
+fn a_storm_without_server_time_is_not_taken_for_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let timed = dir.path().join("pantheon.log");
+    std::fs::write(&timed, pages(200, 60).concat()).unwrap();
+    let untimed = dir.path().join("access.log");
+    let storm: String = (0..300)
+        .map(|i| {
+            format!(
+                "203.0.113.9 - - [01/Mar/2024:00:{:02}:{:02} +0000] \"{PROBE}\" 403 0 \"-\" \"{OUTLOOK}\"\n",
+                i / 60,
+                i % 60
+            )
+        })
+        .collect();
+    std::fs::write(&untimed, storm).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("noisegate")
+            .unwrap()
+            .args(args)
+            .arg(&timed)
+            .arg(&untimed)
+            .output()
+            .unwrap();
+        crate::support::code_out_err(out)
+    };
+    let (code, out, err) = run(&["check", "--max-noise-share", "100"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("autodiscover storm from 203.0.113.9"), "{out}");
+    let (code, out, err) = run(&["-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let storm = &v["storms"][0];
+    assert_eq!(storm["client"], "203.0.113.9");
+    assert!(
+        storm["request_time_s"].is_null() && storm["mean_workers"].is_null(),
+        "{storm}"
+    );
+    assert!(
+        v["caveats"].as_array().unwrap().iter().any(|c| c
+            .as_str()
+            .unwrap()
+            .contains("some autodiscover requests have no server time")),
+        "{}",
+        v["caveats"]
+    );
+    // Timed and cheap in the same place, it is blocked and quiet.
+    let cheap: String = (0..300)
+        .map(|i| line(T0 + 600 + i, PROBE, 403, OUTLOOK, "0.000", "203.0.113.9"))
+        .collect();
+    std::fs::write(&untimed, cheap).unwrap();
+    let (code, out, _) = run(&["check", "--max-noise-share", "100"]);
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn the_slow_outlook_loop_alerts_and_a_normal_client_stays_quiet() {
     let dir = tempfile::tempdir().unwrap();

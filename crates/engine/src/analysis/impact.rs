@@ -33,6 +33,10 @@ pub(crate) struct Impact {
     pub(crate) wall_s: i64,
     /// Whether the format gives server time at all.
     pub(crate) timed: bool,
+    /// Per category (in [`CATEGORIES`](crate::classify::CATEGORIES) order), whether every
+    /// noise request of it had a server time: the time of its storms, loops and surges is
+    /// then known; else (an input without `$request_time` beside one with it) it is not.
+    pub(crate) timed_categories: Vec<bool>,
     /// All traffic.
     pub(crate) all: Load,
     /// Mail-client noise.
@@ -103,6 +107,11 @@ pub(crate) fn impact(summary: &Summary, php_workers: u32, covered: f64) -> Impac
     Impact {
         wall_s,
         timed: summary.totals.timed > 0,
+        timed_categories: summary
+            .categories
+            .iter()
+            .map(|c| c.traffic.timed == c.traffic.requests)
+            .collect(),
         all: load(
             summary.totals.requests,
             summary.totals.request_time_us,

@@ -127,6 +127,22 @@ pub(crate) fn analyze(
             crate::escape::escape_text(addr)
         ));
     }
+    let partly: Vec<&str> = summary
+        .categories
+        .iter()
+        .zip(crate::classify::CATEGORIES.iter())
+        .filter(|(c, _)| summary.totals.timed > 0 && c.traffic.timed < c.traffic.requests)
+        .map(|(_, k)| k.id)
+        .collect();
+    if !partly.is_empty() {
+        caveats.push(format!(
+            "some {} requests have no server time (an input whose format has no \
+             $request_time, beside one that has it): they add nothing to the server times, \
+             the time and PHP workers of their storms, loops and surges are not known, and \
+             check does not take those for blocked",
+            partly.join(", ")
+        ));
+    }
     if summary.timeline.truncated() {
         caveats.push("the log spans more than 45 days: the timeline and the worst minute cover the latest 45".to_string());
     }

@@ -140,6 +140,12 @@ fn burst(f: Found, timed: bool, details: Option<DetailsView>) -> BurstView {
     }
 }
 
+/// Whether the server time of category `c`'s storms, loops and surges is known: every noise
+/// request of it had one (a run over inputs with and without `$request_time` knows only part).
+fn timed(a: &Analysis, c: usize) -> bool {
+    a.impact.timed_categories.get(c).copied().unwrap_or(false)
+}
+
 /// The storms of `a`, most requests first.
 pub(crate) fn storms(a: &Analysis) -> Vec<StormView> {
     runs(a, &a.storms, &a.storm_details)
@@ -164,7 +170,7 @@ fn runs(a: &Analysis, runs: &[Storm], found: &[Details]) -> Vec<StormView> {
                 peak: (s.peak_minute, s.peak_minute_requests),
                 request_time_us: s.request_time_us,
             },
-            a.impact.timed,
+            timed(a, s.category),
             details(found.get(i)),
         ),
     });
@@ -186,7 +192,7 @@ pub(crate) fn surges(a: &Analysis) -> Vec<SurgeView> {
                 peak: (s.peak_minute, s.peak_minute_requests),
                 request_time_us: s.request_time_us,
             },
-            a.impact.timed,
+            timed(a, s.category),
             details(a.surge_details.get(i)),
         ),
     });
