@@ -515,6 +515,13 @@ fn colors_only_on_a_terminal_and_never_with_no_color() {
     assert!(!text.contains('\x1b'));
     let piped = noisegate().arg("samples/combined.log").output().unwrap();
     assert!(!piped.stdout.contains(&0x1b));
+    // An explicit `--color always` wins over NO_COLOR, and `never` over a terminal.
+    let forced = noisegate()
+        .args(["--color", "always", "samples/combined.log"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&forced.stdout).contains("\x1b[1m"));
 }
 
 #[test]

@@ -443,3 +443,119 @@ fn clients_behind_one_proxy_are_named_with_the_fix() {
     assert_eq!(v["notes"].as_array().unwrap().len(), 0, "{out}");
     assert_eq!(v["surges"][0]["clients"], 23, "{out}");
 }
+
+/// An incremental check that could not check leaves its state where it was, in text and in
+/// metrics (which save it on another path, before they are printed): the next run reads the
+/// same lines again.
+#[test]
+fn a_check_that_could_not_check_does_not_move_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+    // 10% of the lines fit no format: more than the 5% a check takes.
+    let mut lines = pages(900, 60);
+    lines.extend((0..100).map(|i| format!("garbage {i}\n")));
+    let lines_read = |out: &str| -> u64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix("noisegate_lines_read "))
+            .expect("the lines metric")
+            .parse()
+            .unwrap()
+    };
+    for output in ["text", "prometheus"] {
+        let (code, out, _) = check(dir.path(), &lines, &["--state", state, "-o", output]);
+        assert_eq!(code, 2, "{output}: {out}");
+        let (code, out, _) = check_log(dir.path(), &["--state", state, "-o", output]);
+        assert_eq!(code, 2, "{output}, again: {out}");
+        let tolerant = ["--state", state, "--max-rejected-share", "50"];
+        let (code, out, err) =
+            check_log(dir.path(), &[&tolerant[..], &["-o", "prometheus"]].concat());
+        assert_eq!(code, 0, "{output}: {out}{err}");
+        assert_eq!(lines_read(&out), 1000, "{output}: the state moved on");
+        let (_, out, _) = check_log(dir.path(), &[&tolerant[..], &["-o", "prometheus"]].concat());
+        assert_eq!(
+            lines_read(&out),
+            0,
+            "{output}: a run that could check moves it on"
+        );
+        std::fs::remove_file(state).unwrap();
+    }
+}
+
+/// Probes from `clients` different clients spread over a day, one at a time: no storm, loop or
+/// surge, only noise (Thunderbird asking for the settings of `domain(i)`).
+fn scattered(n: i64, domain: impl Fn(i64) -> String) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            line(
+                T0 + i * 613,
+                &format!(
+                    "GET /.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=u{i}%40{} HTTP/1.1",
+                    domain(i)
+                ),
+                404,
+                "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.3.0",
+                "0.300",
+                &format!("198.51.{}.{}", i / 250, i % 250 + 1),
+            )
+        })
+        .collect()
+}
+
+/// The noise-share rule waits for 100 noise requests: 99 of 109 requests stay quiet, 100 of
+/// 110 alert.
+#[test]
+fn the_noise_share_rule_needs_a_hundred_noise_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, want) in [(99, 0), (100, 1)] {
+        let mut lines = pages(10, 60);
+        lines.extend(scattered(n, |_| "example.org".into()));
+        let (code, out, err) = check(dir.path(), &lines, &[]);
+        assert_eq!(code, want, "{n} probes: {out}{err}");
+        if want == 1 {
+            assert!(
+                out.contains("mail-client noise is 90.91% of all requests (100 of 110; limit 20%)"),
+                "{out}"
+            );
+            assert!(!out.contains("storm") && !out.contains("surge") && !out.contains("loop"));
+        }
+    }
+}
+
+/// The alert ends with the first five mail domains behind the noise, how many more there are,
+/// and the command that checks their DNS; `-o json` lists them all.
+#[test]
+fn the_alert_names_five_mail_domains_and_the_command_that_checks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = scattered(210, |i| format!("d{}.example", i % 7));
+    let (code, out, _) = check(dir.path(), &lines, &[]);
+    assert_eq!(code, 1, "{out}");
+    let listed: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Mail domains behind the noise"))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        listed[..5]
+            .iter()
+            .map(|l| l.split(':').next().unwrap())
+            .collect::<Vec<_>>(),
+        [
+            "- d0.example",
+            "- d1.example",
+            "- d2.example",
+            "- d3.example",
+            "- d4.example"
+        ],
+        "{out}"
+    );
+    assert_eq!(listed[5], "- and 2 more", "{out}");
+    assert_eq!(
+        listed[6],
+        "Check them with: noisegate dns d0.example d1.example d2.example d3.example d4.example",
+        "{out}"
+    );
+    let (_, out, _) = check_log(dir.path(), &["-o", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["mail_domains"].as_array().unwrap().len(), 7, "{out}");
+}

@@ -257,3 +257,38 @@ fn an_incremental_check_saves_its_state_before_writing_the_metrics() {
     );
     assert_eq!(value(&text, "noisegate_storms").as_deref(), Some("0"));
 }
+
+/// A usage error prints no metrics at all (exit 2), so that the crontab guard `[ -s FILE.tmp ]`
+/// keeps the last good file instead of an empty or partial one.
+#[test]
+fn a_usage_error_prints_no_metrics() {
+    for bad in [
+        &[
+            "check",
+            "-o",
+            "prometheus",
+            "--storm-rate",
+            "nan",
+            "samples/pantheon.log",
+        ][..],
+        &[
+            "check",
+            "-o",
+            "prometheus",
+            "--max-noise-share",
+            "-3",
+            "samples/pantheon.log",
+        ],
+        &[
+            "check",
+            "-o",
+            "prometheus",
+            "--no-such-flag",
+            "samples/pantheon.log",
+        ],
+    ] {
+        let (code, out) = run(bad);
+        assert_eq!(code, 2, "{bad:?}");
+        assert!(out.is_empty(), "{bad:?}: {out}");
+    }
+}
