@@ -1061,3 +1061,89 @@ fn long_agents_and_paths_are_cut_in_the_middle_of_the_text_report() {
         "{text}"
     );
 }
+
+/// Percentiles as README promises them: exact milliseconds below 2.048 s, within 0.1% (never
+/// above) past it, the maximum exact; the same in a category's figures.
+#[test]
+fn percentiles_are_exact_below_two_seconds_and_within_a_thousandth_above() {
+    let ms: Vec<u64> = (1..=100).chain([2049, 3000, 12_345, 59_999]).collect();
+    let log: String = ms
+        .iter()
+        .enumerate()
+        .map(|(i, ms)| {
+            let rt = format!("{}.{:03}", ms / 1000, ms % 1000);
+            let t = format!("02:{:02}:{:02}", i / 60, i % 60);
+            pline(
+                &t,
+                "GET /.well-known/autoconfig/mail/config-v1.1.xml HTTP/1.1",
+                404,
+                "ua",
+                &rt,
+                "-",
+            )
+        })
+        .collect();
+    let v = json_of(&[], Some(log.as_bytes()));
+    // The nearest-rank quantiles of the 104 times.
+    let mut sorted = ms.clone();
+    sorted.sort_unstable();
+    let rank = |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).max(1) - 1];
+    for figures in [&v["totals"], &v["categories"][0]] {
+        let got = |k: &str| (figures[k].as_f64().unwrap() * 1000.0).round() as u64;
+        assert_eq!(got("request_time_p50_s"), rank(0.5), "{figures}");
+        assert_eq!(got("request_time_p95_s"), rank(0.95), "{figures}");
+        let (want, p99) = (rank(0.99), got("request_time_p99_s"));
+        assert!(
+            want > 2048 && p99 <= want && (want - p99) * 1000 <= want,
+            "{p99} for {want}"
+        );
+        assert_eq!(got("request_time_max_s"), 59_999, "{figures}");
+    }
+}
+
+/// A log longer than the timeline's 65,536 minutes keeps the latest ones, says so, and gives
+/// the same report for any number of threads (one thread kept 70,000 minutes: the cap was
+/// applied only where summaries were merged).
+#[test]
+fn the_timeline_keeps_its_latest_minutes_with_any_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    // One request a minute for 70,000 minutes from 2024-01-01T00:00:00Z.
+    let t0: i64 = 1_704_067_200;
+    let log: String = (0..70_000i64)
+        .map(|m| {
+            let t = t0 + m * 60;
+            let (y, mo, d) = noisegate_engine::internals::civil_from_days(t.div_euclid(86_400));
+            let month = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ][mo as usize - 1];
+            let s = t.rem_euclid(86_400);
+            format!(
+                "10.0.0.1 - - [{d:02}/{month}/{y}:{:02}:{:02}:00 +0000]  \"GET /blog/ HTTP/1.1\" 200 10 \"-\" \"ua\" 0.010 \"-\"\n",
+                s / 3600,
+                s / 60 % 60
+            )
+        })
+        .collect();
+    let log = write(dir.path(), "access.log", log.as_bytes());
+    let log = log.to_str().unwrap();
+    let base = json_of(&["--threads", "1", log], None);
+    let timeline = &base["timeline"];
+    assert_eq!(timeline["truncated"], true);
+    let minutes = timeline["minutes"].as_array().unwrap();
+    assert_eq!(minutes.len(), 65_536);
+    assert_eq!(minutes[0]["minute"], "2024-01-04T02:24:00Z");
+    assert_eq!(minutes[65_535]["minute"], "2024-02-18T14:39:00Z");
+    assert!(base["caveats"].as_array().unwrap().iter().any(|c| c
+        .as_str()
+        .unwrap()
+        .starts_with("the log spans more than 45 days")));
+    for extra in [
+        &["--threads", "2"][..],
+        &["--threads", "3", "--chunk-size", "4K"],
+    ] {
+        assert!(
+            json_of(&[extra, &[log]].concat(), None) == base,
+            "differs with {extra:?}"
+        );
+    }
+}

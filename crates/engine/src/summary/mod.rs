@@ -454,6 +454,7 @@ impl Summary {
         self.served.settle();
         self.activity.settle();
         self.domains.settle();
+        self.timeline.settle();
         self.settle_groups(true);
     }
 

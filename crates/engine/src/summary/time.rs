@@ -97,6 +97,13 @@ impl Timeline {
         }
     }
 
+    /// Holds the timeline exactly to its cap (between checks it may hold a quarter more): the
+    /// latest [`TIMELINE_CAP`] minutes, whatever the number of workers that filled it.
+    pub(crate) fn settle(&mut self) {
+        self.flush();
+        self.prune();
+    }
+
     fn prune(&mut self) {
         if self.minutes.len() <= TIMELINE_CAP {
             return;
