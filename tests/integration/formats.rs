@@ -449,3 +449,38 @@ fn formats_command_lists_and_tests_formats() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A relative `--since` counts back from the newest line of all the inputs (a first pass finds
+/// it), whatever their order: a directory with yesterday's rotated gzip and today's live log
+/// keeps the last two hours of today.
+#[test]
+fn a_relative_since_counts_back_from_the_newest_line_of_every_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |day: u32, h: u32, m: u32| {
+        format!("10.0.0.1 - - [{day:02}/Feb/2016:{h:02}:{m:02}:00 +0000]  \"GET /blog/ HTTP/1.1\" 200 10 \"-\" \"ua\" 0.010 \"-\"\n")
+    };
+    let day = |d: u32, hours: u32| -> String {
+        (0..hours)
+            .flat_map(|h| (0..60).step_by(10).map(move |m| (h, m)))
+            .map(|(h, m)| line(d, h, m))
+            .collect()
+    };
+    let rotated = dir.path().join("access.log.1.gz");
+    std::fs::write(&rotated, gzip(day(18, 24).as_bytes())).unwrap();
+    let live = dir.path().join("access.log");
+    std::fs::write(&live, day(19, 12)).unwrap();
+    let (rotated, live, all) = (
+        rotated.to_str().unwrap(),
+        live.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    );
+    for args in [[all, ""], [live, rotated], [rotated, live]] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let (code, v, err) = run(&[&["--since", "2h"][..], &args].concat(), None);
+        assert_eq!(code, 0, "{err}");
+        // 09:50 to 11:50 on the 19th, both ends kept.
+        assert_eq!(v["lines"]["parsed"], 13, "{args:?}");
+        assert_eq!(v["lines"]["filtered"], 24 * 6 + 12 * 6 - 13, "{args:?}");
+        assert_eq!(v["time"]["first"], "2016-02-19T09:50:00Z", "{args:?}");
+    }
+}
