@@ -357,3 +357,57 @@ fn a_live_log_caught_between_rename_and_create_waits_for_the_next_run() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("other.log"), "{stderr}");
 }
+
+/// The same log named another way is the same log to `--state`: a state written by a run given
+/// `access.log` from its directory, then logrotate's rename (with a gzip copy of the rotated file
+/// being made), then a run given `./access.log.1 ./access.log`, the directory as `.`, its
+/// absolute path or a symlink to it, counts each line once: the two lines written before the
+/// rotation and the three after it, the gzip copy left for the next run, which then counts
+/// nothing. (The directory was compared as written: `./access.log` was another log than
+/// `access.log`, and the rotated file and its copy were read again from their first line.)
+#[test]
+fn a_log_named_another_way_is_the_same_log() {
+    type Spelling = dyn Fn(&Path) -> Vec<String>;
+    let spellings: [&Spelling; 4] = [
+        &|_| vec!["./access.log.1".into(), "./access.log".into()],
+        &|_| vec![".".into()],
+        &|d| vec![d.display().to_string()],
+        &|d| vec![d.parent().unwrap().join("link").display().to_string()],
+    ];
+    for (k, second) in spellings.iter().enumerate() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("logs");
+        fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::symlink(&dir, top.path().join("link")).unwrap();
+        let state = top.path().join("state");
+        let run_in = |args: &[String]| -> u64 {
+            let out = Command::cargo_bin("noisegate")
+                .unwrap()
+                .current_dir(&dir)
+                .args(["-o", "json", "--state"])
+                .arg(&state)
+                .args(args)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{err}");
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["lines"]["total"].as_u64().unwrap()
+        };
+        let log = dir.join("access.log");
+        append(&log, &lines(0..10));
+        assert_eq!(run_in(&["access.log".into()]), 10);
+        append(&log, &lines(10..12));
+        fs::rename(&log, dir.join("access.log.1")).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(
+            fs::File::create(dir.join("access.log.1.gz")).unwrap(),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(lines(0..12).as_bytes()).unwrap();
+        gz.finish().unwrap();
+        append(&log, &lines(12..15));
+        assert_eq!(run_in(&second(&dir)), 5, "spelling {k}");
+        fs::remove_file(dir.join("access.log.1")).unwrap();
+        assert_eq!(run_in(&second(&dir)), 0, "spelling {k}, the copy");
+    }
+}

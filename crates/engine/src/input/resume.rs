@@ -247,9 +247,18 @@ fn candidates(inputs: &[Input]) -> Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
-/// A log's family: its directory and base name.
+/// A log's family: its directory, resolved (`access.log`, `./access.log` and the same file
+/// through a symlinked directory are one family), and its base name.
 fn family_of(path: &Path) -> (PathBuf, String) {
     let (dir, base, _) = family(path);
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    let dir = std::fs::canonicalize(&dir)
+        .or_else(|_| std::path::absolute(&dir))
+        .unwrap_or(dir);
     (dir, base)
 }
 
