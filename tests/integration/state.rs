@@ -363,8 +363,9 @@ fn a_live_log_caught_between_rename_and_create_waits_for_the_next_run() {
 /// being made), then a run given `./access.log.1 ./access.log`, the directory as `.`, its
 /// absolute path or a symlink to it, counts each line once: the two lines written before the
 /// rotation and the three after it, the gzip copy left for the next run, which then counts
-/// nothing. (The directory was compared as written: `./access.log` was another log than
-/// `access.log`, and the rotated file and its copy were read again from their first line.)
+/// nothing; a run started from another directory then reads only what came after. (The
+/// directory was compared as written: `./access.log` was another log than `access.log`, and the
+/// rotated file and its copy were read again from their first line.)
 #[test]
 fn a_log_named_another_way_is_the_same_log() {
     type Spelling = dyn Fn(&Path) -> Vec<String>;
@@ -380,10 +381,10 @@ fn a_log_named_another_way_is_the_same_log() {
         fs::create_dir(&dir).unwrap();
         std::os::unix::fs::symlink(&dir, top.path().join("link")).unwrap();
         let state = top.path().join("state");
-        let run_in = |args: &[String]| -> u64 {
+        let run_from = |cwd: &Path, args: &[String]| -> u64 {
             let out = Command::cargo_bin("noisegate")
                 .unwrap()
-                .current_dir(&dir)
+                .current_dir(cwd)
                 .args(["-o", "json", "--state"])
                 .arg(&state)
                 .args(args)
@@ -394,6 +395,7 @@ fn a_log_named_another_way_is_the_same_log() {
             let v: Value = serde_json::from_slice(&out.stdout).unwrap();
             v["lines"]["total"].as_u64().unwrap()
         };
+        let run_in = |args: &[String]| run_from(&dir, args);
         let log = dir.join("access.log");
         append(&log, &lines(0..10));
         assert_eq!(run_in(&["access.log".into()]), 10);
@@ -409,5 +411,12 @@ fn a_log_named_another_way_is_the_same_log() {
         assert_eq!(run_in(&second(&dir)), 5, "spelling {k}");
         fs::remove_file(dir.join("access.log.1")).unwrap();
         assert_eq!(run_in(&second(&dir)), 0, "spelling {k}, the copy");
+        // Then from another directory: the state names the files absolutely.
+        append(&log, &lines(15..17));
+        assert_eq!(
+            run_from(top.path(), &["logs".into()]),
+            2,
+            "spelling {k}, elsewhere"
+        );
     }
 }

@@ -540,7 +540,8 @@ fn remember(e: &Entry, offset: u64) -> Option<FileState> {
         end => end,
     };
     Some(FileState {
-        path: e.path.clone(),
+        // Absolute, so that a run started from another directory knows it.
+        path: std::path::absolute(&e.path).unwrap_or_else(|_| e.path.clone()),
         dev: id.dev,
         ino: id.ino,
         size: id.size,
