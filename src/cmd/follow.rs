@@ -85,7 +85,11 @@ pub fn run(o: &FollowOptions, out: &mut dyn Write) -> Result<()> {
     let mut next_status = Instant::now() + o.interval;
     let mut lines = 0u64;
     loop {
-        let wait = next_status.saturating_duration_since(Instant::now());
+        // Storms that end while the log is silent are told within a second, not at the next
+        // status.
+        let wait = next_status
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_secs(1));
         match rx.recv_timeout(wait) {
             Ok(line) => {
                 let line = line.strip_suffix(b"\n").unwrap_or(&line);
@@ -108,9 +112,11 @@ pub fn run(o: &FollowOptions, out: &mut dyn Write) -> Result<()> {
                     f.expire(now, false, &mut events);
                 }
                 emit(out, &mut events)?;
-                writeln!(out, "{}", f.status(now))?;
-                out.flush()?;
-                next_status = Instant::now() + o.interval;
+                if Instant::now() >= next_status {
+                    writeln!(out, "{}", f.status(now))?;
+                    out.flush()?;
+                    next_status = Instant::now() + o.interval;
+                }
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
         }

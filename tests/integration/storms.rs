@@ -527,6 +527,70 @@ fn follow_prints_a_status_while_the_log_is_quiet() {
     );
 }
 
+/// `--follow` tells that a storm ended once the log has been quiet for longer than the storm
+/// gap, by log time advanced by the wall clock, while stdin stays open: within a second or two,
+/// not at the next status line (an hour away here) nor at the end of input. The storm's 130
+/// requests end at T; a page view at T + 55 s moves the log's clock, and `--storm-gap 1` ends
+/// the storm at T + 61 s, some 6 s of wall time later.
+#[test]
+fn follow_tells_a_storm_ended_while_the_log_is_silent() {
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noisegate"))
+        .args(["--follow", "--interval", "3600", "--storm-gap", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout).lines() {
+            let _ = tx.send((std::time::Instant::now(), l.unwrap()));
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let storm: String = (0..130)
+        .map(|k| {
+            let probe = "POST /autodiscover/autodiscover.xml HTTP/1.1";
+            line(T0 + k, probe, 404, OUTLOOK, "0.300", "203.0.113.5")
+        })
+        .collect();
+    let page = line(
+        T0 + 129 + 55,
+        "GET / HTTP/1.1",
+        200,
+        "Mozilla/5.0",
+        "0.100",
+        "198.51.100.7",
+    );
+    stdin
+        .write_all(format!("{storm}{page}").as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    let written = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let ended = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok((at, l)) if l.contains("storm ended") => break Some((at, l)),
+            Ok((_, l)) => seen.push(l),
+            Err(_) => break None,
+        }
+    };
+    // stdin is still open: only the clock can have ended it.
+    drop(stdin);
+    let _ = child.wait();
+    let (at, l) = ended.unwrap_or_else(|| panic!("no end within 30 s: {seen:?}"));
+    assert!(
+        l.contains("autodiscover from 203.0.113.5, 130 requests"),
+        "{l}"
+    );
+    let after = at - written;
+    assert!(
+        after >= std::time::Duration::from_secs(4) && after <= std::time::Duration::from_secs(12),
+        "told {after:?} after the lines: {l}"
+    );
+}
+
 #[test]
 fn review_follow_ups_for_check_follow_and_merge() {
     // check stays quiet (stderr too) on a healthy directory with a skipped error log.
