@@ -1110,19 +1110,7 @@ fn the_timeline_keeps_its_latest_minutes_with_any_threads() {
     // One request a minute for 70,000 minutes from 2024-01-01T00:00:00Z.
     let t0: i64 = 1_704_067_200;
     let log: String = (0..70_000i64)
-        .map(|m| {
-            let t = t0 + m * 60;
-            let (y, mo, d) = noisegate_engine::internals::civil_from_days(t.div_euclid(86_400));
-            let month = [
-                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-            ][mo as usize - 1];
-            let s = t.rem_euclid(86_400);
-            format!(
-                "10.0.0.1 - - [{d:02}/{month}/{y}:{:02}:{:02}:00 +0000]  \"GET /blog/ HTTP/1.1\" 200 10 \"-\" \"ua\" 0.010 \"-\"\n",
-                s / 3600,
-                s / 60 % 60
-            )
-        })
+        .map(|m| crate::storms::line(t0 + m * 60, "GET /blog/ HTTP/1.1", 200, "ua", "0.010", "-"))
         .collect();
     let log = write(dir.path(), "access.log", log.as_bytes());
     let log = log.to_str().unwrap();

@@ -9,6 +9,7 @@
 //! a small library (`tests/support/fail_reads.c`), built here with the system's C compiler and
 //! loaded with `LD_PRELOAD`, fails the reads of one file that take a byte of a given region.
 
+use crate::state::{line, lines, run as run_healed};
 use serde_json::Value;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -52,20 +53,9 @@ fn library() -> Option<&'static Path> {
         .as_deref()
 }
 
-/// Line `i` of the log: a probe, its time and client following from `i`.
-fn line(i: usize) -> String {
-    format!(
-        "10.0.0.1 - - [19/Feb/2016:{:02}:{:02}:{:02} +0000]  \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 1 \"-\" \"ua\" 0.100 \"198.51.100.{}\"\n",
-        i / 3600 % 24,
-        i / 60 % 60,
-        i % 60,
-        i % 250
-    )
-}
-
 /// Writes the log into `dir`; returns its path and its text.
 fn write_log(dir: &Path, name: &str) -> (PathBuf, String) {
-    let text: String = (0..LINES).map(line).collect();
+    let text = lines(0..LINES);
     let path = dir.join(name);
     fs::write(&path, &text).unwrap();
     (path, text)
@@ -150,19 +140,10 @@ fn assert_read_up_to_failure(total: u64, text: &str) {
     );
 }
 
-/// A run over `log` without failures, with `--state`: the lines it counted.
-fn run_healed(state: &Path, log: &Path) -> u64 {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("noisegate"))
-        .args(["-o", "json", "--state"])
-        .arg(state)
-        .arg(log)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["lines"]["rejected"], 0);
-    v["lines"]["total"].as_u64().unwrap()
+/// [`run_failing`] over `log` with `--state` and a JSON report.
+fn run_failing_with_state(lib: &Path, log: &Path, state: &Path) -> Output {
+    let (log, state) = (log.to_str().unwrap(), state.to_str().unwrap());
+    run_failing(lib, log, &["-o", "json", "--state", state, log], None)
 }
 
 /// A closed log, read in leased blocks by the workers (`pread`): the block that holds the bad
@@ -173,18 +154,7 @@ fn a_disk_error_in_a_closed_log_is_its_error_and_the_state_stays_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let (log, _) = write_log(dir.path(), "access.log");
     let state = dir.path().join("state");
-    let out = run_failing(
-        lib,
-        log.to_str().unwrap(),
-        &[
-            "-o",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-            log.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = run_failing_with_state(lib, &log, &state);
     let total = assert_failed_on(&out, log.to_str().unwrap());
     let shortest = line(0).len() as u64;
     let lost = LINES as u64 - total;
@@ -193,7 +163,7 @@ fn a_disk_error_in_a_closed_log_is_its_error_and_the_state_stays_before_it() {
         "{lost} lines lost: more than one block's"
     );
     assert_eq!(
-        run_healed(&state, &log),
+        run_healed(&log, &state),
         LINES as u64,
         "the next run must count every line: the state moved past lines never counted"
     );
@@ -207,21 +177,10 @@ fn a_disk_error_in_a_log_open_for_writing_is_its_error_and_the_state_stays_befor
     let (log, text) = write_log(dir.path(), "access.log");
     let state = dir.path().join("state");
     let writer = OpenOptions::new().append(true).open(&log).unwrap();
-    let out = run_failing(
-        lib,
-        log.to_str().unwrap(),
-        &[
-            "-o",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-            log.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = run_failing_with_state(lib, &log, &state);
     assert_read_up_to_failure(assert_failed_on(&out, log.to_str().unwrap()), &text);
     drop(writer);
-    assert_eq!(run_healed(&state, &log), LINES as u64);
+    assert_eq!(run_healed(&log, &state), LINES as u64);
 }
 
 /// A gzip file, read through the decompressor: the failing byte is one of the compressed file.
@@ -231,7 +190,7 @@ fn a_disk_error_in_a_gzip_log_is_its_error() {
     let dir = tempfile::tempdir().unwrap();
     // Incompressible enough that the failing byte falls inside: each line's client and time
     // differ, and the level is the fastest.
-    let text: String = (0..LINES * 4).map(line).collect();
+    let text = lines(0..LINES * 4);
     let gz = dir.path().join("access.log.1.gz");
     let mut enc =
         flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::none());
@@ -251,7 +210,7 @@ fn a_disk_error_in_a_gzip_log_is_its_error() {
 #[test]
 fn a_read_error_on_standard_input_is_its_error() {
     let Some(lib) = library() else { return };
-    let text: String = (0..LINES).map(line).collect();
+    let text = lines(0..LINES);
     let out = run_failing(lib, "-", &["-o", "json"], Some(&text));
     assert_read_up_to_failure(assert_failed_on(&out, "<stdin>"), &text);
 }

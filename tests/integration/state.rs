@@ -8,11 +8,12 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-fn line(i: usize) -> String {
+/// Line `i` of a log of probes (also the read-error tests' log).
+pub(crate) fn line(i: usize) -> String {
     format!("10.0.0.1 - - [19/Feb/2016:02:{:02}:{:02} +0000]  \"POST /autodiscover/autodiscover.xml HTTP/1.1\" 404 1 \"-\" \"ua\" 0.100 \"198.51.100.{}\"\n", i / 60 % 60, i % 60, i % 250)
 }
 
-fn lines(range: std::ops::Range<usize>) -> String {
+pub(crate) fn lines(range: std::ops::Range<usize>) -> String {
     range.map(line).collect()
 }
 
@@ -26,8 +27,9 @@ fn append(path: &Path, text: &str) {
         .unwrap();
 }
 
-/// One incremental run; returns the lines it counted.
-fn run(log: &Path, state: &Path) -> u64 {
+/// One incremental run that must succeed with no line rejected (also the read-error tests'
+/// healed run); returns the lines it counted.
+pub(crate) fn run(log: &Path, state: &Path) -> u64 {
     let out = Command::cargo_bin("noisegate")
         .unwrap()
         .args(["--output", "json", "--state"])
