@@ -83,42 +83,39 @@ pub fn run(o: &FollowOptions, out: &mut dyn Write) -> Result<()> {
     let mut read_at = Instant::now();
     let clock = |f: &Follower, at: Instant| f.latest().map(|t| t + at.elapsed().as_secs() as i64);
     let mut next_status = Instant::now() + o.interval;
-    let mut lines = 0u64;
+    // Runs are ended every second, so that a storm that ends while the log is silent (or while
+    // other clients keep writing it) is told within a second, not at the next status.
+    let second = Duration::from_secs(1);
+    let mut next_expire = Instant::now() + second;
     loop {
-        // Storms that end while the log is silent are told within a second, not at the next
-        // status.
         let wait = next_status
-            .saturating_duration_since(Instant::now())
-            .min(Duration::from_secs(1));
+            .min(next_expire)
+            .saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(line) => {
                 let line = line.strip_suffix(b"\n").unwrap_or(&line);
                 if f.line(line, wall(), &mut events) {
                     read_at = Instant::now();
                 }
-                lines += 1;
-                if lines % 4096 == 0 {
-                    if let Some(now) = clock(&f, read_at) {
-                        f.expire(now, false, &mut events);
-                    }
-                }
-                if !events.is_empty() {
-                    emit(out, &mut events)?;
-                }
             }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                let now = clock(&f, read_at);
-                if let Some(now) = now {
-                    f.expire(now, false, &mut events);
-                }
-                emit(out, &mut events)?;
-                if Instant::now() >= next_status {
-                    writeln!(out, "{}", f.status(now))?;
-                    out.flush()?;
-                    next_status = Instant::now() + o.interval;
-                }
-            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+        let at = Instant::now();
+        let status = at >= next_status;
+        if status || at >= next_expire {
+            if let Some(now) = clock(&f, read_at) {
+                f.expire(now, false, &mut events);
+            }
+            next_expire = at + second;
+        }
+        if !events.is_empty() {
+            emit(out, &mut events)?;
+        }
+        if status {
+            writeln!(out, "{}", f.status(clock(&f, read_at)))?;
+            out.flush()?;
+            next_status = at + o.interval;
         }
     }
     f.expire(i64::MAX, true, &mut events);

@@ -527,13 +527,10 @@ fn follow_prints_a_status_while_the_log_is_quiet() {
     );
 }
 
-/// `--follow` tells that a storm ended once the log has been quiet for longer than the storm
-/// gap, by log time advanced by the wall clock, while stdin stays open: within a second or two,
-/// not at the next status line (an hour away here) nor at the end of input. The storm's 130
-/// requests end at T; a page view at T + 55 s moves the log's clock, and `--storm-gap 1` ends
-/// the storm at T + 61 s, some 6 s of wall time later.
-#[test]
-fn follow_tells_a_storm_ended_while_the_log_is_silent() {
+/// `--follow --interval 3600 --storm-gap 1` on a storm of 130 requests ending at T, then
+/// `after` written to its stdin (kept open): how long after the writing it told that the storm
+/// ended, and the line that told it (`None` after 30 s).
+fn follow_until_the_storm_ends(after: &[(String, u64)]) -> Option<(std::time::Duration, String)> {
     use std::io::{BufRead, Write};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noisegate"))
         .args(["--follow", "--interval", "3600", "--storm-gap", "1"])
@@ -549,45 +546,73 @@ fn follow_tells_a_storm_ended_while_the_log_is_silent() {
         }
     });
     let mut stdin = child.stdin.take().unwrap();
+    let probe = "POST /autodiscover/autodiscover.xml HTTP/1.1";
     let storm: String = (0..130)
-        .map(|k| {
-            let probe = "POST /autodiscover/autodiscover.xml HTTP/1.1";
-            line(T0 + k, probe, 404, OUTLOOK, "0.300", "203.0.113.5")
-        })
+        .map(|k| line(T0 + k, probe, 404, OUTLOOK, "0.300", "203.0.113.5"))
         .collect();
-    let page = line(
-        T0 + 129 + 55,
-        "GET / HTTP/1.1",
-        200,
-        "Mozilla/5.0",
-        "0.100",
-        "198.51.100.7",
-    );
-    stdin
-        .write_all(format!("{storm}{page}").as_bytes())
-        .unwrap();
+    stdin.write_all(storm.as_bytes()).unwrap();
     stdin.flush().unwrap();
     let written = std::time::Instant::now();
-    let mut seen = Vec::new();
+    let writer = {
+        let after = after.to_vec();
+        std::thread::spawn(move || {
+            for (l, pause_ms) in after {
+                stdin.write_all(l.as_bytes()).unwrap();
+                stdin.flush().unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+            }
+            // Held open until the test has its answer.
+            stdin
+        })
+    };
     let ended = loop {
         match rx.recv_timeout(std::time::Duration::from_secs(30)) {
-            Ok((at, l)) if l.contains("storm ended") => break Some((at, l)),
-            Ok((_, l)) => seen.push(l),
+            Ok((at, l)) if l.contains("storm ended") => break Some((at - written, l)),
+            Ok(_) => {}
             Err(_) => break None,
         }
     };
-    // stdin is still open: only the clock can have ended it.
-    drop(stdin);
+    drop(writer.join().unwrap());
     let _ = child.wait();
-    let (at, l) = ended.unwrap_or_else(|| panic!("no end within 30 s: {seen:?}"));
+    ended
+}
+
+/// `--follow` tells that a storm ended once the log's clock passes the storm gap, while stdin
+/// stays open: within a second or two, not at the next status line (an hour away here) nor at
+/// the end of input. Silent log: a page view at T + 55 s moves the clock, the wall clock the
+/// rest, and the storm ends at T + 61 s, some 6 s later. Busy log: page views of other
+/// clients every 100 ms for 8 s, each 2 s of log time later, pass T + 61 s in about 3 s.
+#[test]
+fn follow_tells_a_storm_ended_while_the_log_is_silent_or_busy() {
+    let page = |t: i64| {
+        line(
+            t,
+            "GET / HTTP/1.1",
+            200,
+            "Mozilla/5.0",
+            "0.100",
+            "198.51.100.7",
+        )
+    };
+    let (after, l) = follow_until_the_storm_ends(&[(page(T0 + 129 + 55), 0)])
+        .expect("no end within 30 s of a silent log");
     assert!(
         l.contains("autodiscover from 203.0.113.5, 130 requests"),
         "{l}"
     );
-    let after = at - written;
     assert!(
         after >= std::time::Duration::from_secs(4) && after <= std::time::Duration::from_secs(12),
         "told {after:?} after the lines: {l}"
+    );
+    let busy: Vec<(String, u64)> = (1..80).map(|k| (page(T0 + 129 + 2 * k), 100)).collect();
+    let (after, l) = follow_until_the_storm_ends(&busy).expect("no end within 30 s of a busy log");
+    assert!(
+        l.contains("autodiscover from 203.0.113.5, 130 requests"),
+        "{l}"
+    );
+    assert!(
+        after >= std::time::Duration::from_secs(2) && after <= std::time::Duration::from_secs(6),
+        "told {after:?} after the storm (the page views go on for 8 s): {l}"
     );
 }
 

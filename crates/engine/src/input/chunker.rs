@@ -44,8 +44,8 @@ impl Read for Counting<'_> {
 /// Cuts `r` into blocks numbered from `first_seq` and passes each to `send` (which returns
 /// `false` to stop).
 /// `take` supplies empty buffers. On a read error, the whole lines read before it are sent,
-/// then the error is returned. Returns how the input ended and how many of its bytes were handed out
-/// (all, unless `hold_tail` kept a last partial line back).
+/// then the error is returned. Returns how the input ended and how many of its bytes were
+/// handed out (all, unless `hold_tail` kept a last partial line back).
 pub(crate) fn read_blocks(
     source: u32,
     first_seq: u64,
