@@ -127,11 +127,11 @@ pub(crate) fn analyze(
             crate::escape::escape_text(addr)
         ));
     }
-    let partly: Vec<&str> = summary
-        .categories
+    let partly: Vec<&str> = impact
+        .timed_categories
         .iter()
         .zip(crate::classify::CATEGORIES.iter())
-        .filter(|(c, _)| summary.totals.timed > 0 && c.traffic.timed < c.traffic.requests)
+        .filter(|&(&timed, _)| impact.timed && !timed)
         .map(|(_, k)| k.id)
         .collect();
     if !partly.is_empty() {
