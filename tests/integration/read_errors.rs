@@ -71,11 +71,22 @@ fn lines_before_failure(text: &str) -> u64 {
 /// noisegate with `args`, its reads of `failing` (a path as the kernel names
 /// it, or `-` for standard input) failing in the bad region; `stdin` piped in when given.
 fn run_failing(lib: &Path, failing: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    run_failing_at(lib, failing, FAIL_AT, args, stdin)
+}
+
+/// [`run_failing`] with the bad region at byte `at`.
+fn run_failing_at(
+    lib: &Path,
+    failing: &str,
+    at: u64,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Output {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("noisegate"));
     cmd.args(args)
         .env("LD_PRELOAD", lib)
         .env("NG_FAIL_PATH", failing)
-        .env("NG_FAIL_AT", FAIL_AT.to_string())
+        .env("NG_FAIL_AT", at.to_string())
         .env("NG_FAIL_LEN", FAIL_LEN.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -166,6 +177,22 @@ fn a_disk_error_in_a_closed_log_is_its_error_and_the_state_stays_before_it() {
         LINES as u64,
         "the next run must count every line: the state moved past lines never counted"
     );
+}
+
+/// A bad region where the reader looks for the line that ends the first 2 MiB block: that
+/// block cannot be cut, so the file is read no further (no line counted), as README says;
+/// the run exits 2 naming it and the state stays before it.
+#[test]
+fn a_disk_error_where_a_block_ends_stops_the_file_there() {
+    let Some(lib) = library() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = write_log(dir.path(), "access.log");
+    let state = dir.path().join("state");
+    let (path, st) = (log.to_str().unwrap(), state.to_str().unwrap());
+    let args = ["-o", "json", "--state", st, path];
+    let out = run_failing_at(lib, path, (2 << 20) - 152, &args, None);
+    assert_eq!(assert_failed_on(&out, path), 0);
+    assert_eq!(run_healed(&log, &state), LINES as u64);
 }
 
 /// A log still open for writing (nginx's own), read by the reader thread (`read`).
